@@ -1,0 +1,147 @@
+//! Response bodies: a buffered body handed over whole, or a stream fed by the handler's writes.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, SizeHint};
+use tokio::sync::mpsc;
+
+use crate::bridge::{Event, EventQueue};
+use crate::exchange::{Exchange, HIGH_WATER_MARK};
+
+/// The handler destroyed the response mid-stream; hyper closes the connection.
+#[derive(Debug)]
+pub struct BodyAborted;
+
+impl std::fmt::Display for BodyAborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("response destroyed before it was complete")
+    }
+}
+impl std::error::Error for BodyAborted {}
+
+/// Byte accounting of a streaming response, shared by the writer and the body.
+pub(crate) struct StreamShared {
+    id: u64,
+    queue: Arc<EventQueue>,
+    buffered: AtomicUsize,
+    wants_drain: AtomicBool,
+}
+
+impl StreamShared {
+    pub(crate) fn new(id: u64, queue: Arc<EventQueue>) -> Arc<Self> {
+        Arc::new(StreamShared {
+            id,
+            queue,
+            buffered: AtomicUsize::new(0),
+            wants_drain: AtomicBool::new(false),
+        })
+    }
+
+    /// Returns whether the writer may go on (still under the high-water mark).
+    pub(crate) fn add_buffered(&self, len: usize) -> bool {
+        let total = self.buffered.fetch_add(len, Ordering::AcqRel) + len;
+        if total >= HIGH_WATER_MARK {
+            self.wants_drain.store(true, Ordering::Release);
+            false
+        } else {
+            true
+        }
+    }
+
+    fn sub_buffered(&self, len: usize) {
+        let left = self.buffered.fetch_sub(len, Ordering::AcqRel) - len;
+        if left < HIGH_WATER_MARK && self.wants_drain.swap(false, Ordering::AcqRel) {
+            self.queue.push(Event::Drain { id: self.id });
+        }
+    }
+}
+
+pub struct ResponseBody {
+    inner: Inner,
+}
+
+enum Inner {
+    Full(Option<Bytes>),
+    Stream {
+        chunks: mpsc::UnboundedReceiver<Result<Bytes, ()>>,
+        shared: Arc<StreamShared>,
+        finished: bool,
+    },
+}
+
+impl ResponseBody {
+    pub fn full(bytes: Bytes) -> Self {
+        ResponseBody { inner: Inner::Full(Some(bytes).filter(|b| !b.is_empty())) }
+    }
+
+    pub(crate) fn stream(
+        chunks: mpsc::UnboundedReceiver<Result<Bytes, ()>>,
+        shared: Arc<StreamShared>,
+    ) -> Self {
+        ResponseBody { inner: Inner::Stream { chunks, shared, finished: false } }
+    }
+
+    /// Collects the whole body; for tests.
+    pub async fn into_bytes(self) -> Result<Bytes, BodyAborted> {
+        Ok(self.collect().await?.to_bytes())
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BodyAborted;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyAborted>>> {
+        match &mut self.get_mut().inner {
+            Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Inner::Stream { chunks, shared, finished } => match chunks.poll_recv(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    shared.sub_buffered(chunk.len());
+                    Poll::Ready(Some(Ok(Frame::data(chunk))))
+                }
+                Poll::Ready(Some(Err(()))) => {
+                    *finished = true;
+                    Poll::Ready(Some(Err(BodyAborted)))
+                }
+                Poll::Ready(None) => {
+                    *finished = true;
+                    Poll::Ready(None)
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            Inner::Full(bytes) => bytes.is_none(),
+            Inner::Stream { finished, .. } => *finished,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            Inner::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Inner::Stream { .. } => SizeHint::default(),
+        }
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        // hyper drops an unfinished stream when the client disconnects mid-response.
+        if let Inner::Stream { shared, finished: false, .. } = &self.inner {
+            if let Some(queue) = Exchange::global().abandon(shared.id) {
+                queue.push(Event::Aborted { id: shared.id });
+            }
+        }
+    }
+}

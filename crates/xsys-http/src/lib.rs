@@ -1,0 +1,20 @@
+//! The xypriss HTTP engine: hyper 1.x HTTP/1.1 on a shared tokio runtime.
+//!
+//! This crate knows nothing of Node. It accepts connections, parses requests, answers what it can
+//! natively (the default 404 when the route table says nothing can match) and hands every other
+//! request to a [`bridge::EventQueue`] as an [`Event`]. Whoever drains the queue (the Node binding)
+//! answers through the [`Exchange`] with the request's id.
+
+mod body;
+pub mod bridge;
+mod error;
+mod exchange;
+pub mod native;
+pub mod runtime;
+mod server;
+
+pub use body::ResponseBody;
+pub use bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, RequestHead, Wake};
+pub use error::Error;
+pub use exchange::{Exchange, ResponseHead};
+pub use server::{ListenOptions, Limits, RoutingMirror, Server};

@@ -1,0 +1,101 @@
+//! Responses the engine gives without waking the handlers, byte-identical to Express 5's.
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, Method, StatusCode};
+
+use crate::exchange::ResponseHead;
+
+/// Express's (finalhandler's) 404 page: `Cannot <METHOD> <encoded pathname>`.
+pub fn not_found(method: &Method, pathname: &str, powered_by: bool) -> (ResponseHead, Bytes) {
+    let message = format!("Cannot {} {}", method.as_str(), encode_url(pathname));
+    let body = html_document(&message);
+    let mut headers = HeaderMap::with_capacity(6);
+    if powered_by {
+        headers.insert("x-powered-by", HeaderValue::from_static("Express"));
+    }
+    headers.insert("content-security-policy", HeaderValue::from_static("default-src 'none'"));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    (ResponseHead { status: StatusCode::NOT_FOUND, headers }, Bytes::from(body))
+}
+
+fn html_document(message: &str) -> String {
+    let escaped = escape_html(message).replace('\n', "<br>").replace("  ", " &nbsp;");
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>{escaped}</pre>\n</body>\n</html>\n"
+    )
+}
+
+/// As the `escape-html` package: the five characters HTML gives meaning to.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("&quot;"),
+            '&' => out.push_str("&amp;"),
+            '\'' => out.push_str("&#39;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// As the `encodeurl` package: percent-encode what may not appear in a URL, keep existing
+/// escapes, and encode a `%` that does not start one.
+pub fn encode_url(url: &str) -> String {
+    let bytes = url.as_bytes();
+    let mut out = String::with_capacity(url.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let starts_escape = b == b'%'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+        if starts_escape || (b != b'%' && url_safe(b)) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// encodeurl's allowed set: `\x21\x23-\x3B\x3D\x3F-\x5F\x61-\x7A\x7C\x7E`.
+fn url_safe(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x3B | 0x3D | 0x3F..=0x5F | 0x61..=0x7A | 0x7C | 0x7E)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_page_is_express_byte_for_byte() {
+        let (head, body) = not_found(&Method::GET, "/nope", true);
+        assert_eq!(head.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            &body[..],
+            b"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>Cannot GET /nope</pre>\n</body>\n</html>\n"
+        );
+        assert_eq!(head.headers["content-length"], body.len().to_string().as_str());
+        assert_eq!(head.headers["x-powered-by"], "Express");
+    }
+
+    #[test]
+    fn not_found_page_encodes_then_escapes_the_path() {
+        let (_, body) = not_found(&Method::POST, "/a<b>/'&\"/%zz/%41", false);
+        let text = std::str::from_utf8(&body).expect("utf8");
+        assert!(text.contains("<pre>Cannot POST /a%3Cb%3E/&#39;&amp;%22/%25zz/%41</pre>"), "{text}");
+    }
+
+    #[test]
+    fn powered_by_follows_the_setting() {
+        let (head, _) = not_found(&Method::GET, "/", false);
+        assert!(!head.headers.contains_key("x-powered-by"));
+    }
+}

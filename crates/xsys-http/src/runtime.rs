@@ -1,0 +1,27 @@
+//! The one tokio runtime of the process, shared by every listener.
+
+use std::sync::OnceLock;
+use tokio::runtime::Runtime;
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+/// Worker threads: `XYPRISS_IO_THREADS` when set, else one per core. The JS thread competes
+/// with them for cores, which is why the count is tunable.
+fn worker_threads() -> usize {
+    std::env::var("XYPRISS_IO_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+pub fn runtime() -> &'static Runtime {
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(worker_threads())
+            .thread_name("xypriss-io")
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start the xypriss I/O runtime: {e}"))
+    })
+}

@@ -1,0 +1,434 @@
+//! Listeners, connections and the per-request service.
+
+use std::future::poll_fn;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use xsys_router::{Lookup, RouteTable};
+
+use crate::body::ResponseBody;
+use crate::bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, RequestHead};
+use crate::exchange::{BodyPump, Exchange};
+use crate::runtime::runtime;
+use crate::{native, Error};
+
+/// Bounds that keep one client from holding the server's resources.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Time allowed to receive a request head, idle keep-alive wait included (hyper has one knob).
+    pub headers_timeout: Duration,
+    /// Request line plus headers, in bytes (Node's default: 16 KiB); beyond it, 431.
+    pub max_header_size: usize,
+    /// Number of request headers; beyond it, 431.
+    pub max_headers: usize,
+    /// A body announced with a Content-Length up to this size is read before dispatch and
+    /// arrives with the request; a larger or chunked one streams.
+    pub inline_body_limit: usize,
+    /// Time allowed to receive an inline body (Node's requestTimeout is 300 s).
+    pub body_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            headers_timeout: Duration::from_secs(30),
+            max_header_size: 16 * 1024,
+            max_headers: 100,
+            inline_body_limit: 64 * 1024,
+            body_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
+    /// None listens on `::` (dual stack) when IPv6 is available, else `0.0.0.0`, as Node does.
+    pub host: Option<String>,
+    pub port: u16,
+    pub backlog: i32,
+    pub limits: Limits,
+}
+
+/// What the engine knows of the app: the mirrored route table and the settings that shape the
+/// responses it gives natively.
+pub struct RoutingMirror {
+    table: RwLock<Option<RouteTable>>,
+    powered_by: AtomicBool,
+    connect_listener: AtomicBool,
+}
+
+impl RoutingMirror {
+    pub fn new() -> Arc<Self> {
+        Arc::new(RoutingMirror {
+            table: RwLock::new(None),
+            powered_by: AtomicBool::new(true),
+            connect_listener: AtomicBool::new(false),
+        })
+    }
+
+    /// Changes the table; `None` turns native routing off (every request goes to the handlers).
+    pub fn update<R>(&self, change: impl FnOnce(&mut Option<RouteTable>) -> R) -> R {
+        change(&mut self.table.write().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn set_powered_by(&self, on: bool) {
+        self.powered_by.store(on, Ordering::Relaxed);
+    }
+
+    /// Without a `'connect'` listener, Node closes a CONNECT request's connection.
+    pub fn set_connect_listener(&self, on: bool) {
+        self.connect_listener.store(on, Ordering::Relaxed);
+    }
+
+    /// A response the engine can give alone, when the table proves no layer can match.
+    fn native_response(&self, method: &Method, path: &str) -> Option<Response<ResponseBody>> {
+        if !path.starts_with('/') {
+            return None;
+        }
+        let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+        match table.as_ref()?.find(path) {
+            Lookup::Layers(layers) if layers.is_empty() => {}
+            _ => return None,
+        }
+        let (head, body) = native::not_found(method, path, self.powered_by.load(Ordering::Relaxed));
+        let mut response = Response::new(ResponseBody::full(body));
+        *response.status_mut() = head.status;
+        *response.headers_mut() = head.headers;
+        Some(response)
+    }
+}
+
+struct Shared {
+    queue: Arc<EventQueue>,
+    routing: Arc<RoutingMirror>,
+    limits: Limits,
+    connections: AtomicUsize,
+}
+
+pub struct Server {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+}
+
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
+impl Server {
+    /// Binds synchronously (so EADDRINUSE is known at once), then accepts on the shared runtime.
+    /// When `close` has been called and the last connection is gone, `Event::Closed` is queued.
+    pub fn listen(
+        options: ListenOptions,
+        queue: Arc<EventQueue>,
+        routing: Arc<RoutingMirror>,
+    ) -> Result<Server, Error> {
+        let rt = runtime();
+        let _enter = rt.enter();
+        let std_listener = bind(&options)?;
+        let local_addr = std_listener
+            .local_addr()
+            .map_err(|e| Error::listen(e, describe(&options)))?;
+        let listener =
+            TcpListener::from_std(std_listener).map_err(|e| Error::listen(e, describe(&options)))?;
+        let shared = Arc::new(Shared {
+            queue,
+            routing,
+            limits: options.limits,
+            connections: AtomicUsize::new(0),
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        rt.spawn(accept_loop(listener, shared.clone(), shutdown_rx));
+        Ok(Server { shared, local_addr, shutdown })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Open connections (Node's `server.getConnections`).
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting, closes idle connections, lets in-flight requests finish.
+    pub fn close(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn describe(options: &ListenOptions) -> String {
+    match &options.host {
+        Some(host) if host.contains(':') => format!("[{host}]:{}", options.port),
+        Some(host) => format!("{host}:{}", options.port),
+        None => format!(":::{}", options.port),
+    }
+}
+
+fn bind(options: &ListenOptions) -> Result<std::net::TcpListener, Error> {
+    let addrs: Vec<SocketAddr> = match &options.host {
+        None => vec![
+            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, options.port)),
+            SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, options.port)),
+        ],
+        Some(host) => (host.as_str(), options.port)
+            .to_socket_addrs()
+            .map_err(|e| Error::resolve(host, Some(e)))?
+            .collect(),
+    };
+    let mut last_error = None;
+    for addr in addrs {
+        match bind_one(addr, options.backlog) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(match last_error {
+        Some(e) => Error::listen(e, describe(options)),
+        None => Error::resolve(options.host.as_deref().unwrap_or(""), None),
+    })
+}
+
+fn bind_one(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As Node: rebinding a port in TIME_WAIT works, and `::` also accepts IPv4.
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        socket.set_only_v6(false)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .pipeline_flush(true)
+        .header_read_timeout(shared.limits.headers_timeout)
+        .max_header_size(shared.limits.max_header_size)
+        .max_headers(shared.limits.max_headers);
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote)) => {
+                    let _ = stream.set_nodelay(true);
+                    let local = stream.local_addr().unwrap_or(remote);
+                    let connection = Arc::new(Connection {
+                        info: ConnectionInfo {
+                            id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
+                            remote,
+                            local,
+                        },
+                        announced: AtomicBool::new(false),
+                        shared: shared.clone(),
+                    });
+                    shared.connections.fetch_add(1, Ordering::Relaxed);
+                    let service_connection = connection.clone();
+                    let service = service_fn(move |req| handle(req, service_connection.clone()));
+                    let serving = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                    tokio::spawn(async move {
+                        let _ = serving.await;
+                        connection.shared.connections.fetch_sub(1, Ordering::Relaxed);
+                        if connection.announced.load(Ordering::Acquire) {
+                            connection.shared.queue.push(Event::ConnectionClosed { id: connection.info.id });
+                        }
+                    });
+                }
+                // Out of file descriptors and the like: back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            },
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    shared.queue.push(Event::Closed);
+}
+
+struct Connection {
+    info: ConnectionInfo,
+    /// The handlers know this connection once its addresses were sent with a first request.
+    announced: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+/// The service failed on purpose: hyper closes the connection.
+#[derive(Debug)]
+struct CloseConnection(&'static str);
+
+impl std::fmt::Display for CloseConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+impl std::error::Error for CloseConnection {}
+
+/// Frees a dispatched request's slot if the service future is dropped before the response
+/// head went out (the client disconnected), and tells the handlers.
+struct AbortGuard {
+    id: u64,
+    armed: bool,
+}
+
+impl Drop for AbortGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Some(queue) = Exchange::global().abandon(self.id) {
+                queue.push(Event::Aborted { id: self.id });
+            }
+        }
+    }
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    connection: Arc<Connection>,
+) -> Result<Response<ResponseBody>, CloseConnection> {
+    let shared = &connection.shared;
+    let (parts, body) = req.into_parts();
+    if parts.method == Method::CONNECT && !shared.routing.connect_listener.load(Ordering::Relaxed) {
+        return Err(CloseConnection("CONNECT without a 'connect' listener"));
+    }
+    if let Some(response) = shared.routing.native_response(&parts.method, parts.uri.path()) {
+        return Ok(response);
+    }
+
+    let id = Exchange::next_id();
+    let mut pump = None;
+    let payload = if body.is_end_stream() {
+        BodyPayload::Empty
+    } else {
+        match body.size_hint().exact() {
+            Some(len) if len <= shared.limits.inline_body_limit as u64 => {
+                match tokio::time::timeout(shared.limits.body_timeout, body.collect()).await {
+                    Ok(Ok(collected)) => BodyPayload::Complete(collected.to_bytes()),
+                    Ok(Err(_)) => return Err(CloseConnection("request body failed")),
+                    Err(_) => return Ok(request_timeout()),
+                }
+            }
+            _ => {
+                let control = BodyPump::new();
+                pump = Some(control.clone());
+                tokio::spawn(pump_body(id, body, control, shared.queue.clone()));
+                BodyPayload::Streaming
+            }
+        }
+    };
+
+    if !connection.announced.swap(true, Ordering::AcqRel) {
+        shared.queue.push(Event::Connection(connection.info.clone()));
+    }
+    let target = match parts.uri.path_and_query() {
+        Some(pq) if parts.uri.scheme().is_none() => Bytes::copy_from_slice(pq.as_str().as_bytes()),
+        _ => Bytes::from(parts.uri.to_string()),
+    };
+    let head = RequestHead {
+        id,
+        connection: connection.info.id,
+        method: parts.method,
+        target,
+        http_minor: if parts.version == http::Version::HTTP_10 { 0 } else { 1 },
+        headers: parts.headers,
+        body: payload,
+    };
+    let (respond, response) = oneshot::channel();
+    Exchange::global().register(id, respond, pump, shared.queue.clone());
+    let mut guard = AbortGuard { id, armed: true };
+    shared.queue.push(Event::Request(Box::new(head)));
+    let outcome = response.await;
+    guard.armed = false;
+    outcome.map_err(|_| CloseConnection("destroyed by the handler"))
+}
+
+fn request_timeout() -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::full(Bytes::new()));
+    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    response
+        .headers_mut()
+        .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    response
+}
+
+/// Most bytes handed to the handlers per read request.
+const PUMP_CHUNK: usize = 64 * 1024;
+
+enum PumpStep {
+    Data(Bytes, bool),
+    End,
+    Failed,
+}
+
+/// Reads a streaming request body as the handlers ask for it, so a slow reader slows the client
+/// (TCP backpressure) instead of filling memory.
+async fn pump_body(id: u64, mut body: Incoming, control: Arc<BodyPump>, queue: Arc<EventQueue>) {
+    loop {
+        control.wanted.notified().await;
+        if control.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let mut buffer = BytesMut::new();
+        // Everything already readable, up to PUMP_CHUNK, goes in one event.
+        let step = poll_fn(|cx| loop {
+            match Pin::new(&mut body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        buffer.extend_from_slice(&data);
+                        if buffer.len() >= PUMP_CHUNK {
+                            return Poll::Ready(PumpStep::Data(buffer.split().freeze(), false));
+                        }
+                    }
+                }
+                Poll::Ready(Some(Err(_))) => return Poll::Ready(PumpStep::Failed),
+                Poll::Ready(None) if buffer.is_empty() => return Poll::Ready(PumpStep::End),
+                Poll::Ready(None) => return Poll::Ready(PumpStep::Data(buffer.split().freeze(), true)),
+                Poll::Pending if buffer.is_empty() => return Poll::Pending,
+                Poll::Pending => return Poll::Ready(PumpStep::Data(buffer.split().freeze(), false)),
+            }
+        })
+        .await;
+        if control.closed.load(Ordering::Acquire) {
+            return;
+        }
+        match step {
+            PumpStep::Data(chunk, ended) => {
+                queue.push(Event::Body { id, chunk });
+                if ended {
+                    queue.push(Event::BodyEnd { id });
+                    return;
+                }
+            }
+            PumpStep::End => {
+                queue.push(Event::BodyEnd { id });
+                return;
+            }
+            // The connection broke; the abort guard reports it.
+            PumpStep::Failed => return,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! xsys-security

@@ -1,0 +1,85 @@
+//! Answering requests: one native call per buffered response, or head / chunks / end.
+//!
+//! A request whose client already left is not an error for the handler: those calls return
+//! `false` (the `'close'` event reaches JS through the event batch).
+
+use bytes::Bytes;
+use napi::{Env, Result};
+use napi_derive::napi;
+use xsys_http::{Exchange, ResponseHead};
+
+use crate::errors::throw_engine;
+
+fn id(raw: i64) -> u64 {
+    raw.max(0) as u64
+}
+
+fn head(env: &Env, status: u32, headers: &str) -> Result<ResponseHead> {
+    ResponseHead::from_block(status, headers).map_err(|e| throw_engine(env, &e))
+}
+
+/// Ok(false) for a request that is gone; other errors are thrown.
+fn outcome(env: &Env, result: std::result::Result<(), xsys_http::Error>) -> Result<bool> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_unknown_request() => Ok(false),
+        Err(e) => Err(throw_engine(env, &e)),
+    }
+}
+
+/// Status, headers (`name:value` lines) and a string body, in one call.
+#[napi]
+pub fn respond_string(env: Env, request: i64, status: u32, headers: String, body: String) -> Result<bool> {
+    let head = head(&env, status, &headers)?;
+    outcome(&env, Exchange::global().respond(id(request), head, Bytes::from(body)))
+}
+
+/// Status, headers and a binary body, in one call.
+#[napi]
+pub fn respond_bytes(env: Env, request: i64, status: u32, headers: String, body: &[u8]) -> Result<bool> {
+    let head = head(&env, status, &headers)?;
+    outcome(&env, Exchange::global().respond(id(request), head, Bytes::copy_from_slice(body)))
+}
+
+/// Sends the head of a streaming response.
+#[napi]
+pub fn write_head(env: Env, request: i64, status: u32, headers: String) -> Result<bool> {
+    let head = head(&env, status, &headers)?;
+    outcome(&env, Exchange::global().write_head(id(request), head))
+}
+
+/// Queues a chunk; `false` means the socket is behind (wait for the drain event) or the client is
+/// gone.
+#[napi]
+pub fn write_chunk(env: Env, request: i64, chunk: &[u8]) -> Result<bool> {
+    match Exchange::global().write(id(request), Bytes::copy_from_slice(chunk)) {
+        Ok(below_high_water_mark) => Ok(below_high_water_mark),
+        Err(e) if e.is_unknown_request() => Ok(false),
+        Err(e) => Err(throw_engine(&env, &e)),
+    }
+}
+
+/// Ends a streaming response with an optional last chunk.
+#[napi]
+pub fn end_response(env: Env, request: i64, last: Option<&[u8]>) -> Result<bool> {
+    let last = last.map(Bytes::copy_from_slice);
+    outcome(&env, Exchange::global().end(id(request), last))
+}
+
+/// Asks for the next part of a streaming request body.
+#[napi]
+pub fn read_body(env: Env, request: i64) -> Result<bool> {
+    outcome(&env, Exchange::global().read_body(id(request)))
+}
+
+/// Closes the connection under a request without completing its response.
+#[napi]
+pub fn destroy_request(env: Env, request: i64) -> Result<bool> {
+    outcome(&env, Exchange::global().destroy(id(request)))
+}
+
+/// Requests dispatched to JS and not yet finished or aborted, in this process.
+#[napi]
+pub fn in_flight() -> u32 {
+    Exchange::in_flight() as u32
+}

@@ -1,0 +1,10 @@
+//! The Node-API binding of xypriss: converts between JS values and the core crates' types, maps
+//! their errors to JS errors with stable `XYP_ERR_*` codes, and does nothing else.
+
+mod batch;
+mod errors;
+mod exchange;
+mod server;
+
+pub use exchange::*;
+pub use server::*;

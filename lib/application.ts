@@ -1,0 +1,249 @@
+// The Express 5 application: settings, the root router, handle() and listen().
+import { EventEmitter } from 'node:events'
+import { parse as parseSimpleQuery } from 'node:querystring'
+import etag from 'etag'
+import finalhandler from 'finalhandler'
+import qs from 'qs'
+import { HttpServer } from './engine/server'
+import { createRouter, type Router } from './router'
+import { methods } from './router/methods'
+import type { Layer } from './router/layer'
+
+export interface Application {
+  (req: any, res: any, next?: (err?: any) => void): void
+  settings: Record<string, any>
+  locals: Record<string, any>
+  mountpath: string | string[]
+  parent?: Application
+  router: Router
+  [key: string]: any
+}
+
+function compileETag(value: any) {
+  if (typeof value === 'function') return value
+  if (value === true || value === 'weak') return createETagGenerator(true)
+  if (value === false) return undefined
+  if (value === 'strong') return createETagGenerator(false)
+  throw new TypeError('unknown value for etag function: ' + value)
+}
+
+function createETagGenerator(weak: boolean) {
+  return function generateETag(body: any, encoding?: BufferEncoding) {
+    const buf = !Buffer.isBuffer(body) ? Buffer.from(body, encoding) : body
+    return etag(buf, { weak })
+  }
+}
+
+function compileQueryParser(value: any) {
+  if (typeof value === 'function') return value
+  if (value === true || value === 'simple') return parseSimpleQuery
+  if (value === false) return undefined
+  if (value === 'extended') return (str: string) => qs.parse(str, { allowPrototypes: true })
+  throw new TypeError('unknown value for query parser function: ' + value)
+}
+
+const app: any = {}
+
+app.init = function init(this: Application) {
+  this.settings = {}
+  this.locals = Object.create(null)
+  this.mountpath = '/'
+  this.servers = new Set<HttpServer>()
+  this.defaultConfiguration()
+  let router: Router | undefined
+  Object.defineProperty(this, 'router', {
+    configurable: true,
+    enumerable: true,
+    get: () => {
+      if (router === undefined) {
+        router = createRouter({ caseSensitive: this.enabled('case sensitive routing'), strict: this.enabled('strict routing') })
+        router.onChange = () => this.mirrorRoutes()
+      }
+      return router
+    },
+  })
+}
+
+app.defaultConfiguration = function defaultConfiguration(this: Application) {
+  const env = process.env.NODE_ENV || 'development'
+  this.enable('x-powered-by')
+  this.set('etag', 'weak')
+  this.set('env', env)
+  this.set('query parser', 'simple')
+  this.set('subdomain offset', 2)
+  this.set('trust proxy', false)
+  this.locals.settings = this.settings
+  this.set('jsonp callback name', 'callback')
+  if (env === 'production') this.enable('view cache')
+}
+
+app.handle = function handle(this: Application, req: any, res: any, callback?: (err?: any) => void) {
+  const done =
+    callback ||
+    ((err?: any) => finalhandler(req, res, { env: this.get('env'), onerror: logError.bind(this) })(err))
+  if (this.settings['x-powered-by']) res.setHeader('X-Powered-By', 'Express')
+  req.res = res
+  res.req = req
+  req.app = this
+  res.app = this
+  if (!res.locals) res.locals = Object.create(null)
+  this.router.handle(req, res, done)
+}
+
+app.use = function use(this: Application, fn: any, ...rest: any[]) {
+  let offset = 0
+  let path: any = '/'
+  if (typeof fn !== 'function') {
+    let arg = fn
+    while (Array.isArray(arg) && arg.length !== 0) arg = arg[0]
+    if (typeof arg !== 'function') {
+      offset = 1
+      path = fn
+    }
+  }
+  const fns = [fn, ...rest].slice(offset).flat(Infinity)
+  if (fns.length === 0) throw new TypeError('app.use() requires a middleware function')
+  for (const f of fns) {
+    if (typeof f !== 'function') throw new TypeError('app.use() requires a middleware function')
+    if (!f.handle || !f.set) {
+      this.router.use(path, f)
+      continue
+    }
+    // a sub-app
+    const subApp = f as Application
+    subApp.mountpath = path
+    subApp.parent = this
+    this.router.use(path, function mounted_app(req: any, res: any, next: any) {
+      const orig = req.app
+      subApp.handle(req, res, (err?: any) => {
+        req.app = orig
+        res.app = orig
+        next(err)
+      })
+    })
+    subApp.emit('mount', this)
+  }
+  return this
+}
+
+app.route = function route(this: Application, path: any) {
+  return this.router.route(path)
+}
+
+app.param = function param(this: Application, name: string | string[], fn: any) {
+  if (Array.isArray(name)) {
+    for (const n of name) this.param(n, fn)
+    return this
+  }
+  this.router.param(name, fn)
+  return this
+}
+
+app.set = function set(this: Application, setting: string, value?: any) {
+  if (arguments.length === 1) return this.settings[setting]
+  this.settings[setting] = value
+  switch (setting) {
+    case 'etag':
+      this.set('etag fn', compileETag(value))
+      break
+    case 'query parser':
+      this.set('query parser fn', compileQueryParser(value))
+      break
+    case 'x-powered-by':
+      for (const server of this.servers as Set<HttpServer>) server.native.setPoweredBy(Boolean(value))
+      break
+  }
+  return this
+}
+
+app.path = function path(this: Application): string {
+  return this.parent ? this.parent.path() + this.mountpath : ''
+}
+
+app.enabled = function enabled(this: Application, setting: string) {
+  return Boolean(this.set(setting))
+}
+app.disabled = function disabled(this: Application, setting: string) {
+  return !this.set(setting)
+}
+app.enable = function enable(this: Application, setting: string) {
+  return this.set(setting, true)
+}
+app.disable = function disable(this: Application, setting: string) {
+  return this.set(setting, false)
+}
+
+for (const method of methods) {
+  app[method] = function (this: Application, path: any, ...handlers: any[]) {
+    if (method === 'get' && handlers.length === 0) return this.set(path)
+    const route = this.route(path)
+    route[method](...handlers)
+    return this
+  }
+}
+
+app.all = function all(this: Application, path: any, ...handlers: any[]) {
+  const route = this.route(path)
+  for (const method of methods) route[method](...handlers)
+  return this
+}
+
+app.listen = function listen(this: Application, ...args: any[]) {
+  const server = new HttpServer(this as any)
+  this.servers.add(server)
+  server.once('close', () => this.servers.delete(server))
+  this.mirrorRoutes(server)
+  if (typeof args[args.length - 1] === 'function') {
+    const cb = args[args.length - 1]
+    let called = false
+    const once = (...a: any[]) => {
+      if (called) return
+      called = true
+      cb.apply(server, a)
+    }
+    args[args.length - 1] = once
+    server.once('error', once)
+  }
+  return server.listen(...args)
+}
+
+/**
+ * Mirrors the root stack into each listening engine so it can answer what nothing matches
+ * (Express's 404) without waking JS. Anything the table cannot model turns the mirror off.
+ */
+app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
+  const targets = only ? [only] : [...(this.servers as Set<HttpServer>)]
+  for (const server of targets) {
+    const engine = server.native
+    engine.setPoweredBy(this.enabled('x-powered-by'))
+    engine.resetRoutes(this.enabled('case sensitive routing'), this.enabled('strict routing'))
+    try {
+      this.router.stack.forEach((layer: Layer, index: number) => {
+        if (!layer.route && layer.handle.length === 4) return // error handlers never match a clean request
+        const paths = Array.isArray(layer.spec) ? layer.spec.flat(Infinity) : [layer.spec]
+        if (paths.some((p) => typeof p !== 'string')) throw new Error('RegExp paths are matched in JS')
+        const methodNames: string[] = layer.route ? layer.route._methods() : ['ALL']
+        if (layer.route && layer.route.methods._all) methodNames.push('ALL')
+        engine.insertRoute(index, paths as string[], layer.end, methodNames)
+      })
+    } catch {
+      engine.disableRoutes()
+    }
+  }
+}
+
+function logError(this: Application, err: any) {
+  if (this.get('env') !== 'test') console.error(err.stack || err.toString())
+}
+
+export function createApplication(): Application {
+  const application = function (req: any, res: any, next?: (err?: any) => void) {
+    application.handle(req, res, next)
+  } as Application
+  Object.setPrototypeOf(application, Object.assign(Object.create(Function.prototype), EventEmitter.prototype, app))
+  EventEmitter.call(application as any)
+  application.init()
+  return application
+}
+
+export const applicationPrototype = app

@@ -1,0 +1,7 @@
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const xypriss = require('./index.cjs')
+
+export default xypriss
+export const { Router, Route, json, raw, text, urlencoded, createServer, HttpServer, inFlight } = xypriss

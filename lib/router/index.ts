@@ -1,0 +1,311 @@
+// Router: the middleware/route stack and its dispatch, with Express 5 (router@2) semantics:
+// mounted paths strip `req.url`, `next('route')` / `next('router')`, error layers, params,
+// rejected promises reaching `next(err)`, and the automatic OPTIONS response.
+import { Layer, type Handler, type LayerMatch, type PathSpec } from './layer'
+import { methods } from './methods'
+import { Route } from './route'
+import { parseUrl } from '../request'
+
+export interface RouterOptions {
+  caseSensitive?: boolean
+  mergeParams?: boolean
+  strict?: boolean
+}
+
+export interface Router {
+  (req: any, res: any, next: (err?: any) => void): void
+  stack: Layer[]
+  params: Record<string, Handler[]>
+  caseSensitive: boolean
+  mergeParams: boolean
+  strict: boolean
+  /** Called after the stack or a route's methods change (the app mirrors it natively). */
+  onChange: (() => void) | undefined
+  handle(req: any, res: any, callback: (err?: any) => void): void
+  use(...args: any[]): Router
+  route(path: PathSpec): Route
+  param(name: string, fn: Handler): Router
+  [method: string]: any
+}
+
+export function createRouter(options: RouterOptions = {}): Router {
+  const router = function router(req: any, res: any, next: (err?: any) => void) {
+    router.handle(req, res, next)
+  } as Router
+  Object.setPrototypeOf(router, routerProto)
+  router.caseSensitive = Boolean(options.caseSensitive)
+  router.mergeParams = Boolean(options.mergeParams)
+  router.strict = Boolean(options.strict)
+  router.params = {}
+  router.stack = []
+  router.onChange = undefined
+  return router
+}
+
+const routerProto: any = Object.create(Function.prototype)
+
+routerProto.param = function param(this: Router, name: string, fn: Handler): Router {
+  if (!name) throw new TypeError('argument name is required')
+  if (typeof name !== 'string') throw new TypeError('argument name must be a string')
+  if (!fn) throw new TypeError('argument fn is required')
+  if (typeof fn !== 'function') throw new TypeError('argument fn must be a function')
+  ;(this.params[name] ??= []).push(fn)
+  return this
+}
+
+routerProto.use = function use(this: Router, handler: any, ...rest: any[]): Router {
+  let offset = 0
+  let path: PathSpec = '/'
+  const args = [handler, ...rest]
+  if (typeof handler !== 'function') {
+    let arg = handler
+    while (Array.isArray(arg) && arg.length !== 0) arg = arg[0]
+    if (typeof arg !== 'function') {
+      offset = 1
+      path = handler
+    }
+  }
+  const callbacks = args.slice(offset).flat(Infinity)
+  if (callbacks.length === 0) throw new TypeError('argument handler is required')
+  for (const fn of callbacks) {
+    if (typeof fn !== 'function') throw new TypeError('argument handler must be a function')
+    const layer = new Layer(path, { sensitive: this.caseSensitive, strict: false, end: false }, fn)
+    this.stack.push(layer)
+  }
+  this.onChange?.()
+  return this
+}
+
+routerProto.route = function route(this: Router, path: PathSpec): Route {
+  const route = new Route(path)
+  const layer = new Layer(path, { sensitive: this.caseSensitive, strict: this.strict, end: true }, function handle(req: any, res: any, next: any) {
+    route.dispatch(req, res, next)
+  })
+  layer.route = route
+  route.onChange = () => this.onChange?.()
+  this.stack.push(layer)
+  this.onChange?.()
+  return route
+}
+
+for (const method of [...methods, 'all']) {
+  routerProto[method] = function (this: Router, path: PathSpec, ...handlers: any[]) {
+    const route = this.route(path)
+    route[method](...handlers)
+    return this
+  }
+}
+
+routerProto.handle = function handle(this: Router, req: any, res: any, callback: (err?: any) => void): void {
+  if (!callback) throw new TypeError('argument callback is required')
+  let idx = 0
+  let options: string[] | undefined
+  const protohost = getProtohost(req.url) || ''
+  let removed = ''
+  let slashAdded = false
+  let sync = 0
+  const paramcalled: Record<string, any> = {}
+  const self = this
+  const stack = this.stack
+  const parentParams = req.params
+  const parentUrl = req.baseUrl || ''
+  let done = restore(callback, req, 'baseUrl', 'next', 'params')
+  req.next = next
+  if (req.method === 'OPTIONS') {
+    const methodsSeen: string[] = []
+    options = methodsSeen
+    const inner = done
+    done = (err?: any) => {
+      if (err || methodsSeen.length === 0) return inner(err)
+      sendOptionsResponse(res, methodsSeen)
+    }
+  }
+  req.baseUrl = parentUrl
+  req.originalUrl = req.originalUrl || req.url
+  next()
+
+  function next(err?: any): void {
+    let layerError = err === 'route' ? null : err
+    if (slashAdded) {
+      const pathIsRoot = req.url === '/' || req.url.startsWith('/?')
+      if (pathIsRoot || (removed.endsWith('/') && req.url[0] === '/')) req.url = req.url.slice(1)
+      slashAdded = false
+    }
+    if (removed.length !== 0) {
+      req.baseUrl = parentUrl
+      req.url = protohost + removed + req.url.slice(protohost.length)
+      removed = ''
+    }
+    if (layerError === 'router') {
+      setImmediate(done, null)
+      return
+    }
+    if (idx >= stack.length) {
+      setImmediate(done, layerError)
+      return
+    }
+    if (++sync > 100) {
+      setImmediate(next, err)
+      return
+    }
+    const path = parseUrl(req).pathname
+    let layer: Layer | undefined
+    let match: LayerMatch | false = false
+    let route: Route | undefined
+    while (!match && idx < stack.length) {
+      layer = stack[idx++]
+      route = layer.route
+      try {
+        match = layer.match(path)
+      } catch (e) {
+        layerError = layerError || e
+        match = false
+      }
+      if (!match) continue
+      if (!route) continue
+      if (layerError) {
+        match = false
+        continue
+      }
+      const method = req.method
+      const hasMethod = route._handlesMethod(method)
+      if (!hasMethod && method === 'OPTIONS' && options) options.push(...route._methods())
+      if (!hasMethod && method !== 'HEAD') match = false
+    }
+    if (!match) {
+      done(layerError)
+      return
+    }
+    const matched = match
+    const matchedLayer = layer!
+    if (route) req.route = route
+    req.params = self.mergeParams ? mergeParams(matched.params, parentParams) : matched.params
+    processParams(self.params, matched.keys, paramcalled, req, res, (e?: any) => {
+      if (e) next(layerError || e)
+      else if (route) matchedLayer.handleRequest(req, res, next)
+      else trimPrefix(matchedLayer, layerError, matched.path, path)
+      sync = 0
+    })
+  }
+
+  function trimPrefix(layer: Layer, layerError: any, layerPath: string, path: string): void {
+    if (layerPath.length !== 0) {
+      if (layerPath !== path.substring(0, layerPath.length)) {
+        next(layerError)
+        return
+      }
+      const c = path[layerPath.length]
+      if (c && c !== '/') {
+        next(layerError)
+        return
+      }
+      removed = layerPath
+      req.url = protohost + req.url.slice(protohost.length + removed.length)
+      if (!protohost && req.url[0] !== '/') {
+        req.url = '/' + req.url
+        slashAdded = true
+      }
+      req.baseUrl = parentUrl + (removed[removed.length - 1] === '/' ? removed.substring(0, removed.length - 1) : removed)
+    }
+    if (layerError) layer.handleError(layerError, req, res, next)
+    else layer.handleRequest(req, res, next)
+  }
+}
+
+function processParams(
+  params: Record<string, Handler[]>,
+  keys: string[],
+  called: Record<string, any>,
+  req: any,
+  res: any,
+  done: (err?: any) => void,
+): void {
+  if (keys.length === 0) {
+    done()
+    return
+  }
+  let i = 0
+  let paramIndex = 0
+  let key: string
+  let paramVal: any
+  let paramCallbacks: Handler[] | undefined
+  let paramCalled: any
+
+  function param(err?: any): void {
+    if (err) return done(err)
+    if (i >= keys.length) return done()
+    paramIndex = 0
+    key = keys[i++]
+    paramVal = req.params[key]
+    paramCallbacks = params[key]
+    paramCalled = called[key]
+    if (paramVal === undefined || !paramCallbacks) return param()
+    if (paramCalled && (paramCalled.match === paramVal || (paramCalled.error && paramCalled.error !== 'route'))) {
+      req.params[key] = paramCalled.value
+      return param(paramCalled.error)
+    }
+    called[key] = paramCalled = { error: null, match: paramVal, value: paramVal }
+    paramCallback()
+  }
+
+  function paramCallback(err?: any): void {
+    const fn = paramCallbacks![paramIndex++]
+    paramCalled.value = req.params[key]
+    if (err) {
+      paramCalled.error = err
+      param(err)
+      return
+    }
+    if (!fn) return param()
+    try {
+      const ret = fn(req, res, paramCallback, paramVal, key)
+      if (ret && typeof ret.then === 'function') ret.then(null, (error: any) => paramCallback(error || new Error('Rejected promise')))
+    } catch (e) {
+      paramCallback(e)
+    }
+  }
+
+  param()
+}
+
+function getProtohost(url: string): string | undefined {
+  if (typeof url !== 'string' || url.length === 0 || url[0] === '/') return undefined
+  const searchIndex = url.indexOf('?')
+  const pathLength = searchIndex !== -1 ? searchIndex : url.length
+  const fqdnIndex = url.substring(0, pathLength).indexOf('://')
+  return fqdnIndex !== -1 ? url.substring(0, url.indexOf('/', 3 + fqdnIndex)) : undefined
+}
+
+function mergeParams(params: Record<string, any>, parent: any): Record<string, any> {
+  if (typeof parent !== 'object' || !parent) return params
+  const obj = Object.assign({}, parent)
+  if (!(0 in params) || !(0 in parent)) return Object.assign(obj, params)
+  let i = 0
+  let o = 0
+  while (i in params) i++
+  while (o in parent) o++
+  for (i--; i >= 0; i--) {
+    params[i + o] = params[i]
+    if (i < o) delete params[i]
+  }
+  return Object.assign(obj, params)
+}
+
+function restore(fn: (err?: any) => void, obj: any, ...props: string[]) {
+  const vals = props.map((p) => obj[p])
+  return function (this: any, ...args: any[]) {
+    for (let i = 0; i < props.length; i++) obj[props[i]] = vals[i]
+    return (fn as any).apply(this, args)
+  }
+}
+
+function sendOptionsResponse(res: any, methodsSeen: string[]): void {
+  const allow = [...new Set(methodsSeen)].sort().join(', ')
+  res.setHeader('Allow', allow)
+  res.setHeader('Content-Length', Buffer.byteLength(allow))
+  res.setHeader('Content-Type', 'text/plain')
+  res.setHeader('X-Content-Type-Options', 'nosniff')
+  res.end(allow)
+}
+
+export { Route, Layer }

@@ -1,0 +1,123 @@
+// One entry of a router's stack: a path matcher and a handler (Express 5 / router@2 semantics).
+import { match as compile, type MatchFunction } from 'path-to-regexp'
+
+export type Handler = (...args: any[]) => any
+
+export interface LayerOptions {
+  sensitive?: boolean
+  strict?: boolean
+  end?: boolean
+}
+
+export interface LayerMatch {
+  params: Record<string, any>
+  path: string
+  keys: string[]
+}
+
+export type PathSpec = string | RegExp | Array<string | RegExp>
+
+const TRAILING_SLASH = /\/+$/
+const EMPTY_MATCH: LayerMatch = Object.freeze({ params: Object.freeze({}), path: '', keys: [] }) as LayerMatch
+
+function decodeParam(value: string): string {
+  if (typeof value !== 'string' || value.length === 0) return value
+  try {
+    return decodeURIComponent(value)
+  } catch (err: any) {
+    if (err instanceof URIError) {
+      err.message = `Failed to decode param '${value}'`
+      ;(err as any).status = 400
+    }
+    throw err
+  }
+}
+
+function compileMatcher(path: string | RegExp, options: LayerOptions): (p: string) => LayerMatch | false {
+  if (path instanceof RegExp) {
+    return (p) => {
+      const m = path.exec(p)
+      if (!m) return false
+      const params: Record<string, any> = {}
+      for (let i = 1; i < m.length; i++) params[i - 1] = m[i] === undefined ? undefined : decodeParam(m[i])
+      if (m.groups) for (const k of Object.keys(m.groups)) params[k] = m.groups[k] === undefined ? undefined : decodeParam(m.groups[k])
+      return { params, path: m[0], keys: Object.keys(params) }
+    }
+  }
+  const source = options.strict || path === '/' ? path : String(path).replace(TRAILING_SLASH, '')
+  const fn: MatchFunction<Record<string, any>> = compile(source, {
+    sensitive: options.sensitive,
+    end: options.end,
+    trailing: !options.strict,
+    decode: decodeParam,
+  })
+  return (p) => {
+    const m = fn(p)
+    if (!m) return false
+    const params = m.params as Record<string, any>
+    return { params, path: m.path, keys: Object.keys(params) }
+  }
+}
+
+export class Layer {
+  readonly handle: Handler
+  readonly name: string
+  /** The path as registered, for mirroring into the engine's table. */
+  readonly spec: PathSpec
+  readonly end: boolean
+  route: any = undefined
+  method: string | undefined = undefined
+  private readonly slash: boolean
+  private readonly matchers: Array<(p: string) => LayerMatch | false>
+
+  constructor(path: PathSpec, options: LayerOptions, fn: Handler) {
+    this.handle = fn
+    this.name = fn.name || '<anonymous>'
+    this.spec = path
+    this.end = options.end !== false
+    this.slash = path === '/' && options.end === false
+    this.matchers = (Array.isArray(path) ? path : [path]).map((p) => compileMatcher(p, options))
+  }
+
+  /** Match result, or false; throws a 400-status error for a param that cannot be decoded. */
+  match(path: string): LayerMatch | false {
+    if (this.slash) return { params: {}, path: '', keys: EMPTY_MATCH.keys }
+    for (let i = 0; i < this.matchers.length; i++) {
+      const m = this.matchers[i](path)
+      if (m) return m
+    }
+    return false
+  }
+
+  handleRequest(req: any, res: any, next: (err?: any) => void): void {
+    const fn = this.handle
+    if (fn.length > 3) {
+      next()
+      return
+    }
+    try {
+      const ret = fn(req, res, next)
+      if (ret !== undefined && ret !== null && typeof ret.then === 'function') {
+        ret.then(null, (error: any) => next(error || new Error('Rejected promise')))
+      }
+    } catch (err) {
+      next(err)
+    }
+  }
+
+  handleError(error: any, req: any, res: any, next: (err?: any) => void): void {
+    const fn = this.handle
+    if (fn.length !== 4) {
+      next(error)
+      return
+    }
+    try {
+      const ret = fn(error, req, res, next)
+      if (ret !== undefined && ret !== null && typeof ret.then === 'function') {
+        ret.then(null, (err: any) => next(err || new Error('Rejected promise')))
+      }
+    } catch (err) {
+      next(err)
+    }
+  }
+}

@@ -1,0 +1,90 @@
+// A route: one path, handlers per method (Express 5 / router@2 semantics).
+import { errors } from '../errors'
+import { Layer, type Handler } from './layer'
+import { methods } from './methods'
+
+export class Route {
+  readonly path: any
+  readonly stack: Layer[] = []
+  methods: Record<string, boolean> = Object.create(null)
+  /** Called when the set of methods changes, so a mirrored table can follow. */
+  onChange: (() => void) | undefined = undefined;
+  [method: string]: any
+
+  constructor(path: any) {
+    this.path = path
+  }
+
+  _handlesMethod(method: string): boolean {
+    if (this.methods._all) return true
+    let name = typeof method === 'string' ? method.toLowerCase() : method
+    if (name === 'head' && !this.methods.head) name = 'get'
+    return Boolean(this.methods[name])
+  }
+
+  _methods(): string[] {
+    const list = Object.keys(this.methods)
+    if (this.methods.get && !this.methods.head) list.push('head')
+    return list.map((m) => m.toUpperCase())
+  }
+
+  dispatch(req: any, res: any, done: (err?: any) => void): void {
+    let idx = 0
+    const stack = this.stack
+    let sync = 0
+    if (stack.length === 0) {
+      done()
+      return
+    }
+    let method = typeof req.method === 'string' ? req.method.toLowerCase() : req.method
+    if (method === 'head' && !this.methods.head) method = 'get'
+    req.route = this
+    next()
+
+    function next(err?: any): void {
+      if (err && err === 'route') return done()
+      if (err && err === 'router') return done(err)
+      if (idx >= stack.length) return done(err)
+      if (++sync > 100) {
+        setImmediate(next, err)
+        return
+      }
+      let layer: Layer | undefined
+      let match = false
+      while (!match && idx < stack.length) {
+        layer = stack[idx++]
+        match = !layer.method || layer.method === method
+      }
+      if (!match) return done(err)
+      if (err) layer!.handleError(err, req, res, next)
+      else layer!.handleRequest(req, res, next)
+      sync = 0
+    }
+  }
+
+  all(...handlers: any[]): this {
+    return this.addHandlers('_all', undefined, handlers)
+  }
+
+  private addHandlers(key: string, method: string | undefined, handlers: any[]): this {
+    const list = handlers.flat(Infinity)
+    if (list.length === 0) throw new TypeError('argument handler is required')
+    for (const handle of list) {
+      if (typeof handle !== 'function') throw errors.handlerRequired(method ?? 'all', Object.prototype.toString.call(handle))
+      const layer = new Layer('/', {}, handle as Handler)
+      layer.method = method
+      this.methods[key] = true
+      this.stack.push(layer)
+    }
+    this.onChange?.()
+    return this
+  }
+
+  static {
+    for (const method of methods) {
+      ;(Route.prototype as any)[method] = function (this: Route, ...handlers: any[]) {
+        return (this as any).addHandlers(method, method, handlers)
+      }
+    }
+  }
+}

@@ -1,0 +1,13 @@
+// Private state of req/res/server, kept off the public surface.
+export const kId = Symbol('xypriss.id')
+export const kRawHeaders = Symbol('xypriss.rawHeaders')
+export const kHeaders = Symbol('xypriss.headers')
+export const kBody = Symbol('xypriss.body')
+export const kServer = Symbol('xypriss.server')
+export const kOutHeaders = Symbol('xypriss.outHeaders')
+export const kStreaming = Symbol('xypriss.streaming')
+export const kOnAbort = Symbol('xypriss.onAbort')
+export const kOnDrain = Symbol('xypriss.onDrain')
+export const kBodyChunk = Symbol('xypriss.bodyChunk')
+export const kBodyEnd = Symbol('xypriss.bodyEnd')
+export const kParsedUrl = Symbol('xypriss.parsedUrl')

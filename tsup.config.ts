@@ -1,0 +1,23 @@
+import { defineConfig } from 'tsup'
+
+export default defineConfig([
+  {
+    entry: { index: 'lib/index.ts' },
+    format: ['cjs'],
+    outExtension: () => ({ js: '.cjs' }),
+    target: 'node20',
+    platform: 'node',
+    sourcemap: true,
+    // The generated loader finds the .node file relative to itself: keep it out of the bundle.
+    external: [/binding\/index/],
+  },
+  {
+    // ESM is a thin re-export of the CJS build, so both share one engine and one state.
+    entry: { index: 'lib/esm.ts' },
+    format: ['esm'],
+    outExtension: () => ({ js: '.mjs' }),
+    target: 'node20',
+    platform: 'node',
+    external: ['./index.cjs'],
+  },
+])
