@@ -2,7 +2,7 @@
 import bodyParser from 'body-parser'
 import { createApplication } from './application'
 import { native } from './binding'
-import { HttpServer } from './engine/server'
+import { HttpServer, liveServers } from './engine/server'
 import { createRouter } from './router'
 import { Route } from './router/route'
 import { IncomingRequest } from './request'
@@ -15,6 +15,23 @@ function express() {
 /** Requests handed to JS and not finished or aborted yet, across the process. */
 function inFlight(): number {
   return native.inFlight()
+}
+
+/**
+ * Bridge counters summed over the listening servers: requests handed to JS, JS wake-ups (batches),
+ * the largest batch, and native calls from JS into the engine (process-wide).
+ */
+function engineStats() {
+  const total = { requests: 0, wakeups: 0, events: 0, maxBatch: 0, nativeCalls: 0, inFlight: native.inFlight() }
+  for (const server of liveServers) {
+    const s = server.stats()
+    total.requests += server.requests
+    total.wakeups += s.drains
+    total.events += s.events
+    total.maxBatch = Math.max(total.maxBatch, s.maxBatch)
+    total.nativeCalls = s.nativeCalls
+  }
+  return total
 }
 
 const exported = Object.assign(express, {
@@ -32,6 +49,7 @@ const exported = Object.assign(express, {
   createServer: (listener?: any) => new HttpServer(listener),
   HttpServer,
   inFlight,
+  engineStats,
 })
 
 export = exported

@@ -35,7 +35,12 @@ interface Exchange {
   res: ServerResponse
 }
 
+/** Every engine-backed server that is listening, for `engineStats()`. */
+export const liveServers = new Set<HttpServer>()
+
 export class HttpServer extends EventEmitter {
+  /** Requests handed to JS handlers by this server. */
+  requests = 0
   listening = false
   headersTimeout = 30_000
   maxHeaderSize = 16 * 1024
@@ -89,6 +94,7 @@ export class HttpServer extends EventEmitter {
       return this
     }
     this.listening = true
+    liveServers.add(this)
     process.nextTick(() => this.emit('listening'))
     return this
   }
@@ -212,6 +218,7 @@ export class HttpServer extends EventEmitter {
           case TAG_CLOSED:
             i += 1
             this.native.release()
+            liveServers.delete(this)
             this.emit('close')
             break
           default:
@@ -230,6 +237,7 @@ export class HttpServer extends EventEmitter {
   }
 
   private onRequest(id: number, connection: number, method: string, url: string, httpMinor: number, headers: string, body: boolean | Buffer) {
+    this.requests++
     const socket = this.sockets.get(connection)!
     socket.currentRequest = id
     const req = new IncomingRequest(id, socket, method, url, httpMinor, headers, body)

@@ -30,7 +30,7 @@ export interface Router {
 
 export function createRouter(options: RouterOptions = {}): Router {
   const router = function router(req: any, res: any, next: (err?: any) => void) {
-    router.handle(req, res, next)
+    ;(router as Router).handle(req, res, next)
   } as Router
   Object.setPrototypeOf(router, routerProto)
   router.caseSensitive = Boolean(options.caseSensitive)

@@ -1,0 +1,71 @@
+import http from 'node:http'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listen, raw, request, xypriss, type Running } from './helpers'
+
+let running: Running
+
+beforeAll(async () => {
+  const app = xypriss()
+  app.get('/who', (req: any, res: any) => res.json({ port: req.socket.remotePort, url: req.url }))
+  app.get('/n/:n', (req: any, res: any) => res.send(`n=${req.params.n}`))
+  running = await listen(app)
+})
+afterAll(() => running.close())
+
+describe('connections', () => {
+  it('keeps a connection alive across requests', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const first = JSON.parse((await request(running.port, 'GET', '/who', { agent })).body.toString())
+    const second = JSON.parse((await request(running.port, 'GET', '/who', { agent })).body.toString())
+    agent.destroy()
+    expect(second.port).toBe(first.port)
+  })
+
+  it('answers pipelined requests in order', async () => {
+    const text = await raw(
+      running.port,
+      'GET /n/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /n/2 HTTP/1.1\r\nHost: x\r\n\r\nGET /n/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    )
+    const bodies = [...text.matchAll(/n=(\d)/g)].map((m) => m[1])
+    expect(bodies).toEqual(['1', '2', '3'])
+    expect(text.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(3)
+  })
+
+  it('serves 1,000 concurrent requests', async () => {
+    const replies = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => request(running.port, 'GET', `/n/${i}`)),
+    )
+    replies.forEach((r, i) => {
+      expect(r.status).toBe(200)
+      expect(r.body.toString()).toBe(`n=${i}`)
+    })
+  })
+
+  it('reports the client address on req.socket', async () => {
+    const reply = await request(running.port, 'GET', '/who')
+    expect(JSON.parse(reply.body.toString()).port).toBeGreaterThan(0)
+  })
+
+  // Bad input gets a 4xx or a closed connection, never a dispatch; the server keeps serving.
+  it('refuses a malformed request and keeps serving', async () => {
+    const before = xypriss.engineStats().requests
+    const text = await raw(running.port, 'GET /n/1 HTTP/1.1\r\nHost x\r\n\r\n')
+    expect(text).toMatch(/^(HTTP\/1\.1 400[^]*)?$/)
+    expect(xypriss.engineStats().requests).toBe(before)
+    expect((await request(running.port, 'GET', '/n/5')).body.toString()).toBe('n=5')
+  })
+
+  it('refuses headers over 16 KiB without dispatching them', async () => {
+    const before = xypriss.engineStats().requests
+    const text = await raw(running.port, `GET /n/1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)
+    expect(text).toMatch(/^(HTTP\/1\.1 431[^]*)?$/)
+    expect(xypriss.engineStats().requests).toBe(before)
+    expect((await request(running.port, 'GET', '/n/7')).body.toString()).toBe('n=7')
+  })
+
+  it('closes a CONNECT request when nothing listens for it, as Node does', async () => {
+    const text = await raw(running.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+    expect(text).toBe('')
+    expect((await request(running.port, 'GET', '/n/6')).status).toBe(200)
+  })
+})

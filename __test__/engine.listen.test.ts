@@ -1,0 +1,70 @@
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { listen, request, xypriss } from './helpers'
+
+describe('listen and close', () => {
+  it('reports EADDRINUSE like Node, to the callback and as an error event', async () => {
+    const first = await listen(xypriss())
+    const error: any = await new Promise((resolve) => {
+      xypriss().listen(first.port, '127.0.0.1', (err: any) => resolve(err))
+    })
+    expect(error.code).toBe('EADDRINUSE')
+    expect(error.syscall).toBe('listen')
+    expect(error.port).toBe(first.port)
+    const server = xypriss.createServer()
+    const evented: any = await new Promise((resolve) => server.on('error', resolve).listen(first.port, '127.0.0.1'))
+    expect(evented.code).toBe('EADDRINUSE')
+    await first.close()
+  })
+
+  it('listens on port 0, IPv4 and IPv6, and reports the address', async () => {
+    const app = xypriss()
+    app.get('/', (req: any, res: any) => res.send(req.socket.localAddress))
+    const v4 = await listen(app, '127.0.0.1')
+    expect(v4.server.address()).toMatchObject({ address: '127.0.0.1', family: 'IPv4' })
+    expect(v4.port).toBeGreaterThan(0)
+    expect((await request(v4.port, 'GET', '/')).body.toString()).toBe('127.0.0.1')
+    await v4.close()
+    const v6 = await listen(app, '::1')
+    expect(v6.server.address()).toMatchObject({ address: '::1', family: 'IPv6' })
+    await v6.close()
+  })
+
+  it('lets the process exit once the server is closed', () => {
+    const script = `
+      const xypriss = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.cjs'))})
+      const app = xypriss()
+      app.get('/', (req, res) => res.send('bye'))
+      const server = app.listen(0, '127.0.0.1', async () => {
+        const r = await fetch('http://127.0.0.1:' + server.address().port + '/')
+        console.log(await r.text())
+        server.close(() => console.log('closed'))
+      })`
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 15_000 })
+    expect(result.error).toBeUndefined()
+    expect(result.status).toBe(0)
+    expect(result.stdout).toBe('bye\nclosed\n')
+  })
+
+  it('keeps the process alive while listening, and not after unref()', () => {
+    const script = `
+      const xypriss = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.cjs'))})
+      const server = xypriss().listen(0, '127.0.0.1', () => { server.unref(); console.log('up') })`
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 15_000 })
+    expect(result.status).toBe(0)
+    expect(result.stdout).toBe('up\n')
+  })
+
+  it('finishes an in-flight request during close()', async () => {
+    const app = xypriss()
+    app.get('/slow', (req: any, res: any) => setTimeout(() => res.send('late'), 200))
+    const running = await listen(app)
+    const pending = request(running.port, 'GET', '/slow')
+    await new Promise((r) => setTimeout(r, 50))
+    const closed = running.close()
+    const reply = await pending
+    await closed
+    expect(reply.body.toString()).toBe('late')
+  })
+})

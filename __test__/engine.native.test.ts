@@ -1,0 +1,53 @@
+// What the engine answers without waking JS.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listen, request, xypriss, type Running } from './helpers'
+
+let running: Running
+
+beforeAll(async () => {
+  const app = xypriss()
+  app.get('/known/:id', (req: any, res: any) => res.send(req.params.id))
+  app.use('/mounted', (req: any, res: any) => res.send('mounted:' + req.url))
+  running = await listen(app)
+})
+afterAll(() => running.close())
+
+const handled = () => xypriss.engineStats().requests
+
+describe('native answers', () => {
+  it('answers a path nothing can match with the 404 page, without dispatching to JS', async () => {
+    const before = handled()
+    const reply = await request(running.port, 'GET', '/unknown/x?y=1')
+    expect(reply.status).toBe(404)
+    expect(reply.body.toString()).toContain('<pre>Cannot GET /unknown/x</pre>')
+    expect(handled()).toBe(before)
+  })
+
+  it('still dispatches paths a route or middleware can match', async () => {
+    const before = handled()
+    expect((await request(running.port, 'GET', '/known/5')).body.toString()).toBe('5')
+    expect((await request(running.port, 'GET', '/mounted/deep/er')).body.toString()).toBe('mounted:/deep/er')
+    // a route path with the wrong method is still JS's to answer (405-less 404 as Express does)
+    expect((await request(running.port, 'POST', '/known/5')).status).toBe(404)
+    expect(handled()).toBe(before + 3)
+  })
+
+  it('follows routes added after listen()', async () => {
+    const app = xypriss()
+    const late = await listen(app)
+    expect((await request(late.port, 'GET', '/later')).status).toBe(404)
+    app.get('/later', (req: any, res: any) => res.send('here'))
+    expect((await request(late.port, 'GET', '/later')).body.toString()).toBe('here')
+    await late.close()
+  })
+
+  it('honours x-powered-by for native answers', async () => {
+    const app = xypriss()
+    app.disable('x-powered-by')
+    const quiet = await listen(app)
+    const reply = await request(quiet.port, 'GET', '/nothing')
+    expect(reply.status).toBe(404)
+    expect(reply.headers['x-powered-by']).toBeUndefined()
+    await quiet.close()
+  })
+})

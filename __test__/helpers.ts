@@ -1,0 +1,88 @@
+// Real sockets on 127.0.0.1 against the built package (dist/ + the .node addon).
+import http from 'node:http'
+import net from 'node:net'
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+export const xypriss = require('../dist/index.cjs')
+export const express = require('express')
+
+export interface Running {
+  port: number
+  server: any
+  close(): Promise<void>
+}
+
+export function listen(app: any, host = '127.0.0.1'): Promise<Running> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(0, host, (err?: Error) => {
+      if (err) return reject(err)
+      resolve({
+        port: server.address().port,
+        server,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      })
+    })
+  })
+}
+
+export interface Reply {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: Buffer
+}
+
+export function request(
+  port: number,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path, headers: options.headers, agent: options.agent ?? false },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }))
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end(options.body)
+  })
+}
+
+/** Sends raw bytes, collects everything until the server closes or `until` says enough. */
+export function raw(port: number, payload: string | Buffer, until?: (text: string) => boolean, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1')
+    let text = ''
+    const timer = setTimeout(() => {
+      socket.destroy()
+      resolve(text)
+    }, timeoutMs)
+    socket.on('data', (d) => {
+      text += d.toString('latin1')
+      if (until?.(text)) {
+        clearTimeout(timer)
+        socket.destroy()
+        resolve(text)
+      }
+    })
+    socket.on('close', () => {
+      clearTimeout(timer)
+      resolve(text)
+    })
+    socket.on('error', (e: any) => (e.code === 'ECONNRESET' ? resolve(text) : reject(e)))
+    socket.write(payload)
+  })
+}
+
+export async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now()
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
