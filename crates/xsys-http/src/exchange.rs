@@ -173,6 +173,8 @@ impl Exchange {
         let SlotState::AwaitingHead(sender) = take_state(slot) else {
             unreachable!("checked above")
         };
+        let mut head = head;
+        fix_content_length(&mut head.headers, &body);
         // A closed receiver means the client left in between; the abort event covers it.
         let _ = sender.send(build(head, ResponseBody::full(body)));
         Ok(())
@@ -257,6 +259,20 @@ impl Exchange {
     }
 }
 
+/// A Content-Length that disagrees with the body it announces would desynchronise the
+/// connection (the client would read the next response from the middle of this one), so the
+/// real length wins. An empty body keeps the header: a HEAD answer announces the GET length.
+fn fix_content_length(headers: &mut HeaderMap, body: &Bytes) {
+    if body.is_empty() {
+        return;
+    }
+    if let Some(value) = headers.get(http::header::CONTENT_LENGTH) {
+        if value.to_str().ok().and_then(|v| v.trim().parse::<usize>().ok()) != Some(body.len()) {
+            headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
+    }
+}
+
 fn take_state(mut slot: Slot) -> SlotState {
     // Slot implements Drop, so its state is moved out through a placeholder.
     let (placeholder, _) = oneshot::channel();
@@ -297,6 +313,16 @@ mod tests {
         assert!(ResponseHead::from_block(200, "x:a\rb").unwrap_err().is_invalid_header());
         assert!(ResponseHead::from_block(99, "").unwrap_err().is_invalid_status());
         assert!(ResponseHead::from_block(1000, "").unwrap_err().is_invalid_status());
+    }
+
+    #[test]
+    fn a_wrong_content_length_is_replaced_by_the_body_length() {
+        let mut head = ResponseHead::from_block(200, "content-length:3\n").expect("valid");
+        fix_content_length(&mut head.headers, &Bytes::from_static(b"hello"));
+        assert_eq!(head.headers["content-length"], "5");
+        let mut head = ResponseHead::from_block(200, "content-length:17\n").expect("valid");
+        fix_content_length(&mut head.headers, &Bytes::new());
+        assert_eq!(head.headers["content-length"], "17", "HEAD answers keep the announced length");
     }
 
     #[test]

@@ -1,0 +1,141 @@
+//! The engine on a real socket (127.0.0.1:0), with a plain Rust thread playing the handler side.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use xsys_http::{Event, EventQueue, Exchange, ListenOptions, ResponseHead, RoutingMirror, Server, Wake};
+use xsys_router::{LayerId, Methods, RouteTable, TableOptions};
+
+/// Forwards wake-ups to the test thread.
+struct ChannelWake(mpsc::Sender<()>);
+impl Wake for ChannelWake {
+    fn wake(&self) {
+        let _ = self.0.send(());
+    }
+}
+
+fn start(routing: Arc<RoutingMirror>) -> (Server, Arc<EventQueue>, mpsc::Receiver<()>) {
+    let (tx, rx) = mpsc::channel();
+    let queue = EventQueue::new(ChannelWake(tx));
+    let options = ListenOptions { host: Some("127.0.0.1".into()), port: 0, backlog: 128, limits: Default::default() };
+    let server = Server::listen(options, queue.clone(), routing).expect("listen on 127.0.0.1:0");
+    (server, queue, rx)
+}
+
+fn roundtrip(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Answers every request with its target as the body, until `count` requests were answered.
+fn serve(queue: Arc<EventQueue>, wakes: mpsc::Receiver<()>, count: usize) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        let mut answered = 0;
+        while answered < count {
+            if wakes.recv_timeout(Duration::from_secs(5)).is_err() {
+                break;
+            }
+            for event in queue.drain() {
+                if let Event::Request(head) = event {
+                    let body = Bytes::copy_from_slice(&head.target);
+                    let reply = ResponseHead::from_block(200, "content-type:text/plain\n").expect("valid head");
+                    Exchange::global().respond(head.id, reply, body).expect("in flight");
+                    answered += 1;
+                }
+            }
+        }
+        answered
+    })
+}
+
+#[test]
+fn dispatches_a_request_and_writes_the_answer() {
+    let (server, queue, wakes) = start(RoutingMirror::new());
+    let handler = serve(queue, wakes, 1);
+    let response = roundtrip(server.local_addr().port(), "GET /hello?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert!(response.ends_with("\r\n\r\n/hello?x=1"), "{response}");
+    assert_eq!(handler.join().expect("handler thread"), 1);
+}
+
+#[test]
+fn answers_what_no_layer_matches_without_dispatching() {
+    let routing = RoutingMirror::new();
+    routing.update(|table| {
+        let mut t = RouteTable::new(TableOptions::default());
+        t.insert(LayerId(0), "/known", true, Methods::GET).expect("valid pattern");
+        *table = Some(t);
+    });
+    let (server, queue, _wakes) = start(routing);
+    let response = roundtrip(server.local_addr().port(), "GET /unknown HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert!(response.starts_with("HTTP/1.1 404 Not Found\r\n"), "{response}");
+    assert!(response.contains("<pre>Cannot GET /unknown</pre>"), "{response}");
+    assert!(queue.drain().is_empty(), "nothing reached the handler side");
+}
+
+#[test]
+fn a_client_that_leaves_frees_its_request() {
+    let (server, queue, wakes) = start(RoutingMirror::new());
+    let mut stream = TcpStream::connect(("127.0.0.1", server.local_addr().port())).expect("connect");
+    stream.write_all(b"GET /wait HTTP/1.1\r\nHost: t\r\n\r\n").expect("write");
+    let mut id = None;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while id.is_none() && Instant::now() < deadline {
+        let _ = wakes.recv_timeout(Duration::from_millis(100));
+        for event in queue.drain() {
+            if let Event::Request(head) = event {
+                id = Some(head.id);
+            }
+        }
+    }
+    let id = id.expect("request dispatched");
+    drop(stream);
+    let mut aborted = false;
+    while !aborted && Instant::now() < deadline {
+        let _ = wakes.recv_timeout(Duration::from_millis(100));
+        aborted = queue.drain().iter().any(|e| matches!(e, Event::Aborted { id: a } if *a == id));
+    }
+    assert!(aborted, "the handler side hears of the abort");
+    let late = ResponseHead::from_block(200, "").expect("valid");
+    assert!(Exchange::global().respond(id, late, Bytes::new()).unwrap_err().is_unknown_request());
+}
+
+#[test]
+fn close_stops_accepting_and_reports_closed() {
+    let (server, queue, wakes) = start(RoutingMirror::new());
+    let port = server.local_addr().port();
+    server.close();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut closed = false;
+    while !closed && Instant::now() < deadline {
+        let _ = wakes.recv_timeout(Duration::from_millis(100));
+        closed = queue.drain().iter().any(|e| matches!(e, Event::Closed));
+    }
+    assert!(closed);
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "no longer accepting");
+}
+
+#[test]
+fn a_taken_port_is_a_listen_error_with_the_os_cause() {
+    let (server, _queue, _wakes) = start(RoutingMirror::new());
+    let (tx, _rx) = mpsc::channel();
+    let options = ListenOptions {
+        host: Some("127.0.0.1".into()),
+        port: server.local_addr().port(),
+        backlog: 16,
+        limits: Default::default(),
+    };
+    let err = Server::listen(options, EventQueue::new(ChannelWake(tx)), RoutingMirror::new())
+        .err()
+        .expect("second bind fails");
+    assert!(err.is_listen());
+    assert_eq!(err.io_error().map(|e| e.kind()), Some(std::io::ErrorKind::AddrInUse));
+}
