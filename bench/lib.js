@@ -1,0 +1,518 @@
+'use strict';
+// Shared pieces of the bench harness (run.js, rss.js): the server catalogue, the routes and their
+// expected answers, starting/stopping servers, driving wrk and parsing its output.
+// Progress goes to stderr; only results go to stdout.
+
+const { spawn, spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const http = require('node:http');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const readline = require('node:readline');
+
+const BENCH_DIR = __dirname;
+const ROOT = path.resolve(BENCH_DIR, '..');
+const RESULTS_DIR = path.join(BENCH_DIR, 'results');
+const ECHO_BODY_FILE = path.join(BENCH_DIR, 'echo-body.json');
+const POST_LUA = path.join(BENCH_DIR, 'post.lua');
+const WRK = process.env.WRK || 'wrk';
+
+const START_TIMEOUT_MS = 30_000;
+
+// Child processes (servers, wrk) still running; killed if the harness exits early (error, Ctrl-C).
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => process.exit(130)); // runs the 'exit' handler above
+}
+const STOP_TIMEOUT_MS = 5_000;
+
+function log(...args) {
+  console.error(...args);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+const ECHO_BODY = fs.readFileSync(ECHO_BODY_FILE, 'utf8').trim();
+const JSON_UTF8 = 'application/json; charset=utf-8';
+const NOT_FOUND_PATH = '/nope/deep/path';
+
+// Express 5's default 404 (finalhandler). xypriss must answer the same bytes and headers.
+const EXPRESS_404_BODY =
+  '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n' +
+  `</head>\n<body>\n<pre>Cannot GET ${NOT_FOUND_PATH}</pre>\n</body>\n</html>\n`;
+
+// Express's default weak ETag for a string body (the etag package, as used by res.send).
+function expressEtag(body) {
+  const hash = crypto.createHash('sha1').update(body, 'utf8').digest('base64').substring(0, 27);
+  return `W/"${Buffer.byteLength(body).toString(16)}-${hash}"`;
+}
+
+// Headers Express sets that a drop-in replacement must set too (skipping them would be less work).
+function expectHeaders(response, expected) {
+  for (const [name, value] of Object.entries(expected)) {
+    const got = response.headers[name];
+    if (got !== value) return `header ${name}: ${JSON.stringify(got)}, expected ${JSON.stringify(value)} as Express sends`;
+  }
+  return null;
+}
+
+function expectJson(response, expectedBody, server) {
+  if (response.status !== 200) return `status ${response.status}, expected 200`;
+  const type = response.headers['content-type'];
+  if (type !== JSON_UTF8) return `Content-Type ${JSON.stringify(type)}, expected "${JSON_UTF8}"`;
+  if (response.body !== expectedBody) {
+    return `body ${JSON.stringify(clip(response.body))}, expected ${JSON.stringify(expectedBody)}`;
+  }
+  if (server.expressLike) {
+    return expectHeaders(response, { 'x-powered-by': 'Express', etag: expressEtag(expectedBody) });
+  }
+  return null;
+}
+
+const ROUTES = [
+  {
+    name: 'json',
+    title: 'GET /json',
+    method: 'GET',
+    path: '/json',
+    check: (res, server) => expectJson(res, '{"hello":"world"}', server),
+  },
+  {
+    name: 'param',
+    title: 'GET /users/:id',
+    method: 'GET',
+    path: '/users/42',
+    check: (res, server) => expectJson(res, '{"id":"42"}', server),
+  },
+  {
+    name: 'echo',
+    title: 'POST /echo (JSON body)',
+    method: 'POST',
+    path: '/echo',
+    body: ECHO_BODY,
+    lua: POST_LUA,
+    check: (res, server) => expectJson(res, JSON.stringify(JSON.parse(ECHO_BODY)), server),
+  },
+  {
+    name: '404',
+    title: `GET ${NOT_FOUND_PATH} (default 404)`,
+    method: 'GET',
+    path: NOT_FOUND_PATH,
+    expectErrorStatus: true, // every response is a 404, so wrk's "Non-2xx" count is expected
+    check: (res, server) => {
+      if (res.status !== 404) return `status ${res.status}, expected 404`;
+      if (!server.expressLike) return null;
+      if (res.body !== EXPRESS_404_BODY) {
+        return `body ${JSON.stringify(clip(res.body))} differs from Express's default 404`;
+      }
+      return expectHeaders(res, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': "default-src 'none'",
+        'x-content-type-options': 'nosniff',
+      });
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+
+function nodeServer(file) {
+  return () => ({ ok: true, command: process.execPath, args: [path.join(BENCH_DIR, 'servers', file)] });
+}
+
+function prepareXypriss() {
+  const entry = path.join(ROOT, 'dist', 'index.cjs');
+  if (!fs.existsSync(entry)) {
+    return { ok: false, reason: 'skipped: dist/index.cjs is not built yet (npm run build)' };
+  }
+  return { ok: true, command: process.execPath, args: [path.join(BENCH_DIR, 'servers', 'xypriss.js')] };
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'target') newest = Math.max(newest, newestMtime(full));
+    } else {
+      newest = Math.max(newest, fs.statSync(full).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+function prepareCeiling() {
+  if (process.env.CEILING_BIN) {
+    const bin = path.resolve(process.env.CEILING_BIN);
+    if (!fs.existsSync(bin)) return { ok: false, reason: `skipped: CEILING_BIN=${bin} does not exist` };
+    return { ok: true, command: bin, args: [] };
+  }
+  const targetDir = process.env.CARGO_TARGET_DIR
+    ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR)
+    : path.join(ROOT, 'target');
+  const bin = path.join(targetDir, 'release', 'xypriss-bench-ceiling' + (process.platform === 'win32' ? '.exe' : ''));
+  const stale = !fs.existsSync(bin) || fs.statSync(bin).mtimeMs < newestMtime(path.join(BENCH_DIR, 'ceiling'));
+  if (stale) {
+    log('building the Rust ceiling: cargo build --release -p xypriss-bench-ceiling (fat LTO, takes a while)');
+    const build = spawnSync('cargo', ['build', '--release', '-p', 'xypriss-bench-ceiling'], {
+      cwd: ROOT,
+      stdio: ['ignore', process.stderr, process.stderr],
+    });
+    if (build.error || build.status !== 0) {
+      const why = build.error ? build.error.message : `cargo exited with ${build.status}`;
+      return { ok: false, reason: `skipped: could not build the ceiling (${why}; see cargo output above)` };
+    }
+  }
+  return { ok: true, command: bin, args: [] };
+}
+
+const SERVERS = [
+  { name: 'node-http', label: 'node:http', aliases: ['node', 'node:http', 'http'], prepare: nodeServer('node-http.js') },
+  { name: 'express', label: 'Express 5', aliases: [], prepare: nodeServer('express.js'), expressLike: true },
+  { name: 'fastify', label: 'Fastify 5', aliases: [], prepare: nodeServer('fastify.js') },
+  { name: 'xypriss', label: 'xypriss', aliases: [], prepare: prepareXypriss, expressLike: true },
+  { name: 'ceiling', label: 'Rust hyper (ceiling)', aliases: ['rust', 'hyper'], prepare: prepareCeiling },
+];
+
+function pickServers(list) {
+  if (!list) return SERVERS;
+  const wanted = list.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const name of wanted) {
+    if (!SERVERS.some((s) => s.name === name || s.aliases.includes(name))) {
+      throw new Error(`unknown server "${name}" (known: ${SERVERS.map((s) => s.name).join(', ')})`);
+    }
+  }
+  return SERVERS.filter((s) => wanted.includes(s.name) || s.aliases.some((a) => wanted.includes(a)));
+}
+
+function pickRoutes(list) {
+  if (!list) return ROUTES;
+  const wanted = list.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const name of wanted) {
+    if (!ROUTES.some((r) => r.name === name)) {
+      throw new Error(`unknown route "${name}" (known: ${ROUTES.map((r) => r.name).join(', ')})`);
+    }
+  }
+  return ROUTES.filter((r) => wanted.includes(r.name));
+}
+
+// A port that was free a moment ago. Servers also accept PORT=0, but then the harness would
+// depend on every framework reporting the port it got; this keeps startup uniform.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+// Spawns a server and resolves once it printed `LISTENING <port>`.
+// The returned handle collects stdout lines (for STATS) and the tail of stderr (for error messages).
+async function startServer(server, prepared) {
+  const port = await freePort();
+  const child = spawn(prepared.command, prepared.args, {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  const handle = { child, port: null, lines: [], stderr: '', exited: false, exitInfo: null };
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    handle.stderr = (handle.stderr + chunk).slice(-4000);
+  });
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      live.delete(child);
+      handle.exited = true;
+      handle.exitInfo = signal ? `signal ${signal}` : `code ${code}`;
+      resolve();
+    });
+  });
+  handle.exitedPromise = exited;
+  const lines = readline.createInterface({ input: child.stdout });
+  handle.closedPromise = new Promise((resolve) => lines.on('close', resolve));
+
+  const listening = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no LISTENING line within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+    lines.on('line', (line) => {
+      handle.lines.push(line);
+      const m = /^LISTENING (\d+)\s*$/.exec(line);
+      if (m && handle.port === null) {
+        clearTimeout(timer);
+        handle.port = Number(m[1]);
+        resolve();
+      }
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${handle.exitInfo}) before listening`));
+    });
+  });
+
+  try {
+    await listening;
+  } catch (err) {
+    await stopServer(handle);
+    const why = errorSummary(handle.stderr);
+    throw new Error(`${server.label} failed to start: ${err.message}${why ? ` — ${why}` : ''}`);
+  }
+  return handle;
+}
+
+// SIGTERM, wait (SIGKILL after a timeout), and return the parsed `STATS {...}` line if any.
+async function stopServer(handle) {
+  if (!handle.exited) {
+    handle.child.kill('SIGTERM');
+    const timer = setTimeout(() => handle.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await handle.exitedPromise;
+    clearTimeout(timer);
+  }
+  await Promise.race([handle.closedPromise, sleep(1000)]);
+  const statsLine = handle.lines.find((l) => l.startsWith('STATS '));
+  if (!statsLine) return null;
+  try {
+    return JSON.parse(statsLine.slice('STATS '.length));
+  } catch {
+    return { unparsed: statsLine };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification
+
+function request(port, route) {
+  return new Promise((resolve, reject) => {
+    const headers = {};
+    if (route.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(route.body);
+    }
+    const req = http.request(
+      { host: '127.0.0.1', port, method: route.method, path: route.path, headers, agent: false },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
+    req.on('error', reject);
+    req.end(route.body);
+  });
+}
+
+// Returns null when the server answers the route correctly, else a description of what is wrong.
+async function verify(server, port, route) {
+  let response;
+  try {
+    response = await request(port, route);
+  } catch (err) {
+    return `request failed: ${err.message}`;
+  }
+  return route.check(response, server);
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk
+
+function checkWrk() {
+  const probe = spawnSync(WRK, ['--version'], { encoding: 'utf8' });
+  if (probe.error) throw new Error(`wrk not found (${probe.error.message}); install wrk or set WRK=/path/to/wrk`);
+  return (probe.stdout + probe.stderr).split('\n')[0].replace(/\s*Copyright.*$/, '').trim();
+}
+
+function runWrk({ port, route, seconds, connections, threads }) {
+  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency'];
+  if (route.lua) args.push('-s', route.lua);
+  args.push(`http://127.0.0.1:${port}${route.path}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(WRK, args, {
+      env: { ...process.env, BENCH_ECHO_BODY: ECHO_BODY_FILE },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    live.add(child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      live.delete(child);
+      if (code !== 0) return reject(new Error(`wrk exited with ${code}: ${lastLines(err || out, 3)}`));
+      try {
+        resolve({ ...parseWrk(out), command: `wrk ${args.join(' ')}` });
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+const TIME_UNITS = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function toMs(text) {
+  const m = /^([\d.]+)(us|ms|s|m|h)$/.exec(text);
+  if (!m) throw new Error(`cannot parse wrk time "${text}"`);
+  return Number(m[1]) * TIME_UNITS[m[2]];
+}
+
+function parseWrk(text) {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
+  const total = /(\d+) requests in ([\d.]+\w+),/.exec(text);
+  if (!rps || !total) throw new Error(`cannot parse wrk output:\n${text}`);
+  const latency = {};
+  for (const m of text.matchAll(/^\s+(50|75|90|99)%\s+([\d.]+\w+)\s*$/gm)) latency[`p${m[1]}`] = toMs(m[2]);
+  const avg = /Latency\s+([\d.]+\w+)/.exec(text);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
+  return {
+    rps: Number(rps[1]),
+    requests: Number(total[1]),
+    elapsedMs: toMs(total[2]),
+    latencyMs: { avg: avg ? toMs(avg[1]) : null, ...latency },
+    socketErrors: sock
+      ? { connect: Number(sock[1]), read: Number(sock[2]), write: Number(sock[3]), timeout: Number(sock[4]) }
+      : { connect: 0, read: 0, write: 0, timeout: 0 },
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+    raw: text,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine and process info
+
+function machineInfo(wrkVersion) {
+  let nproc = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+  const np = spawnSync('nproc', { encoding: 'utf8' });
+  if (!np.error && np.status === 0) nproc = Number(np.stdout.trim());
+  const pkgVersion = (name) => {
+    try {
+      return require(path.join(ROOT, 'node_modules', name, 'package.json')).version;
+    } catch {
+      return null;
+    }
+  };
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  return {
+    nproc,
+    cpu: os.cpus()[0] ? os.cpus()[0].model.trim() : 'unknown',
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    wrk: wrkVersion,
+    express: pkgVersion('express'),
+    fastify: pkgVersion('fastify'),
+    commit: git.status === 0 ? git.stdout.trim() : null,
+    loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
+    date: new Date().toISOString(),
+  };
+}
+
+// Resident set size of a process in bytes (Linux: VmRSS from /proc/<pid>/status).
+function readRss(pid, field = 'VmRSS') {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function clip(text, max = 200) {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+// The most telling line of a crashed process's stderr: the first "...Error: ..." line if any.
+function errorSummary(stderr) {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const error = lines.find((l) => /^(\w*Error|Error)\b.*:/.test(l) || /^thread '.*' panicked/.test(l));
+  return error || lines.slice(-2).join(' | ');
+}
+
+function lastLines(text, n) {
+  return text.trim().split('\n').slice(-n).join(' | ');
+}
+
+function parseArgs(argv, spec) {
+  // spec: { name: 'number' | 'string' | 'boolean' }
+  const out = {};
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"`);
+    let value;
+    const eq = arg.indexOf('=');
+    if (eq !== -1) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const name = arg.slice(2);
+    const type = spec[name];
+    if (!type) throw new Error(`unknown option "${arg}"`);
+    if (type === 'boolean') {
+      out[name] = true;
+      continue;
+    }
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new Error(`${arg} needs a value`);
+    }
+    if (type === 'number') {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`${arg} needs a non-negative number, got "${value}"`);
+      out[name] = n;
+    } else {
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+// Why a server stopped: its exit code or signal and the telling line of its stderr.
+function exitReason(handle) {
+  const why = errorSummary(handle.stderr);
+  return `server exited (${handle.exitInfo})${why ? `: ${why}` : ''}`;
+}
+
+module.exports = {
+  BENCH_DIR,
+  exitReason,
+  ROOT,
+  RESULTS_DIR,
+  ROUTES,
+  SERVERS,
+  checkWrk,
+  log,
+  machineInfo,
+  parseArgs,
+  pickRoutes,
+  pickServers,
+  readRss,
+  runWrk,
+  sleep,
+  startServer,
+  stopServer,
+  verify,
+};
