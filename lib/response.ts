@@ -6,6 +6,7 @@ import { STATUS_CODES } from 'node:http'
 import contentType from 'content-type'
 import mime from 'mime-types'
 import { native } from './binding'
+import { scheduleFlush } from './engine/flush'
 import { errors } from './errors'
 import { kId, kOnAbort, kOnDrain, kOutHeaders, kServer, kStreaming } from './symbols'
 import type { Application } from './application'
@@ -221,12 +222,15 @@ export class ServerResponse extends EventEmitter {
     const id = this[kId]
     if (this[kStreaming]) {
       native.endResponse(id, chunk == null ? undefined : toChunk(chunk, encoding as BufferEncoding))
-    } else if (chunk == null) {
-      native.respondString(id, this.statusCode, this.headerBlock(), '')
-    } else if (typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8')) {
-      native.respondString(id, this.statusCode, this.headerBlock(), chunk)
     } else {
-      native.respondBytes(id, this.statusCode, this.headerBlock(), toChunk(chunk, encoding as BufferEncoding))
+      if (chunk == null) {
+        native.respondString(id, this.statusCode, this.headerBlock(), '')
+      } else if (typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8')) {
+        native.respondString(id, this.statusCode, this.headerBlock(), chunk)
+      } else {
+        native.respondBytes(id, this.statusCode, this.headerBlock(), toChunk(chunk, encoding as BufferEncoding))
+      }
+      scheduleFlush()
     }
     this.socket.currentRequest = 0
     this[kServer]?.forget(id)

@@ -66,6 +66,19 @@ fn latin1_header_value(value: &str) -> Option<HeaderValue> {
 
 pub(crate) type ResponseSender = oneshot::Sender<Response<ResponseBody>>;
 
+/// A complete response whose request is already finished, waiting to be handed to its connection.
+pub struct ReadyResponse {
+    sender: ResponseSender,
+    response: Response<ResponseBody>,
+}
+
+impl ReadyResponse {
+    pub fn send(self) {
+        // A closed receiver means the client left in between; the abort event covers it.
+        let _ = self.sender.send(self.response);
+    }
+}
+
 /// Credits for reading a streaming request body: the handler asks, the pump reads.
 pub(crate) struct BodyPump {
     pub(crate) wanted: Notify,
@@ -163,6 +176,12 @@ impl Exchange {
 
     /// The whole response at once: head and body. Completes the request.
     pub fn respond(&self, id: u64, head: ResponseHead, body: Bytes) -> Result<(), Error> {
+        self.prepare(id, head, body).map(ReadyResponse::send)
+    }
+
+    /// Completes the request now but hands the response back instead of waking its connection:
+    /// the caller sends a whole batch at once, so one wake-up of the I/O thread serves them all.
+    pub fn prepare(&self, id: u64, head: ResponseHead, body: Bytes) -> Result<ReadyResponse, Error> {
         let slot = self.take(id)?;
         match &slot.state {
             SlotState::AwaitingHead(_) => {}
@@ -175,9 +194,7 @@ impl Exchange {
         };
         let mut head = head;
         fix_content_length(&mut head.headers, &body);
-        // A closed receiver means the client left in between; the abort event covers it.
-        let _ = sender.send(build(head, ResponseBody::full(body)));
-        Ok(())
+        Ok(ReadyResponse { sender, response: build(head, ResponseBody::full(body)) })
     }
 
     /// Sends the head now and streams the body through `write` and `end`.

@@ -16,5 +16,5 @@ mod server;
 pub use body::ResponseBody;
 pub use bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, RequestHead, Wake};
 pub use error::Error;
-pub use exchange::{Exchange, ResponseHead};
+pub use exchange::{Exchange, ReadyResponse, ResponseHead};
 pub use server::{ListenOptions, Limits, RoutingMirror, Server};

@@ -6,7 +6,9 @@
 use bytes::Bytes;
 use napi::{Env, Result};
 use napi_derive::napi;
-use xsys_http::{Exchange, ResponseHead};
+use std::cell::RefCell;
+
+use xsys_http::{Exchange, ReadyResponse, ResponseHead};
 
 use crate::errors::throw_engine;
 
@@ -27,18 +29,46 @@ fn outcome(env: &Env, result: std::result::Result<(), xsys_http::Error>) -> Resu
     }
 }
 
-/// Status, headers (`name:value` lines) and a string body, in one call.
-#[napi]
-pub fn respond_string(env: Env, request: i64, status: u32, headers: String, body: String) -> Result<bool> {
-    let head = head(&env, status, &headers)?;
-    outcome(&env, Exchange::global().respond(id(request), head, Bytes::from(body)))
+thread_local! {
+    /// Responses completed on this JS thread since the last flush.
+    static READY: RefCell<Vec<ReadyResponse>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Status, headers and a binary body, in one call.
+fn hold(env: &Env, request: i64, status: u32, headers: &str, body: Bytes) -> Result<bool> {
+    let head = head(env, status, headers)?;
+    match Exchange::global().prepare(id(request), head, body) {
+        Ok(ready) => {
+            READY.with(|r| r.borrow_mut().push(ready));
+            Ok(true)
+        }
+        Err(e) if e.is_unknown_request() => Ok(false),
+        Err(e) => Err(throw_engine(env, &e)),
+    }
+}
+
+/// Status, headers (`name:value` lines) and a string body, in one call. The response leaves
+/// at the next `flushResponses()`, which JS calls once per tick.
+#[napi]
+pub fn respond_string(env: Env, request: i64, status: u32, headers: String, body: String) -> Result<bool> {
+    hold(&env, request, status, &headers, Bytes::from(body))
+}
+
+/// Status, headers and a binary body, in one call; leaves at the next `flushResponses()`.
 #[napi]
 pub fn respond_bytes(env: Env, request: i64, status: u32, headers: String, body: &[u8]) -> Result<bool> {
-    let head = head(&env, status, &headers)?;
-    outcome(&env, Exchange::global().respond(id(request), head, Bytes::copy_from_slice(body)))
+    hold(&env, request, status, &headers, Bytes::copy_from_slice(body))
+}
+
+/// Hands every held response to its connection. Sending them together lets one wake-up of the
+/// I/O thread serve a whole batch instead of one per response.
+#[napi]
+pub fn flush_responses() -> u32 {
+    let ready = READY.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    let count = ready.len() as u32;
+    for response in ready {
+        response.send();
+    }
+    count
 }
 
 /// Sends the head of a streaming response.

@@ -1,0 +1,31 @@
+//! XEMS: an encrypted, hardware-bound, crash-safe store for sessions and tokens in one `.xem`
+//! file. This crate is the pure-Rust core; `crates/xypriss-napi` wraps it for JS.
+//!
+//! * Records are AES-256-GCM encrypted with a random master key that exists on disk only
+//!   wrapped by a key derived from the secret and this machine's hardware id.
+//! * Writes are group-committed by one writer thread per store: a write's [`Completion`]
+//!   resolves once it is appended and fsynced.
+//! * Superseded records (overwritten, deleted, rotated tokens) are overwritten in place before
+//!   their space counts as free.
+//! * Any damage is reported: a torn last batch is dropped and reported at open, anything else
+//!   is an Integrity error naming the offset.
+//!
+//! The byte layout and the threat model are in `docs/xem-format.md`.
+#![forbid(unsafe_code)]
+
+mod completion;
+mod crypto;
+mod error;
+mod format;
+mod hardware;
+mod store;
+
+pub use completion::Completion;
+pub use crypto::RecoveryKey;
+pub use error::Error;
+pub use hardware::HardwareId;
+pub use store::{
+    DroppedTail, OpenReport, Options, Stats, Store, DEFAULT_PBKDF2_ITERATIONS, MIN_KEY_SECRET_LEN, MIN_PBKDF2_ITERATIONS,
+};
+/// Values come back in this wrapper so the plaintext is wiped when dropped.
+pub use zeroize::Zeroizing;

@@ -1,0 +1,221 @@
+//! Multi-process behaviour: file locking and SIGKILL crash safety. The test binary re-executes
+//! itself (same test name, an env var selects the child role).
+#![cfg(unix)]
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use common::*;
+use xems::Store;
+
+fn spawn_self(test: &str, env: &[(&str, String)]) -> Child {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").unwrap();
+    out.flush().unwrap();
+}
+
+#[test]
+fn second_process_gets_locked() {
+    if let Ok(path) = std::env::var("XEMS_LOCK_CHILD") {
+        match Store::open(&path, opts()) {
+            Ok((s, _)) => say(&format!("RESULT ok {}", get(&s, "sb", "k").map_or(0, |v| v.len()))),
+            Err(e) if e.is_locked() => say(&format!("RESULT locked {}", e.code())),
+            Err(e) => say(&format!("RESULT other {e}")),
+        }
+        return;
+    }
+    let dir = temp_dir("lock");
+    let path = dir.join("s.xem");
+    let s = open(&path);
+    s.set("sb", "k", b"12345", None).wait().unwrap();
+    let result = |child: Child| {
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines().find(|l| l.starts_with("RESULT ")).map(str::to_owned).unwrap_or_else(|| panic!("no result: {text}"))
+    };
+    let env = [("XEMS_LOCK_CHILD", path.display().to_string())];
+    assert_eq!(result(spawn_self("second_process_gets_locked", &env)), "RESULT locked XYP_ERR_XEMS_LOCKED");
+    // Compaction replaces the file; the new file must be locked too.
+    s.compact().wait().unwrap();
+    assert_eq!(result(spawn_self("second_process_gets_locked", &env)), "RESULT locked XYP_ERR_XEMS_LOCKED");
+    // Once closed, the other process can open it (so the refusal above was the lock).
+    s.close().wait().unwrap();
+    assert_eq!(result(spawn_self("second_process_gets_locked", &env)), "RESULT ok 5");
+}
+
+/// Key/value expected for op `i` (all of a run's keys carry the run number).
+fn key(run: u64, i: u64, suffix: &str) -> String {
+    format!("r{run}-{i}{suffix}")
+}
+
+/// Child: writes forever with up to 64 ops in flight, printing `ACK <i> <step>` after each
+/// completion reports success. Op `i` by `i % 3`: 0 = set then rotate (grace 0);
+/// 1 = set v1 then overwrite with v2; 2 = set then delete. Compacts now and then.
+fn crash_child(path: &str, run: u64) {
+    let (s, _) = Store::open(path, opts()).unwrap();
+    say("READY");
+    let inflight = Arc::new((Mutex::new(0usize), Condvar::new()));
+    for i in 0.. {
+        let k = key(run, i, "");
+        match i % 3 {
+            0 => {
+                track(&inflight, s.set("sb", &k, &value("a", i), None), i, 0);
+                track(&inflight, s.rotate("sb", &k, &key(run, i, "-rot"), Duration::ZERO), i, 1);
+            }
+            1 => {
+                track(&inflight, s.set("sb", &k, &value("a", i), None), i, 0);
+                track(&inflight, s.set("sb", &k, &value("b", i), None), i, 1);
+            }
+            _ => {
+                track(&inflight, s.set("sb", &k, &value("a", i), None), i, 0);
+                track(&inflight, s.del("sb", &k), i, 1);
+            }
+        }
+        if i % 50 == 49 {
+            s.compact().on_complete(|_| {});
+        }
+    }
+}
+
+/// Keeps at most 64 ops in flight; prints the ACK from the completion callback.
+fn track<T: Send + 'static>(inflight: &Arc<(Mutex<usize>, Condvar)>, c: xems::Completion<T>, i: u64, step: u8) {
+    {
+        let (m, cv) = &**inflight;
+        let mut n = m.lock().unwrap();
+        while *n >= 64 {
+            n = cv.wait(n).unwrap();
+        }
+        *n += 1;
+    }
+    let inflight = inflight.clone();
+    c.on_complete(move |r| {
+        if r.is_ok() {
+            say(&format!("ACK {i} {step}"));
+        }
+        let (m, cv) = &*inflight;
+        *m.lock().unwrap() -= 1;
+        cv.notify_all();
+    });
+}
+
+#[test]
+fn crash_recovery_after_sigkill() {
+    if let Ok(path) = std::env::var("XEMS_CRASH_CHILD") {
+        let run = std::env::var("XEMS_CRASH_RUN").unwrap().parse().unwrap();
+        crash_child(&path, run);
+        return;
+    }
+    const RUNS: u64 = 200;
+    let dir = temp_dir("crash");
+    let path = dir.join("s.xem");
+    drop(open(&path));
+    let mut rng = Rng::from_clock();
+    let seed = rng.0;
+    let mut expected_live = 0u64;
+    let mut total_acks = 0usize;
+    let mut dropped_tails = 0;
+    let mut rewiped = 0;
+    for run in 0..RUNS {
+        let env = [("XEMS_CRASH_CHILD", path.display().to_string()), ("XEMS_CRASH_RUN", run.to_string())];
+        let mut child = spawn_self("crash_recovery_after_sigkill", &env);
+        let stdout = child.stdout.take().unwrap();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut acks: HashMap<u64, [bool; 2]> = HashMap::new();
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line == "READY" {
+                    let _ = ready_tx.send(());
+                } else if let Some(rest) = line.strip_prefix("ACK ") {
+                    let mut it = rest.split(' ');
+                    let i: u64 = it.next().unwrap().parse().unwrap();
+                    let step: usize = it.next().unwrap().parse().unwrap();
+                    acks.entry(i).or_default()[step] = true;
+                }
+            }
+            acks
+        });
+        // Mostly kill while writing; sometimes during startup/open (recovery of recovery).
+        if rng.below(8) != 0 {
+            let _ = ready_rx.recv_timeout(Duration::from_secs(20));
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(40)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let acks = reader.join().unwrap();
+        total_acks += acks.values().map(|a| a.iter().filter(|&&x| x).count()).sum::<usize>();
+
+        let (s, rep) = Store::open(&path, opts()).unwrap_or_else(|e| panic!("run {run} (seed {seed}): {e}"));
+        dropped_tails += usize::from(rep.dropped_tail.is_some());
+        rewiped += rep.rewiped;
+        let max_i = acks.keys().copied().max().map_or(0, |m| m + 1);
+        let mut present = 0u64;
+        for i in 0..max_i + 80 {
+            let ctx = format!("run {run} op {i} (seed {seed})");
+            let acked = acks.get(&i).copied().unwrap_or_default();
+            let k = key(run, i, "");
+            let v = get(&s, "sb", &k);
+            match i % 3 {
+                0 => {
+                    let r = get(&s, "sb", &key(run, i, "-rot"));
+                    assert!(v.is_none() || r.is_none(), "{ctx}: half-applied rotation");
+                    if let Some(x) = v.as_ref().or(r.as_ref()) {
+                        assert_eq!(x, &value("a", i), "{ctx}");
+                        present += 1;
+                    }
+                    if acked[1] {
+                        assert!(v.is_none() && r.is_some(), "{ctx}: acknowledged rotation lost");
+                    } else if acked[0] {
+                        assert!(v.is_some() || r.is_some(), "{ctx}: acknowledged set lost");
+                    }
+                }
+                1 => {
+                    if let Some(x) = &v {
+                        assert!(*x == value("a", i) || *x == value("b", i), "{ctx}: wrong value");
+                        present += 1;
+                    }
+                    if acked[1] {
+                        assert_eq!(v, Some(value("b", i)), "{ctx}: acknowledged overwrite lost");
+                    } else if acked[0] {
+                        assert!(v.is_some(), "{ctx}: acknowledged set lost");
+                    }
+                }
+                _ => {
+                    if let Some(x) = &v {
+                        assert_eq!(x, &value("a", i), "{ctx}");
+                        present += 1;
+                    }
+                    // Acknowledged set without acknowledged delete: either state is legal.
+                    if acked[1] {
+                        assert!(v.is_none(), "{ctx}: acknowledged delete lost");
+                    }
+                }
+            }
+        }
+        expected_live += present;
+        assert_eq!(s.stats().live_records, expected_live, "run {run} (seed {seed}): stray or lost records");
+        s.close().wait().unwrap();
+    }
+    // Every run's records survived all later crashes, recoveries and compactions.
+    let (s, _) = Store::open(&path, opts()).unwrap();
+    assert_eq!(s.stats().live_records, expected_live);
+    assert!(total_acks > 1000, "the children acknowledged too little to mean anything: {total_acks}");
+    eprintln!("crash test: {RUNS} kills, {total_acks} acks, {expected_live} live, {dropped_tails} torn tails, {rewiped} re-wipes");
+}
