@@ -32,6 +32,27 @@ export declare class NativeServer {
   setRouteMethods(id: number, methods: Array<string>): void
 }
 
+export declare class XemsStore {
+  /** The recovery key created with the store, shown once. */
+  get recoveryKey(): string | null
+  /** Bytes of a torn tail dropped when the store was opened (0 when none). */
+  get droppedTailBytes(): number
+  /** JS calls this with how many completions a batch carried. */
+  settled(count: number): void
+  set(op: number, sandbox: string, key: string, value: Uint8Array, ttlMs?: number | undefined | null): void
+  /** Decrypted on the calling thread: no round trip through the writer for reads. */
+  get(sandbox: string, key: string): Buffer | null
+  del(op: number, sandbox: string, key: string): void
+  createSession(op: number, sandbox: string, data: Uint8Array, ttlMs?: number | undefined | null): void
+  resolveSession(sandbox: string, token: string): Buffer | null
+  rotateSession(op: number, sandbox: string, token: string, graceMs?: number | undefined | null): void
+  destroySession(op: number, sandbox: string, token: string): void
+  compact(op: number): void
+  purgeExpired(op: number): void
+  close(op: number): void
+  stats(): XemsStats
+}
+
 export interface AddressInfo {
   address: string
   family: string
@@ -54,6 +75,12 @@ export interface EngineStats {
   connections: number
 }
 
+/**
+ * Hands every held response to its connection. Sending them together lets one wake-up of the
+ * I/O thread serve a whole batch instead of one per response.
+ */
+export declare function flushResponses(): number
+
 /** Requests dispatched to JS and not yet finished or aborted, in this process. */
 export declare function inFlight(): number
 
@@ -70,10 +97,13 @@ export interface ListenConfig {
 /** Asks for the next part of a streaming request body. */
 export declare function readBody(request: number): boolean
 
-/** Status, headers and a binary body, in one call. */
+/** Status, headers and a binary body, in one call; leaves at the next `flushResponses()`. */
 export declare function respondBytes(request: number, status: number, headers: string, body: Uint8Array): boolean
 
-/** Status, headers (`name:value` lines) and a string body, in one call. */
+/**
+ * Status, headers (`name:value` lines) and a string body, in one call. The response leaves
+ * at the next `flushResponses()`, which JS calls once per tick.
+ */
 export declare function respondString(request: number, status: number, headers: string, body: string): boolean
 
 /**
@@ -84,3 +114,42 @@ export declare function writeChunk(request: number, chunk: Uint8Array): boolean
 
 /** Sends the head of a streaming response. */
 export declare function writeHead(request: number, status: number, headers: string): boolean
+
+/** What a failed open reports to JS, which throws it with its code. */
+export interface XemsFailure {
+  code: string
+  message: string
+}
+
+/**
+ * Opens a store off the JS thread (key derivation and the file scan can take a while).
+ * `on_complete` receives batches of write completions for the store's lifetime.
+ */
+export declare function xemsOpen(options: XemsOpenOptions, onComplete: (arg: CompletionBatch) => void, rebindWith?: string | undefined | null): Promise<unknown>
+
+export interface XemsOpenOptions {
+  path: string
+  /** High-entropy key material (>= 32 bytes): HKDF. */
+  secret?: Buffer
+  /** A human-chosen passphrase: PBKDF2 first. */
+  passphrase?: Buffer
+  pbkdf2Iterations?: number
+  hardwareBound?: boolean
+  /** Create a recovery key with a new store (returned once). */
+  createRecoveryKey?: boolean
+  /** Replaces the detected hardware id (32 bytes): tests and deployments with their own id. */
+  hardwareId?: Buffer
+}
+
+export interface XemsStats {
+  liveRecords: number
+  aliases: number
+  expiredPending: number
+  sandboxes: number
+  fileSize: number
+  liveBytes: number
+  deadBytes: number
+  generation: number
+  writes: number
+  fsyncs: number
+}

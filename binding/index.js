@@ -836,11 +836,14 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeServer = nativeBinding.NativeServer
+module.exports.XemsStore = nativeBinding.XemsStore
 module.exports.destroyRequest = nativeBinding.destroyRequest
 module.exports.endResponse = nativeBinding.endResponse
+module.exports.flushResponses = nativeBinding.flushResponses
 module.exports.inFlight = nativeBinding.inFlight
 module.exports.readBody = nativeBinding.readBody
 module.exports.respondBytes = nativeBinding.respondBytes
 module.exports.respondString = nativeBinding.respondString
 module.exports.writeChunk = nativeBinding.writeChunk
 module.exports.writeHead = nativeBinding.writeHead
+module.exports.xemsOpen = nativeBinding.xemsOpen

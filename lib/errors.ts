@@ -33,6 +33,7 @@ export const errors = {
       TypeError,
     ),
   serverNotRunning: () => coded('ERR_SERVER_NOT_RUNNING', 'Server is not running.'),
+  xems: (code: string, message: string) => coded(code, message),
   callbackRequired: () => coded('XYP_ERR_CALLBACK_REQUIRED', 'argument callback is required', TypeError),
   handlerRequired: (method: string, type: string) =>
     coded('XYP_ERR_HANDLER_REQUIRED', `argument handler must be a function (${method}: ${type})`, TypeError),

@@ -7,6 +7,7 @@ import { createRouter } from './router'
 import { Route } from './router/route'
 import { IncomingRequest } from './request'
 import { ServerResponse } from './response'
+import { xems } from './xems'
 
 function express() {
   return createApplication()
@@ -50,6 +51,7 @@ const exported = Object.assign(express, {
   HttpServer,
   inFlight,
   engineStats,
+  xems,
 })
 
 export = exported

@@ -85,7 +85,9 @@ fn deliver<T>(slot: &Slot<T>, result: Result<T, Error>) {
     match std::mem::replace(&mut *st, State::Taken) {
         State::Pending { callback: Some(cb), .. } => {
             drop(st);
-            cb(result);
+            // Callbacks run on the writer thread: a panicking callback must not take the
+            // store (and every other waiter) down with it.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(result)));
         }
         State::Pending { waker, callback: None } => {
             *st = State::Ready(result);
@@ -124,8 +126,9 @@ impl<T> Completion<T> {
 
 impl<T: Send + 'static> Completion<T> {
     /// Runs `f` with the result: immediately on this thread if it is already known, otherwise on
-    /// the store's writer thread right after the fsync. Keep `f` short (it delays other waiters)
-    /// and do not block in it on the same store.
+    /// the store's writer thread right after the fsync (a panic there is caught and ignored).
+    /// Keep `f` short (it delays other waiters) and never block in it on the same store's
+    /// completions (`wait()`), which would deadlock the writer.
     pub fn on_complete<F>(self, f: F)
     where
         F: FnOnce(Result<T, Error>) + Send + 'static,

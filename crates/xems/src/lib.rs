@@ -29,3 +29,15 @@ pub use store::{
 };
 /// Values come back in this wrapper so the plaintext is wiped when dropped.
 pub use zeroize::Zeroizing;
+
+
+// The binding shares one store across JS worker threads and awaits completions from any
+// thread: these bounds are part of the API (checked at compile time).
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Store>();
+    send_sync::<Completion<()>>();
+    send_sync::<Completion<String>>();
+    send_sync::<Error>();
+    send_sync::<Options>();
+};

@@ -414,6 +414,28 @@ fn canonical(path: &Path) -> Result<PathBuf, Error> {
     Ok(dir.join(name))
 }
 
+/// Locks the registry once no store of `canon` is still shutting down, so that an open right
+/// after `close()` (or after dropping the last handle) does not find the file still locked by
+/// our own writer. Waits without holding the registry lock: a closing writer may be running
+/// completion callbacks that themselves open stores.
+fn lock_registry_for(canon: &Path) -> MutexGuard<'static, HashMap<PathBuf, RegistryEntry>> {
+    loop {
+        let reg = lock(&REGISTRY);
+        let closing = reg.get(canon).and_then(|e| {
+            let shared = e.shared.upgrade()?;
+            let handles_gone = e.store.strong_count() == 0;
+            (handles_gone || shared.closing.load(Ordering::SeqCst)).then_some(shared)
+        });
+        match closing {
+            None => return reg,
+            Some(shared) => {
+                drop(reg);
+                shared.wait_closed();
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The public handle.
 
@@ -480,30 +502,17 @@ impl Store {
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<(Store, OpenReport), Error> {
         options.validate()?;
         let canon = canonical(path.as_ref())?;
-        let mut reg = lock(&REGISTRY);
-        if let Some(entry) = reg.get(&canon) {
-            if let Some(inner) = entry.store.upgrade() {
-                if thread::current().id() == inner.writer_thread {
-                    return Err(Error::invalid("cannot open a store from inside its own completion callback"));
-                }
-                if !inner.shared.closing.load(Ordering::SeqCst) {
-                    options.unwrap_master(&inner.header)?;
-                    let live_records = inner.shared.live_records();
-                    let report = OpenReport {
-                        created: false,
-                        shared: true,
-                        recovery_key: None,
-                        dropped_tail: None,
-                        rewiped: 0,
-                        live_records,
-                    };
-                    return Ok((Store { inner }, report));
-                }
-                inner.shared.wait_closed();
-            } else if let Some(shared) = entry.shared.upgrade() {
-                // The last handle is being dropped on another thread; its writer is releasing.
-                shared.wait_closed();
+        let mut reg = lock_registry_for(&canon);
+        let existing = reg.get(&canon).and_then(|e| e.store.upgrade());
+        if let Some(inner) = existing {
+            if thread::current().id() == inner.writer_thread {
+                return Err(Error::invalid("cannot open a store from inside its own completion callback"));
             }
+            options.unwrap_master(&inner.header)?;
+            let live_records = inner.shared.live_records();
+            let report =
+                OpenReport { created: false, shared: true, recovery_key: None, dropped_tail: None, rewiped: 0, live_records };
+            return Ok((Store { inner }, report));
         }
         reg.retain(|_, e| e.shared.strong_count() > 0);
         let (inner, report) = open_fresh(&canon, &options)?;
@@ -517,14 +526,9 @@ impl Store {
     pub fn rebind(path: impl AsRef<Path>, recovery: &RecoveryKey, options: Options) -> Result<(), Error> {
         options.validate()?;
         let canon = canonical(path.as_ref())?;
-        let reg = lock(&REGISTRY);
-        if let Some(e) = reg.get(&canon) {
-            if let Some(shared) = e.shared.upgrade() {
-                if !shared.closing.load(Ordering::SeqCst) {
-                    return Err(Error::invalid("the store is open in this process; close it before rebinding"));
-                }
-                shared.wait_closed();
-            }
+        let reg = lock_registry_for(&canon);
+        if reg.get(&canon).is_some_and(|e| e.store.strong_count() > 0) {
+            return Err(Error::invalid("the store is open in this process; close it before rebinding"));
         }
         let hw = options.hardware()?;
         let file = OpenOptions::new()
@@ -1066,10 +1070,14 @@ fn open_existing(canon: &Path, file: File, options: &Options) -> Result<(Arc<Sto
         end = t.offset;
     }
     wipe_frames(&file, &loaded.unclean_dead, &counters.fsyncs)?;
-    let stale = sibling(canon, "compact.tmp");
-    if let Ok(f) = OpenOptions::new().write(true).open(&stale) {
-        let _ = wipe_whole_file(&f, &counters.fsyncs);
-        let _ = fs::remove_file(&stale);
+    // Leftovers of a compaction or rebind that crashed before its rename (we hold the lock,
+    // so nobody else is writing them): they hold ciphertext, so wipe before unlinking.
+    for suffix in ["compact.tmp", "rebind.tmp"] {
+        let stale = sibling(canon, suffix);
+        if let Ok(f) = OpenOptions::new().write(true).open(&stale) {
+            let _ = wipe_whole_file(&f, &counters.fsyncs);
+            let _ = fs::remove_file(&stale);
+        }
     }
     let rewiped = loaded.unclean_dead.len() as u64;
     debug_assert_eq!(end, loaded.committed_end);

@@ -8,6 +8,12 @@ pub const INVALID_STATE: &str = "XYP_ERR_INVALID_STATE";
 pub const ROUTE_PATTERN: &str = "XYP_ERR_ROUTE_PATTERN";
 pub const NOT_LISTENING: &str = "XYP_ERR_NOT_LISTENING";
 pub const ENGINE: &str = "XYP_ERR_ENGINE";
+pub const XEMS_KEY: &str = "XYP_ERR_XEMS_KEY";
+pub const XEMS_INTEGRITY: &str = "XYP_ERR_XEMS_INTEGRITY";
+pub const XEMS_LOCKED: &str = "XYP_ERR_XEMS_LOCKED";
+pub const XEMS_IO: &str = "XYP_ERR_XEMS_IO";
+pub const XEMS_CLOSED: &str = "XYP_ERR_XEMS_CLOSED";
+pub const XEMS_INVALID_ARGUMENT: &str = "XYP_ERR_XEMS_INVALID_ARGUMENT";
 
 /// Throws a JS `Error` whose `code` is `code`; the returned error tells napi-rs it is pending.
 pub fn throw(env: &Env, code: &str, message: &str) -> Error {

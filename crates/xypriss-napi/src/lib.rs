@@ -1,10 +1,15 @@
 //! The Node-API binding of xypriss: converts between JS values and the core crates' types, maps
 //! their errors to JS errors with stable `XYP_ERR_*` codes, and does nothing else.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod batch;
 mod errors;
 mod exchange;
 mod server;
+mod xems;
 
 pub use exchange::*;
 pub use server::*;
+pub use xems::*;

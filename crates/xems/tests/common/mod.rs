@@ -17,8 +17,8 @@ pub const HW1: [u8; 32] = [0x11; 32];
 pub const HW2: [u8; 32] = [0x22; 32];
 
 /// A fresh, empty directory under cargo's per-target temp dir (a real filesystem, so fsync is
-/// real), unique per process and call.
-pub fn temp_dir(name: &str) -> PathBuf {
+/// real), unique per process and call; removed on drop.
+pub fn temp_dir(name: &str) -> TempDir {
     static N: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
@@ -28,7 +28,28 @@ pub fn temp_dir(name: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
+}
+
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Key-mode options on simulated machine `hw`.
