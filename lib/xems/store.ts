@@ -39,8 +39,16 @@ function encode(value: XemsValue): Buffer {
   return Buffer.concat([Buffer.of(JSON_VALUE), Buffer.from(json, 'utf8')])
 }
 
-function decode(stored: Buffer | null | undefined): any {
+/** Stored values come back as a string when they are valid UTF-8 (tag included), else a Buffer. */
+function decode(stored: string | Buffer | null | undefined): any {
   if (stored == null) return undefined
+  if (typeof stored === 'string') {
+    const tag = stored.charCodeAt(0)
+    if (tag === STRING) return stored.slice(1)
+    if (tag === JSON_VALUE) return JSON.parse(stored.slice(1))
+    if (tag === BYTES) return Buffer.from(stored.slice(1), 'utf8')
+    throw errors.xems('XYP_ERR_XEMS_INTEGRITY', 'stored value has an unknown type tag')
+  }
   const body = stored.subarray(1)
   switch (stored[0]) {
     case STRING:
