@@ -16,7 +16,10 @@ use crate::Error;
 type Callback<T> = Box<dyn FnOnce(Result<T, Error>) + Send>;
 
 enum State<T> {
-    Pending { waker: Option<Waker>, callback: Option<Callback<T>> },
+    Pending {
+        waker: Option<Waker>,
+        callback: Option<Callback<T>>,
+    },
     Ready(Result<T, Error>),
     Taken,
 }
@@ -51,16 +54,27 @@ pub(crate) struct Completer<T> {
 
 pub(crate) fn pair<T>() -> (Completer<T>, Completion<T>) {
     let slot = Arc::new(Slot {
-        state: Mutex::new(State::Pending { waker: None, callback: None }),
+        state: Mutex::new(State::Pending {
+            waker: None,
+            callback: None,
+        }),
         cond: Condvar::new(),
     });
-    (Completer { slot: Some(slot.clone()) }, Completion { slot })
+    (
+        Completer {
+            slot: Some(slot.clone()),
+        },
+        Completion { slot },
+    )
 }
 
 /// A completion that is already resolved (argument errors, closed store).
 pub(crate) fn ready<T>(result: Result<T, Error>) -> Completion<T> {
     Completion {
-        slot: Arc::new(Slot { state: Mutex::new(State::Ready(result)), cond: Condvar::new() }),
+        slot: Arc::new(Slot {
+            state: Mutex::new(State::Ready(result)),
+            cond: Condvar::new(),
+        }),
     }
 }
 
@@ -83,13 +97,18 @@ impl<T> Drop for Completer<T> {
 fn deliver<T>(slot: &Slot<T>, result: Result<T, Error>) {
     let mut st = slot.lock();
     match std::mem::replace(&mut *st, State::Taken) {
-        State::Pending { callback: Some(cb), .. } => {
+        State::Pending {
+            callback: Some(cb), ..
+        } => {
             drop(st);
             // Callbacks run on the writer thread: a panicking callback must not take the
             // store (and every other waiter) down with it.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(result)));
         }
-        State::Pending { waker, callback: None } => {
+        State::Pending {
+            waker,
+            callback: None,
+        } => {
             *st = State::Ready(result);
             drop(st);
             slot.cond.notify_all();
@@ -112,7 +131,11 @@ impl<T> Completion<T> {
                 State::Taken => return Err(Error::invalid("completion already consumed")),
                 pending @ State::Pending { .. } => {
                     *st = pending;
-                    st = self.slot.cond.wait(st).unwrap_or_else(PoisonError::into_inner);
+                    st = self
+                        .slot
+                        .cond
+                        .wait(st)
+                        .unwrap_or_else(PoisonError::into_inner);
                 }
             }
         }
@@ -140,7 +163,10 @@ impl<T: Send + 'static> Completion<T> {
                 f(r);
             }
             State::Pending { .. } => {
-                *st = State::Pending { waker: None, callback: Some(Box::new(f)) };
+                *st = State::Pending {
+                    waker: None,
+                    callback: Some(Box::new(f)),
+                };
             }
             State::Taken => {
                 drop(st);
@@ -174,7 +200,9 @@ impl<T> Future for Completion<T> {
 
 impl<T> std::fmt::Debug for Completion<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Completion").field("complete", &self.is_complete()).finish()
+        f.debug_struct("Completion")
+            .field("complete", &self.is_complete())
+            .finish()
     }
 }
 

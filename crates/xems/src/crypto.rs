@@ -4,7 +4,7 @@
 //! secret ──(HKDF, or PBKDF2 then HKDF for passphrases)── + hardware id ──> wrap key ─┐
 //! recovery key ──(HKDF)──────────────────────────────────────────> recovery wrap key ┤ AES-256-GCM
 //!                                                                                    v
-//!                                  master key (random, stored only wrapped in the header)
+//!                        data key ("master" in the code; random, stored only wrapped)
 //!                                     ├─ HKDF "records"+generation ─> record key (AES-256-GCM)
 //!                                     └─ HKDF "header" ─────────────> header MAC key (HMAC-SHA256)
 //! ```
@@ -30,9 +30,12 @@ pub(crate) type KeyBytes = Zeroizing<[u8; KEY_LEN]>;
 
 /// Fills `buf` from the OS CSPRNG.
 pub(crate) fn random(buf: &mut [u8]) -> Result<(), Error> {
-    SystemRandom::new()
-        .fill(buf)
-        .map_err(|_| Error::io("random", std::io::Error::other("system random source failed")))
+    SystemRandom::new().fill(buf).map_err(|_| {
+        Error::io(
+            "random",
+            std::io::Error::other("system random source failed"),
+        )
+    })
 }
 
 pub(crate) fn random_key() -> Result<KeyBytes, Error> {
@@ -62,12 +65,22 @@ pub(crate) fn hkdf(salt: &[u8], ikm: &[u8], info: &[&[u8]]) -> KeyBytes {
 /// PBKDF2-HMAC-SHA256: deliberately slow, for human-chosen passphrases only.
 pub(crate) fn pbkdf2(secret: &[u8], salt: &[u8], iterations: NonZeroU32) -> KeyBytes {
     let mut out = Zeroizing::new([0u8; KEY_LEN]);
-    pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, iterations, salt, secret, &mut out[..]);
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        iterations,
+        salt,
+        secret,
+        &mut out[..],
+    );
     out
 }
 
 /// Wraps the master key: `nonce | AES-256-GCM(master) | tag`, authenticated with `ad`.
-pub(crate) fn wrap(master: &KeyBytes, wrap_key: &KeyBytes, ad: &[u8]) -> Result<[u8; WRAP_LEN], Error> {
+pub(crate) fn wrap(
+    master: &KeyBytes,
+    wrap_key: &KeyBytes,
+    ad: &[u8],
+) -> Result<[u8; WRAP_LEN], Error> {
     let sealed = AeadKey::new(wrap_key).seal(ad, &master[..])?;
     let mut out = [0u8; WRAP_LEN];
     out.copy_from_slice(&sealed);
@@ -115,7 +128,11 @@ impl AeadKey {
         out.extend_from_slice(plaintext);
         let tag = self
             .0
-            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(ad), &mut out[NONCE_LEN..])
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(ad),
+                &mut out[NONCE_LEN..],
+            )
             .map_err(|_| Error::invalid("record too large to encrypt"))?;
         out.extend_from_slice(tag.as_ref());
         Ok(out)
@@ -128,7 +145,11 @@ impl AeadKey {
         }
         let nonce = Nonce::try_assume_unique_for_key(&body[..NONCE_LEN]).ok()?;
         let mut buf = Zeroizing::new(body[NONCE_LEN..].to_vec());
-        let n = self.0.open_in_place(nonce, Aad::from(ad), &mut buf[..]).ok()?.len();
+        let n = self
+            .0
+            .open_in_place(nonce, Aad::from(ad), &mut buf[..])
+            .ok()?
+            .len();
         buf.truncate(n);
         Some(buf)
     }
@@ -145,8 +166,11 @@ impl RecoveryKey {
 
     /// Parses the text form from [`RecoveryKey::reveal`] (hex; dashes and spaces are ignored).
     pub fn parse(text: &str) -> Result<RecoveryKey, Error> {
-        let digits: Zeroizing<Vec<u8>> =
-            Zeroizing::new(text.bytes().filter(|b| !matches!(b, b'-' | b' ' | b'\n' | b'\r' | b'\t')).collect());
+        let digits: Zeroizing<Vec<u8>> = Zeroizing::new(
+            text.bytes()
+                .filter(|b| !matches!(b, b'-' | b' ' | b'\n' | b'\r' | b'\t'))
+                .collect(),
+        );
         if digits.len() != KEY_LEN * 2 {
             return Err(Error::invalid("a recovery key is 64 hex digits"));
         }
@@ -204,7 +228,11 @@ pub(crate) fn base64url(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let chars = chunk.len() + 1;
         for i in 0..chars {
@@ -223,8 +251,14 @@ mod tests {
         let k = AeadKey::new(&random_key().unwrap_or_else(|e| panic!("{e}")));
         let sealed = k.seal(b"ad-1", b"hello").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sealed.len(), 12 + 5 + 16);
-        assert_eq!(k.open(b"ad-1", &sealed).as_deref().map(|v| v.as_slice()), Some(&b"hello"[..]));
-        assert!(k.open(b"ad-2", &sealed).is_none(), "associated data must be bound");
+        assert_eq!(
+            k.open(b"ad-1", &sealed).as_deref().map(|v| v.as_slice()),
+            Some(&b"hello"[..])
+        );
+        assert!(
+            k.open(b"ad-2", &sealed).is_none(),
+            "associated data must be bound"
+        );
         let again = k.seal(b"ad-1", b"hello").unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(sealed[..12], again[..12], "nonces must be fresh");
     }

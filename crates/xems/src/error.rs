@@ -40,7 +40,14 @@ enum Kind {
 
 impl Error {
     fn new(kind: Kind, msg: impl Into<String>) -> Error {
-        Error { inner: Box::new(Inner { kind, msg: msg.into(), offset: None, source: None }) }
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                msg: msg.into(),
+                offset: None,
+                source: None,
+            }),
+        }
     }
 
     pub(crate) fn key(msg: impl Into<String>) -> Error {
@@ -146,7 +153,8 @@ impl fmt::Display for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("xems::Error");
-        d.field("kind", &self.inner.kind).field("msg", &self.inner.msg);
+        d.field("kind", &self.inner.kind)
+            .field("msg", &self.inner.msg);
         if let Some(off) = self.inner.offset {
             d.field("offset", &off);
         }
@@ -159,7 +167,10 @@ impl fmt::Debug for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.inner.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 

@@ -96,26 +96,41 @@ impl Header {
     /// is reported as damage, not as a wrong secret.
     pub(crate) fn parse(file: &[u8]) -> Result<Header, Error> {
         if file.len() < HEADER_LEN {
-            return Err(Error::integrity(format!("file is {} bytes, shorter than a XEMS header", file.len()), Some(0)));
+            return Err(Error::integrity(
+                format!("file is {} bytes, shorter than a XEMS header", file.len()),
+                Some(0),
+            ));
         }
         if &file[..4] != MAGIC {
             return Err(Error::integrity("not a XEMS file (bad magic)", Some(0)));
         }
         let version = le16(file, H_VERSION);
         if version != VERSION {
-            return Err(Error::integrity(format!("unsupported XEMS format version {version}"), Some(H_VERSION as u64)));
+            return Err(Error::integrity(
+                format!("unsupported XEMS format version {version}"),
+                Some(H_VERSION as u64),
+            ));
         }
         let sum = digest::digest(&digest::SHA256, &file[..H_CHECKSUM]);
         if sum.as_ref() != &file[H_CHECKSUM..HEADER_LEN] {
-            return Err(Error::integrity("header checksum mismatch (header damaged)", Some(0)));
+            return Err(Error::integrity(
+                "header checksum mismatch (header damaged)",
+                Some(0),
+            ));
         }
         let flags = le16(file, H_FLAGS);
         if flags & !KNOWN_FLAGS != 0 || file[H_RESERVED..H_MAC].iter().any(|&b| b != 0) {
-            return Err(Error::integrity("header has unknown flags or non-zero reserved bytes", Some(H_FLAGS as u64)));
+            return Err(Error::integrity(
+                "header has unknown flags or non-zero reserved bytes",
+                Some(H_FLAGS as u64),
+            ));
         }
         let iterations = le32(file, H_ITER);
         if (flags & FLAG_PASSPHRASE != 0) != (iterations != 0) {
-            return Err(Error::integrity("header iteration count does not match its KDF flag", Some(H_ITER as u64)));
+            return Err(Error::integrity(
+                "header iteration count does not match its KDF flag",
+                Some(H_ITER as u64),
+            ));
         }
         let mut h = Header {
             flags,
@@ -128,16 +143,22 @@ impl Header {
         };
         h.file_id.copy_from_slice(&file[H_FILE_ID..H_FILE_ID + 16]);
         h.salt.copy_from_slice(&file[H_SALT..H_SALT + 32]);
-        h.hw_wrap.copy_from_slice(&file[H_HW_WRAP..H_HW_WRAP + WRAP_LEN]);
-        h.recovery_wrap.copy_from_slice(&file[H_RECOVERY_WRAP..H_RECOVERY_WRAP + WRAP_LEN]);
+        h.hw_wrap
+            .copy_from_slice(&file[H_HW_WRAP..H_HW_WRAP + WRAP_LEN]);
+        h.recovery_wrap
+            .copy_from_slice(&file[H_RECOVERY_WRAP..H_RECOVERY_WRAP + WRAP_LEN]);
         Ok(h)
     }
 
     /// The keyed check: the checksum alone can be recomputed by anyone, the MAC only with the
     /// master key. It authenticates the generation and the recovery wrap.
     pub(crate) fn verify_mac(file: &[u8], mac_key: &hmac::Key) -> Result<(), Error> {
-        hmac::verify(mac_key, &file[..H_MAC], &file[H_MAC..H_CHECKSUM])
-            .map_err(|_| Error::integrity("header authentication failed (header tampered with)", Some(0)))
+        hmac::verify(mac_key, &file[..H_MAC], &file[H_MAC..H_CHECKSUM]).map_err(|_| {
+            Error::integrity(
+                "header authentication failed (header tampered with)",
+                Some(0),
+            )
+        })
     }
 
     pub(crate) fn passphrase_iterations(&self) -> Option<NonZeroU32> {
@@ -193,7 +214,11 @@ pub(crate) fn wrap_key(
     crypto::hkdf(salt, &ikm, &[b"xems/v1/wrap/", bound, file_id])
 }
 
-pub(crate) fn recovery_wrap_key(recovery: &KeyBytes, salt: &[u8; 32], file_id: &[u8; 16]) -> KeyBytes {
+pub(crate) fn recovery_wrap_key(
+    recovery: &KeyBytes,
+    salt: &[u8; 32],
+    file_id: &[u8; 16],
+) -> KeyBytes {
     crypto::hkdf(salt, &recovery[..], &[b"xems/v1/recovery-wrap/", file_id])
 }
 
@@ -211,8 +236,16 @@ pub(crate) struct GenKeys {
 
 impl GenKeys {
     pub(crate) fn new(master: &KeyBytes, file_id: [u8; 16], generation: u64) -> GenKeys {
-        let k = crypto::hkdf(&file_id, &master[..], &[b"xems/v1/records/", &generation.to_le_bytes()]);
-        GenKeys { generation, file_id, key: AeadKey::new(&k) }
+        let k = crypto::hkdf(
+            &file_id,
+            &master[..],
+            &[b"xems/v1/records/", &generation.to_le_bytes()],
+        );
+        GenKeys {
+            generation,
+            file_id,
+            key: AeadKey::new(&k),
+        }
     }
 
     /// Associated data of a record: file id, generation, offset and frame length. A record
@@ -239,7 +272,12 @@ impl GenKeys {
     }
 
     /// Opens a frame body (everything after the 8-byte frame header).
-    pub(crate) fn open_body(&self, offset: u64, frame_len: u32, body: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    pub(crate) fn open_body(
+        &self,
+        offset: u64,
+        frame_len: u32,
+        body: &[u8],
+    ) -> Option<Zeroizing<Vec<u8>>> {
         self.key.open(&self.ad(offset, frame_len), body)
     }
 
@@ -252,7 +290,9 @@ impl GenKeys {
 pub(crate) fn frame_len(plaintext_len: usize) -> Result<u32, Error> {
     let len = FRAME_HEADER + NONCE_LEN + plaintext_len + TAG_LEN;
     if len > MAX_FRAME {
-        return Err(Error::invalid(format!("record of {len} bytes exceeds the {MAX_FRAME}-byte frame limit")));
+        return Err(Error::invalid(format!(
+            "record of {len} bytes exceeds the {MAX_FRAME}-byte frame limit"
+        )));
     }
     Ok(len as u32)
 }
@@ -291,8 +331,16 @@ fn is_canonical_wiped(frame: &[u8]) -> bool {
 // Record plaintexts.
 
 /// Value: `1 | expires_at u64 | sandbox_len u8 | sandbox | key_len u16 | key | value`.
-pub(crate) fn encode_entry(alias: bool, expires_at: u64, sandbox: &str, key: &str, rest: &[u8]) -> Zeroizing<Vec<u8>> {
-    let mut v = Zeroizing::new(Vec::with_capacity(1 + 8 + 1 + sandbox.len() + 2 + key.len() + rest.len()));
+pub(crate) fn encode_entry(
+    alias: bool,
+    expires_at: u64,
+    sandbox: &str,
+    key: &str,
+    rest: &[u8],
+) -> Zeroizing<Vec<u8>> {
+    let mut v = Zeroizing::new(Vec::with_capacity(
+        1 + 8 + 1 + sandbox.len() + 2 + key.len() + rest.len(),
+    ));
     v.push(if alias { KIND_ALIAS } else { KIND_VALUE });
     v.extend_from_slice(&expires_at.to_le_bytes());
     v.push(sandbox.len() as u8);
@@ -317,8 +365,17 @@ pub(crate) fn encode_commit(batch_start: u64, dead: &[(u64, u32)]) -> Vec<u8> {
 }
 
 pub(crate) enum Decoded<'a> {
-    Entry { alias: bool, expires_at: u64, sandbox: &'a str, key: &'a str, rest: &'a [u8] },
-    Commit { batch_start: u64, dead: Vec<(u64, u32)> },
+    Entry {
+        alias: bool,
+        expires_at: u64,
+        sandbox: &'a str,
+        key: &'a str,
+        rest: &'a [u8],
+    },
+    Commit {
+        batch_start: u64,
+        dead: Vec<(u64, u32)>,
+    },
 }
 
 pub(crate) fn decode(pt: &[u8]) -> Option<Decoded<'_>> {
@@ -335,7 +392,13 @@ pub(crate) fn decode(pt: &[u8]) -> Option<Decoded<'_>> {
             if alias && std::str::from_utf8(rest).is_err() {
                 return None;
             }
-            Some(Decoded::Entry { alias, expires_at, sandbox, key, rest })
+            Some(Decoded::Entry {
+                alias,
+                expires_at,
+                sandbox,
+                key,
+                rest,
+            })
         }
         KIND_COMMIT => {
             let batch_start = le64(pt.get(..9)?, 1);
@@ -344,7 +407,10 @@ pub(crate) fn decode(pt: &[u8]) -> Option<Decoded<'_>> {
             if list.len() != n.checked_mul(12)? {
                 return None;
             }
-            let dead = list.chunks_exact(12).map(|c| (le64(c, 0), le32(c, 8))).collect();
+            let dead = list
+                .chunks_exact(12)
+                .map(|c| (le64(c, 0), le32(c, 8)))
+                .collect();
             Some(Decoded::Commit { batch_start, dead })
         }
         _ => None,
@@ -401,7 +467,12 @@ struct WalkedBatch {
 pub(crate) fn load(file: &[u8], keys: &GenKeys) -> Result<Loaded, Error> {
     let eof = file.len() as u64;
     let mut pos = HEADER_LEN as u64;
-    let mut cur = WalkedBatch { start: pos, records: Vec::new(), unauth: Vec::new(), dead: Vec::new() };
+    let mut cur = WalkedBatch {
+        start: pos,
+        records: Vec::new(),
+        unauth: Vec::new(),
+        dead: Vec::new(),
+    };
     let mut batches: Vec<WalkedBatch> = Vec::new();
     let mut fail_at = None;
 
@@ -411,7 +482,11 @@ pub(crate) fn load(file: &[u8], keys: &GenKeys) -> Result<Loaded, Error> {
             break;
         };
         let frame = &file[pos as usize..(pos + u64::from(len)) as usize];
-        let opened = if typ == TYPE_RECORD { keys.open_frame(pos, frame) } else { None };
+        let opened = if typ == TYPE_RECORD {
+            keys.open_frame(pos, frame)
+        } else {
+            None
+        };
         match opened {
             None => cur.unauth.push((pos, len)),
             Some(pt) => match decode(&pt) {
@@ -427,10 +502,21 @@ pub(crate) fn load(file: &[u8], keys: &GenKeys) -> Result<Loaded, Error> {
                     let next = pos + u64::from(len);
                     batches.push(std::mem::replace(
                         &mut cur,
-                        WalkedBatch { start: next, records: Vec::new(), unauth: Vec::new(), dead: Vec::new() },
+                        WalkedBatch {
+                            start: next,
+                            records: Vec::new(),
+                            unauth: Vec::new(),
+                            dead: Vec::new(),
+                        },
                     ));
                 }
-                Some(Decoded::Entry { alias, expires_at, sandbox, key, .. }) => cur.records.push(LoadedRecord {
+                Some(Decoded::Entry {
+                    alias,
+                    expires_at,
+                    sandbox,
+                    key,
+                    ..
+                }) => cur.records.push(LoadedRecord {
                     offset: pos,
                     len,
                     alias,
@@ -439,7 +525,12 @@ pub(crate) fn load(file: &[u8], keys: &GenKeys) -> Result<Loaded, Error> {
                     key: Zeroizing::new(key.to_owned()),
                     body: Arc::from(&frame[FRAME_HEADER..]),
                 }),
-                None => return Err(Error::integrity("an authenticated record has an unknown layout", Some(pos))),
+                None => {
+                    return Err(Error::integrity(
+                        "an authenticated record has an unknown layout",
+                        Some(pos),
+                    ))
+                }
             },
         }
         pos += u64::from(len);
@@ -447,21 +538,34 @@ pub(crate) fn load(file: &[u8], keys: &GenKeys) -> Result<Loaded, Error> {
 
     let mut committed_end = cur.start;
     if committed_end < eof {
-        if let Some(fail) = fail_at {
-            let first_bad = cur.unauth.first().map_or(fail, |f| f.0);
-            check_unwalkable_tail(file, fail, committed_end, keys, first_bad)?;
-        }
+        let first_bad = cur
+            .unauth
+            .first()
+            .map(|f| f.0)
+            .or(fail_at)
+            .unwrap_or(committed_end);
+        check_tail(file, committed_end, keys, first_bad)?;
     } else if let Some(last) = batches.last() {
         // The file ends exactly at a commit: that last batch may still be torn.
-        let declared: HashMap<u64, u32> = batches.iter().flat_map(|b| b.dead.iter().copied()).collect();
-        if last.unauth.iter().any(|&(o, l)| declared.get(&o) != Some(&l)) {
+        let declared: HashMap<u64, u32> = batches
+            .iter()
+            .flat_map(|b| b.dead.iter().copied())
+            .collect();
+        if last
+            .unauth
+            .iter()
+            .any(|&(o, l)| declared.get(&o) != Some(&l))
+        {
             committed_end = last.start;
             batches.pop();
         }
     }
     let dropped_tail = (committed_end < eof).then(|| (committed_end, eof - committed_end));
 
-    let dead: HashMap<u64, u32> = batches.iter().flat_map(|b| b.dead.iter().copied()).collect();
+    let dead: HashMap<u64, u32> = batches
+        .iter()
+        .flat_map(|b| b.dead.iter().copied())
+        .collect();
     let mut unclean_dead = Vec::new();
     let mut live = Vec::new();
     for b in batches {
@@ -481,27 +585,45 @@ pub(crate) fn load(file: &[u8], keys: &GenKeys) -> Result<Loaded, Error> {
                 None => live.push(r),
                 Some(&l) if l == r.len => unclean_dead.push((r.offset, r.len)),
                 Some(_) => {
-                    return Err(Error::integrity("a commit declares a frame dead with the wrong length", Some(r.offset)))
+                    return Err(Error::integrity(
+                        "a commit declares a frame dead with the wrong length",
+                        Some(r.offset),
+                    ))
                 }
             }
         }
     }
-    Ok(Loaded { records: live, committed_end, dropped_tail, unclean_dead })
+    Ok(Loaded {
+        records: live,
+        committed_end,
+        dropped_tail,
+        unclean_dead,
+    })
 }
 
-/// After an unparseable frame header at `fail`, looks (byte by byte; only on this failure path)
-/// for authenticated frames further on. A commit of a later batch, or anything after the
-/// commit of the damaged batch itself, proves the damage is not a torn tail.
-fn check_unwalkable_tail(file: &[u8], fail: u64, committed_end: u64, keys: &GenKeys, first_bad: u64) -> Result<(), Error> {
+/// Decides whether the bytes after the last good commit can be a torn last batch. They are
+/// searched byte by byte (only on this failure path) for authenticated frames, because a damaged
+/// length field can hide frames from the walk, even swallow them up to the end of the file. A
+/// commit of a later batch, or anything after the commit of the damaged batch itself, proves
+/// the damage is mid-file.
+fn check_tail(
+    file: &[u8],
+    committed_end: u64,
+    keys: &GenKeys,
+    first_bad: u64,
+) -> Result<(), Error> {
     let eof = file.len() as u64;
     let mut commit_end: Option<u64> = None;
-    let mut o = fail + 1;
+    let mut o = committed_end;
     while o + MIN_FRAME as u64 <= eof {
         if let Some((len, TYPE_RECORD)) = frame_header(file, o) {
             let frame = &file[o as usize..(o + u64::from(len)) as usize];
             if let Some(pt) = keys.open_frame(o, frame) {
                 let mid_file = || {
-                    Error::integrity("damaged region is followed by intact committed data (not a torn tail)", Some(first_bad))
+                    Error::integrity(
+                        "damaged region is followed by intact committed data (not a torn tail)",
+                        Some(first_bad),
+                    )
                 };
                 if commit_end.is_some_and(|end| o >= end) {
                     return Err(mid_file());
@@ -531,28 +653,51 @@ mod tests {
     fn entry_and_commit_round_trip() {
         let pt = encode_entry(false, 99, "sessions", "tok", b"value");
         match decode(&pt) {
-            Some(Decoded::Entry { alias: false, expires_at: 99, sandbox: "sessions", key: "tok", rest }) => {
+            Some(Decoded::Entry {
+                alias: false,
+                expires_at: 99,
+                sandbox: "sessions",
+                key: "tok",
+                rest,
+            }) => {
                 assert_eq!(rest, b"value")
             }
             _ => panic!("entry did not decode"),
         }
         let c = encode_commit(256, &[(300, 40), (400, 50)]);
         match decode(&c) {
-            Some(Decoded::Commit { batch_start: 256, dead }) => assert_eq!(dead, vec![(300, 40), (400, 50)]),
+            Some(Decoded::Commit {
+                batch_start: 256,
+                dead,
+            }) => assert_eq!(dead, vec![(300, 40), (400, 50)]),
             _ => panic!("commit did not decode"),
         }
-        assert!(decode(&c[..c.len() - 1]).is_none(), "truncated commit must not decode");
+        assert!(
+            decode(&c[..c.len() - 1]).is_none(),
+            "truncated commit must not decode"
+        );
     }
 
     #[test]
     fn frame_binds_offset_and_generation() {
         let k = keys();
-        let f = k.seal_frame(256, b"\x03payload").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(frame_header(&f_at(256, &f), 256).map(|h| h.0 as usize), Some(f.len()));
+        let f = k
+            .seal_frame(256, b"\x03payload")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            frame_header(&f_at(256, &f), 256).map(|h| h.0 as usize),
+            Some(f.len())
+        );
         assert!(k.open_frame(256, &f).is_some());
-        assert!(k.open_frame(257, &f).is_none(), "moved record must not open");
+        assert!(
+            k.open_frame(257, &f).is_none(),
+            "moved record must not open"
+        );
         let other_gen = GenKeys::new(&Zeroizing::new([7u8; 32]), [1u8; 16], 4);
-        assert!(other_gen.open_frame(256, &f).is_none(), "record from another generation must not open");
+        assert!(
+            other_gen.open_frame(256, &f).is_none(),
+            "record from another generation must not open"
+        );
     }
 
     fn f_at(offset: usize, frame: &[u8]) -> Vec<u8> {

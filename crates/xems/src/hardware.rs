@@ -24,7 +24,11 @@ impl HardwareId {
     }
 
     /// Hashes explicit components the same way [`HardwareId::detect`] does.
-    pub fn from_components(cpu: Option<&str>, mac: Option<[u8; 6]>, machine_id: Option<&str>) -> HardwareId {
+    pub fn from_components(
+        cpu: Option<&str>,
+        mac: Option<[u8; 6]>,
+        machine_id: Option<&str>,
+    ) -> HardwareId {
         let mut ctx = digest::Context::new(&digest::SHA256);
         ctx.update(b"xems-hwid-v1\0");
         // Tagged, length-prefixed fields: no two different component sets hash the same input.
@@ -71,22 +75,30 @@ fn detect_uncached() -> Result<HardwareId, Error> {
         Ok(Some(m)) if m.bytes() != [0u8; 6] => Some(m.bytes()),
         _ => None,
     };
-    let machine_id = ["/etc/machine-id", "/var/lib/dbus/machine-id"].iter().find_map(|p| {
-        let s = std::fs::read_to_string(p).ok()?;
-        let t = s.trim();
-        (!t.is_empty()).then(|| t.to_owned())
-    });
+    let machine_id = ["/etc/machine-id", "/var/lib/dbus/machine-id"]
+        .iter()
+        .find_map(|p| {
+            let s = std::fs::read_to_string(p).ok()?;
+            let t = s.trim();
+            (!t.is_empty()).then(|| t.to_owned())
+        });
     if cpu.is_none() && mac.is_none() && machine_id.is_none() {
         return Err(Error::invalid(
             "no hardware identity could be read (CPU, MAC address, machine-id); open with hardware_bound(false) or supply hardware_id()",
         ));
     }
-    Ok(HardwareId::from_components(cpu.as_deref(), mac, machine_id.as_deref()))
+    Ok(HardwareId::from_components(
+        cpu.as_deref(),
+        mac,
+        machine_id.as_deref(),
+    ))
 }
 
 fn cpu_identity() -> Option<String> {
     use sysinfo::{CpuRefreshKind, RefreshKind, System};
-    let sys = System::new_with_specifics(RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing())).ok()?;
+    let sys =
+        System::new_with_specifics(RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing()))
+            .ok()?;
     let cpu = sys.cpus().first()?;
     let id = format!("{}\0{}", cpu.vendor_id().trim(), cpu.brand().trim());
     (id.len() > 1).then_some(id)

@@ -25,11 +25,11 @@ pub use crypto::RecoveryKey;
 pub use error::Error;
 pub use hardware::HardwareId;
 pub use store::{
-    DroppedTail, OpenReport, Options, Stats, Store, DEFAULT_PBKDF2_ITERATIONS, MIN_KEY_SECRET_LEN, MIN_PBKDF2_ITERATIONS,
+    DroppedTail, OpenReport, Options, Stats, Store, DEFAULT_PBKDF2_ITERATIONS, MIN_KEY_SECRET_LEN,
+    MIN_PBKDF2_ITERATIONS,
 };
 /// Values come back in this wrapper so the plaintext is wiped when dropped.
 pub use zeroize::Zeroizing;
-
 
 // The binding shares one store across JS worker threads and awaits completions from any
 // thread: these bounds are part of the API (checked at compile time).

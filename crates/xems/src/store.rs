@@ -12,7 +12,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::sync::{
+    Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard,
+    RwLockWriteGuard, Weak,
+};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,8 +25,8 @@ use zeroize::Zeroizing;
 use crate::completion::{self, Completer, Completion};
 use crate::crypto::{self, KeyBytes, RecoveryKey};
 use crate::format::{
-    self, Decoded, GenKeys, Header, FLAG_HARDWARE_BOUND, FLAG_PASSPHRASE, FLAG_RECOVERY, FRAME_HEADER, HEADER_LEN,
-    MAX_KEY, MAX_SANDBOX, MAX_VALUE,
+    self, Decoded, GenKeys, Header, FLAG_HARDWARE_BOUND, FLAG_PASSPHRASE, FLAG_RECOVERY,
+    FRAME_HEADER, HEADER_LEN, MAX_KEY, MAX_SANDBOX, MAX_VALUE,
 };
 use crate::{Error, HardwareId};
 
@@ -52,7 +55,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -89,7 +94,10 @@ impl Options {
 
     /// A human-chosen passphrase, derived with PBKDF2 ([`DEFAULT_PBKDF2_ITERATIONS`]).
     pub fn with_passphrase(passphrase: impl AsRef<[u8]>) -> Options {
-        Options { passphrase_iterations: Some(DEFAULT_PBKDF2_ITERATIONS), ..Options::with_key(passphrase) }
+        Options {
+            passphrase_iterations: Some(DEFAULT_PBKDF2_ITERATIONS),
+            ..Options::with_key(passphrase)
+        }
     }
 
     /// PBKDF2 iterations for a store created by this call (an existing store keeps its own).
@@ -107,6 +115,7 @@ impl Options {
     }
 
     /// Uses this hardware id instead of detecting one (tests; deployments with their own id).
+    /// Ignored when `hardware_bound(false)`.
     pub fn hardware_id(mut self, id: HardwareId) -> Options {
         self.hardware_id = Some(id);
         self
@@ -175,7 +184,13 @@ impl Options {
     fn unwrap_master(&self, header: &Header) -> Result<KeyBytes, Error> {
         self.check_header(header)?;
         let hw = self.hardware()?;
-        let wk = format::wrap_key(&self.secret, header.passphrase_iterations(), &header.salt, &header.file_id, hw.as_ref());
+        let wk = format::wrap_key(
+            &self.secret,
+            header.passphrase_iterations(),
+            &header.salt,
+            &header.file_id,
+            hw.as_ref(),
+        );
         crypto::unwrap(&header.hw_wrap, &wk, &header.identity())
             .ok_or_else(|| Error::key("the secret or the hardware id does not open this store"))
     }
@@ -275,14 +290,43 @@ struct State {
 }
 
 enum Op {
-    Set { sandbox: String, key: Zeroizing<String>, value: Zeroizing<Vec<u8>>, expires_at: u64, done: Done<()> },
-    Del { sandbox: String, key: Zeroizing<String>, done: Done<bool> },
-    Rotate { sandbox: String, old: Zeroizing<String>, new: Zeroizing<String>, grace_ms: u64, done: Done<bool> },
-    Purge { sandbox: String, tag: Tag, offset: u64 },
-    PurgeExpired { done: Done<u64> },
-    Clear { sandbox: String, done: Done<u64> },
-    Compact { done: Done<()> },
-    Close { done: Option<Done<()>> },
+    Set {
+        sandbox: String,
+        key: Zeroizing<String>,
+        value: Zeroizing<Vec<u8>>,
+        expires_at: u64,
+        done: Done<()>,
+    },
+    Del {
+        sandbox: String,
+        key: Zeroizing<String>,
+        done: Done<bool>,
+    },
+    Rotate {
+        sandbox: String,
+        old: Zeroizing<String>,
+        new: Zeroizing<String>,
+        grace_ms: u64,
+        done: Done<bool>,
+    },
+    Purge {
+        sandbox: String,
+        tag: Tag,
+        offset: u64,
+    },
+    PurgeExpired {
+        done: Done<u64>,
+    },
+    Clear {
+        sandbox: String,
+        done: Done<u64>,
+    },
+    Compact {
+        done: Done<()>,
+    },
+    Close {
+        done: Option<Done<()>>,
+    },
 }
 
 impl Op {
@@ -374,17 +418,28 @@ impl Shared {
         self.queue_cv.notify_one();
     }
 
+    fn is_closed(&self) -> bool {
+        *lock(&self.closed)
+    }
+
     fn wait_closed(&self) {
         let mut c = lock(&self.closed);
         while !*c {
-            c = self.closed_cv.wait(c).unwrap_or_else(PoisonError::into_inner);
+            c = self
+                .closed_cv
+                .wait(c)
+                .unwrap_or_else(PoisonError::into_inner);
         }
     }
 
     fn live_records(&self) -> u64 {
         let now = now_ms();
         let st = self.read();
-        st.sandboxes.values().flat_map(|m| m.values()).filter(|e| !e.alias && !e.expired(now)).count() as u64
+        st.sandboxes
+            .values()
+            .flat_map(|m| m.values())
+            .filter(|e| !e.alias && !e.expired(now))
+            .count() as u64
     }
 }
 
@@ -397,14 +452,17 @@ struct RegistryEntry {
     shared: Weak<Shared>,
 }
 
-static REGISTRY: LazyLock<Mutex<HashMap<PathBuf, RegistryEntry>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+static REGISTRY: LazyLock<Mutex<HashMap<PathBuf, RegistryEntry>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Canonical path even for a file that does not exist yet (canonical parent + file name).
 fn canonical(path: &Path) -> Result<PathBuf, Error> {
     if let Ok(p) = fs::canonicalize(path) {
         return Ok(p);
     }
-    let name = path.file_name().ok_or_else(|| Error::invalid(format!("{} is not a file path", path.display())))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::invalid(format!("{} is not a file path", path.display())))?;
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -424,7 +482,8 @@ fn lock_registry_for(canon: &Path) -> MutexGuard<'static, HashMap<PathBuf, Regis
         let closing = reg.get(canon).and_then(|e| {
             let shared = e.shared.upgrade()?;
             let handles_gone = e.store.strong_count() == 0;
-            (handles_gone || shared.closing.load(Ordering::SeqCst)).then_some(shared)
+            let shutting_down = handles_gone || shared.closing.load(Ordering::SeqCst);
+            (shutting_down && !shared.is_closed()).then_some(shared)
         });
         match closing {
             None => return reg,
@@ -468,13 +527,18 @@ impl Drop for StoreInner {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.inner.path).finish()
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish()
     }
 }
 
 fn check_name(what: &str, s: &str, max: usize) -> Result<(), Error> {
     if s.is_empty() || s.len() > max {
-        return Err(Error::invalid(format!("{what} must be 1..={max} bytes, got {}", s.len())));
+        return Err(Error::invalid(format!(
+            "{what} must be 1..={max} bytes, got {}",
+            s.len()
+        )));
     }
     Ok(())
 }
@@ -482,8 +546,12 @@ fn check_name(what: &str, s: &str, max: usize) -> Result<(), Error> {
 fn ttl_ms(ttl: Option<Duration>) -> Result<u64, Error> {
     match ttl {
         None => Ok(0),
-        Some(d) if d.is_zero() => Err(Error::invalid("ttl must be positive (use None for no expiry)")),
-        Some(d) => Ok(now_ms().saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1))),
+        Some(d) if d.is_zero() => Err(Error::invalid(
+            "ttl must be positive (use None for no expiry)",
+        )),
+        Some(d) => {
+            Ok(now_ms().saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)))
+        }
     }
 }
 
@@ -503,32 +571,60 @@ impl Store {
         options.validate()?;
         let canon = canonical(path.as_ref())?;
         let mut reg = lock_registry_for(&canon);
-        let existing = reg.get(&canon).and_then(|e| e.store.upgrade());
+        // A closed store's handles may live on (they report Closed); it is replaced below.
+        let existing = reg
+            .get(&canon)
+            .and_then(|e| e.store.upgrade())
+            .filter(|i| !i.shared.closing.load(Ordering::SeqCst));
         if let Some(inner) = existing {
             if thread::current().id() == inner.writer_thread {
-                return Err(Error::invalid("cannot open a store from inside its own completion callback"));
+                return Err(Error::invalid(
+                    "cannot open a store from inside its own completion callback",
+                ));
             }
             options.unwrap_master(&inner.header)?;
             let live_records = inner.shared.live_records();
-            let report =
-                OpenReport { created: false, shared: true, recovery_key: None, dropped_tail: None, rewiped: 0, live_records };
+            let report = OpenReport {
+                created: false,
+                shared: true,
+                recovery_key: None,
+                dropped_tail: None,
+                rewiped: 0,
+                live_records,
+            };
             return Ok((Store { inner }, report));
         }
         reg.retain(|_, e| e.shared.strong_count() > 0);
         let (inner, report) = open_fresh(&canon, &options)?;
-        reg.insert(canon, RegistryEntry { store: Arc::downgrade(&inner), shared: Arc::downgrade(&inner.shared) });
+        reg.insert(
+            canon,
+            RegistryEntry {
+                store: Arc::downgrade(&inner),
+                shared: Arc::downgrade(&inner.shared),
+            },
+        );
         Ok((Store { inner }, report))
     }
 
     /// Re-binds a closed store to this machine and/or a new secret, using the recovery key
     /// returned at creation. Records are untouched (their key derives from the master key,
     /// which does not change); only the header's wraps are rewritten (temp file + rename).
-    pub fn rebind(path: impl AsRef<Path>, recovery: &RecoveryKey, options: Options) -> Result<(), Error> {
+    pub fn rebind(
+        path: impl AsRef<Path>,
+        recovery: &RecoveryKey,
+        options: Options,
+    ) -> Result<(), Error> {
         options.validate()?;
         let canon = canonical(path.as_ref())?;
         let reg = lock_registry_for(&canon);
-        if reg.get(&canon).is_some_and(|e| e.store.strong_count() > 0) {
-            return Err(Error::invalid("the store is open in this process; close it before rebinding"));
+        if reg
+            .get(&canon)
+            .and_then(|e| e.shared.upgrade())
+            .is_some_and(|sh| !sh.is_closed())
+        {
+            return Err(Error::invalid(
+                "the store is open in this process; close it before rebinding",
+            ));
         }
         let hw = options.hardware()?;
         let file = OpenOptions::new()
@@ -538,13 +634,19 @@ impl Store {
             .map_err(|e| Error::io(format!("cannot open {}", canon.display()), e))?;
         lock_file(&file, &canon)?;
         if !same_file(&file, &canon)? {
-            return Err(Error::locked("the store file is being replaced by another process"));
+            return Err(Error::locked(
+                "the store file is being replaced by another process",
+            ));
         }
         let mut bytes = Vec::new();
-        (&file).read_to_end(&mut bytes).map_err(|e| Error::io("read", e))?;
+        (&file)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io("read", e))?;
         let old = Header::parse(&bytes)?;
         if old.flags & FLAG_RECOVERY == 0 {
-            return Err(Error::invalid("this store was created without a recovery key"));
+            return Err(Error::invalid(
+                "this store was created without a recovery key",
+            ));
         }
         let rwk = format::recovery_wrap_key(&recovery.0, &old.salt, &old.file_id);
         let master = crypto::unwrap(&old.recovery_wrap, &rwk, &old.identity())
@@ -556,9 +658,19 @@ impl Store {
         crypto::random(&mut h.salt)?;
         h.flags = FLAG_RECOVERY
             | if hw.is_some() { FLAG_HARDWARE_BOUND } else { 0 }
-            | if options.passphrase_iterations.is_some() { FLAG_PASSPHRASE } else { 0 };
+            | if options.passphrase_iterations.is_some() {
+                FLAG_PASSPHRASE
+            } else {
+                0
+            };
         h.iterations = options.passphrase_iterations.unwrap_or(0);
-        let wk = format::wrap_key(&options.secret, h.passphrase_iterations(), &h.salt, &h.file_id, hw.as_ref());
+        let wk = format::wrap_key(
+            &options.secret,
+            h.passphrase_iterations(),
+            &h.salt,
+            &h.file_id,
+            hw.as_ref(),
+        );
         h.hw_wrap = crypto::wrap(&master, &wk, &h.identity())?;
         let rwk = format::recovery_wrap_key(&recovery.0, &h.salt, &h.file_id);
         h.recovery_wrap = crypto::wrap(&master, &rwk, &h.identity())?;
@@ -578,7 +690,11 @@ impl Store {
         &self.inner.shared
     }
 
-    fn submit<T: Send + 'static>(&self, check: Result<(), Error>, make: impl FnOnce(Done<T>) -> Op) -> Completion<T> {
+    fn submit<T: Send + 'static>(
+        &self,
+        check: Result<(), Error>,
+        make: impl FnOnce(Done<T>) -> Op,
+    ) -> Completion<T> {
         if let Err(e) = check {
             return completion::ready(Err(e));
         }
@@ -624,22 +740,40 @@ impl Store {
         self.resolve(sandbox, key, 0)
     }
 
-    fn resolve(&self, sandbox: &str, key: &str, depth: usize) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+    fn resolve(
+        &self,
+        sandbox: &str,
+        key: &str,
+        depth: usize,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
         let tag = self.shared().tag(key);
         let (entry, gen) = {
             let st = self.shared().read();
-            (st.sandboxes.get(sandbox).and_then(|m| m.get(&tag)).cloned(), st.gen.clone())
+            (
+                st.sandboxes.get(sandbox).and_then(|m| m.get(&tag)).cloned(),
+                st.gen.clone(),
+            )
         };
         let Some(e) = entry else { return Ok(None) };
         if e.expired(now_ms()) {
-            self.shared().submit(Op::Purge { sandbox: sandbox.to_owned(), tag, offset: e.offset });
+            self.shared().submit(Op::Purge {
+                sandbox: sandbox.to_owned(),
+                tag,
+                offset: e.offset,
+            });
             return Ok(None);
         }
-        let pt = gen
-            .open_body(e.offset, e.len, &e.body)
-            .ok_or_else(|| Error::integrity("an in-memory record failed authentication", Some(e.offset)))?;
+        let pt = gen.open_body(e.offset, e.len, &e.body).ok_or_else(|| {
+            Error::integrity("an in-memory record failed authentication", Some(e.offset))
+        })?;
         match format::decode(&pt) {
-            Some(Decoded::Entry { alias, sandbox: s, key: k, rest, .. }) if s == sandbox && k == key => {
+            Some(Decoded::Entry {
+                alias,
+                sandbox: s,
+                key: k,
+                rest,
+                ..
+            }) if s == sandbox && k == key => {
                 if !alias {
                     return Ok(Some(Zeroizing::new(rest.to_vec())));
                 }
@@ -649,20 +783,34 @@ impl Store {
                 let target = Zeroizing::new(String::from_utf8_lossy(rest).into_owned());
                 self.resolve(sandbox, &target, depth + 1)
             }
-            _ => Err(Error::integrity("a record does not belong to the key that indexes it", Some(e.offset))),
+            _ => Err(Error::integrity(
+                "a record does not belong to the key that indexes it",
+                Some(e.offset),
+            )),
         }
     }
 
     /// Deletes (and wipes) the entry; resolves to whether a live entry existed.
     pub fn del(&self, sandbox: &str, key: &str) -> Completion<bool> {
-        let check = check_name("sandbox", sandbox, MAX_SANDBOX).and_then(|()| check_name("key", key, MAX_KEY));
-        self.submit(check, |done| Op::Del { sandbox: sandbox.to_owned(), key: Zeroizing::new(key.to_owned()), done })
+        let check = check_name("sandbox", sandbox, MAX_SANDBOX)
+            .and_then(|()| check_name("key", key, MAX_KEY));
+        self.submit(check, |done| Op::Del {
+            sandbox: sandbox.to_owned(),
+            key: Zeroizing::new(key.to_owned()),
+            done,
+        })
     }
 
     /// Moves the value of `old_key` to `new_key`. The old record is wiped at once; for `grace`
     /// an encrypted alias lets `old_key` still resolve (to the new value), then never again.
     /// Resolves to false if `old_key` is not a live value (missing, expired, or itself an alias).
-    pub fn rotate(&self, sandbox: &str, old_key: &str, new_key: &str, grace: Duration) -> Completion<bool> {
+    pub fn rotate(
+        &self,
+        sandbox: &str,
+        old_key: &str,
+        new_key: &str,
+        grace: Duration,
+    ) -> Completion<bool> {
         let check = check_name("sandbox", sandbox, MAX_SANDBOX)
             .and_then(|()| check_name("key", old_key, MAX_KEY))
             .and_then(|()| check_name("key", new_key, MAX_KEY))
@@ -684,7 +832,12 @@ impl Store {
     }
 
     /// Creates a session holding `data`; resolves (once durable) to its random 256-bit token.
-    pub fn create_session(&self, sandbox: &str, data: &[u8], ttl: Option<Duration>) -> Completion<String> {
+    pub fn create_session(
+        &self,
+        sandbox: &str,
+        data: &[u8],
+        ttl: Option<Duration>,
+    ) -> Completion<String> {
         let token = match new_token() {
             Ok(t) => t,
             Err(e) => return completion::ready(Err(e)),
@@ -696,19 +849,29 @@ impl Store {
     }
 
     /// The session's data, if the token is live (or an old token within its grace period).
-    pub fn resolve_session(&self, sandbox: &str, token: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+    pub fn resolve_session(
+        &self,
+        sandbox: &str,
+        token: &str,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
         self.get(sandbox, token)
     }
 
     /// Issues a new token for the session; the old one resolves for `grace`, then never.
     /// Resolves to `None` if `token` is not a live session (e.g. already rotated).
-    pub fn rotate_session(&self, sandbox: &str, token: &str, grace: Duration) -> Completion<Option<String>> {
+    pub fn rotate_session(
+        &self,
+        sandbox: &str,
+        token: &str,
+        grace: Duration,
+    ) -> Completion<Option<String>> {
         let new = match new_token() {
             Ok(t) => t,
             Err(e) => return completion::ready(Err(e)),
         };
         let (c, f) = completion::pair::<Option<String>>();
-        self.rotate(sandbox, token, &new, grace).on_complete(move |r| c.complete(r.map(|ok| ok.then_some(new))));
+        self.rotate(sandbox, token, &new, grace)
+            .on_complete(move |r| c.complete(r.map(|ok| ok.then_some(new))));
         f
     }
 
@@ -720,7 +883,10 @@ impl Store {
     /// Deletes every entry of `sandbox`; resolves to how many were removed.
     pub fn clear(&self, sandbox: &str) -> Completion<u64> {
         let check = check_name("sandbox", sandbox, MAX_SANDBOX);
-        self.submit(check, |done| Op::Clear { sandbox: sandbox.to_owned(), done })
+        self.submit(check, |done| Op::Clear {
+            sandbox: sandbox.to_owned(),
+            done,
+        })
     }
 
     /// Wipes every expired entry now; resolves to how many. Reads purge lazily anyway; call
@@ -739,7 +905,9 @@ impl Store {
     pub fn len(&self, sandbox: &str) -> usize {
         let now = now_ms();
         let st = self.shared().read();
-        st.sandboxes.get(sandbox).map_or(0, |m| m.values().filter(|e| !e.alias && !e.expired(now)).count())
+        st.sandboxes.get(sandbox).map_or(0, |m| {
+            m.values().filter(|e| !e.alias && !e.expired(now)).count()
+        })
     }
 
     /// True when `sandbox` holds no unexpired value.
@@ -754,18 +922,26 @@ impl Store {
         let (entries, gen): (Vec<Entry>, _) = {
             let st = self.shared().read();
             let v = st.sandboxes.get(sandbox).map_or_else(Vec::new, |m| {
-                m.values().filter(|e| !e.alias && !e.expired(now)).cloned().collect()
+                m.values()
+                    .filter(|e| !e.alias && !e.expired(now))
+                    .cloned()
+                    .collect()
             });
             (v, st.gen.clone())
         };
         let mut keys = Vec::with_capacity(entries.len());
         for e in entries {
-            let pt = gen
-                .open_body(e.offset, e.len, &e.body)
-                .ok_or_else(|| Error::integrity("an in-memory record failed authentication", Some(e.offset)))?;
+            let pt = gen.open_body(e.offset, e.len, &e.body).ok_or_else(|| {
+                Error::integrity("an in-memory record failed authentication", Some(e.offset))
+            })?;
             match format::decode(&pt) {
                 Some(Decoded::Entry { key, .. }) => keys.push(key.to_owned()),
-                _ => return Err(Error::integrity("an indexed record is not a value", Some(e.offset))),
+                _ => {
+                    return Err(Error::integrity(
+                        "an indexed record is not a value",
+                        Some(e.offset),
+                    ))
+                }
             }
         }
         Ok(keys)
@@ -829,10 +1005,13 @@ impl Store {
 fn lock_file(file: &File, path: &Path) -> Result<(), Error> {
     match file.try_lock() {
         Ok(()) => Ok(()),
-        Err(fs::TryLockError::WouldBlock) => {
-            Err(Error::locked(format!("{} is open in another process", path.display())))
+        Err(fs::TryLockError::WouldBlock) => Err(Error::locked(format!(
+            "{} is open in another process",
+            path.display()
+        ))),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(Error::io(format!("cannot lock {}", path.display()), e))
         }
-        Err(fs::TryLockError::Error(e)) => Err(Error::io(format!("cannot lock {}", path.display()), e)),
     }
 }
 
@@ -871,7 +1050,10 @@ fn sync_dir(path: &Path) -> io::Result<()> {
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".");
     name.push(suffix);
     path.with_file_name(name)
@@ -898,11 +1080,13 @@ fn wipe_frames(file: &File, frames: &[(u64, u32)], fsyncs: &AtomicU64) -> Result
     for &(off, len) in frames {
         let mut noise = vec![0u8; len as usize - FRAME_HEADER];
         crypto::random(&mut noise)?;
-        write_at(file, off + FRAME_HEADER as u64, &noise).map_err(|e| Error::io("wipe (random pass)", e))?;
+        write_at(file, off + FRAME_HEADER as u64, &noise)
+            .map_err(|e| Error::io("wipe (random pass)", e))?;
     }
     sync(file, fsyncs).map_err(|e| Error::io("fsync after wipe (random pass)", e))?;
     for &(off, len) in frames {
-        write_at(file, off + 4, &format::wiped_tail(len)).map_err(|e| Error::io("wipe (zero pass)", e))?;
+        write_at(file, off + 4, &format::wiped_tail(len))
+            .map_err(|e| Error::io("wipe (zero pass)", e))?;
     }
     sync(file, fsyncs).map_err(|e| Error::io("fsync after wipe (zero pass)", e))
 }
@@ -932,7 +1116,12 @@ fn wipe_whole_file(file: &File, fsyncs: &AtomicU64) -> Result<(), Error> {
 ///
 /// Returns the new (locked) file; the second value is a failed directory fsync, reported
 /// separately because the rename has then already happened and the caller must use the file.
-fn replace_file(path: &Path, suffix: &str, bytes: &[u8], fsyncs: &AtomicU64) -> Result<(File, Option<Error>), Error> {
+fn replace_file(
+    path: &Path,
+    suffix: &str,
+    bytes: &[u8],
+    fsyncs: &AtomicU64,
+) -> Result<(File, Option<Error>), Error> {
     let tmp = sibling(path, &format!("{suffix}.tmp"));
     let _ = fs::remove_file(&tmp);
     let result = (|| {
@@ -944,7 +1133,8 @@ fn replace_file(path: &Path, suffix: &str, bytes: &[u8], fsyncs: &AtomicU64) -> 
             .map_err(|e| Error::io(format!("cannot create {}", tmp.display()), e))?;
         // Locked before it becomes visible under the store's name.
         lock_file(&f, &tmp)?;
-        (&f).write_all(bytes).map_err(|e| Error::io("write temp file", e))?;
+        (&f).write_all(bytes)
+            .map_err(|e| Error::io("write temp file", e))?;
         fsyncs.fetch_add(1, Ordering::Relaxed);
         f.sync_all().map_err(|e| Error::io("fsync temp file", e))?;
         fs::rename(&tmp, path).map_err(|e| Error::io("rename temp file over the store", e))?;
@@ -952,7 +1142,9 @@ fn replace_file(path: &Path, suffix: &str, bytes: &[u8], fsyncs: &AtomicU64) -> 
     })();
     match result {
         Ok(f) => {
-            let dir_err = sync_dir(path).err().map(|e| Error::io("fsync directory after rename", e));
+            let dir_err = sync_dir(path)
+                .err()
+                .map(|e| Error::io("fsync directory after rename", e));
             Ok((f, dir_err))
         }
         Err(e) => {
@@ -975,7 +1167,10 @@ fn open_fresh(canon: &Path, options: &Options) -> Result<(Arc<StoreInner>, OpenR
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if !options.create {
-                    return Err(Error::io(format!("no XEMS store at {}", canon.display()), e));
+                    return Err(Error::io(
+                        format!("no XEMS store at {}", canon.display()),
+                        e,
+                    ));
                 }
                 if let Some(opened) = create(canon, options, hw.as_ref())? {
                     return Ok(opened);
@@ -984,12 +1179,19 @@ fn open_fresh(canon: &Path, options: &Options) -> Result<(Arc<StoreInner>, OpenR
             Err(e) => return Err(Error::io(format!("cannot open {}", canon.display()), e)),
         }
     }
-    Err(Error::locked(format!("{} keeps being replaced by another process", canon.display())))
+    Err(Error::locked(format!(
+        "{} keeps being replaced by another process",
+        canon.display()
+    )))
 }
 
 /// Creates a new store atomically: header written and fsynced in a locked temp file, then
 /// hard-linked into place (fails if another process created it first: we then open theirs).
-fn create(canon: &Path, options: &Options, hw: Option<&HardwareId>) -> Result<Option<(Arc<StoreInner>, OpenReport)>, Error> {
+fn create(
+    canon: &Path,
+    options: &Options,
+    hw: Option<&HardwareId>,
+) -> Result<Option<(Arc<StoreInner>, OpenReport)>, Error> {
     let master = crypto::random_key()?;
     let mut file_id = [0u8; 16];
     crypto::random(&mut file_id)?;
@@ -997,8 +1199,16 @@ fn create(canon: &Path, options: &Options, hw: Option<&HardwareId>) -> Result<Op
     crypto::random(&mut salt)?;
     let mut header = Header {
         flags: if hw.is_some() { FLAG_HARDWARE_BOUND } else { 0 }
-            | if options.passphrase_iterations.is_some() { FLAG_PASSPHRASE } else { 0 }
-            | if options.recovery_key { FLAG_RECOVERY } else { 0 },
+            | if options.passphrase_iterations.is_some() {
+                FLAG_PASSPHRASE
+            } else {
+                0
+            }
+            | if options.recovery_key {
+                FLAG_RECOVERY
+            } else {
+                0
+            },
         iterations: options.passphrase_iterations.unwrap_or(0),
         file_id,
         salt,
@@ -1007,11 +1217,21 @@ fn create(canon: &Path, options: &Options, hw: Option<&HardwareId>) -> Result<Op
         recovery_wrap: [0; crypto::WRAP_LEN],
     };
     let identity = header.identity();
-    let wk = format::wrap_key(&options.secret, header.passphrase_iterations(), &salt, &file_id, hw);
+    let wk = format::wrap_key(
+        &options.secret,
+        header.passphrase_iterations(),
+        &salt,
+        &file_id,
+        hw,
+    );
     header.hw_wrap = crypto::wrap(&master, &wk, &identity)?;
     let recovery = if options.recovery_key {
         let rk = RecoveryKey::generate()?;
-        header.recovery_wrap = crypto::wrap(&master, &format::recovery_wrap_key(&rk.0, &salt, &file_id), &identity)?;
+        header.recovery_wrap = crypto::wrap(
+            &master,
+            &format::recovery_wrap_key(&rk.0, &salt, &file_id),
+            &identity,
+        )?;
         Some(rk)
     } else {
         None
@@ -1030,8 +1250,11 @@ fn create(canon: &Path, options: &Options, hw: Option<&HardwareId>) -> Result<Op
         .map_err(|e| Error::io(format!("cannot create {}", tmp.display()), e))?;
     let staged = (|| {
         lock_file(&file, &tmp)?;
-        (&file).write_all(&bytes).map_err(|e| Error::io("write header", e))?;
-        file.sync_all().map_err(|e| Error::io("fsync new store", e))?;
+        (&file)
+            .write_all(&bytes)
+            .map_err(|e| Error::io("write header", e))?;
+        file.sync_all()
+            .map_err(|e| Error::io("fsync new store", e))?;
         match fs::hard_link(&tmp, canon) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
@@ -1044,15 +1267,37 @@ fn create(canon: &Path, options: &Options, hw: Option<&HardwareId>) -> Result<Op
     }
     sync_dir(canon).map_err(|e| Error::io("fsync directory", e))?;
     let gen = GenKeys::new(&master, file_id, 0);
-    let inner = start(canon, file, header, master, mac, gen, Vec::new(), HEADER_LEN as u64, Counters::default())?;
-    let report =
-        OpenReport { created: true, shared: false, recovery_key: recovery, dropped_tail: None, rewiped: 0, live_records: 0 };
+    let inner = start(
+        canon,
+        file,
+        header,
+        master,
+        mac,
+        gen,
+        Vec::new(),
+        HEADER_LEN as u64,
+        Counters::default(),
+    )?;
+    let report = OpenReport {
+        created: true,
+        shared: false,
+        recovery_key: recovery,
+        dropped_tail: None,
+        rewiped: 0,
+        live_records: 0,
+    };
     Ok(Some((inner, report)))
 }
 
-fn open_existing(canon: &Path, file: File, options: &Options) -> Result<(Arc<StoreInner>, OpenReport), Error> {
+fn open_existing(
+    canon: &Path,
+    file: File,
+    options: &Options,
+) -> Result<(Arc<StoreInner>, OpenReport), Error> {
     let mut bytes = Vec::new();
-    (&file).read_to_end(&mut bytes).map_err(|e| Error::io(format!("cannot read {}", canon.display()), e))?;
+    (&file)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(format!("cannot read {}", canon.display()), e))?;
     let header = Header::parse(&bytes)?;
     let master = options.unwrap_master(&header)?;
     let mac = format::header_mac_key(&master, &header.file_id);
@@ -1063,9 +1308,12 @@ fn open_existing(canon: &Path, file: File, options: &Options) -> Result<(Arc<Sto
     // The key is verified and the whole file is understood: only now may we write.
     let counters = Counters::default();
     let mut end = bytes.len() as u64;
-    let dropped_tail = loaded.dropped_tail.map(|(offset, n)| DroppedTail { offset, bytes: n });
+    let dropped_tail = loaded
+        .dropped_tail
+        .map(|(offset, n)| DroppedTail { offset, bytes: n });
     if let Some(t) = dropped_tail {
-        file.set_len(t.offset).map_err(|e| Error::io("truncate torn tail", e))?;
+        file.set_len(t.offset)
+            .map_err(|e| Error::io("truncate torn tail", e))?;
         sync(&file, &counters.fsyncs).map_err(|e| Error::io("fsync after truncation", e))?;
         end = t.offset;
     }
@@ -1081,9 +1329,29 @@ fn open_existing(canon: &Path, file: File, options: &Options) -> Result<(Arc<Sto
     }
     let rewiped = loaded.unclean_dead.len() as u64;
     debug_assert_eq!(end, loaded.committed_end);
-    let inner = start(canon, file, header, master, mac, gen, loaded.records, end, counters)?;
+    let inner = start(
+        canon,
+        file,
+        header,
+        master,
+        mac,
+        gen,
+        loaded.records,
+        end,
+        counters,
+    )?;
     let live_records = inner.shared.live_records();
-    Ok((inner, OpenReport { created: false, shared: false, recovery_key: None, dropped_tail, rewiped, live_records }))
+    Ok((
+        inner,
+        OpenReport {
+            created: false,
+            shared: false,
+            recovery_key: None,
+            dropped_tail,
+            rewiped,
+            live_records,
+        },
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1105,7 +1373,12 @@ fn start(
         closing: AtomicBool::new(false),
         closed: Mutex::new(false),
         closed_cv: Condvar::new(),
-        state: RwLock::new(State { sandboxes: HashMap::new(), gen: Arc::new(gen), end, live_bytes: 0 }),
+        state: RwLock::new(State {
+            sandboxes: HashMap::new(),
+            gen: Arc::new(gen),
+            end,
+            live_bytes: 0,
+        }),
         index_key,
         counters,
     });
@@ -1114,7 +1387,13 @@ fn start(
         let mut live_bytes = 0u64;
         for r in records {
             let tag = shared.tag(&r.key);
-            let e = Entry { offset: r.offset, len: r.len, alias: r.alias, expires_at: r.expires_at, body: r.body };
+            let e = Entry {
+                offset: r.offset,
+                len: r.len,
+                alias: r.alias,
+                expires_at: r.expires_at,
+                body: r.body,
+            };
             live_bytes += u64::from(e.len);
             if let Some(old) = st.sandboxes.entry(r.sandbox).or_default().insert(tag, e) {
                 live_bytes -= u64::from(old.len);
@@ -1176,20 +1455,37 @@ struct Batch {
 }
 
 impl Batch {
-    fn append(&mut self, gen: &GenKeys, plaintext: &[u8], alias: bool, expires_at: u64) -> Result<Entry, Error> {
+    fn append(
+        &mut self,
+        gen: &GenKeys,
+        plaintext: &[u8],
+        alias: bool,
+        expires_at: u64,
+    ) -> Result<Entry, Error> {
         let offset = self.start + self.buf.len() as u64;
         let frame = gen.seal_frame(offset, plaintext)?;
-        let e = Entry { offset, len: frame.len() as u32, alias, expires_at, body: Arc::from(&frame[FRAME_HEADER..]) };
+        let e = Entry {
+            offset,
+            len: frame.len() as u32,
+            alias,
+            expires_at,
+            body: Arc::from(&frame[FRAME_HEADER..]),
+        };
         self.buf.extend_from_slice(&frame);
         Ok(e)
     }
 
     fn finish<T: Send + 'static>(&mut self, done: Done<T>, value: T) {
-        self.finishes.push(Box::new(move |r: Result<(), Error>| done(r.map(|()| value))));
+        self.finishes.push(Box::new(move |r: Result<(), Error>| {
+            done(r.map(|()| value))
+        }));
     }
 
     fn put(&mut self, sandbox: &str, tag: Tag, e: Option<Entry>) {
-        self.overlay.entry(sandbox.to_owned()).or_default().insert(tag, e);
+        self.overlay
+            .entry(sandbox.to_owned())
+            .or_default()
+            .insert(tag, e);
     }
 
     fn finish_all(self, r: Result<(), Error>) {
@@ -1202,7 +1498,9 @@ impl Batch {
 impl Writer {
     fn file(&self) -> &File {
         // Only `Drop` takes the file, and nothing runs after it.
-        self.file.as_ref().unwrap_or_else(|| unreachable!("writer used after its file was released"))
+        self.file
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("writer used after its file was released"))
     }
 
     fn run(mut self) {
@@ -1210,7 +1508,11 @@ impl Writer {
             let ops: Vec<Op> = {
                 let mut q = lock(&self.shared.queue);
                 while q.ops.is_empty() {
-                    q = self.shared.queue_cv.wait(q).unwrap_or_else(PoisonError::into_inner);
+                    q = self
+                        .shared
+                        .queue_cv
+                        .wait(q)
+                        .unwrap_or_else(PoisonError::into_inner);
                 }
                 let n = q.ops.len().min(MAX_BATCH_OPS);
                 q.ops.drain(..n).collect()
@@ -1248,7 +1550,12 @@ impl Writer {
         if let Some(e) = b.overlay.get(sandbox).and_then(|m| m.get(tag)) {
             return e.clone();
         }
-        self.shared.read().sandboxes.get(sandbox).and_then(|m| m.get(tag)).cloned()
+        self.shared
+            .read()
+            .sandboxes
+            .get(sandbox)
+            .and_then(|m| m.get(tag))
+            .cloned()
     }
 
     /// Entries of `sandbox` (or of all sandboxes) as the batch currently sees them.
@@ -1283,7 +1590,13 @@ impl Writer {
     /// failed); per-op problems are reported to the op's own completion.
     fn apply(&self, b: &mut Batch, gen: &GenKeys, op: Op, now: u64) -> Result<(), Error> {
         match op {
-            Op::Set { sandbox, key, value, expires_at, done } => {
+            Op::Set {
+                sandbox,
+                key,
+                value,
+                expires_at,
+                done,
+            } => {
                 let tag = self.shared.tag(&key);
                 let prev = self.lookup(b, &sandbox, &tag);
                 let pt = format::encode_entry(false, expires_at, &sandbox, &key, &value);
@@ -1308,7 +1621,13 @@ impl Writer {
                 };
                 b.finish(done, existed);
             }
-            Op::Rotate { sandbox, old, new, grace_ms, done } => {
+            Op::Rotate {
+                sandbox,
+                old,
+                new,
+                grace_ms,
+                done,
+            } => {
                 let old_tag = self.shared.tag(&old);
                 let prev = match self.lookup(b, &sandbox, &old_tag) {
                     Some(p) if !p.alias && !p.expired(now) => p,
@@ -1318,11 +1637,22 @@ impl Writer {
                     }
                 };
                 let Some(pt) = gen.open_body(prev.offset, prev.len, &prev.body) else {
-                    done(Err(Error::integrity("an in-memory record failed authentication", Some(prev.offset))));
+                    done(Err(Error::integrity(
+                        "an in-memory record failed authentication",
+                        Some(prev.offset),
+                    )));
                     return Ok(());
                 };
-                let Some(Decoded::Entry { expires_at, rest: value, .. }) = format::decode(&pt) else {
-                    done(Err(Error::integrity("an indexed record is not a value", Some(prev.offset))));
+                let Some(Decoded::Entry {
+                    expires_at,
+                    rest: value,
+                    ..
+                }) = format::decode(&pt)
+                else {
+                    done(Err(Error::integrity(
+                        "an indexed record is not a value",
+                        Some(prev.offset),
+                    )));
                     return Ok(());
                 };
                 let new_tag = self.shared.tag(&new);
@@ -1345,7 +1675,11 @@ impl Writer {
                 b.writes += 1;
                 b.finish(done, true);
             }
-            Op::Purge { sandbox, tag, offset } => {
+            Op::Purge {
+                sandbox,
+                tag,
+                offset,
+            } => {
                 if let Some(p) = self.lookup(b, &sandbox, &tag) {
                     if p.offset == offset && p.expired(now) {
                         b.dead.push((p.offset, p.len));
@@ -1428,7 +1762,12 @@ impl Writer {
         if let Err(e) = write_at(self.file(), b.start, &b.buf) {
             let e = Error::io("append to store", e);
             // Take the partial batch back out; if even that fails the file state is unknown.
-            if self.file().set_len(b.start).and_then(|()| self.file().sync_data()).is_err() {
+            if self
+                .file()
+                .set_len(b.start)
+                .and_then(|()| self.file().sync_data())
+                .is_err()
+            {
                 self.failed = Some(e.clone());
             }
             b.finish_all(Err(e));
@@ -1502,10 +1841,12 @@ impl Writer {
                     if e.expired(now) {
                         continue;
                     }
-                    let pt = st
-                        .gen
-                        .open_body(e.offset, e.len, &e.body)
-                        .ok_or_else(|| Error::integrity("an in-memory record failed authentication", Some(e.offset)))?;
+                    let pt = st.gen.open_body(e.offset, e.len, &e.body).ok_or_else(|| {
+                        Error::integrity(
+                            "an in-memory record failed authentication",
+                            Some(e.offset),
+                        )
+                    })?;
                     let offset = buf.len() as u64;
                     let frame = new_gen.seal_frame(offset, &pt)?;
                     let ne = Entry {
@@ -1522,10 +1863,14 @@ impl Writer {
             }
         }
         if buf.len() > HEADER_LEN {
-            let commit = new_gen.seal_frame(buf.len() as u64, &format::encode_commit(HEADER_LEN as u64, &[]))?;
+            let commit = new_gen.seal_frame(
+                buf.len() as u64,
+                &format::encode_commit(HEADER_LEN as u64, &[]),
+            )?;
             buf.extend_from_slice(&commit);
         }
-        let (new_file, dir_err) = replace_file(&self.path, "compact", &buf, &self.shared.counters.fsyncs)?;
+        let (new_file, dir_err) =
+            replace_file(&self.path, "compact", &buf, &self.shared.counters.fsyncs)?;
         let old = self.file.replace(new_file);
         self.header = header;
         self.end = buf.len() as u64;
@@ -1536,7 +1881,10 @@ impl Writer {
             st.end = self.end;
             st.live_bytes = live_bytes;
         }
-        self.shared.counters.compactions.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .counters
+            .compactions
+            .fetch_add(1, Ordering::Relaxed);
         if let Some(old) = old {
             // Unreachable by name now; overwrite its blocks before freeing them (best effort).
             let _ = wipe_whole_file(&old, &self.shared.counters.fsyncs);

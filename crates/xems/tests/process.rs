@@ -14,6 +14,17 @@ use std::time::Duration;
 use common::*;
 use xems::Store;
 
+/// The two tests below must not run at the same time: a child forked by one test holds copies of
+/// every descriptor of this process (the other test's locked store file included) until it
+/// execs, which under load can briefly keep a just-closed store locked.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn spawn_self(test: &str, env: &[(&str, String)]) -> Child {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
@@ -35,12 +46,16 @@ fn say(line: &str) {
 fn second_process_gets_locked() {
     if let Ok(path) = std::env::var("XEMS_LOCK_CHILD") {
         match Store::open(&path, opts()) {
-            Ok((s, _)) => say(&format!("RESULT ok {}", get(&s, "sb", "k").map_or(0, |v| v.len()))),
+            Ok((s, _)) => say(&format!(
+                "RESULT ok {}",
+                get(&s, "sb", "k").map_or(0, |v| v.len())
+            )),
             Err(e) if e.is_locked() => say(&format!("RESULT locked {}", e.code())),
             Err(e) => say(&format!("RESULT other {e}")),
         }
         return;
     }
+    let _serial = serial();
     let dir = temp_dir("lock");
     let path = dir.join("s.xem");
     let s = open(&path);
@@ -54,13 +69,22 @@ fn second_process_gets_locked() {
             .unwrap_or_else(|| panic!("no result: {text}"))
     };
     let env = [("XEMS_LOCK_CHILD", path.display().to_string())];
-    assert_eq!(result(spawn_self("second_process_gets_locked", &env)), "RESULT locked XYP_ERR_XEMS_LOCKED");
+    assert_eq!(
+        result(spawn_self("second_process_gets_locked", &env)),
+        "RESULT locked XYP_ERR_XEMS_LOCKED"
+    );
     // Compaction replaces the file; the new file must be locked too.
     s.compact().wait().unwrap();
-    assert_eq!(result(spawn_self("second_process_gets_locked", &env)), "RESULT locked XYP_ERR_XEMS_LOCKED");
+    assert_eq!(
+        result(spawn_self("second_process_gets_locked", &env)),
+        "RESULT locked XYP_ERR_XEMS_LOCKED"
+    );
     // Once closed, the other process can open it (so the refusal above was the lock).
     s.close().wait().unwrap();
-    assert_eq!(result(spawn_self("second_process_gets_locked", &env)), "RESULT ok 5");
+    assert_eq!(
+        result(spawn_self("second_process_gets_locked", &env)),
+        "RESULT ok 5"
+    );
 }
 
 /// Each child run writes into its own sandbox, so the parent can retire old runs and keep the
@@ -88,7 +112,12 @@ fn crash_child(path: &str, run: u64) {
         match i % 3 {
             0 => {
                 track(&inflight, s.set(sb, &k, &value("a", i), None), i, 0);
-                track(&inflight, s.rotate(sb, &k, &key(run, i, "-rot"), Duration::ZERO), i, 1);
+                track(
+                    &inflight,
+                    s.rotate(sb, &k, &key(run, i, "-rot"), Duration::ZERO),
+                    i,
+                    1,
+                );
             }
             1 => {
                 track(&inflight, s.set(sb, &k, &value("a", i), None), i, 0);
@@ -106,7 +135,12 @@ fn crash_child(path: &str, run: u64) {
 }
 
 /// Keeps at most 64 ops in flight; prints the ACK from the completion callback.
-fn track<T: Send + 'static>(inflight: &Arc<(Mutex<usize>, Condvar)>, c: xems::Completion<T>, i: u64, step: u8) {
+fn track<T: Send + 'static>(
+    inflight: &Arc<(Mutex<usize>, Condvar)>,
+    c: xems::Completion<T>,
+    i: u64,
+    step: u8,
+) {
     {
         let (m, cv) = &**inflight;
         let mut n = m.lock().unwrap();
@@ -137,6 +171,7 @@ fn crash_recovery_after_sigkill() {
         crash_child(&path, run);
         return;
     }
+    let _serial = serial();
     const RUNS: u64 = 200;
     const KEEP_RUNS: usize = 5;
     let dir = temp_dir("crash");
@@ -147,7 +182,10 @@ fn crash_recovery_after_sigkill() {
     let mut history: VecDeque<(u64, BTreeMap<String, Vec<u8>>)> = VecDeque::new();
     let (mut total_acks, mut dropped_tails, mut rewiped) = (0usize, 0usize, 0u64);
     for run in 0..RUNS {
-        let env = [("XEMS_CRASH_CHILD", path.display().to_string()), ("XEMS_CRASH_RUN", run.to_string())];
+        let env = [
+            ("XEMS_CRASH_CHILD", path.display().to_string()),
+            ("XEMS_CRASH_RUN", run.to_string()),
+        ];
         let mut child = spawn_self("crash_recovery_after_sigkill", &env);
         let stdout = child.stdout.take().unwrap();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -175,9 +213,13 @@ fn crash_recovery_after_sigkill() {
         child.kill().unwrap();
         child.wait().unwrap();
         let acks = reader.join().unwrap();
-        total_acks += acks.values().map(|a| a.iter().filter(|&&x| x).count()).sum::<usize>();
+        total_acks += acks
+            .values()
+            .map(|a| a.iter().filter(|&&x| x).count())
+            .sum::<usize>();
 
-        let (s, rep) = Store::open(&path, opts()).unwrap_or_else(|e| panic!("run {run} (seed {seed}): {e}"));
+        let (s, rep) =
+            Store::open(&path, opts()).unwrap_or_else(|e| panic!("run {run} (seed {seed}): {e}"));
         dropped_tails += usize::from(rep.dropped_tail.is_some());
         rewiped += rep.rewiped;
         let sb = sandbox(run);
@@ -195,7 +237,10 @@ fn crash_recovery_after_sigkill() {
                     let r = get(&s, &sb, &kr);
                     assert!(v.is_none() || r.is_none(), "{ctx}: half-applied rotation");
                     if acked[1] {
-                        assert!(v.is_none() && r.is_some(), "{ctx}: acknowledged rotation lost");
+                        assert!(
+                            v.is_none() && r.is_some(),
+                            "{ctx}: acknowledged rotation lost"
+                        );
                     } else if acked[0] {
                         assert!(v.is_some() || r.is_some(), "{ctx}: acknowledged set lost");
                     }
@@ -213,7 +258,10 @@ fn crash_recovery_after_sigkill() {
                         assert!(v.is_some(), "{ctx}: acknowledged set lost");
                     }
                     if let Some(x) = v {
-                        assert!(x == value("a", i) || x == value("b", i), "{ctx}: wrong value");
+                        assert!(
+                            x == value("a", i) || x == value("b", i),
+                            "{ctx}: wrong value"
+                        );
                         present.insert(k, x);
                     }
                 }
@@ -229,13 +277,25 @@ fn crash_recovery_after_sigkill() {
                 }
             }
         }
-        assert_eq!(s.len(&sb), present.len(), "run {run} (seed {seed}): stray records");
+        assert_eq!(
+            s.len(&sb),
+            present.len(),
+            "run {run} (seed {seed}): stray records"
+        );
         // Earlier runs' records are exactly as verified then.
         for (old_run, old) in &history {
             let osb = sandbox(*old_run);
-            assert_eq!(s.len(&osb), old.len(), "run {old_run} changed after run {run} (seed {seed})");
+            assert_eq!(
+                s.len(&osb),
+                old.len(),
+                "run {old_run} changed after run {run} (seed {seed})"
+            );
             for (k, v) in old {
-                assert_eq!(get(&s, &osb, k).as_ref(), Some(v), "run {old_run} key {k} after run {run} (seed {seed})");
+                assert_eq!(
+                    get(&s, &osb, k).as_ref(),
+                    Some(v),
+                    "run {old_run} key {k} after run {run} (seed {seed})"
+                );
             }
         }
         history.push_back((run, present));
@@ -244,9 +304,16 @@ fn crash_recovery_after_sigkill() {
             assert_eq!(s.clear(&sandbox(old_run)).wait().unwrap(), old.len() as u64);
         }
         let expected: usize = history.iter().map(|(_, m)| m.len()).sum();
-        assert_eq!(s.stats().live_records, expected as u64, "run {run} (seed {seed})");
+        assert_eq!(
+            s.stats().live_records,
+            expected as u64,
+            "run {run} (seed {seed})"
+        );
         s.close().wait().unwrap();
     }
-    assert!(total_acks > 2000, "the children acknowledged too little to mean anything: {total_acks}");
+    assert!(
+        total_acks > 2000,
+        "the children acknowledged too little to mean anything: {total_acks}"
+    );
     eprintln!("crash test: {RUNS} kills, {total_acks} acks, {dropped_tails} torn tails, {rewiped} re-wipes (seed {seed})");
 }

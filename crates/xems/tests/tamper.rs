@@ -45,10 +45,22 @@ fn every_single_byte_flip_is_detected_or_harmless() {
     };
     op(&|s| s.set("s1", "a", b"alpha-1", None).wait().unwrap());
     op(&|s| s.set("s2", "b", b"bravo", None).wait().unwrap());
-    op(&|s| s.set("s1", "c", b"charlie", Some(Duration::from_secs(3600))).wait().unwrap());
-    op(&|s| assert!(s.rotate("s1", "c", "c2", Duration::from_secs(3600)).wait().unwrap()));
+    op(&|s| {
+        s.set("s1", "c", b"charlie", Some(Duration::from_secs(3600)))
+            .wait()
+            .unwrap()
+    });
+    op(&|s| {
+        assert!(s
+            .rotate("s1", "c", "c2", Duration::from_secs(3600))
+            .wait()
+            .unwrap())
+    });
     op(&|s| s.set("s1", "a", b"alpha-2", None).wait().unwrap());
     op(&|s| assert!(s.del("s2", "b").wait().unwrap()));
+    // A batch without dead declarations right before the last one: damage to its commit must
+    // not make it look like part of a torn last batch.
+    op(&|s| s.set("s1", "e", b"echo", None).wait().unwrap());
     op(&|s| s.set("s2", "d", b"delta", None).wait().unwrap());
     s.close().wait().unwrap();
     drop(s);
@@ -60,11 +72,12 @@ fn every_single_byte_flip_is_detected_or_harmless() {
         .iter()
         .map(|&off| (off + 8, off + frame_len(&clean, off)))
         .collect();
-    let last_batch = starts[6];
+    let last_batch = starts[7];
     let mut full: Model = BTreeMap::new();
     full.insert(("s1", "a"), b"alpha-2".to_vec());
     full.insert(("s1", "c2"), b"charlie".to_vec());
     full.insert(("s1", "c"), b"charlie".to_vec());
+    full.insert(("s1", "e"), b"echo".to_vec());
     full.insert(("s2", "d"), b"delta".to_vec());
     let mut without_last = full.clone();
     without_last.remove(&("s2", "d"));
@@ -79,14 +92,22 @@ fn every_single_byte_flip_is_detected_or_harmless() {
             let ctx = format!("byte {pos} ^ {pattern:#04x}");
             match Store::open(&flipped, opts()) {
                 Err(e) => {
-                    assert!(e.is_integrity() || e.is_key(), "{ctx}: unexpected error kind {e}");
-                    if pos as u64 >= last_batch && std::env::var("XEMS_DEBUG").is_ok() { eprintln!("{ctx}: {e}"); }
+                    assert!(
+                        e.is_integrity() || e.is_key(),
+                        "{ctx}: unexpected error kind {e}"
+                    );
+                    if pos as u64 >= last_batch && std::env::var("XEMS_DEBUG").is_ok() {
+                        eprintln!("{ctx}: {e}");
+                    }
                     errors += 1;
                 }
                 Ok((s, rep)) => {
                     let p = pos as u64;
                     if let Some(t) = rep.dropped_tail {
-                        assert!(t.offset == last_batch && p >= t.offset, "{ctx}: dropped {t:?}");
+                        assert!(
+                            t.offset == last_batch && p >= t.offset,
+                            "{ctx}: dropped {t:?}"
+                        );
                         check_state(&s, &without_last, &[("s2", "b"), ("s2", "d")], &ctx);
                         tails += 1;
                     } else {
@@ -94,7 +115,10 @@ fn every_single_byte_flip_is_detected_or_harmless() {
                             dead_bodies.iter().any(|&(a, b)| p >= a && p < b),
                             "{ctx}: undetected flip outside a wiped frame body"
                         );
-                        assert_eq!(rep.rewiped, 1, "{ctx}: the damaged wiped frame is wiped again");
+                        assert_eq!(
+                            rep.rewiped, 1,
+                            "{ctx}: the damaged wiped frame is wiped again"
+                        );
                         check_state(&s, &full, &[("s2", "b")], &ctx);
                         harmless += 1;
                     }
@@ -107,9 +131,20 @@ fn every_single_byte_flip_is_detected_or_harmless() {
     let total = 2 * clean.len() as u64;
     let dead_bytes: u64 = dead_bodies.iter().map(|(a, b)| b - a).sum();
     assert_eq!(errors + tails + harmless, total);
-    assert_eq!(harmless, 2 * dead_bytes, "every flip in a wiped body is harmless, no other flip is");
-    assert_eq!(tails, 2 * (clean.len() as u64 - last_batch), "every flip in the last batch drops exactly it");
-    assert!(errors > total / 2, "errors {errors}, tails {tails}, harmless {harmless}");
+    assert_eq!(
+        harmless,
+        2 * dead_bytes,
+        "every flip in a wiped body is harmless, no other flip is"
+    );
+    assert_eq!(
+        tails,
+        2 * (clean.len() as u64 - last_batch),
+        "every flip in the last batch drops exactly it"
+    );
+    assert!(
+        errors > total / 2,
+        "errors {errors}, tails {tails}, harmless {harmless}"
+    );
 }
 
 /// Simulates a crash at every byte of every append: the file is the state after batch k
@@ -170,14 +205,31 @@ fn every_torn_append_recovers_the_last_complete_batch() {
             let ctx = format!("batch {k}, {cut}/{} bytes", appended.len());
             let (s, rep) = Store::open(&torn, opts()).unwrap_or_else(|e| panic!("{ctx}: {e}"));
             let whole = cut == appended.len() || cut == 0;
-            let m = if cut == appended.len() { m_after } else { m_before };
-            assert_eq!(rep.dropped_tail.is_none(), whole, "{ctx}: {:?}", rep.dropped_tail);
-            let absent: Vec<_> = all_keys.iter().copied().filter(|k| !m.contains_key(k)).collect();
+            let m = if cut == appended.len() {
+                m_after
+            } else {
+                m_before
+            };
+            assert_eq!(
+                rep.dropped_tail.is_none(),
+                whole,
+                "{ctx}: {:?}",
+                rep.dropped_tail
+            );
+            let absent: Vec<_> = all_keys
+                .iter()
+                .copied()
+                .filter(|k| !m.contains_key(k))
+                .collect();
             check_state(&s, m, &absent, &ctx);
             s.close().wait().unwrap();
             drop(s);
             if !whole {
-                assert_eq!(std::fs::metadata(&torn).unwrap().len(), before.len() as u64, "{ctx}: truncated");
+                assert_eq!(
+                    std::fs::metadata(&torn).unwrap().len(),
+                    before.len() as u64,
+                    "{ctx}: truncated"
+                );
             }
             opened += 1;
         }

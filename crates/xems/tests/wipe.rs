@@ -23,12 +23,22 @@ fn assert_wiped(path: &Path, off: u64, old: &[u8], what: &str) {
     let file = std::fs::read(path).unwrap();
     // Not a single 16-byte run of the old nonce/ciphertext/tag survives anywhere in the file.
     for w in old[8..].windows(16) {
-        assert!(!contains(&file, w), "{what}: old ciphertext bytes still in the file");
+        assert!(
+            !contains(&file, w),
+            "{what}: old ciphertext bytes still in the file"
+        );
     }
     let o = off as usize;
-    assert_eq!(&file[o..o + 4], &old[..4], "{what}: length kept so the frame stays skippable");
+    assert_eq!(
+        &file[o..o + 4],
+        &old[..4],
+        "{what}: length kept so the frame stays skippable"
+    );
     assert_eq!(file[o + 4], b'W', "{what}: marked wiped");
-    assert!(file[o + 5..o + old.len()].iter().all(|&b| b == 0), "{what}: zero-filled");
+    assert!(
+        file[o + 5..o + old.len()].iter().all(|&b| b == 0),
+        "{what}: zero-filled"
+    );
 }
 
 #[test]
@@ -37,7 +47,13 @@ fn superseded_records_leave_no_plaintext_or_ciphertext() {
     let path = dir.join("s.xem");
     let s = open(&path);
     let secret = b"PLAINTEXT-SESSION-VALUE-0123456789-must-never-reach-the-disk".to_vec();
-    let names = ["overwritten-key", "deleted-key", "rotated-token-with-grace", "rotated-token-no-grace", "expiring-key"];
+    let names = [
+        "overwritten-key",
+        "deleted-key",
+        "rotated-token-with-grace",
+        "rotated-token-no-grace",
+        "expiring-key",
+    ];
     let mut wiped = Vec::new();
 
     // Each op is its own batch, so the record frame starts where the file ended before it.
@@ -60,20 +76,32 @@ fn superseded_records_leave_no_plaintext_or_ciphertext() {
     let at = size(&s);
     s.set("sb", names[2], &secret, None).wait().unwrap();
     let f = frame_at(&path, at);
-    assert!(s.rotate("sb", names[2], "new-token-a", Duration::from_secs(600)).wait().unwrap());
+    assert!(s
+        .rotate("sb", names[2], "new-token-a", Duration::from_secs(600))
+        .wait()
+        .unwrap());
     assert_wiped(&path, f.0, &f.1, "rotation with grace");
-    assert_eq!(get(&s, "sb", names[2]), Some(secret.clone()), "still resolves through its alias");
+    assert_eq!(
+        get(&s, "sb", names[2]),
+        Some(secret.clone()),
+        "still resolves through its alias"
+    );
     wiped.push(f);
 
     let at = size(&s);
     s.set("sb", names[3], &secret, None).wait().unwrap();
     let f = frame_at(&path, at);
-    assert!(s.rotate("sb", names[3], "new-token-b", Duration::ZERO).wait().unwrap());
+    assert!(s
+        .rotate("sb", names[3], "new-token-b", Duration::ZERO)
+        .wait()
+        .unwrap());
     assert_wiped(&path, f.0, &f.1, "rotation without grace");
     wiped.push(f);
 
     let at = size(&s);
-    s.set("sb", names[4], &secret, Some(Duration::from_millis(30))).wait().unwrap();
+    s.set("sb", names[4], &secret, Some(Duration::from_millis(30)))
+        .wait()
+        .unwrap();
     let f = frame_at(&path, at);
     thread::sleep(Duration::from_millis(60));
     assert_eq!(s.purge_expired().wait().unwrap(), 1);
@@ -83,8 +111,14 @@ fn superseded_records_leave_no_plaintext_or_ciphertext() {
     assert_eq!(s.stats().wiped_records, 5);
     let file = std::fs::read(&path).unwrap();
     assert!(!contains(&file, &secret), "plaintext value never on disk");
-    for n in names.iter().chain(["new-token-a", "new-token-b", "sb"].iter()) {
-        assert!(!contains(&file, n.as_bytes()), "key {n} never on disk in plaintext");
+    for n in names
+        .iter()
+        .chain(["new-token-a", "new-token-b", "sb"].iter())
+    {
+        assert!(
+            !contains(&file, n.as_bytes()),
+            "key {n} never on disk in plaintext"
+        );
     }
 
     // Compaction rewrites the file; old bytes do not come back, live data stays.
@@ -110,7 +144,9 @@ fn interrupted_or_undone_wipe_is_finished_on_open() {
     let s = open(&path);
     s.set("sb", "keep", b"kept", None).wait().unwrap();
     let at = s.stats().file_size;
-    s.set("sb", "victim", b"deleted value", None).wait().unwrap();
+    s.set("sb", "victim", b"deleted value", None)
+        .wait()
+        .unwrap();
     let (off, old) = frame_at(&path, at);
     assert!(s.del("sb", "victim").wait().unwrap());
     s.close().wait().unwrap();
@@ -123,7 +159,11 @@ fn interrupted_or_undone_wipe_is_finished_on_open() {
     std::fs::write(&path, &bytes).unwrap();
     let (s, rep) = Store::open(&path, opts()).unwrap();
     assert_eq!(rep.rewiped, 1);
-    assert_eq!(get(&s, "sb", "victim"), None, "a restored dead record stays dead");
+    assert_eq!(
+        get(&s, "sb", "victim"),
+        None,
+        "a restored dead record stays dead"
+    );
     assert_eq!(get(&s, "sb", "keep").as_deref(), Some(&b"kept"[..]));
     s.close().wait().unwrap();
     drop(s);

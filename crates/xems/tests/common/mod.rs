@@ -20,7 +20,10 @@ pub const HW2: [u8; 32] = [0x22; 32];
 /// real), unique per process and call; removed on drop.
 pub fn temp_dir(name: &str) -> TempDir {
     static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "xems-{name}-{}-{nanos}-{}",
         std::process::id(),
@@ -117,7 +120,10 @@ pub fn join_all<F: Future + Unpin>(futs: Vec<F>) -> Vec<F::Output> {
 pub struct Rng(pub u64);
 impl Rng {
     pub fn from_clock() -> Rng {
-        let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
         Rng(n | 1)
     }
     pub fn next(&mut self) -> u64 {
