@@ -98,13 +98,13 @@ export interface ListenConfig {
 export declare function readBody(request: number): boolean
 
 /** Status, headers and a binary body, in one call; leaves at the next `flushResponses()`. */
-export declare function respondBytes(request: number, status: number, headers: string, body: Uint8Array): boolean
+export declare function respondBytes(request: number, status: number, headers: string, body: Uint8Array, etag?: number | undefined | null): boolean
 
 /**
  * Status, headers (`name:value` lines) and a string body, in one call. The response leaves
- * at the next `flushResponses()`, which JS calls once per tick.
+ * at the next `flushResponses()`. `etag`: 1 adds Express's weak entity tag, 2 its strong one.
  */
-export declare function respondString(request: number, status: number, headers: string, body: string): boolean
+export declare function respondString(request: number, status: number, headers: string, body: string, etag?: number | undefined | null): boolean
 
 /**
  * Queues a chunk; `false` means the socket is behind (wait for the drain event) or the client is

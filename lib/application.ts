@@ -8,6 +8,7 @@ import { HttpServer } from './engine/server'
 import { createRouter, type Router } from './router'
 import { methods } from './router/methods'
 import type { Layer } from './router/layer'
+import { kETagMode } from './symbols'
 
 export interface Application {
   (req: any, res: any, next?: (err?: any) => void): void
@@ -28,10 +29,13 @@ function compileETag(value: any) {
 }
 
 function createETagGenerator(weak: boolean) {
-  return function generateETag(body: any, encoding?: BufferEncoding) {
+  const generateETag = function generateETag(body: any, encoding?: BufferEncoding) {
     const buf = !Buffer.isBuffer(body) ? Buffer.from(body, encoding) : body
     return etag(buf, { weak })
   }
+  // The same tag, byte for byte, can be computed by the engine off the JS thread.
+  ;(generateETag as any)[kETagMode] = weak ? 1 : 2
+  return generateETag
 }
 
 function compileQueryParser(value: any) {

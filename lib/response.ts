@@ -8,7 +8,7 @@ import mime from 'mime-types'
 import { native } from './binding'
 import { scheduleFlush } from './engine/flush'
 import { errors } from './errors'
-import { kId, kOnAbort, kOnDrain, kOutHeaders, kServer, kStreaming } from './symbols'
+import { kETagMode, kId, kNativeETag, kOnAbort, kOnDrain, kOutHeaders, kServer, kStreaming } from './symbols'
 import type { Application } from './application'
 import type { IncomingRequest } from './request'
 
@@ -51,6 +51,8 @@ export class ServerResponse extends EventEmitter {
   [kId]: number;
   [kOutHeaders]: Record<string, Entry> = Object.create(null);
   [kStreaming] = false;
+  /** The entity tag the engine adds to the body given to end(): 0 none, 1 weak, 2 strong. */
+  [kNativeETag] = 0;
   /** The server that tracks this exchange until it completes. */
   [kServer]: { forget(id: number): void } | undefined = undefined
 
@@ -226,9 +228,9 @@ export class ServerResponse extends EventEmitter {
       if (chunk == null) {
         native.respondString(id, this.statusCode, this.headerBlock(), '')
       } else if (typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8')) {
-        native.respondString(id, this.statusCode, this.headerBlock(), chunk)
+        native.respondString(id, this.statusCode, this.headerBlock(), chunk, this[kNativeETag])
       } else {
-        native.respondBytes(id, this.statusCode, this.headerBlock(), toChunk(chunk, encoding as BufferEncoding))
+        native.respondBytes(id, this.statusCode, this.headerBlock(), toChunk(chunk, encoding as BufferEncoding), this[kNativeETag])
       }
       scheduleFlush()
     }
@@ -372,8 +374,16 @@ export class ServerResponse extends EventEmitter {
       this.setHeader('Content-Length', len!)
     }
     if (generateETag && len !== undefined) {
-      const etag = etagFn!(chunk, encoding)
-      if (etag) this.setHeader('ETag', etag)
+      const mode = (etagFn as any)[kETagMode] as number | undefined
+      const status = this.statusCode
+      // The engine hashes exactly the body it sends, so only where that is the body Express
+      // hashed and no freshness check needs the tag here.
+      if (mode && req.method !== 'HEAD' && status !== 204 && status !== 205 && status !== 304 && !hasConditionalHeaders(req)) {
+        this[kNativeETag] = mode
+      } else {
+        const etag = etagFn!(chunk, encoding)
+        if (etag) this.setHeader('ETag', etag)
+      }
     }
     if (isFresh(req, this)) this.statusCode = 304
     if (this.statusCode === 204 || this.statusCode === 304) {
@@ -400,9 +410,13 @@ function emitFinished(res: ServerResponse) {
   res.req.emit('close')
 }
 
+function hasConditionalHeaders(req: IncomingRequest): boolean {
+  return req.hasRawHeader('if-none-match') || req.hasRawHeader('if-modified-since')
+}
+
 /** Express's `req.fresh`, skipped cheaply when the request has no conditional headers. */
 function isFresh(req: IncomingRequest, res: ServerResponse): boolean {
-  if (!req.hasRawHeader('if-none-match') && !req.hasRawHeader('if-modified-since')) return false
+  if (!hasConditionalHeaders(req)) return false
   const method = req.method
   if (method !== 'GET' && method !== 'HEAD') return false
   const status = res.statusCode

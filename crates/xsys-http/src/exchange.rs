@@ -14,6 +14,7 @@ use http::{HeaderMap, Response, StatusCode};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::body::{ResponseBody, StreamShared};
+use crate::native::EntityTag;
 use crate::bridge::EventQueue;
 use crate::Error;
 
@@ -176,12 +177,13 @@ impl Exchange {
 
     /// The whole response at once: head and body. Completes the request.
     pub fn respond(&self, id: u64, head: ResponseHead, body: Bytes) -> Result<(), Error> {
-        self.prepare(id, head, body).map(ReadyResponse::send)
+        self.prepare(id, head, body, EntityTag::None).map(ReadyResponse::send)
     }
 
     /// Completes the request now but hands the response back instead of waking its connection:
     /// the caller sends a whole batch at once, so one wake-up of the I/O thread serves them all.
-    pub fn prepare(&self, id: u64, head: ResponseHead, body: Bytes) -> Result<ReadyResponse, Error> {
+    /// `etag` adds Express's entity tag for the body, computed here rather than on the JS thread.
+    pub fn prepare(&self, id: u64, head: ResponseHead, body: Bytes, etag: EntityTag) -> Result<ReadyResponse, Error> {
         let slot = self.take(id)?;
         match &slot.state {
             SlotState::AwaitingHead(_) => {}
@@ -194,6 +196,9 @@ impl Exchange {
         };
         let mut head = head;
         fix_content_length(&mut head.headers, &body);
+        if let Some(tag) = etag.of(&body) {
+            head.headers.insert(http::header::ETAG, tag);
+        }
         Ok(ReadyResponse { sender, response: build(head, ResponseBody::full(body)) })
     }
 

@@ -1,5 +1,6 @@
 //! Responses the engine gives without waking the handlers, byte-identical to Express 5's.
 
+use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
@@ -19,6 +20,39 @@ pub fn not_found(method: &Method, pathname: &str, powered_by: bool) -> (Response
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
     (ResponseHead { status: StatusCode::NOT_FOUND, headers }, Bytes::from(body))
+}
+
+/// Which entity tag a buffered response asks the engine to add (Express's `etag` setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EntityTag {
+    #[default]
+    None,
+    Weak,
+    Strong,
+}
+
+impl EntityTag {
+    pub fn from_code(code: u32) -> EntityTag {
+        match code {
+            1 => EntityTag::Weak,
+            2 => EntityTag::Strong,
+            _ => EntityTag::None,
+        }
+    }
+
+    /// The `etag` package's tag for a body: `"<length hex>-<first 27 chars of base64(sha1)>"`,
+    /// with `W/` in front when weak. Byte-identical to Express's.
+    pub fn of(self, body: &[u8]) -> Option<HeaderValue> {
+        let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, body);
+        let hash = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
+        let tag = format!("\"{:x}-{}\"", body.len(), &hash[..27]);
+        let tag = match self {
+            EntityTag::None => return None,
+            EntityTag::Weak => format!("W/{tag}"),
+            EntityTag::Strong => tag,
+        };
+        HeaderValue::from_str(&tag).ok()
+    }
 }
 
 fn html_document(message: &str) -> String {
@@ -91,6 +125,16 @@ mod tests {
         let (_, body) = not_found(&Method::POST, "/a<b>/'&\"/%zz/%41", false);
         let text = std::str::from_utf8(&body).expect("utf8");
         assert!(text.contains("<pre>Cannot POST /a%3Cb%3E/&#39;&amp;%22/%25zz/%41</pre>"), "{text}");
+    }
+
+    #[test]
+    fn entity_tags_match_the_etag_package() {
+        // Values printed by `require('etag')(body, { weak })`.
+        let weak = EntityTag::Weak.of(br#"{"hello":"world"}"#).expect("tag");
+        assert_eq!(weak, r#"W/"11-IkjuL6CqqtmReFMfkkvwC0sKj04""#);
+        let strong = EntityTag::Strong.of(b"").expect("tag");
+        assert_eq!(strong, r#""0-2jmj7l5rSw0yVb/vlWAYkK/YBwk""#);
+        assert!(EntityTag::None.of(b"x").is_none());
     }
 
     #[test]

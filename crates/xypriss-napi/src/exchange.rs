@@ -8,6 +8,7 @@ use napi::{Env, Result};
 use napi_derive::napi;
 use std::cell::RefCell;
 
+use xsys_http::native::EntityTag;
 use xsys_http::{Exchange, ReadyResponse, ResponseHead};
 
 use crate::errors::throw_engine;
@@ -34,9 +35,10 @@ thread_local! {
     static READY: RefCell<Vec<ReadyResponse>> = const { RefCell::new(Vec::new()) };
 }
 
-fn hold(env: &Env, request: i64, status: u32, headers: &str, body: Bytes) -> Result<bool> {
+fn hold(env: &Env, request: i64, status: u32, headers: &str, body: Bytes, etag: Option<u32>) -> Result<bool> {
     let head = head(env, status, headers)?;
-    match Exchange::global().prepare(id(request), head, body) {
+    let etag = EntityTag::from_code(etag.unwrap_or(0));
+    match Exchange::global().prepare(id(request), head, body, etag) {
         Ok(ready) => {
             READY.with(|r| r.borrow_mut().push(ready));
             Ok(true)
@@ -47,16 +49,16 @@ fn hold(env: &Env, request: i64, status: u32, headers: &str, body: Bytes) -> Res
 }
 
 /// Status, headers (`name:value` lines) and a string body, in one call. The response leaves
-/// at the next `flushResponses()`, which JS calls once per tick.
+/// at the next `flushResponses()`. `etag`: 1 adds Express's weak entity tag, 2 its strong one.
 #[napi]
-pub fn respond_string(env: Env, request: i64, status: u32, headers: String, body: String) -> Result<bool> {
-    hold(&env, request, status, &headers, Bytes::from(body))
+pub fn respond_string(env: Env, request: i64, status: u32, headers: String, body: String, etag: Option<u32>) -> Result<bool> {
+    hold(&env, request, status, &headers, Bytes::from(body), etag)
 }
 
 /// Status, headers and a binary body, in one call; leaves at the next `flushResponses()`.
 #[napi]
-pub fn respond_bytes(env: Env, request: i64, status: u32, headers: String, body: &[u8]) -> Result<bool> {
-    hold(&env, request, status, &headers, Bytes::copy_from_slice(body))
+pub fn respond_bytes(env: Env, request: i64, status: u32, headers: String, body: &[u8], etag: Option<u32>) -> Result<bool> {
+    hold(&env, request, status, &headers, Bytes::copy_from_slice(body), etag)
 }
 
 /// Hands every held response to its connection. Sending them together lets one wake-up of the
