@@ -8,6 +8,7 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     sourcemap: true,
+    dts: true,
     // The generated loader finds the .node file relative to itself: keep it out of the bundle.
     external: [/binding\/index/],
   },

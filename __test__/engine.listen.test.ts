@@ -12,7 +12,7 @@ describe('listen and close', () => {
     expect(error.code).toBe('EADDRINUSE')
     expect(error.syscall).toBe('listen')
     expect(error.port).toBe(first.port)
-    const server = xypriss.createServer()
+    const server = xypriss.createHttpServer()
     const evented: any = await new Promise((resolve) => server.on('error', resolve).listen(first.port, '127.0.0.1'))
     expect(evented.code).toBe('EADDRINUSE')
     await first.close()

@@ -12,7 +12,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativeServer {
   constructor()
   /** Binds and starts accepting. `on_events` receives one flat array per wake-up (see batch.rs). */
-  listen(config: ListenConfig, onEvents: (arg: EventBatch) => void): AddressInfo
+  listen(config: ListenConfig, onEvents: (batch: unknown[]) => void): AddressInfo
   /** Stops accepting; in-flight requests finish; the closed event follows. */
   close(): void
   /** Drops the threadsafe function so Node can exit; called after the closed event. */
@@ -125,7 +125,7 @@ export interface XemsFailure {
  * Opens a store off the JS thread (key derivation and the file scan can take a while).
  * `on_complete` receives batches of write completions for the store's lifetime.
  */
-export declare function xemsOpen(options: XemsOpenOptions, onComplete: (arg: CompletionBatch) => void, rebindWith?: string | undefined | null): Promise<unknown>
+export declare function xemsOpen(options: XemsOpenOptions, onComplete: (batch: unknown[]) => void, rebindWith?: string | undefined | null): Promise<unknown>
 
 export interface XemsOpenOptions {
   path: string

@@ -8,6 +8,7 @@ import { Route } from './router/route'
 import { IncomingRequest } from './request'
 import { ServerResponse } from './response'
 import { xems } from './xems'
+import { createServer } from './xypriss'
 
 function express() {
   return createApplication()
@@ -47,7 +48,10 @@ const exported = Object.assign(express, {
   application: createApplication,
   request: IncomingRequest.prototype,
   response: ServerResponse.prototype,
-  createServer: (listener?: any) => new HttpServer(listener),
+  /** XyPriss API: an app with start(), getPort(), body parsing and XEMS sessions from options. */
+  createServer,
+  /** Node's `http.createServer` on the engine: a server for any `(req, res)` listener. */
+  createHttpServer: (listener?: any) => new HttpServer(listener),
   HttpServer,
   inFlight,
   engineStats,

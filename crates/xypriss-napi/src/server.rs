@@ -86,7 +86,12 @@ impl NativeServer {
 
     /// Binds and starts accepting. `on_events` receives one flat array per wake-up (see batch.rs).
     #[napi]
-    pub fn listen(&mut self, env: Env, config: ListenConfig, on_events: Function<'_, EventBatch, ()>) -> Result<AddressInfo> {
+    pub fn listen(
+        &mut self,
+        env: Env,
+        config: ListenConfig,
+        #[napi(ts_arg_type = "(batch: unknown[]) => void")] on_events: Function<'_, EventBatch, ()>,
+    ) -> Result<AddressInfo> {
         if self.server.is_some() {
             return Err(throw(&env, "ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing."));
         }

@@ -253,7 +253,7 @@ impl Task for OpenTask {
 pub fn xems_open(
     env: Env,
     options: XemsOpenOptions,
-    on_complete: Function<'_, CompletionBatch, ()>,
+    #[napi(ts_arg_type = "(batch: unknown[]) => void")] on_complete: Function<'_, CompletionBatch, ()>,
     rebind_with: Option<String>,
 ) -> Result<AsyncTask<OpenTask>> {
     let queue = Arc::new(CompletionQueue::default());

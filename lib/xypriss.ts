@@ -1,0 +1,61 @@
+// The XyPriss API on the same engine: `createServer(options)` returns an Express-compatible app
+// with `start()` and `getPort()`, body parsing and XEMS sessions wired from options.
+import bodyParser from 'body-parser'
+import { createApplication, type Application } from './application'
+import type { HttpServer } from './engine/server'
+import { session, type XemsSessionOptions } from './xems/session'
+import { XemsStore, type XemsOpenOptions } from './xems/store'
+
+export interface XyPrissServerOptions {
+  server?: {
+    port?: number
+    host?: string
+    trustProxy?: boolean | number | string | string[] | ((addr: string, i: number) => boolean)
+    /** body-parser's limit for JSON bodies (default '1mb'). */
+    jsonLimit?: string | number
+    /** body-parser's limit for urlencoded bodies (default '1mb'). */
+    urlEncodedLimit?: string | number
+    /** Parse JSON and urlencoded bodies for every route (default true). */
+    autoParseJson?: boolean
+  }
+  /** Opens an XEMS store and mounts its session middleware before every route. */
+  xems?: XemsOpenOptions & Omit<XemsSessionOptions, 'store'>
+}
+
+export interface XyPrissApp extends Application {
+  start(callback?: (server: HttpServer) => void): HttpServer
+  getPort(): number | undefined
+  /** The XEMS store opened from `options.xems`. */
+  xems?: Promise<XemsStore>
+}
+
+export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
+  const app = createApplication() as XyPrissApp
+  const server = options.server ?? {}
+  if (server.trustProxy !== undefined) app.set('trust proxy', server.trustProxy)
+  if (server.autoParseJson !== false) {
+    app.use(bodyParser.json({ limit: server.jsonLimit ?? '1mb' }))
+    app.use(bodyParser.urlencoded({ extended: true, limit: server.urlEncodedLimit ?? '1mb' }))
+  }
+  if (options.xems) {
+    const { path, secret, passphrase, pbkdf2Iterations, hardwareBound, recoveryKey, hardwareId, ...sessionOptions } = options.xems
+    const opening = XemsStore.open({ path, secret, passphrase, pbkdf2Iterations, hardwareBound, recoveryKey, hardwareId })
+    // Keep an open failure from being an unhandled rejection; requests report it through next(err).
+    opening.catch(() => {})
+    app.xems = opening
+    let middleware: ReturnType<typeof session> | undefined
+    app.use((req: any, res: any, next: (err?: any) => void) => {
+      opening.then((store) => {
+        middleware ??= session({ ...sessionOptions, store })
+        middleware(req, res, next)
+      }, next)
+    })
+  }
+  let listening: HttpServer | undefined
+  app.start = (callback) => {
+    listening = app.listen(server.port ?? 0, server.host ?? '::', () => callback?.(listening!)) as HttpServer
+    return listening
+  }
+  app.getPort = () => (listening?.address() as { port: number } | null)?.port
+  return app
+}
