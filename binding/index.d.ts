@@ -40,11 +40,13 @@ export declare class XemsStore {
   /** JS calls this with how many completions a batch carried. */
   settled(count: number): void
   set(op: number, sandbox: string, key: string, value: Uint8Array, ttlMs?: number | undefined | null): void
-  /** Decrypted on the calling thread: no round trip through the writer for reads. */
+  /**
+   * Decrypted on the calling thread: no round trip through the writer for reads. A session's
+   * data is read the same way, with its token as the key.
+   */
   get(sandbox: string, key: string): string | Buffer | null
   del(op: number, sandbox: string, key: string): void
   createSession(op: number, sandbox: string, data: Uint8Array, ttlMs?: number | undefined | null): void
-  resolveSession(sandbox: string, token: string): string | Buffer | null
   rotateSession(op: number, sandbox: string, token: string, graceMs?: number | undefined | null): void
   destroySession(op: number, sandbox: string, token: string): void
   compact(op: number): void

@@ -171,7 +171,7 @@ export class XemsStore {
     options: { sandbox?: string; rotate?: boolean; gracePeriod?: number } = {},
   ): Promise<{ data: any; token: string } | null> {
     const sandbox = options.sandbox ?? 'sessions'
-    const stored = this.handle.resolveSession(sandbox, token)
+    const stored = this.handle.get(sandbox, token)
     if (stored == null) return null
     const data = decode(stored)
     if (!options.rotate) return { data, token }

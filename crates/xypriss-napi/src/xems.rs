@@ -369,7 +369,8 @@ impl XemsStore {
         self.track(&env, op, completion)
     }
 
-    /// Decrypted on the calling thread: no round trip through the writer for reads.
+    /// Decrypted on the calling thread: no round trip through the writer for reads. A session's
+    /// data is read the same way, with its token as the key.
     #[napi]
     pub fn get(&self, env: Env, sandbox: String, key: String) -> Result<Option<Either<String, Buffer>>> {
         match self.store(&env)?.get(&sandbox, &key) {
@@ -388,14 +389,6 @@ impl XemsStore {
     pub fn create_session(&self, env: Env, op: u32, sandbox: String, data: &[u8], ttl_ms: Option<f64>) -> Result<()> {
         let completion = self.store(&env)?.create_session(&sandbox, data, ttl(ttl_ms));
         self.track(&env, op, completion)
-    }
-
-    #[napi]
-    pub fn resolve_session(&self, env: Env, sandbox: String, token: String) -> Result<Option<Either<String, Buffer>>> {
-        match self.store(&env)?.resolve_session(&sandbox, &token) {
-            Ok(value) => Ok(value.map(|v| js_value(&v))),
-            Err(e) => Err(throw_xems(&env, &e)),
-        }
     }
 
     #[napi]
