@@ -228,7 +228,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: w
     builder
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .pipeline_flush(true)
+        // No pipeline_flush: with it, hyper 1.12 drops the automatic 400/431 of a malformed request
+        // (the aggregated flush never happens before the connection closes).
         .header_read_timeout(shared.limits.headers_timeout)
         .max_header_size(shared.limits.max_header_size)
         .max_headers(shared.limits.max_headers);

@@ -139,3 +139,11 @@ fn a_taken_port_is_a_listen_error_with_the_os_cause() {
     assert!(err.is_listen());
     assert_eq!(err.io_error().map(|e| e.kind()), Some(std::io::ErrorKind::AddrInUse));
 }
+
+#[test]
+fn a_malformed_request_gets_400_and_no_dispatch() {
+    let (server, queue, _wakes) = start(RoutingMirror::new());
+    let response = roundtrip(server.local_addr().port(), "GET /x HTTP/1.1\r\nHost x\r\n\r\n");
+    assert!(response.starts_with("HTTP/1.1 400"), "{response:?}");
+    assert!(queue.drain().iter().all(|e| !matches!(e, Event::Request(_))));
+}
