@@ -46,15 +46,15 @@ describe('connections', () => {
     expect(JSON.parse(reply.body.toString()).port).toBeGreaterThan(0)
   })
 
-  // Bad input gets a 4xx or a closed connection, never a dispatch; the server keeps serving.
-  it('refuses a malformed request and keeps serving', async () => {
+  it('answers a malformed request with 400, without dispatching it, and keeps serving', async () => {
     const before = xypriss.engineStats().requests
     const text = await raw(running.port, 'GET /n/1 HTTP/1.1\r\nHost x\r\n\r\n')
-    expect(text).toMatch(/^(HTTP\/1\.1 400[^]*)?$/)
+    expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
     expect(xypriss.engineStats().requests).toBe(before)
     expect((await request(running.port, 'GET', '/n/5')).body.toString()).toBe('n=5')
   })
 
+  // 431 is written, but the client may see the reset first: unread bytes are still in flight.
   it('refuses headers over 16 KiB without dispatching them', async () => {
     const before = xypriss.engineStats().requests
     const text = await raw(running.port, `GET /n/1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)
