@@ -41,6 +41,23 @@ describe('native answers', () => {
     await late.close()
   })
 
+  // Regression: the mirror once sent app.use(fn)'s '/' as ['/'], which matches only '/', so the
+  // engine answered 404 before root middleware (helmet, morgan, static) could see the request.
+  it('lets root middleware see every path', async () => {
+    const app = xypriss()
+    app.use((req: any, res: any, next: any) => {
+      res.setHeader('X-Seen', req.path)
+      next()
+    })
+    app.use(['/'], (req: any, res: any) => res.send('array root'))
+    const root = await listen(app)
+    const deep = await request(root.port, 'GET', '/deep/unknown')
+    expect(deep.status).toBe(404)
+    expect(deep.headers['x-seen']).toBe('/deep/unknown')
+    expect((await request(root.port, 'GET', '/')).body.toString()).toBe('array root')
+    await root.close()
+  })
+
   it('honours x-powered-by for native answers', async () => {
     const app = xypriss()
     app.disable('x-powered-by')

@@ -27,8 +27,12 @@ export declare class NativeServer {
   resetRoutes(caseSensitive: boolean, strict: boolean): void
   /** Turns the mirror off: the app has something the table cannot model. */
   disableRoutes(): void
-  /** Mirrors one layer: `end` for a route (whole path), not for middleware (prefix). */
-  insertRoute(id: number, paths: Array<string>, end: boolean, methods: Array<string>): void
+  /**
+   * Mirrors one layer: `end` for a route (whole path), not for middleware (prefix). A string
+   * path and a one-element array differ, as in Express: `'/'` matches everything, `['/']`
+   * only `/`.
+   */
+  insertRoute(id: number, paths: string | Array<string>, end: boolean, methods: Array<string>): void
   setRouteMethods(id: number, methods: Array<string>): void
 }
 

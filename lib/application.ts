@@ -1,5 +1,6 @@
 // The Express 5 application: settings, the root router, handle() and listen().
 import { EventEmitter } from 'node:events'
+import { resolve } from 'node:path'
 import { parse as parseSimpleQuery } from 'node:querystring'
 import etag from 'etag'
 import finalhandler from 'finalhandler'
@@ -9,10 +10,14 @@ import { createRouter, type Router } from './router'
 import { methods } from './router/methods'
 import type { Layer } from './router/layer'
 import { kETagMode } from './symbols'
+import { compileTrust } from './utils'
+import { View } from './view'
 
 export interface Application {
   (req: any, res: any, next?: (err?: any) => void): void
   settings: Record<string, any>
+  cache: Record<string, any>
+  engines: Record<string, any>
   locals: Record<string, any>
   mountpath: string | string[]
   parent?: Application
@@ -46,12 +51,17 @@ function compileQueryParser(value: any) {
   throw new TypeError('unknown value for query parser function: ' + value)
 }
 
+/** Marks settings whose 'trust proxy' is still the default, so a mounted app inherits its parent's. */
+const trustProxyDefaultSymbol = '@@symbol:trust_proxy_default'
+
 const app: any = {}
 
 app.init = function init(this: Application) {
-  this.settings = {}
-  this.locals = Object.create(null)
-  this.mountpath = '/'
+  this.cache = Object.create(null)
+  this.engines = Object.create(null)
+  // Prototype-less as Express's, but made so V8 keeps it in fast mode (Object.create(null) starts as a
+  // dictionary): res.json/res.send read settings on every request.
+  this.settings = Object.setPrototypeOf({}, null)
   this.servers = new Set<HttpServer>()
   this.defaultConfiguration()
   let router: Router | undefined
@@ -76,7 +86,27 @@ app.defaultConfiguration = function defaultConfiguration(this: Application) {
   this.set('query parser', 'simple')
   this.set('subdomain offset', 2)
   this.set('trust proxy', false)
+
+  // trust proxy inherit back-compat
+  Object.defineProperty(this.settings, trustProxyDefaultSymbol, { configurable: true, value: true })
+
+  this.on('mount', function onmount(this: Application, parent: Application) {
+    // inherit trust proxy, unless set on this app
+    if (this.settings[trustProxyDefaultSymbol] === true && typeof parent.settings['trust proxy fn'] === 'function') {
+      delete this.settings['trust proxy']
+      delete this.settings['trust proxy fn']
+    }
+    // inherit the parent's settings and engines
+    Object.setPrototypeOf(this.engines, parent.engines)
+    Object.setPrototypeOf(this.settings, parent.settings)
+  })
+
+  this.locals = Object.create(null)
+  this.mountpath = '/'
   this.locals.settings = this.settings
+
+  this.set('view', View)
+  this.set('views', resolve('views'))
   this.set('jsonp callback name', 'callback')
   if (env === 'production') this.enable('view cache')
 }
@@ -153,11 +183,76 @@ app.set = function set(this: Application, setting: string, value?: any) {
     case 'query parser':
       this.set('query parser fn', compileQueryParser(value))
       break
+    case 'trust proxy':
+      this.set('trust proxy fn', compileTrust(value))
+      // trust proxy inherit back-compat
+      Object.defineProperty(this.settings, trustProxyDefaultSymbol, { configurable: true, value: false })
+      break
     case 'x-powered-by':
       for (const server of this.servers as Set<HttpServer>) server.native.setPoweredBy(Boolean(value))
       break
   }
   return this
+}
+
+/**
+ * Registers the template engine `fn(path, options, callback)` for files ending in `ext`.
+ */
+app.engine = function engine(this: Application, ext: string, fn: any) {
+  if (typeof fn !== 'function') throw new Error('callback function required')
+  const extension = ext[0] !== '.' ? '.' + ext : ext
+  this.engines[extension] = fn
+  return this
+}
+
+/**
+ * Renders the view `name` with `options` (merged over app.locals and `options._locals`), calling
+ * `callback(err, html)`; `res.render` calls this with the response's locals in `_locals`.
+ */
+app.render = function render(this: Application, name: string, options?: any, callback?: (err: any, html?: string) => void) {
+  const cache = this.cache
+  let done = callback as (err: any, html?: string) => void
+  const engines = this.engines
+  let opts = options || {}
+  let view: any
+
+  if (typeof options === 'function') {
+    done = options
+    opts = {}
+  }
+
+  const renderOptions = { ...this.locals, ...opts._locals, ...opts }
+
+  if (renderOptions.cache == null) renderOptions.cache = this.enabled('view cache')
+
+  if (renderOptions.cache) view = cache[name]
+
+  if (!view) {
+    const ViewClass = this.get('view')
+    view = new ViewClass(name, {
+      defaultEngine: this.get('view engine'),
+      root: this.get('views'),
+      engines,
+    })
+
+    if (!view.path) {
+      const dirs =
+        Array.isArray(view.root) && view.root.length > 1
+          ? 'directories "' + view.root.slice(0, -1).join('", "') + '" or "' + view.root[view.root.length - 1] + '"'
+          : 'directory "' + view.root + '"'
+      const err: any = new Error('Failed to lookup view "' + name + '" in views ' + dirs)
+      err.view = view
+      return done(err)
+    }
+
+    if (renderOptions.cache) cache[name] = view
+  }
+
+  try {
+    view.render(renderOptions, done)
+  } catch (err) {
+    done(err)
+  }
 }
 
 app.path = function path(this: Application): string {
@@ -220,15 +315,20 @@ app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
   for (const server of targets) {
     const engine = server.native
     engine.setPoweredBy(this.enabled('x-powered-by'))
-    engine.resetRoutes(this.enabled('case sensitive routing'), this.enabled('strict routing'))
+    const router = this.router
+    engine.resetRoutes(router.caseSensitive, router.strict)
     try {
-      this.router.stack.forEach((layer: Layer, index: number) => {
+      router.stack.forEach((layer: Layer, index: number) => {
         if (!layer.route && layer.handle.length === 4) return // error handlers never match a clean request
-        const paths = Array.isArray(layer.spec) ? layer.spec.flat(Infinity) : [layer.spec]
-        if (paths.some((p) => typeof p !== 'string')) throw new Error('RegExp paths are matched in JS')
+        // A string and a one-element array differ, as in Express: '/' matches every path, ['/'] only '/'.
+        const spec = layer.spec
+        const paths = Array.isArray(spec) ? spec.flat(Infinity) : spec
+        if (typeof paths !== 'string' && !(Array.isArray(paths) && paths.every((p) => typeof p === 'string'))) {
+          throw new Error('RegExp paths are matched in JS')
+        }
         const methodNames: string[] = layer.route ? layer.route._methods() : ['ALL']
         if (layer.route && layer.route.methods._all) methodNames.push('ALL')
-        engine.insertRoute(index, paths as string[], layer.end, methodNames)
+        engine.insertRoute(index, paths as string | string[], layer.end, methodNames)
       })
     } catch {
       engine.disableRoutes()

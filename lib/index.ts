@@ -1,5 +1,6 @@
 // xypriss: an Express 5 drop-in whose HTTP engine is Rust, running inside this process.
 import bodyParser from 'body-parser'
+import serveStatic from 'serve-static'
 import { createApplication } from './application'
 import { native } from './binding'
 import { HttpServer, liveServers } from './engine/server'
@@ -45,6 +46,7 @@ const exported = Object.assign(express, {
   raw: bodyParser.raw,
   text: bodyParser.text,
   urlencoded: bodyParser.urlencoded,
+  static: serveStatic,
   application: createApplication,
   request: IncomingRequest.prototype,
   response: ServerResponse.prototype,

@@ -1,6 +1,11 @@
 // `req`: a Node Readable with IncomingMessage's surface, plus Express 5's request members.
 // Headers arrive from the engine as one latin1 string and become an object only when read.
+import { isIP } from 'node:net'
 import { Readable } from 'node:stream'
+import accepts from 'accepts'
+import proxyaddr from 'proxy-addr'
+import parseRange from 'range-parser'
+import typeis from 'type-is'
 import { native } from './binding'
 import { EngineSocket } from './engine/socket'
 import { kBody, kBodyChunk, kBodyEnd, kHeaders, kId, kOnAbort, kParsedUrl, kRawHeaders } from './symbols'
@@ -191,7 +196,8 @@ export class IncomingRequest extends Readable {
   // ---- Express 5 request members ----
 
   get(name: string): HeaderValue {
-    if (typeof name !== 'string') throw new TypeError('name argument is required to req.get')
+    if (!name) throw new TypeError('name argument is required to req.get')
+    if (typeof name !== 'string') throw new TypeError('name must be a string to req.get')
     const lc = name.toLowerCase()
     const headers = this.headers
     if (lc === 'referer' || lc === 'referrer') return headers.referrer ?? headers.referer
@@ -204,7 +210,7 @@ export class IncomingRequest extends Readable {
 
   get query(): Record<string, any> {
     const parse = this.app?.get('query parser fn') as ((s: string) => any) | undefined
-    if (!parse) return {}
+    if (!parse) return Object.create(null)
     return parse(parseUrl(this).query ?? '')
   }
 
@@ -216,7 +222,115 @@ export class IncomingRequest extends Readable {
     const value = this.get('X-Requested-With')
     return typeof value === 'string' && value.toLowerCase() === 'xmlhttprequest'
   }
+
+  // Content negotiation (the accepts package, as Express).
+  accepts(...types: any[]): any {
+    const accept = accepts(this as any)
+    return (accept.types as any)(...types)
+  }
+
+  acceptsEncodings(...encodings: any[]): any {
+    const accept = accepts(this as any)
+    return (accept.encodings as any)(...encodings)
+  }
+
+  acceptsCharsets(...charsets: any[]): any {
+    const accept = accepts(this as any)
+    return (accept.charsets as any)(...charsets)
+  }
+
+  acceptsLanguages(...languages: any[]): any {
+    const accept = accepts(this as any)
+    return (accept.languages as any)(...languages)
+  }
+
+  /** Parses the Range header against a resource of `size` bytes (range-parser). */
+  range(size: number, options?: parseRange.Options): parseRange.Result | parseRange.Ranges | undefined {
+    const range = this.get('Range')
+    if (!range) return undefined
+    return parseRange(size, range as string, options)
+  }
+
+  /** Checks the request's Content-Type against `types` (type-is). */
+  is(...types: Array<string | string[]>): string | false | null {
+    const arr = Array.isArray(types[0]) ? types[0] : (types as string[])
+    return typeis(this as any, arr)
+  }
+
+  get protocol(): string {
+    const proto = this.socket.encrypted ? 'https' : 'http'
+    const trust = this.app.get('trust proxy fn')
+    if (!trust(this.socket.remoteAddress, 0)) return proto
+    // X-Forwarded-Proto is normally a single value; take the first one to be safe.
+    const header = (this.get('X-Forwarded-Proto') as string) || proto
+    const index = header.indexOf(',')
+    return index !== -1 ? header.substring(0, index).trim() : header.trim()
+  }
+
+  get secure(): boolean {
+    return this.protocol === 'https'
+  }
+
+  get ip(): string {
+    return proxyaddr(this as any, this.app.get('trust proxy fn'))
+  }
+
+  get ips(): string[] {
+    const addrs = proxyaddr.all(this as any, this.app.get('trust proxy fn'))
+    // farthest -> closest, without the socket address
+    addrs.reverse().pop()
+    return addrs
+  }
+
+  get subdomains(): string[] {
+    const hostname = this.hostname
+    if (!hostname) return []
+    const offset = this.app.get('subdomain offset')
+    const subdomains = !isIP(hostname) ? hostname.split('.').reverse() : [hostname]
+    return subdomains.slice(offset)
+  }
+
+  get host(): string | undefined {
+    const trust = this.app.get('trust proxy fn')
+    let val = this.get('X-Forwarded-Host') as string | undefined
+    if (!val || !trust(this.socket.remoteAddress, 0)) {
+      val = this.get('Host') as string | undefined
+    } else if (val.indexOf(',') !== -1) {
+      // X-Forwarded-Host is normally a single value; take the first one to be safe.
+      val = val.substring(0, val.indexOf(',')).trimEnd()
+    }
+    return val || undefined
+  }
+
+  get hostname(): string | undefined {
+    const host = this.host
+    if (!host) return undefined
+    // IPv6 literal support
+    const offset = host[0] === '[' ? host.indexOf(']') + 1 : 0
+    const index = host.indexOf(':', offset)
+    return index !== -1 ? host.substring(0, index) : host
+  }
+
+  get fresh(): boolean {
+    const method = this.method
+    const res = this.res
+    const status = res.statusCode
+    // GET, HEAD or QUERY for weak freshness validation only
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'QUERY') return false
+    // 2xx or 304 as per RFC 2616 14.26
+    if ((status >= 200 && status < 300) || status === 304) {
+      return freshCheck(this.headers, { etag: res.get('ETag'), 'last-modified': res.get('Last-Modified') })
+    }
+    return false
+  }
+
+  get stale(): boolean {
+    return !this.fresh
+  }
 }
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const freshCheck = require('fresh') as (reqHeaders: any, resHeaders: any) => boolean
 
 function addHeader(headers: Record<string, HeaderValue>, name: string, value: string) {
   const existing = headers[name]

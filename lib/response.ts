@@ -3,8 +3,19 @@
 // single native call; `write()` streams with backpressure (`false`, then `'drain'`).
 import { EventEmitter } from 'node:events'
 import { STATUS_CODES } from 'node:http'
+import { basename, extname, isAbsolute, resolve } from 'node:path'
+import { create as contentDisposition } from 'content-disposition'
 import contentType from 'content-type'
+import cookie from 'cookie'
+import { sign } from 'cookie-signature'
+import encodeUrl from 'encodeurl'
+import escapeHtml from 'escape-html'
+import createError from 'http-errors'
 import mime from 'mime-types'
+import onFinished from 'on-finished'
+import send from 'send'
+import statuses from 'statuses'
+import vary from 'vary'
 import { native } from './binding'
 import { scheduleFlush } from './engine/flush'
 import { errors } from './errors'
@@ -26,6 +37,14 @@ function validateHeader(name: string, value: unknown) {
   } else if (INVALID_VALUE.test(String(value))) {
     throw errors.invalidHeaderValue(name)
   }
+}
+
+// Node's errors for writeHead(), with Node's codes (not in ./errors: only writeHead throws them).
+function invalidArgValue(name: string, value: unknown) {
+  return Object.assign(new TypeError(`The argument '${name}' is invalid. Received ${JSON.stringify(value)}`), { code: 'ERR_INVALID_ARG_VALUE' })
+}
+function invalidStatusMessage() {
+  return Object.assign(new TypeError('Invalid character in statusMessage'), { code: 'ERR_INVALID_CHAR' })
 }
 
 function toChunk(chunk: unknown, encoding?: BufferEncoding): Buffer {
@@ -140,29 +159,56 @@ export class ServerResponse extends EventEmitter {
     delete this[kOutHeaders][name.toLowerCase()]
   }
 
+  /**
+   * Node's writeHead. It only fixes status and headers: they reach the engine with the first
+   * write()/end(). `reason` is kept in `statusMessage` for code that reads it back, but it is
+   * ignored on the wire: the engine (hyper) always writes the canonical reason phrase for the code.
+   */
   writeHead(statusCode: number, reason?: string | Record<string, OutValue> | OutValue[], headers?: Record<string, OutValue> | OutValue[]): this {
     if (this.headersSent) throw errors.headersSent('write')
-    if (typeof reason !== 'string') {
-      headers = reason
-      reason = undefined
-    }
     const code = statusCode | 0
-    if (code < 100 || code > 999 || code !== Number(statusCode)) throw errors.invalidStatusCode(statusCode)
+    if (code < 100 || code > 999) throw errors.invalidStatusCode(statusCode)
+    if (typeof reason === 'string') {
+      this.statusMessage = reason
+    } else {
+      this.statusMessage ||= STATUS_CODES[code] || 'unknown'
+      headers ??= reason
+    }
     this.statusCode = code
-    if (reason !== undefined) this.statusMessage = reason
     if (Array.isArray(headers)) {
-      // flat [name, value, name, value] as Node accepts
-      for (let i = 0; i + 1 < headers.length; i += 2) this.appendHeader(String(headers[i]), headers[i + 1] as OutValue)
+      // flat [name, value, name, value]; as Node 20, a repeated name keeps its last value
+      if (headers.length % 2 !== 0) throw invalidArgValue('headers', headers)
+      for (let i = 0; i < headers.length; i += 2) {
+        if (headers[i]) this.setHeader(headers[i] as string, headers[i + 1] as OutValue)
+      }
     } else if (headers) {
       for (const name of Object.keys(headers)) {
-        if (headers[name] !== undefined) this.setHeader(name, headers[name])
+        if (name) this.setHeader(name, headers[name])
       }
     }
+    if (INVALID_VALUE.test(this.statusMessage!)) throw invalidStatusMessage()
     this.headersSent = true
     return this
   }
 
+  /** What Node's write()/end() call when no writeHead() came first; compression and express-session call it too. */
+  _implicitHeader(): void {
+    this.writeHead(this.statusCode)
+  }
+
+  /** Node's head block once writeHead() fixed it, null before (middleware test its truthiness). */
+  get _header(): string | null {
+    if (!this.headersSent) return null
+    let head = 'HTTP/1.1 ' + this.statusCode + ' ' + (STATUS_CODES[this.statusCode] || 'unknown') + '\r\n'
+    for (const key in this[kOutHeaders]) {
+      const [name, value] = this[kOutHeaders][key]
+      for (const v of Array.isArray(value) ? value : [value]) head += name + ': ' + v + '\r\n'
+    }
+    return head + '\r\n'
+  }
+
   flushHeaders(): void {
+    if (!this.headersSent) this._implicitHeader()
     if (!this[kStreaming]) this.startStreaming()
   }
 
@@ -201,7 +247,10 @@ export class ServerResponse extends EventEmitter {
       return false
     }
     const buffer = toChunk(chunk, encoding)
-    if (!this[kStreaming]) this.startStreaming()
+    if (!this[kStreaming]) {
+      if (!this.headersSent) this._implicitHeader()
+      this.startStreaming()
+    }
     const below = buffer.length === 0 ? true : native.writeChunk(this[kId], buffer)
     if (callback) process.nextTick(callback)
     return below && !this.socket.destroyed
@@ -218,6 +267,17 @@ export class ServerResponse extends EventEmitter {
     if (this.finished) {
       if (callback) process.nextTick(callback)
       return this
+    }
+    if (!this.headersSent) {
+      // As Node: the first end() fixes the head through this.writeHead(), so a wrapped writeHead
+      // (on-headers, compression, express-session) runs before anything is sent. Unwrapped, only
+      // its status check matters.
+      if (this.writeHead !== protoWriteHead || this._implicitHeader !== protoImplicitHeader) {
+        this._implicitHeader()
+      } else {
+        const code = this.statusCode | 0
+        if (code < 100 || code > 999) throw errors.invalidStatusCode(this.statusCode)
+      }
     }
     this.finished = true
     this.headersSent = true
@@ -280,8 +340,30 @@ export class ServerResponse extends EventEmitter {
   // ---- Express 5 response members ----
 
   status(code: number): this {
+    if (!Number.isInteger(code)) {
+      throw new TypeError(`Invalid status code: ${JSON.stringify(code)}. Status code must be an integer.`)
+    }
+    if (code < 100 || code > 999) {
+      throw new RangeError(`Invalid status code: ${JSON.stringify(code)}. Status code must be greater than 99 and less than 1000.`)
+    }
     this.statusCode = code
     return this
+  }
+
+  links(links: Record<string, string | string[]>): this {
+    let link = (this.get('Link') as string) || ''
+    if (link) link += ', '
+    return this.set(
+      'Link',
+      link +
+        Object.keys(links)
+          .map((rel) => {
+            const value = links[rel]
+            if (Array.isArray(value)) return value.map((single) => `<${single}>; rel="${rel}"`).join(', ')
+            return `<${value}>; rel="${rel}"`
+          })
+          .join(', '),
+    )
   }
 
   set(field: string | Record<string, any>, value?: any): this {
@@ -323,10 +405,189 @@ export class ServerResponse extends EventEmitter {
   }
 
   sendStatus(code: number): this {
-    const body = STATUS_CODES[code] || String(code)
-    this.statusCode = code
+    const body = (statuses.message as Record<number, string | undefined>)[code] || String(code)
+    this.status(code)
     this.type('txt')
     return this.send(body)
+  }
+
+  jsonp(obj: unknown): this {
+    const app = this.app
+    let body: string | undefined = stringify(obj, app.get('json replacer'), app.get('json spaces'), app.get('json escape'))
+    let callback = (this.req.query as Record<string, any>)[app.get('jsonp callback name')]
+    if (!this.get('Content-Type')) {
+      this.set('X-Content-Type-Options', 'nosniff')
+      this.set('Content-Type', 'application/json')
+    }
+    if (Array.isArray(callback)) callback = callback[0]
+    if (typeof callback === 'string' && callback.length !== 0) {
+      this.set('X-Content-Type-Options', 'nosniff')
+      this.set('Content-Type', 'text/javascript')
+      callback = callback.replace(/[^[\]\w$.]/g, '')
+      if (body === undefined) body = ''
+      else if (typeof body === 'string') body = body.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')
+      // the /**/ is Express's mitigation for "Rosetta Flash JSONP abuse"
+      body = '/**/ typeof ' + callback + " === 'function' && " + callback + '(' + body + ');'
+    }
+    return this.send(body)
+  }
+
+  sendFile(path: string, options?: SendFileOptions | SendFileCallback, callback?: SendFileCallback): void {
+    let done = callback
+    const req = this.req
+    const next = req.next
+    let opts = (options || {}) as SendFileOptions
+    if (!path) throw new TypeError('path argument is required to res.sendFile')
+    if (typeof path !== 'string') throw new TypeError('path must be a string to res.sendFile')
+    if (typeof options === 'function') {
+      done = options
+      opts = {}
+    }
+    if (!opts.root && !isAbsolute(path)) throw new TypeError('path must be absolute or specify root to res.sendFile')
+    const pathname = encodeURI(path)
+    // wire the application's etag setting to send, as Express does
+    opts.etag = this.app.enabled('etag')
+    const file = send(req as any, pathname, opts as any)
+    sendfile(this, file, opts, (err?: any) => {
+      if (done) return done(err)
+      if (err && err.code === 'EISDIR') return next!()
+      if (err && err.code !== 'ECONNABORTED' && err.syscall !== 'write') next!(err)
+    })
+  }
+
+  download(path: string, filename?: any, options?: any, callback?: SendFileCallback): void {
+    let done = callback
+    let name = filename
+    let opts = options || null
+    if (typeof filename === 'function') {
+      done = filename
+      name = null
+      opts = null
+    } else if (typeof options === 'function') {
+      done = options
+      opts = null
+    }
+    if (typeof filename === 'object' && (typeof options === 'function' || options === undefined)) {
+      name = null
+      opts = filename
+    }
+    const headers: Record<string, any> = { 'Content-Disposition': contentDisposition(basename(name || path)) }
+    if (opts && opts.headers) {
+      for (const key of Object.keys(opts.headers)) {
+        if (key.toLowerCase() !== 'content-disposition') headers[key] = opts.headers[key]
+      }
+    }
+    opts = Object.create(opts)
+    opts.headers = headers
+    const fullPath = !opts.root ? resolve(path) : path
+    return this.sendFile(fullPath, opts, done)
+  }
+
+  format(obj: Record<string, (req: any, res: any, next: any) => void>): this {
+    const req = this.req as any
+    const next = req.next
+    const keys = Object.keys(obj).filter((v) => v !== 'default')
+    const key = keys.length > 0 ? req.accepts(keys) : false
+    this.vary('Accept')
+    if (key) {
+      this.set('Content-Type', normalizeType(key))
+      obj[key](req, this, next)
+    } else if (obj.default) {
+      obj.default(req, this, next)
+    } else {
+      next(createError(406, { types: keys.map(normalizeType) }))
+    }
+    return this
+  }
+
+  attachment(filename?: string): this {
+    const name = filename !== undefined ? basename(filename) : undefined
+    if (name) this.type(extname(name))
+    this.set('Content-Disposition', contentDisposition(name))
+    return this
+  }
+
+  cookie(name: string, value: unknown, options?: CookieOptions): this {
+    const opts: CookieOptions = { ...options }
+    const secret = (this.req as any).secret
+    const signed = opts.signed
+    if (signed && !secret) throw new Error('cookieParser("secret") required for signed cookies')
+    let val = typeof value === 'object' ? 'j:' + JSON.stringify(value) : String(value)
+    if (signed) val = 's:' + sign(val, secret)
+    if (opts.maxAge != null) {
+      const maxAge = (opts.maxAge as number) - 0
+      if (!isNaN(maxAge)) {
+        opts.expires = new Date(Date.now() + maxAge)
+        opts.maxAge = Math.floor(maxAge / 1000)
+      }
+    }
+    if (opts.path == null) opts.path = '/'
+    this.append('Set-Cookie', cookie.serialize(name, String(val), opts as cookie.CookieSerializeOptions))
+    return this
+  }
+
+  clearCookie(name: string, options?: CookieOptions): this {
+    // expire in the past; maxAge would override that, so it goes
+    const opts: CookieOptions = { path: '/', ...options, expires: new Date(1) }
+    delete opts.maxAge
+    return this.cookie(name, '', opts)
+  }
+
+  location(url: string): this {
+    // Express 5: no 'back' alias (use req.get('Referrer') || '/')
+    return this.set('Location', encodeUrl(url))
+  }
+
+  redirect(url: string | number, ...rest: any[]): void {
+    let address: any = url
+    let body = ''
+    let status: any = 302
+    if (arguments.length === 2) {
+      status = url
+      address = rest[0]
+    }
+    address = this.location(address).get('Location')
+    const message = (statuses.message as Record<number, string | undefined>)[status]
+    this.format({
+      text: () => {
+        body = message + '. Redirecting to ' + address
+      },
+      html: () => {
+        const u = escapeHtml(address)
+        body = '<!DOCTYPE html><head><title>' + message + '</title></head>' + '<body><p>' + message + '. Redirecting to ' + u + '</p></body>'
+      },
+      default: () => {
+        body = ''
+      },
+    })
+    this.status(status)
+    this.set('Content-Length', Buffer.byteLength(body))
+    if (this.req.method === 'HEAD') this.end()
+    else this.end(body)
+  }
+
+  vary(field: string | string[]): this {
+    vary(this as any, field)
+    return this
+  }
+
+  render(view: string, options?: Record<string, any> | RenderCallback, callback?: RenderCallback): void {
+    const app = this.req.app
+    let done = callback
+    let opts: Record<string, any> = (options as Record<string, any>) || {}
+    const req = this.req
+    if (typeof options === 'function') {
+      done = options as RenderCallback
+      opts = {}
+    }
+    opts._locals = this.locals
+    done =
+      done ||
+      ((err: any, str?: string) => {
+        if (err) return req.next!(err)
+        this.send(str)
+      })
+    app.render(view, opts, done)
   }
 
   json(obj: unknown): this {
@@ -378,7 +639,8 @@ export class ServerResponse extends EventEmitter {
       const status = this.statusCode
       // The engine hashes exactly the body it sends, so only where that is the body Express
       // hashed and no freshness check needs the tag here.
-      if (mode && req.method !== 'HEAD' && status !== 204 && status !== 205 && status !== 304 && !hasConditionalHeaders(req)) {
+      // Not when end/writeHead are wrapped: a wrapper must see the ETag header as under Express.
+      if (mode && req.method !== 'HEAD' && status !== 204 && status !== 205 && status !== 304 && this.end === protoEnd && this.writeHead === protoWriteHead && !hasConditionalHeaders(req)) {
         this[kNativeETag] = mode
       } else {
         const etag = etagFn!(chunk, encoding)
@@ -401,6 +663,109 @@ export class ServerResponse extends EventEmitter {
     else this.end(chunk, encoding)
     return this
   }
+}
+
+const protoWriteHead = ServerResponse.prototype.writeHead
+const protoImplicitHeader = ServerResponse.prototype._implicitHeader
+const protoEnd = ServerResponse.prototype.end
+
+export type SendFileCallback = (err?: any) => void
+export type RenderCallback = (err: any, html?: string) => void
+export interface SendFileOptions {
+  root?: string
+  headers?: Record<string, any>
+  dotfiles?: 'allow' | 'deny' | 'ignore'
+  maxAge?: string | number
+  lastModified?: boolean
+  cacheControl?: boolean
+  immutable?: boolean
+  acceptRanges?: boolean
+  etag?: boolean
+  [option: string]: any
+}
+export interface CookieOptions {
+  maxAge?: number
+  signed?: boolean
+  expires?: Date
+  httpOnly?: boolean
+  path?: string
+  domain?: string
+  secure?: boolean
+  encode?: (val: string) => string
+  sameSite?: boolean | 'lax' | 'strict' | 'none'
+  priority?: 'low' | 'medium' | 'high'
+  partitioned?: boolean
+  [option: string]: any
+}
+
+/** Express's utils.normalizeType(type).value: an extension or a full type (parameters dropped), to a media type. */
+function normalizeType(type: string): string {
+  if (type.indexOf('/') === -1) return mime.lookup(type) || 'application/octet-stream'
+  const semi = type.indexOf(';')
+  return (semi === -1 ? type : type.slice(0, semi)).trim()
+}
+
+/** Express's sendfile(): pipes a send stream into res and reports the outcome once. */
+function sendfile(res: ServerResponse, file: any, options: SendFileOptions, callback: (err?: any) => void) {
+  let done = false
+  let streaming: boolean | undefined
+  function onaborted() {
+    if (done) return
+    done = true
+    const err: any = new Error('Request aborted')
+    err.code = 'ECONNABORTED'
+    callback(err)
+  }
+  function ondirectory() {
+    if (done) return
+    done = true
+    const err: any = new Error('EISDIR, read')
+    err.code = 'EISDIR'
+    callback(err)
+  }
+  function onerror(err: any) {
+    if (done) return
+    done = true
+    callback(err)
+  }
+  function onend() {
+    if (done) return
+    done = true
+    callback()
+  }
+  function onfile() {
+    streaming = false
+  }
+  function onfinish(err: any) {
+    if (err && err.code === 'ECONNRESET') return onaborted()
+    if (err) return onerror(err)
+    if (done) return
+    setImmediate(() => {
+      if (streaming !== false && !done) {
+        onaborted()
+        return
+      }
+      if (done) return
+      done = true
+      callback()
+    })
+  }
+  function onstream() {
+    streaming = true
+  }
+  file.on('directory', ondirectory)
+  file.on('end', onend)
+  file.on('error', onerror)
+  file.on('file', onfile)
+  file.on('stream', onstream)
+  onFinished(res as any, onfinish)
+  if (options.headers) {
+    file.on('headers', (r: ServerResponse) => {
+      const obj = options.headers!
+      for (const k of Object.keys(obj)) r.setHeader(k, obj[k])
+    })
+  }
+  file.pipe(res)
 }
 
 function emitFinished(res: ServerResponse) {

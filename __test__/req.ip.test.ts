@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { express, listen, request, xypriss, type Running } from './helpers'
+
+type Case = [method: string, path: string, headers: Record<string, string>, expected: unknown]
+
+/** The same app on express@5 and on xypriss: each reply must equal the expected value, on both. */
+function differential(build: (framework: any) => any, cases: Case[]) {
+  let onExpress: Running
+  let onXypriss: Running
+  beforeAll(async () => {
+    onExpress = await listen(build(express))
+    onXypriss = await listen(build(xypriss))
+  })
+  afterAll(async () => {
+    await onExpress.close()
+    await onXypriss.close()
+  })
+  for (const [method, path, headers, expected] of cases) {
+    it(`${method} ${path} ${JSON.stringify(headers)}`, async () => {
+      const [a, b] = await Promise.all([
+        request(onExpress.port, method, path, { headers }),
+        request(onXypriss.port, method, path, { headers }),
+      ])
+      const got = (r: typeof a) => ({ status: r.status, body: r.body.length ? JSON.parse(r.body.toString()) : null })
+      expect(got(a)).toEqual({ status: 200, body: { v: expected } })
+      expect(got(b)).toEqual(got(a))
+    })
+  }
+}
+
+/** JSON-safe: undefined stays visible. */
+const out = (value: unknown) => ({ v: value === undefined ? '<undefined>' : value })
+
+function build(trust: unknown) {
+  return (framework: any) => {
+    const app = framework()
+    if (trust !== undefined) app.set('trust proxy', trust)
+    app.get('/', (req: any, res: any) => res.json(out(req.ip)))
+    return app
+  }
+}
+
+const xff = { 'x-forwarded-for': '10.0.0.1, 192.168.0.7, 127.0.0.2' }
+
+describe('req.ip', () => {
+  describe('trust proxy off (default)', () => {
+    differential(build(undefined), [
+      ['GET', '/', {}, '127.0.0.1'],
+      ['GET', '/', xff, '127.0.0.1'],
+    ])
+  })
+  describe('trust proxy true', () => {
+    differential(build(true), [
+      ['GET', '/', {}, '127.0.0.1'],
+      ['GET', '/', xff, '10.0.0.1'],
+    ])
+  })
+  describe('trust proxy as a hop count', () => {
+    differential(build(2), [['GET', '/', xff, '192.168.0.7']])
+  })
+  describe("trust proxy 'loopback'", () => {
+    differential(build('loopback'), [['GET', '/', xff, '192.168.0.7']])
+  })
+  describe('trust proxy as a comma-separated list with a CIDR', () => {
+    differential(build('loopback, 192.168.0.0/16'), [['GET', '/', xff, '10.0.0.1']])
+  })
+  describe('trust proxy as an array', () => {
+    differential(build(['127.0.0.1', '127.0.0.2']), [['GET', '/', xff, '192.168.0.7']])
+  })
+  describe('trust proxy as a function', () => {
+    differential(build((addr: string) => addr !== '192.168.0.7'), [['GET', '/', xff, '192.168.0.7']])
+  })
+  describe('trust proxy false after true', () => {
+    differential(
+      (framework) => {
+        const app = build(true)(framework)
+        app.set('trust proxy', false)
+        return app
+      },
+      [['GET', '/', xff, '127.0.0.1']],
+    )
+  })
+})

@@ -1,0 +1,60 @@
+// res.attachment: the same app on express@5 and xypriss must answer alike (status, body, headers but Date).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { express, listen, request, xypriss, type Reply, type Running } from './helpers'
+
+// `framing: false`: the body's framing may differ (Content-Length where Node chunks after an explicit writeHead).
+type Case = [title: string, method: string, path: string, options?: { headers?: Record<string, string>; body?: string; framing?: false }, check?: (r: Reply) => void]
+
+const ignored = new Set(['date', 'connection', 'keep-alive'])
+const framing = new Set(['content-length', 'transfer-encoding'])
+const visible = (r: Reply, withFraming = true) =>
+  Object.fromEntries(Object.entries(r.headers).filter(([k]) => !ignored.has(k) && (withFraming || !framing.has(k))))
+
+/** The same app on express@5 and xypriss: every case must give the same status, body and headers. */
+function differential(build: (framework: any) => any, cases: Case[]) {
+  let onExpress: Running
+  let onXypriss: Running
+  beforeAll(async () => {
+    onExpress = await listen(build(express))
+    onXypriss = await listen(build(xypriss))
+  })
+  afterAll(async () => {
+    await onExpress.close()
+    await onXypriss.close()
+  })
+  for (const [title, method, path, options, check] of cases) {
+    it(title, async () => {
+      const a = await request(onExpress.port, method, path, options)
+      const b = await request(onXypriss.port, method, path, options)
+      expect(b.status).toBe(a.status)
+      expect(b.body.toString('latin1')).toBe(a.body.toString('latin1'))
+      expect(visible(b, options?.framing !== false)).toEqual(visible(a, options?.framing !== false))
+      check?.(b)
+    })
+  }
+}
+
+function build(framework: any) {
+  const app = framework()
+  app.get('/', (req: any, res: any) => res.attachment().send('x'))
+  app.get('/name', (req: any, res: any) => res.attachment('path/to/image.png').send('x'))
+  app.get('/unicode', (req: any, res: any) => res.attachment('/locales/日本語.txt').end('x'))
+  app.get('/quote', (req: any, res: any) => res.attachment('a "quoted" name.json').end('{}'))
+  app.get('/unknown', (req: any, res: any) => res.attachment('file.unknownext').end('x'))
+  app.get('/type-kept', (req: any, res: any) => res.attachment('doc.pdf').type('txt').send('x'))
+  return app
+}
+
+describe('res.attachment', () => {
+  differential(build, [
+    ['without a name', 'GET', '/', {}, (r) => expect(r.headers['content-disposition']).toBe('attachment')],
+    ['basename and Content-Type from the extension', 'GET', '/name', {}, (r) => {
+      expect(r.headers['content-disposition']).toBe('attachment; filename=image.png')
+      expect(r.headers['content-type']).toBe('image/png; charset=utf-8')
+    }],
+    ['non-ASCII name with a fallback', 'GET', '/unicode', {}, (r) => expect(r.headers['content-disposition']).toContain("filename*=UTF-8''")],
+    ['quotes escaped', 'GET', '/quote'],
+    ['unknown extension', 'GET', '/unknown'],
+    ['type set afterwards wins', 'GET', '/type-kept'],
+  ])
+})

@@ -1,0 +1,152 @@
+// res.writeHead: the same app on express@5 and xypriss must answer alike (status, body, headers but Date).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { express, listen, request, xypriss, type Reply, type Running } from './helpers'
+
+// `framing: false`: the body's framing may differ (Content-Length where Node chunks after an explicit writeHead).
+type Case = [title: string, method: string, path: string, options?: { headers?: Record<string, string>; body?: string; framing?: false }, check?: (r: Reply) => void]
+
+const ignored = new Set(['date', 'connection', 'keep-alive'])
+const framing = new Set(['content-length', 'transfer-encoding'])
+const visible = (r: Reply, withFraming = true) =>
+  Object.fromEntries(Object.entries(r.headers).filter(([k]) => !ignored.has(k) && (withFraming || !framing.has(k))))
+
+/** The same app on express@5 and xypriss: every case must give the same status, body and headers. */
+function differential(build: (framework: any) => any, cases: Case[]) {
+  let onExpress: Running
+  let onXypriss: Running
+  beforeAll(async () => {
+    onExpress = await listen(build(express))
+    onXypriss = await listen(build(xypriss))
+  })
+  afterAll(async () => {
+    await onExpress.close()
+    await onXypriss.close()
+  })
+  for (const [title, method, path, options, check] of cases) {
+    it(title, async () => {
+      const a = await request(onExpress.port, method, path, options)
+      const b = await request(onXypriss.port, method, path, options)
+      expect(b.status).toBe(a.status)
+      expect(b.body.toString('latin1')).toBe(a.body.toString('latin1'))
+      expect(visible(b, options?.framing !== false)).toEqual(visible(a, options?.framing !== false))
+      check?.(b)
+    })
+  }
+}
+
+// Node's ServerResponse surface that middleware reaches for, compared with express@5 on node:http.
+// After an explicit writeHead() without Content-Length Node chunks the body; the engine sends a
+// Content-Length when end() gets the whole body: same bytes, other framing (framing: false).
+function build(framework: any) {
+  const app = framework()
+  app.get('/object', (req: any, res: any) => {
+    res.setHeader('X-A', 'old')
+    res.writeHead(201, { 'X-A': 'new', 'X-B': ['1', '2'] })
+    res.end('object')
+  })
+  app.get('/flat', (req: any, res: any) => {
+    res.setHeader('X-A', 'old')
+    res.setHeader('X-C', 'kept')
+    res.writeHead(202, ['X-A', '1', 'X-A', '2', 'X-B', '3'])
+    res.end('flat')
+  })
+  app.get('/message', (req: any, res: any) => {
+    res.writeHead(200, 'Custom Reason', { 'X-M': 'yes' })
+    res.end(String(res.statusMessage))
+  })
+  app.get('/default-message', (req: any, res: any) => {
+    res.writeHead(404)
+    res.end(String(res.statusMessage))
+  })
+  app.get('/errors', (req: any, res: any) => {
+    const out: string[] = []
+    const attempt = (f: () => void) => {
+      try {
+        f()
+        out.push('ok')
+      } catch (e: any) {
+        out.push(e.code)
+      }
+    }
+    attempt(() => res.writeHead(99))
+    attempt(() => res.writeHead(1000))
+    attempt(() => res.writeHead(200, ['X-Odd']))
+    attempt(() => res.writeHead(200, { 'X-U': undefined }))
+    attempt(() => res.writeHead(200, 'bad\nreason'))
+    res.statusMessage = undefined
+    attempt(() => res.writeHead(200, { 'X-Last': 'yes' }))
+    attempt(() => res.writeHead(200))
+    attempt(() => res.setHeader('X-Late', '1'))
+    attempt(() => res.removeHeader('X-Last'))
+    attempt(() => res.appendHeader('X-Late', '1'))
+    res.end(out.join(','))
+  })
+  app.get('/headers', (req: any, res: any) => {
+    res.setHeader('X-One', '1')
+    res.setHeader('x-Many', ['a', 'b'])
+    res.appendHeader('X-One', '2')
+    res.appendHeader('X-New', '3')
+    res.setHeader('X-Gone', 'soon')
+    res.removeHeader('x-gone')
+    res.json({
+      headers: res.getHeaders(),
+      proto: Object.getPrototypeOf(res.getHeaders()),
+      names: res.getHeaderNames(),
+      raw: res.getRawHeaderNames(),
+      has: [res.hasHeader('x-one'), res.hasHeader('X-ONE'), res.hasHeader('x-gone')],
+      get: [res.getHeader('x-many'), res.getHeader('nope') ?? null],
+    })
+  })
+  app.get('/flush', async (req: any, res: any) => {
+    res.setHeader('Content-Type', 'text/plain')
+    res.flushHeaders()
+    const sent = res.headersSent
+    await new Promise((r) => setTimeout(r, 20))
+    res.end('after flush ' + sent)
+  })
+  app.get('/sent-state', (req: any, res: any) => {
+    const before = res.headersSent
+    res.write('a')
+    const afterWrite = res.headersSent
+    res.end(' ' + before + ' ' + afterWrite + ' ' + res.writableEnded)
+  })
+  app.get('/invalid', (req: any, res: any) => {
+    const out: string[] = []
+    for (const [n, v] of [['bad name', 'v'], ['X-V', 'a\nb'], ['X-U', undefined]] as const) {
+      try {
+        res.setHeader(n, v)
+        out.push('ok')
+      } catch (e: any) {
+        out.push(e.code)
+      }
+    }
+    res.end(out.join(','))
+  })
+  return app
+}
+
+describe('Node ServerResponse surface: writeHead and headers', () => {
+  differential(build, [
+    ['writeHead(status, object) overrides setHeader', 'GET', '/object', { framing: false }, (r) => {
+      expect(r.status).toBe(201)
+      expect(r.headers['x-a']).toBe('new')
+      expect(r.headers['x-b']).toBe('1, 2')
+    }],
+    // Node 20 keeps the last of repeated names in a flat array
+    ['writeHead(status, flat array) replaces', 'GET', '/flat', { framing: false }, (r) => {
+      expect(r.headers['x-a']).toBe('2')
+      expect(r.headers['x-c']).toBe('kept')
+    }],
+    // The engine writes the canonical reason phrase: statusMessage is kept on res, not sent.
+    ['writeHead(status, message, headers) keeps statusMessage', 'GET', '/message', { framing: false }, (r) => expect(r.body.toString()).toBe('Custom Reason')],
+    ['writeHead fills statusMessage', 'GET', '/default-message', { framing: false }, (r) => expect(r.body.toString()).toBe('Not Found')],
+    ['writeHead errors and headers after it', 'GET', '/errors', { framing: false }, (r) =>
+      expect(r.body.toString()).toBe(
+        'ERR_HTTP_INVALID_STATUS_CODE,ERR_HTTP_INVALID_STATUS_CODE,ERR_INVALID_ARG_VALUE,ERR_HTTP_INVALID_HEADER_VALUE,ERR_INVALID_CHAR,ok,ERR_HTTP_HEADERS_SENT,ERR_HTTP_HEADERS_SENT,ERR_HTTP_HEADERS_SENT,ERR_HTTP_HEADERS_SENT',
+      )],
+    ['getHeaders, getHeaderNames, hasHeader, appendHeader, removeHeader', 'GET', '/headers'],
+    ['flushHeaders', 'GET', '/flush', {}, (r) => expect(r.body.toString()).toBe('after flush true')],
+    ['headersSent after write', 'GET', '/sent-state', {}, (r) => expect(r.body.toString()).toBe('a false true false')],
+    ['setHeader validation', 'GET', '/invalid', {}, (r) => expect(r.body.toString()).toBe('ERR_INVALID_HTTP_TOKEN,ERR_INVALID_CHAR,ERR_HTTP_INVALID_HEADER_VALUE')],
+  ])
+})
