@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use napi::bindgen_prelude::Function;
+use napi::bindgen_prelude::{Either, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Result, Status};
 use napi_derive::napi;
@@ -227,16 +227,29 @@ impl NativeServer {
         self.routing.update(|table| *table = None);
     }
 
-    /// Mirrors one layer: `end` for a route (whole path), not for middleware (prefix).
+    /// Mirrors one layer: `end` for a route (whole path), not for middleware (prefix). A string
+    /// path and a one-element array differ, as in Express: `'/'` matches everything, `['/']`
+    /// only `/`.
     #[napi]
-    pub fn insert_route(&self, env: Env, id: u32, paths: Vec<String>, end: bool, methods: Vec<String>) -> Result<()> {
+    pub fn insert_route(
+        &self,
+        env: Env,
+        id: u32,
+        paths: Either<String, Vec<String>>,
+        end: bool,
+        methods: Vec<String>,
+    ) -> Result<()> {
         let methods = methods_of(&methods);
-        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
-        self.routing.update(|table| match table.as_mut() {
-            Some(table) => table
-                .insert_paths(LayerId(id), &paths, end, methods)
-                .map_err(|e| throw(&env, ROUTE_PATTERN, &e.to_string())),
-            None => Ok(()),
+        self.routing.update(|table| {
+            let Some(table) = table.as_mut() else { return Ok(()) };
+            let inserted = match &paths {
+                Either::A(path) => table.insert(LayerId(id), path, end, methods),
+                Either::B(list) => {
+                    let list: Vec<&str> = list.iter().map(String::as_str).collect();
+                    table.insert_paths(LayerId(id), &list, end, methods)
+                }
+            };
+            inserted.map_err(|e| throw(&env, ROUTE_PATTERN, &e.to_string()))
         })
     }
 
