@@ -6,6 +6,7 @@ import etag from 'etag'
 import finalhandler from 'finalhandler'
 import qs from 'qs'
 import { HttpServer } from './engine/server'
+import { adoptNodeObjects } from './node-compat'
 import { createRouter, type Router } from './router'
 import { methods } from './router/methods'
 import type { Layer } from './router/layer'
@@ -116,6 +117,7 @@ app.handle = function handle(this: Application, req: any, res: any, callback?: (
     callback ||
     ((err?: any) => finalhandler(req, res, { env: this.get('env'), onerror: logError.bind(this) })(err))
   if (this.settings['x-powered-by']) res.setHeader('X-Powered-By', 'Express')
+  adoptNodeObjects(req, res)
   req.res = res
   res.req = req
   req.app = this
