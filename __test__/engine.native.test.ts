@@ -58,6 +58,39 @@ describe('native answers', () => {
     await root.close()
   })
 
+  it('hands JS the matching layers so the router skips the rest of the stack', async () => {
+    const app = xypriss()
+    for (let i = 0; i < 200; i++) app.get(`/route${i}`, (req: any, res: any) => res.send(`route ${i}`))
+    const visited: number[] = []
+    app.router.stack.forEach((layer: any, index: number) => {
+      const match = layer.match.bind(layer)
+      layer.match = (path: string) => {
+        visited.push(index)
+        return match(path)
+      }
+    })
+    const many = await listen(app)
+    expect((await request(many.port, 'GET', '/route199')).body.toString()).toBe('route 199')
+    expect(visited).toEqual([199])
+    // a layer added later is routed too (the mirror follows, stale matches are ignored)
+    app.get('/late', (req: any, res: any) => res.send('late'))
+    expect((await request(many.port, 'GET', '/late')).body.toString()).toBe('late')
+    await many.close()
+  })
+
+  it('falls back to scanning the stack when middleware rewrites req.url', async () => {
+    const app = xypriss()
+    app.use((req: any, res: any, next: any) => {
+      if (req.url === '/old') req.url = '/new'
+      next()
+    })
+    app.get('/old', (req: any, res: any) => res.send('old'))
+    app.get('/new', (req: any, res: any) => res.send('new'))
+    const rewriting = await listen(app)
+    expect((await request(rewriting.port, 'GET', '/old')).body.toString()).toBe('new')
+    await rewriting.close()
+  })
+
   it('honours x-powered-by for native answers', async () => {
     const app = xypriss()
     app.disable('x-powered-by')

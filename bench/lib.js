@@ -75,6 +75,62 @@ function expectJson(response, expectedBody, server) {
   return null;
 }
 
+// Expected answer of the "typical stack" route: helmet()'s default headers, taken from the installed
+// helmet itself (so a helmet upgrade does not break the check), and cors()'s wildcard origin.
+let helmetHeadersCache = null;
+function helmetHeaders() {
+  if (helmetHeadersCache) return helmetHeadersCache;
+  const helmet = require(require.resolve('helmet', { paths: [ROOT] }));
+  const set = {};
+  const removed = [];
+  const fakeRes = {
+    setHeader: (name, value) => (set[name.toLowerCase()] = String(value)),
+    removeHeader: (name) => removed.push(name.toLowerCase()),
+  };
+  helmet()({ headers: {} }, fakeRes, () => {});
+  helmetHeadersCache = { set, removed };
+  return helmetHeadersCache;
+}
+
+function expectStack(res, server) {
+  const wrong = expectJson(res, '{"route":49}', { ...server, expressLike: false });
+  if (wrong) return wrong;
+  const { set, removed } = helmetHeaders();
+  for (const [name, value] of Object.entries(set)) {
+    if (res.headers[name] !== value) {
+      return `header ${name}: ${JSON.stringify(res.headers[name])}, expected ${JSON.stringify(value)} (helmet)`;
+    }
+  }
+  for (const name of removed) {
+    if (name in res.headers) return `header ${name}: ${JSON.stringify(res.headers[name])}, helmet removes it`;
+  }
+  if (res.headers['access-control-allow-origin'] !== '*') {
+    return `header access-control-allow-origin: ${JSON.stringify(res.headers['access-control-allow-origin'])}, expected "*" (cors)`;
+  }
+  if (server.expressLike) return expectHeaders(res, { etag: expressEtag('{"route":49}') });
+  return null;
+}
+
+// res.send('route 999'): Express answers text/html (its default for a string) with an ETag and
+// X-Powered-By; Fastify answers text/plain. Only the status and body are common to all.
+function expectRoute999(res, server) {
+  const body = 'route 999';
+  if (res.status !== 200) return `status ${res.status}, expected 200`;
+  if (res.body !== body) return `body ${JSON.stringify(clip(res.body))}, expected ${JSON.stringify(body)}`;
+  if (server.expressLike) {
+    return expectHeaders(res, {
+      'content-type': 'text/html; charset=utf-8',
+      'x-powered-by': 'Express',
+      etag: expressEtag(body),
+    });
+  }
+  return null;
+}
+
+// Routes with `servers` run an app of their own per server (bench/servers/<file>); a server missing
+// from that map, or mapped to { na }, is not part of the scenario and reported as "n/a".
+const NOT_IN_SCENARIO = { na: 'n/a (not part of this scenario)' };
+
 const ROUTES = [
   {
     name: 'json',
@@ -118,6 +174,36 @@ const ROUTES = [
       });
     },
   },
+  {
+    name: 'stack',
+    title: 'GET /api/r49 (typical stack: json + cookie-parser + cors + helmet + Router of 50)',
+    method: 'GET',
+    path: '/api/r49',
+    // What a browser sends: a few cookies (so cookie-parser has work to do) and an Origin (cors).
+    headers: { Cookie: 'sid=3f2a9c0e7b1d4e6a8c5b; theme=dark; lang=en-US', Origin: 'http://example.com' },
+    servers: {
+      'node-http': NOT_IN_SCENARIO,
+      express: 'express-stack.js',
+      fastify: { na: 'n/a: @fastify/cors, @fastify/helmet and @fastify/cookie are not installed' },
+      xypriss: 'xypriss-stack.js',
+      ceiling: NOT_IN_SCENARIO,
+    },
+    check: expectStack,
+  },
+  {
+    name: 'routes1000',
+    title: 'GET /route999 (1,000 routes registered with app.get)',
+    method: 'GET',
+    path: '/route999',
+    servers: {
+      'node-http': NOT_IN_SCENARIO,
+      express: 'express-routes1000.js',
+      fastify: 'fastify-routes1000.js',
+      xypriss: 'xypriss-routes1000.js',
+      ceiling: NOT_IN_SCENARIO,
+    },
+    check: expectRoute999,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -133,6 +219,17 @@ function prepareXypriss() {
     return { ok: false, reason: 'skipped: dist/index.cjs is not built yet (npm run build)' };
   }
   return { ok: true, command: process.execPath, args: [path.join(BENCH_DIR, 'servers', 'xypriss.js')] };
+}
+
+// The command that serves `route` on `server`, given what server.prepare() returned:
+// the server's own app for the shared routes, the route's own app file for scenario routes,
+// or { na } when the server is not part of the scenario.
+function commandFor(route, server, prepared) {
+  if (!route.servers) return prepared;
+  const entry = route.servers[server.name] || NOT_IN_SCENARIO;
+  if (typeof entry !== 'string') return { ok: false, na: true, reason: entry.na };
+  if (!prepared.ok) return prepared;
+  return { ok: true, command: process.execPath, args: [path.join(BENCH_DIR, 'servers', entry)] };
 }
 
 function newestMtime(dir) {
@@ -298,7 +395,7 @@ async function stopServer(handle) {
 
 function request(port, route) {
   return new Promise((resolve, reject) => {
-    const headers = {};
+    const headers = { ...route.headers };
     if (route.body !== undefined) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = Buffer.byteLength(route.body);
@@ -342,6 +439,7 @@ function checkWrk() {
 
 function runWrk({ port, route, seconds, connections, threads }) {
   const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency'];
+  for (const [name, value] of Object.entries(route.headers || {})) args.push('-H', `${name}: ${value}`);
   if (route.lua) args.push('-s', route.lua);
   args.push(`http://127.0.0.1:${port}${route.path}`);
   return new Promise((resolve, reject) => {
@@ -420,6 +518,9 @@ function machineInfo(wrkVersion) {
     wrk: wrkVersion,
     express: pkgVersion('express'),
     fastify: pkgVersion('fastify'),
+    cookieParser: pkgVersion('cookie-parser'),
+    cors: pkgVersion('cors'),
+    helmet: pkgVersion('helmet'),
     commit: git.status === 0 ? git.stdout.trim() : null,
     loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
     date: new Date().toISOString(),
@@ -504,6 +605,7 @@ module.exports = {
   ROUTES,
   SERVERS,
   checkWrk,
+  commandFor,
   log,
   machineInfo,
   parseArgs,

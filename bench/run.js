@@ -92,6 +92,10 @@ function routeTable(route, servers, rows) {
   out.push('|---|--:|--:|--:|--:|--:|');
   for (const server of servers) {
     const row = rows.get(server.name);
+    if (row && row.na) {
+      out.push(`| ${server.label} | ${cell(row.na)} | | | | |`);
+      continue;
+    }
     if (!row || !row.wrk) {
       out.push(`| ${server.label} | ${cell(row ? row.problem : 'not run')} | | | | |`);
       continue;
@@ -135,7 +139,11 @@ function summaryTable(routes, results) {
       const row = rows.get(name);
       return row && row.wrk ? row.wrk.rps : null;
     };
-    out.push(`| ${route.title} | ${others.map(([name]) => fmtRatio(rps('xypriss'), rps(name))).join(' | ')} |`);
+    const ratio = (name) => {
+      const row = rows.get(name);
+      return row && row.na ? 'n/a' : fmtRatio(rps('xypriss'), rps(name));
+    };
+    out.push(`| ${route.title} | ${others.map(([name]) => ratio(name)).join(' | ')} |`);
   }
   out.push('');
   return out.join('\n');
@@ -215,9 +223,15 @@ async function main() {
   const machine = lib.machineInfo(lib.checkWrk());
   const command = `node bench/run.js${argv.length ? ' ' + argv.join(' ') : ''}`;
 
-  // Prepare every server once (the ceiling may need a cargo build).
+  // Prepare every server once (the ceiling may need a cargo build), unless none of the chosen
+  // routes uses it (scenario routes such as stack leave node:http and the ceiling out).
   const prepared = new Map();
   for (const server of servers) {
+    const used = routes.some((r) => !r.servers || typeof r.servers[server.name] === 'string');
+    if (!used) {
+      prepared.set(server.name, { ok: false, reason: 'not used by the chosen routes' });
+      continue;
+    }
     const p = server.prepare();
     if (!p.ok) lib.log(`${server.label}: ${p.reason}`);
     prepared.set(server.name, p);
@@ -231,7 +245,11 @@ async function main() {
     const rows = new Map();
     results.set(route.name, rows);
     for (const server of servers) {
-      const p = prepared.get(server.name);
+      const p = lib.commandFor(route, server, prepared.get(server.name));
+      if (p.na) {
+        rows.set(server.name, { na: p.reason });
+        continue;
+      }
       if (!p.ok) {
         rows.set(server.name, { problem: p.reason });
         continue;
@@ -258,6 +276,9 @@ async function main() {
   lines.push(`- Machine: ${machine.nproc} CPUs (nproc), ${machine.cpu}, ${machine.os}, load average at start ${machine.loadavg.join(' ')}`);
   lines.push(
     `- Software: Node ${machine.node}, Express ${machine.express}, Fastify ${machine.fastify}, ${machine.wrk}` +
+      (routes.some((r) => r.name === 'stack')
+        ? `, cookie-parser ${machine.cookieParser}, cors ${machine.cors}, helmet ${machine.helmet}`
+        : '') +
       (machine.commit ? `, xypriss commit ${machine.commit}` : ''),
   );
   lines.push('');
@@ -270,7 +291,7 @@ async function main() {
     command,
     machine,
     options: opts,
-    routes: routes.map((r) => ({ name: r.name, title: r.title, method: r.method, path: r.path })),
+    routes: routes.map((r) => ({ name: r.name, title: r.title, method: r.method, path: r.path, headers: r.headers })),
     results: Object.fromEntries(
       routes.map((route) => [
         route.name,

@@ -23,8 +23,8 @@ export declare class NativeServer {
   stats(): EngineStats
   setPoweredBy(on: boolean): void
   setConnectListener(on: boolean): void
-  /** Starts a fresh mirror of the app's stack; until then every request goes to JS. */
-  resetRoutes(caseSensitive: boolean, strict: boolean): void
+  /** Starts a fresh mirror of the app's stack at `version`; until then every request goes to JS. */
+  resetRoutes(caseSensitive: boolean, strict: boolean, version: number): void
   /** Turns the mirror off: the app has something the table cannot model. */
   disableRoutes(): void
   /**

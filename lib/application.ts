@@ -318,7 +318,8 @@ app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
     const engine = server.native
     engine.setPoweredBy(this.enabled('x-powered-by'))
     const router = this.router
-    engine.resetRoutes(router.caseSensitive, router.strict)
+    engine.resetRoutes(router.caseSensitive, router.strict, router.version)
+    router.mirrored = true
     try {
       router.stack.forEach((layer: Layer, index: number) => {
         if (!layer.route && layer.handle.length === 4) return // error handlers never match a clean request

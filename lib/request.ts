@@ -8,7 +8,7 @@ import parseRange from 'range-parser'
 import typeis from 'type-is'
 import { native } from './binding'
 import { EngineSocket } from './engine/socket'
-import { kBody, kBodyChunk, kBodyEnd, kHeaders, kId, kOnAbort, kParsedUrl, kRawHeaders } from './symbols'
+import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kRawHeaders } from './symbols'
 import type { Application } from './application'
 import type { ServerResponse } from './response'
 
@@ -79,7 +79,8 @@ export class IncomingRequest extends Readable {
   [kRawHeaders]: string;
   [kHeaders]: Record<string, HeaderValue> | undefined = undefined;
   [kBody]: boolean | Buffer;
-  [kParsedUrl]: ParsedUrl | undefined = undefined
+  [kParsedUrl]: ParsedUrl | undefined = undefined;
+  [kCandidates]: number[] | undefined = undefined
 
   constructor(
     id: number,

@@ -14,3 +14,5 @@ export const kParsedUrl = Symbol('xypriss.parsedUrl')
 /** On an etag generator: 1 weak, 2 strong; the engine can compute that tag itself. */
 export const kETagMode = Symbol('xypriss.etagMode')
 export const kNativeETag = Symbol('xypriss.nativeETag')
+/** On a request: `[stackVersion, index, ...]`, the root stack layers whose path matches, from the engine. */
+export const kCandidates = Symbol('xypriss.candidates')

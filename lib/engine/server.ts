@@ -6,7 +6,7 @@ import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
 import { IncomingRequest } from '../request'
 import { ServerResponse } from '../response'
-import { kBodyChunk, kBodyEnd, kOnAbort, kOnDrain, kServer } from '../symbols'
+import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kServer } from '../symbols'
 import { EngineSocket } from './socket'
 
 const TAG_CONNECTION = 0
@@ -155,15 +155,16 @@ export class HttpServer extends EventEmitter {
       try {
         switch (tag) {
           case TAG_REQUEST: {
-            i += 8
+            i += 9
             this.onRequest(
+              batch[i - 8] as number,
               batch[i - 7] as number,
-              batch[i - 6] as number,
+              batch[i - 6] as string,
               batch[i - 5] as string,
-              batch[i - 4] as string,
-              batch[i - 3] as number,
-              batch[i - 2] as string,
-              batch[i - 1] as boolean | Buffer,
+              batch[i - 4] as number,
+              batch[i - 3] as string,
+              batch[i - 2] as boolean | Buffer,
+              batch[i - 1] as number[] | undefined,
             )
             break
           }
@@ -236,11 +237,21 @@ export class HttpServer extends EventEmitter {
     }
   }
 
-  private onRequest(id: number, connection: number, method: string, url: string, httpMinor: number, headers: string, body: boolean | Buffer) {
+  private onRequest(
+    id: number,
+    connection: number,
+    method: string,
+    url: string,
+    httpMinor: number,
+    headers: string,
+    body: boolean | Buffer,
+    candidates: number[] | undefined,
+  ) {
     this.requests++
     const socket = this.sockets.get(connection)!
     socket.currentRequest = id
     const req = new IncomingRequest(id, socket, method, url, httpMinor, headers, body)
+    if (candidates !== undefined) req[kCandidates] = candidates
     const res = new ServerResponse(req)
     const exchange: Exchange = { req, res }
     this.exchanges.set(id, exchange)

@@ -5,6 +5,7 @@ import { Layer, type Handler, type LayerMatch, type PathSpec } from './layer'
 import { methods } from './methods'
 import { Route } from './route'
 import { parseUrl } from '../request'
+import { kCandidates } from '../symbols'
 
 export interface RouterOptions {
   caseSensitive?: boolean
@@ -21,6 +22,10 @@ export interface Router {
   strict: boolean
   /** Called after the stack or a route's methods change (the app mirrors it natively). */
   onChange: (() => void) | undefined
+  /** Bumped on every change, so a match the engine computed for an older stack is ignored. */
+  version: number
+  /** The engine mirrors this router: requests may carry its matching layers. */
+  mirrored: boolean
   handle(req: any, res: any, callback: (err?: any) => void): void
   use(...args: any[]): Router
   route(path: PathSpec): Route
@@ -39,6 +44,8 @@ export function createRouter(options: RouterOptions = {}): Router {
   router.params = {}
   router.stack = []
   router.onChange = undefined
+  router.version = 0
+  router.mirrored = false
   return router
 }
 
@@ -72,6 +79,7 @@ routerProto.use = function use(this: Router, handler: any, ...rest: any[]): Rout
     const layer = new Layer(path, { sensitive: this.caseSensitive, strict: false, end: false }, fn)
     this.stack.push(layer)
   }
+  this.version++
   this.onChange?.()
   return this
 }
@@ -82,8 +90,12 @@ routerProto.route = function route(this: Router, path: PathSpec): Route {
     route.dispatch(req, res, next)
   })
   layer.route = route
-  route.onChange = () => this.onChange?.()
+  route.onChange = () => {
+    this.version++
+    this.onChange?.()
+  }
   this.stack.push(layer)
+  this.version++
   this.onChange?.()
   return route
 }
@@ -109,6 +121,17 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
   const stack = this.stack
   const parentParams = req.params
   const parentUrl = req.baseUrl || ''
+  // The layers the engine found matching this path: only for the stack it mirrored, at the
+  // version it mirrored, and only while nothing rewrites req.url. Error handlers are not
+  // mirrored, so while an error is pending the stack is scanned as usual.
+  let candidates: number[] | undefined
+  let candidateAt = 1
+  const engineMatch = req[kCandidates] as number[] | undefined
+  if (engineMatch !== undefined) {
+    req[kCandidates] = undefined
+    if (this.mirrored && engineMatch[0] === this.version) candidates = engineMatch
+  }
+  const candidateUrl = req.url
   let done = restore(callback, req, 'baseUrl', 'next', 'params')
   req.next = next
   if (req.method === 'OPTIONS') {
@@ -149,10 +172,19 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
       return
     }
     const path = parseUrl(req).pathname
+    if (candidates !== undefined && req.url !== candidateUrl) candidates = undefined
     let layer: Layer | undefined
     let match: LayerMatch | false = false
     let route: Route | undefined
     while (!match && idx < stack.length) {
+      if (candidates !== undefined && !layerError) {
+        while (candidateAt < candidates.length && candidates[candidateAt] < idx) candidateAt++
+        if (candidateAt >= candidates.length) {
+          idx = stack.length
+          break
+        }
+        idx = candidates[candidateAt]
+      }
       layer = stack[idx++]
       route = layer.route
       try {

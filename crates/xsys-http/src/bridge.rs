@@ -35,6 +35,15 @@ pub enum BodyPayload {
     Streaming,
 }
 
+/// The stack layers whose path matches a request, computed from the mirrored table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerCandidates {
+    /// The JS stack version the table mirrored.
+    pub version: u32,
+    /// Stack indices in order.
+    pub ids: Vec<u32>,
+}
+
 #[derive(Debug)]
 pub struct RequestHead {
     pub id: u64,
@@ -46,6 +55,8 @@ pub struct RequestHead {
     pub http_minor: u8,
     pub headers: HeaderMap,
     pub body: BodyPayload,
+    /// Which layers can match, when the route mirror knows; `None` means JS scans the stack.
+    pub candidates: Option<LayerCandidates>,
 }
 
 #[derive(Debug)]

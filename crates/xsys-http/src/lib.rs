@@ -14,7 +14,7 @@ pub mod runtime;
 mod server;
 
 pub use body::ResponseBody;
-pub use bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, RequestHead, Wake};
+pub use bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead, Wake};
 pub use error::Error;
 pub use exchange::{Exchange, ReadyResponse, ResponseHead};
 pub use server::{ListenOptions, Limits, RoutingMirror, Server};

@@ -3,7 +3,7 @@
 use std::future::poll_fn;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::Poll;
 use std::time::Duration;
@@ -22,7 +22,7 @@ use tokio::sync::{oneshot, watch};
 use xsys_router::{Lookup, RouteTable};
 
 use crate::body::ResponseBody;
-use crate::bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, RequestHead};
+use crate::bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead};
 use crate::exchange::{BodyPump, Exchange};
 use crate::runtime::runtime;
 use crate::{native, Error};
@@ -70,6 +70,7 @@ pub struct RoutingMirror {
     table: RwLock<Option<RouteTable>>,
     powered_by: AtomicBool,
     connect_listener: AtomicBool,
+    version: AtomicU32,
 }
 
 impl RoutingMirror {
@@ -78,7 +79,14 @@ impl RoutingMirror {
             table: RwLock::new(None),
             powered_by: AtomicBool::new(true),
             connect_listener: AtomicBool::new(false),
+            version: AtomicU32::new(0),
         })
+    }
+
+    /// Tags the table with the JS stack version it mirrors; requests carry it with their
+    /// candidates so JS can tell a stale match from a current one.
+    pub fn set_version(&self, version: u32) {
+        self.version.store(version, Ordering::Relaxed);
     }
 
     /// Changes the table; `None` turns native routing off (every request goes to the handlers).
@@ -95,22 +103,33 @@ impl RoutingMirror {
         self.connect_listener.store(on, Ordering::Relaxed);
     }
 
-    /// A response the engine can give alone, when the table proves no layer can match.
-    fn native_response(&self, method: &Method, path: &str) -> Option<Response<ResponseBody>> {
+    /// What the table says about a request: a response the engine gives alone when no layer
+    /// can match, else the matching layers (stack indices) for the JS router to visit.
+    fn route(&self, method: &Method, path: &str) -> Routed {
         if !path.starts_with('/') {
-            return None;
+            return Routed::Dispatch(None);
         }
         let table = self.table.read().unwrap_or_else(|e| e.into_inner());
-        match table.as_ref()?.find(path) {
+        let Some(table) = table.as_ref() else { return Routed::Dispatch(None) };
+        match table.find(path) {
             Lookup::Layers(layers) if layers.is_empty() => {}
-            _ => return None,
+            Lookup::Layers(layers) => {
+                let ids = layers.iter().map(|layer| layer.id.0).collect();
+                return Routed::Dispatch(Some(LayerCandidates { version: self.version.load(Ordering::Relaxed), ids }));
+            }
+            Lookup::Defer => return Routed::Dispatch(None),
         }
         let (head, body) = native::not_found(method, path, self.powered_by.load(Ordering::Relaxed));
         let mut response = Response::new(ResponseBody::full(body));
         *response.status_mut() = head.status;
         *response.headers_mut() = head.headers;
-        Some(response)
+        Routed::Native(response)
     }
+}
+
+enum Routed {
+    Native(Response<ResponseBody>),
+    Dispatch(Option<LayerCandidates>),
 }
 
 struct Shared {
@@ -316,9 +335,10 @@ async fn handle(
     if parts.method == Method::CONNECT && !shared.routing.connect_listener.load(Ordering::Relaxed) {
         return Err(CloseConnection("CONNECT without a 'connect' listener"));
     }
-    if let Some(response) = shared.routing.native_response(&parts.method, parts.uri.path()) {
-        return Ok(response);
-    }
+    let candidates = match shared.routing.route(&parts.method, parts.uri.path()) {
+        Routed::Native(response) => return Ok(response),
+        Routed::Dispatch(candidates) => candidates,
+    };
 
     let id = Exchange::next_id();
     let mut pump = None;
@@ -357,6 +377,7 @@ async fn handle(
         http_minor: if parts.version == http::Version::HTTP_10 { 0 } else { 1 },
         headers: parts.headers,
         body: payload,
+        candidates,
     };
     let (respond, response) = oneshot::channel();
     Exchange::global().register(id, respond, pump, shared.queue.clone());

@@ -13,7 +13,7 @@ use napi::{check_status, sys, Result};
 use xsys_http::{BodyPayload, Event};
 
 pub const TAG_CONNECTION: f64 = 0.0; // id, remoteAddress, remotePort, family, localAddress, localPort
-pub const TAG_REQUEST: f64 = 1.0; // id, connection, method, url, httpMinor, headers, body
+pub const TAG_REQUEST: f64 = 1.0; // id, connection, method, url, httpMinor, headers, body, candidates
 pub const TAG_BODY: f64 = 2.0; // id, chunk
 pub const TAG_BODY_END: f64 = 3.0; // id
 pub const TAG_ABORTED: f64 = 4.0; // id
@@ -114,6 +114,26 @@ impl ToNapiValue for EventBatch {
                             BodyPayload::Empty => w.boolean(false)?,
                             BodyPayload::Streaming => w.boolean(true)?,
                             BodyPayload::Complete(bytes) => w.buffer(bytes)?,
+                        }
+                        // [version, index, index, ...] or undefined
+                        match &head.candidates {
+                            Some(c) => {
+                                let mut list = ptr::null_mut();
+                                check_status!(sys::napi_create_array_with_length(env, c.ids.len() + 1, &mut list))?;
+                                let mut element = ptr::null_mut();
+                                check_status!(sys::napi_create_uint32(env, c.version, &mut element))?;
+                                check_status!(sys::napi_set_element(env, list, 0, element))?;
+                                for (i, id) in c.ids.iter().enumerate() {
+                                    check_status!(sys::napi_create_uint32(env, *id, &mut element))?;
+                                    check_status!(sys::napi_set_element(env, list, i as u32 + 1, element))?;
+                                }
+                                w.push(list)?;
+                            }
+                            None => {
+                                let mut undefined = ptr::null_mut();
+                                check_status!(sys::napi_get_undefined(env, &mut undefined))?;
+                                w.push(undefined)?;
+                            }
                         }
                     }
                     Event::Body { id, chunk } => {

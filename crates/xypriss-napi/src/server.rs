@@ -215,10 +215,11 @@ impl NativeServer {
         self.routing.set_connect_listener(on);
     }
 
-    /// Starts a fresh mirror of the app's stack; until then every request goes to JS.
+    /// Starts a fresh mirror of the app's stack at `version`; until then every request goes to JS.
     #[napi]
-    pub fn reset_routes(&self, case_sensitive: bool, strict: bool) {
+    pub fn reset_routes(&self, case_sensitive: bool, strict: bool, version: u32) {
         self.routing.update(|table| *table = Some(RouteTable::new(TableOptions { case_sensitive, strict })));
+        self.routing.set_version(version);
     }
 
     /// Turns the mirror off: the app has something the table cannot model.

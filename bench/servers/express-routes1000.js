@@ -1,0 +1,28 @@
+'use strict';
+// Bench app "1,000 routes" (ultimate-express's routes-1000 scenario): 1,000 static routes
+// GET /route0 ... /route999 registered with app.get; the harness hits the last one.
+// bench/servers/express-routes1000.js and xypriss-routes1000.js are identical except for the require line; keep them in sync.
+const express = require('express');
+
+const app = express();
+
+for (let i = 0; i < 1000; i++) {
+  app.get(`/route${i}`, (req, res) => {
+    res.send(`route ${i}`);
+  });
+}
+
+const server = app.listen(Number(process.env.PORT || 0), (err) => {
+  if (err) throw err;
+  console.log(`LISTENING ${server.address().port}`);
+});
+
+// Bench hook: print the engine's counters on shutdown if the framework has them
+// (xypriss exports engineStats(); Express does not, so this is skipped there).
+if (typeof express.engineStats === 'function') {
+  const printStatsAndExit = () => {
+    process.stdout.write(`STATS ${JSON.stringify(express.engineStats())}\n`, () => process.exit(0));
+  };
+  process.once('SIGTERM', printStatsAndExit);
+  process.once('SIGINT', printStatsAndExit);
+}
