@@ -8,6 +8,10 @@ beforeAll(async () => {
   const app = xypriss()
   app.get('/who', (req: any, res: any) => res.json({ port: req.socket.remotePort, url: req.url }))
   app.get('/n/:n', (req: any, res: any) => res.send(`n=${req.params.n}`))
+  app.get('/reason', (req: any, res: any) => {
+    res.statusMessage = 'All Good'
+    res.end('ok')
+  })
   running = await listen(app)
 })
 afterAll(() => running.close())
@@ -19,6 +23,22 @@ describe('connections', () => {
     const second = JSON.parse((await request(running.port, 'GET', '/who', { agent })).body.toString())
     agent.destroy()
     expect(second.port).toBe(first.port)
+  })
+
+  it('announces kept-alive connections as Node does, and closing ones too', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const kept = await request(running.port, 'GET', '/n/1', { agent })
+    agent.destroy()
+    expect(kept.headers.connection).toBe('keep-alive')
+    expect(kept.headers['keep-alive']).toBe('timeout=5')
+    const closing = await request(running.port, 'GET', '/n/1', { headers: { connection: 'close' } })
+    expect(closing.headers.connection).toBe('close')
+    expect(closing.headers['keep-alive']).toBeUndefined()
+  })
+
+  it('sends a custom status message on the status line', async () => {
+    const text = await raw(running.port, 'GET /reason HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    expect(text).toMatch(/^HTTP\/1\.1 200 All Good\r\n/)
   })
 
   it('answers pipelined requests in order', async () => {

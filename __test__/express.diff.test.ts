@@ -57,7 +57,7 @@ const cases: Array<[string, string, { headers?: Record<string, string>; body?: s
   ['GET', '/throw'],
 ]
 
-const compared = ['content-type', 'content-length', 'etag', 'x-powered-by', 'allow', 'x-custom', 'content-security-policy', 'x-content-type-options']
+const compared = ['content-type', 'content-length', 'etag', 'x-powered-by', 'allow', 'x-custom', 'content-security-policy', 'x-content-type-options', 'connection', 'keep-alive']
 
 let onExpress: Running
 let onXypriss: Running

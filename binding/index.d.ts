@@ -104,13 +104,14 @@ export interface ListenConfig {
 export declare function readBody(request: number): boolean
 
 /** Status, headers and a binary body, in one call; leaves at the next `flushResponses()`. */
-export declare function respondBytes(request: number, status: number, headers: string, body: Uint8Array, etag?: number | undefined | null): boolean
+export declare function respondBytes(request: number, status: number, headers: string, body: Uint8Array, etag?: number | undefined | null, reason?: string | undefined | null): boolean
 
 /**
  * Status, headers (`name:value` lines) and a string body, in one call. The response leaves
  * at the next `flushResponses()`. `etag`: 1 adds Express's weak entity tag, 2 its strong one.
+ * `reason`: a status message other than the canonical one.
  */
-export declare function respondString(request: number, status: number, headers: string, body: string, etag?: number | undefined | null): boolean
+export declare function respondString(request: number, status: number, headers: string, body: string, etag?: number | undefined | null, reason?: string | undefined | null): boolean
 
 /**
  * Queues a chunk; `false` means the socket is behind (wait for the drain event) or the client is
@@ -119,7 +120,7 @@ export declare function respondString(request: number, status: number, headers: 
 export declare function writeChunk(request: number, chunk: Uint8Array): boolean
 
 /** Sends the head of a streaming response. */
-export declare function writeHead(request: number, status: number, headers: string): boolean
+export declare function writeHead(request: number, status: number, headers: string, reason?: string | undefined | null): boolean
 
 /** What a failed open reports to JS, which throws it with its code. */
 export interface XemsFailure {

@@ -161,8 +161,8 @@ export class ServerResponse extends EventEmitter {
 
   /**
    * Node's writeHead. It only fixes status and headers: they reach the engine with the first
-   * write()/end(). `reason` is kept in `statusMessage` for code that reads it back, but it is
-   * ignored on the wire: the engine (hyper) always writes the canonical reason phrase for the code.
+   * write()/end(). `reason` becomes `statusMessage`, which goes on the status line when it differs
+   * from the code's canonical phrase.
    */
   writeHead(statusCode: number, reason?: string | Record<string, OutValue> | OutValue[], headers?: Record<string, OutValue> | OutValue[]): this {
     if (this.headersSent) throw errors.headersSent('write')
@@ -212,6 +212,12 @@ export class ServerResponse extends EventEmitter {
     if (!this[kStreaming]) this.startStreaming()
   }
 
+  /** The status message when it is not the code's canonical phrase (which the engine writes itself). */
+  private customReason(): string | undefined {
+    const message = this.statusMessage
+    return message === undefined || message === STATUS_CODES[this.statusCode] ? undefined : message
+  }
+
   private headerBlock(): string {
     let block = ''
     const entries = this[kOutHeaders]
@@ -230,7 +236,7 @@ export class ServerResponse extends EventEmitter {
     this.headersSent = true
     this[kStreaming] = true
     this.chunkedEncoding = !this.hasHeader('content-length')
-    native.writeHead(this[kId], this.statusCode, this.headerBlock())
+    native.writeHead(this[kId], this.statusCode, this.headerBlock(), this.customReason())
   }
 
   write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), callback?: (err?: Error | null) => void): boolean {
@@ -286,11 +292,11 @@ export class ServerResponse extends EventEmitter {
       native.endResponse(id, chunk == null ? undefined : toChunk(chunk, encoding as BufferEncoding))
     } else {
       if (chunk == null) {
-        native.respondString(id, this.statusCode, this.headerBlock(), '')
+        native.respondString(id, this.statusCode, this.headerBlock(), '', 0, this.customReason())
       } else if (typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8')) {
-        native.respondString(id, this.statusCode, this.headerBlock(), chunk, this[kNativeETag])
+        native.respondString(id, this.statusCode, this.headerBlock(), chunk, this[kNativeETag], this.customReason())
       } else {
-        native.respondBytes(id, this.statusCode, this.headerBlock(), toChunk(chunk, encoding as BufferEncoding), this[kNativeETag])
+        native.respondBytes(id, this.statusCode, this.headerBlock(), toChunk(chunk, encoding as BufferEncoding), this[kNativeETag], this.customReason())
       }
       scheduleFlush()
     }

@@ -29,6 +29,8 @@ const SHARDS: usize = 16;
 pub struct ResponseHead {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// A reason phrase other than the status code's canonical one (Node's `statusMessage`).
+    pub reason: Option<hyper::ext::ReasonPhrase>,
 }
 
 impl ResponseHead {
@@ -50,7 +52,17 @@ impl ResponseHead {
                 .ok_or_else(|| Error::invalid_header(format!("value of {name}")))?;
             headers.append(name, value);
         }
-        Ok(ResponseHead { status, headers })
+        Ok(ResponseHead { status, headers, reason: None })
+    }
+
+    /// Sets a custom reason phrase; characters HTTP forbids there are refused.
+    pub fn with_reason(mut self, reason: &str) -> Result<Self, Error> {
+        let bytes = latin1_header_value(reason)
+            .ok_or_else(|| Error::invalid_header(format!("status message {reason:?}")))?;
+        let phrase = hyper::ext::ReasonPhrase::try_from(bytes.as_bytes())
+            .map_err(|_| Error::invalid_header(format!("status message {reason:?}")))?;
+        self.reason = Some(phrase);
+        Ok(self)
     }
 }
 
@@ -305,6 +317,9 @@ fn build(head: ResponseHead, body: ResponseBody) -> Response<ResponseBody> {
     let mut response = Response::new(body);
     *response.status_mut() = head.status;
     *response.headers_mut() = head.headers;
+    if let Some(reason) = head.reason {
+        response.extensions_mut().insert(reason);
+    }
     response
 }
 

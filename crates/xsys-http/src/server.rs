@@ -332,11 +332,15 @@ async fn handle(
 ) -> Result<Response<ResponseBody>, CloseConnection> {
     let shared = &connection.shared;
     let (parts, body) = req.into_parts();
+    let keep_alive = wants_keep_alive(parts.version, &parts.headers);
     if parts.method == Method::CONNECT && !shared.routing.connect_listener.load(Ordering::Relaxed) {
         return Err(CloseConnection("CONNECT without a 'connect' listener"));
     }
     let candidates = match shared.routing.route(&parts.method, parts.uri.path()) {
-        Routed::Native(response) => return Ok(response),
+        Routed::Native(mut response) => {
+            announce_keep_alive(&mut response, keep_alive);
+            return Ok(response);
+        }
         Routed::Dispatch(candidates) => candidates,
     };
 
@@ -385,7 +389,34 @@ async fn handle(
     shared.queue.push(Event::Request(Box::new(head)));
     let outcome = response.await;
     guard.armed = false;
-    outcome.map_err(|_| CloseConnection("destroyed by the handler"))
+    let mut response = outcome.map_err(|_| CloseConnection("destroyed by the handler"))?;
+    announce_keep_alive(&mut response, keep_alive);
+    Ok(response)
+}
+
+/// HTTP/1.1 keeps the connection unless the client says close; HTTP/1.0 only if it asks.
+fn wants_keep_alive(version: http::Version, headers: &http::HeaderMap) -> bool {
+    let connection = |token: &str| {
+        headers.get_all(http::header::CONNECTION).iter().any(|v| {
+            v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    match version {
+        http::Version::HTTP_10 => connection("keep-alive"),
+        _ => !connection("close"),
+    }
+}
+
+/// Node announces a kept-alive connection on every response (`Connection: keep-alive`,
+/// `Keep-Alive: timeout=5`); clients and byte-for-byte comparisons with Express expect it. The
+/// timeout is Node's default hint: the engine's own idle limit is never shorter.
+fn announce_keep_alive(response: &mut Response<ResponseBody>, keep_alive: bool) {
+    let headers = response.headers_mut();
+    if !keep_alive || headers.contains_key(http::header::CONNECTION) {
+        return;
+    }
+    headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("keep-alive"));
+    headers.insert("keep-alive", http::HeaderValue::from_static("timeout=5"));
 }
 
 fn request_timeout() -> Response<ResponseBody> {

@@ -17,8 +17,12 @@ fn id(raw: i64) -> u64 {
     raw.max(0) as u64
 }
 
-fn head(env: &Env, status: u32, headers: &str) -> Result<ResponseHead> {
-    ResponseHead::from_block(status, headers).map_err(|e| throw_engine(env, &e))
+fn head(env: &Env, status: u32, headers: &str, reason: Option<&str>) -> Result<ResponseHead> {
+    let head = ResponseHead::from_block(status, headers).map_err(|e| throw_engine(env, &e))?;
+    match reason {
+        Some(reason) => head.with_reason(reason).map_err(|e| throw_engine(env, &e)),
+        None => Ok(head),
+    }
 }
 
 /// Ok(false) for a request that is gone; other errors are thrown.
@@ -35,8 +39,16 @@ thread_local! {
     static READY: RefCell<Vec<ReadyResponse>> = const { RefCell::new(Vec::new()) };
 }
 
-fn hold(env: &Env, request: i64, status: u32, headers: &str, body: Bytes, etag: Option<u32>) -> Result<bool> {
-    let head = head(env, status, headers)?;
+fn hold(
+    env: &Env,
+    request: i64,
+    status: u32,
+    headers: &str,
+    body: Bytes,
+    etag: Option<u32>,
+    reason: Option<String>,
+) -> Result<bool> {
+    let head = head(env, status, headers, reason.as_deref())?;
     let etag = EntityTag::from_code(etag.unwrap_or(0));
     match Exchange::global().prepare(id(request), head, body, etag) {
         Ok(ready) => {
@@ -50,15 +62,32 @@ fn hold(env: &Env, request: i64, status: u32, headers: &str, body: Bytes, etag: 
 
 /// Status, headers (`name:value` lines) and a string body, in one call. The response leaves
 /// at the next `flushResponses()`. `etag`: 1 adds Express's weak entity tag, 2 its strong one.
+/// `reason`: a status message other than the canonical one.
 #[napi]
-pub fn respond_string(env: Env, request: i64, status: u32, headers: String, body: String, etag: Option<u32>) -> Result<bool> {
-    hold(&env, request, status, &headers, Bytes::from(body), etag)
+pub fn respond_string(
+    env: Env,
+    request: i64,
+    status: u32,
+    headers: String,
+    body: String,
+    etag: Option<u32>,
+    reason: Option<String>,
+) -> Result<bool> {
+    hold(&env, request, status, &headers, Bytes::from(body), etag, reason)
 }
 
 /// Status, headers and a binary body, in one call; leaves at the next `flushResponses()`.
 #[napi]
-pub fn respond_bytes(env: Env, request: i64, status: u32, headers: String, body: &[u8], etag: Option<u32>) -> Result<bool> {
-    hold(&env, request, status, &headers, Bytes::copy_from_slice(body), etag)
+pub fn respond_bytes(
+    env: Env,
+    request: i64,
+    status: u32,
+    headers: String,
+    body: &[u8],
+    etag: Option<u32>,
+    reason: Option<String>,
+) -> Result<bool> {
+    hold(&env, request, status, &headers, Bytes::copy_from_slice(body), etag, reason)
 }
 
 /// Hands every held response to its connection. Sending them together lets one wake-up of the
@@ -75,8 +104,8 @@ pub fn flush_responses() -> u32 {
 
 /// Sends the head of a streaming response.
 #[napi]
-pub fn write_head(env: Env, request: i64, status: u32, headers: String) -> Result<bool> {
-    let head = head(&env, status, &headers)?;
+pub fn write_head(env: Env, request: i64, status: u32, headers: String, reason: Option<String>) -> Result<bool> {
+    let head = head(&env, status, &headers, reason.as_deref())?;
     outcome(&env, Exchange::global().write_head(id(request), head))
 }
 
