@@ -247,6 +247,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: w
     builder
         .timer(TokioTimer::new())
         .keep_alive(true)
+        // hyper cannot keep the case the app gave (Node does); Title-Case matches what Express
+        // and most middleware set (Content-Type, X-Powered-By...), lower case matches none of it.
+        .title_case_headers(true)
         // No pipeline_flush: with it, hyper 1.12 drops the automatic 400/431 of a malformed request
         // (the aggregated flush never happens before the connection closes).
         .header_read_timeout(shared.limits.headers_timeout)
