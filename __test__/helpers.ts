@@ -2,6 +2,7 @@
 import http from 'node:http'
 import net from 'node:net'
 import { createRequire } from 'node:module'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 
 const require = createRequire(import.meta.url)
 export const xypriss = require('../dist/index.cjs')
@@ -84,5 +85,66 @@ export async function waitFor(condition: () => boolean, timeoutMs = 10_000): Pro
   while (!condition()) {
     if (Date.now() - start > timeoutMs) throw new Error('condition not met in time')
     await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+// ---- differential suites: the same app on express@5 and on xypriss ----
+
+export type ValueCase = [method: string, path: string, headers: Record<string, string>, expected: unknown]
+
+/** The same app on express@5 and on xypriss: each reply must equal the expected value, on both. */
+export function differentialValues(build: (framework: any) => any, cases: ValueCase[]) {
+  let onExpress: Running
+  let onXypriss: Running
+  beforeAll(async () => {
+    onExpress = await listen(build(express))
+    onXypriss = await listen(build(xypriss))
+  })
+  afterAll(async () => {
+    await onExpress.close()
+    await onXypriss.close()
+  })
+  for (const [method, path, headers, expected] of cases) {
+    it(`${method} ${path} ${JSON.stringify(headers)}`, async () => {
+      const [a, b] = await Promise.all([
+        request(onExpress.port, method, path, { headers }),
+        request(onXypriss.port, method, path, { headers }),
+      ])
+      const got = (r: typeof a) => ({ status: r.status, body: r.body.length ? JSON.parse(r.body.toString()) : null })
+      expect(got(a)).toEqual({ status: 200, body: { v: expected } })
+      expect(got(b)).toEqual(got(a))
+    })
+  }
+}
+
+// `framing: false`: the body's framing may differ (Content-Length where Node chunks after an explicit writeHead).
+export type ReplyCase = [title: string, method: string, path: string, options?: { headers?: Record<string, string>; body?: string; framing?: false }, check?: (r: Reply) => void]
+
+const ignored = new Set(['date', 'connection', 'keep-alive'])
+const framing = new Set(['content-length', 'transfer-encoding'])
+const visible = (r: Reply, withFraming = true) =>
+  Object.fromEntries(Object.entries(r.headers).filter(([k]) => !ignored.has(k) && (withFraming || !framing.has(k))))
+
+/** The same app on express@5 and xypriss: every case must give the same status, body and headers. */
+export function differentialReplies(build: (framework: any) => any, cases: ReplyCase[]) {
+  let onExpress: Running
+  let onXypriss: Running
+  beforeAll(async () => {
+    onExpress = await listen(build(express))
+    onXypriss = await listen(build(xypriss))
+  })
+  afterAll(async () => {
+    await onExpress.close()
+    await onXypriss.close()
+  })
+  for (const [title, method, path, options, check] of cases) {
+    it(title, async () => {
+      const a = await request(onExpress.port, method, path, options)
+      const b = await request(onXypriss.port, method, path, options)
+      expect(b.status).toBe(a.status)
+      expect(b.body.toString('latin1')).toBe(a.body.toString('latin1'))
+      expect(visible(b, options?.framing !== false)).toEqual(visible(a, options?.framing !== false))
+      check?.(b)
+    })
   }
 }
