@@ -212,6 +212,17 @@ export class ServerResponse extends EventEmitter {
     if (!this[kStreaming]) this.startStreaming()
   }
 
+  private bodyIsChunkedAfterExplicitHead(): boolean {
+    const status = this.statusCode
+    return (
+      !this.hasHeader('content-length') &&
+      status !== 204 &&
+      status !== 304 &&
+      status >= 200 &&
+      this.req.method !== 'HEAD'
+    )
+  }
+
   /** The status message when it is not the code's canonical phrase (which the engine writes itself). */
   private customReason(): string | undefined {
     const message = this.statusMessage
@@ -274,6 +285,8 @@ export class ServerResponse extends EventEmitter {
       if (callback) process.nextTick(callback)
       return this
     }
+    // As Node: once writeHead() fixed a head without Content-Length, the body goes out chunked.
+    if (this.headersSent && !this[kStreaming] && this.bodyIsChunkedAfterExplicitHead()) this.startStreaming()
     if (!this.headersSent) {
       // As Node: the first end() fixes the head through this.writeHead(), so a wrapped writeHead
       // (on-headers, compression, express-session) runs before anything is sent. Unwrapped, only
