@@ -666,7 +666,7 @@ export class ServerResponse extends EventEmitter {
         if (etag) this.setHeader('ETag', etag)
       }
     }
-    if (isFresh(req, this)) this.statusCode = 304
+    if (isFresh(req)) this.statusCode = 304
     if (this.statusCode === 204 || this.statusCode === 304) {
       this.removeHeader('Content-Type')
       this.removeHeader('Content-Length')
@@ -799,15 +799,8 @@ function hasConditionalHeaders(req: IncomingRequest): boolean {
 }
 
 /** Express's `req.fresh`, skipped cheaply when the request has no conditional headers. */
-function isFresh(req: IncomingRequest, res: ServerResponse): boolean {
-  if (!hasConditionalHeaders(req)) return false
-  const method = req.method
-  if (method !== 'GET' && method !== 'HEAD') return false
-  const status = res.statusCode
-  if ((status < 200 || status >= 300) && status !== 304) return false
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const fresh = require('fresh') as (reqHeaders: any, resHeaders: any) => boolean
-  return fresh(req.headers, { etag: res.getHeader('etag'), 'last-modified': res.getHeader('last-modified') })
+function isFresh(req: IncomingRequest): boolean {
+  return hasConditionalHeaders(req) && req.fresh
 }
 
 function setCharset(type: string, charset: string): string {

@@ -14,14 +14,8 @@ function flush() {
   native.flushResponses()
 }
 
-const immediate = process.env.XYPRISS_FLUSH === 'immediate'
-
 export function scheduleFlush(): void {
-  if (immediate) {
-    native.flushResponses()
-    return
-  }
-  if (flushEvery !== 0 && ++held >= flushEvery) {
+  if (++held >= flushEvery) {
     held = 0
     native.flushResponses()
     return

@@ -270,7 +270,7 @@ function decorateListenError(error: any, host: string | undefined, port: number)
   const code = error.code as string
   const errno = (osConstants.errno as Record<string, number>)[code]
   const address = host ?? '::'
-  error.message = `listen ${code}: ${describe(code)} ${address.includes(':') ? address : address}:${port}`
+  error.message = `listen ${code}: ${describe(code)} ${address}:${port}`
   error.errno = errno === undefined ? undefined : -errno
   error.syscall = 'listen'
   error.address = address
