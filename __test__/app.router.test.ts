@@ -1,25 +1,16 @@
 // 'case sensitive routing' and 'strict routing' reach the router (and the engine's mirror of it),
 // on express@5 and on xypriss.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { express, listen, request, xypriss, type Running } from './helpers'
+import { describe, expect, it } from 'vitest'
+import { onBoth, request } from './helpers'
 
 type Case = [path: string, status: number]
 
 function differential(name: string, build: (framework: any) => any, cases: Case[]) {
   describe(name, () => {
-    let onExpress: Running
-    let onXypriss: Running
-    beforeAll(async () => {
-      onExpress = await listen(build(express))
-      onXypriss = await listen(build(xypriss))
-    })
-    afterAll(async () => {
-      await onExpress.close()
-      await onXypriss.close()
-    })
+    const both = onBoth(build)
     for (const [path, status] of cases) {
       it(`GET ${path} -> ${status}`, async () => {
-        const [a, b] = await Promise.all([request(onExpress.port, 'GET', path), request(onXypriss.port, 'GET', path)])
+        const [a, b] = await Promise.all([request(both.express.port, 'GET', path), request(both.xypriss.port, 'GET', path)])
         expect(a.status).toBe(status)
         expect(b.status).toBe(a.status)
         expect(b.body.toString()).toBe(a.body.toString())

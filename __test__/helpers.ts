@@ -90,25 +90,37 @@ export async function waitFor(condition: () => boolean, timeoutMs = 10_000): Pro
 
 // ---- differential suites: the same app on express@5 and on xypriss ----
 
+/** Starts `build(express)` and `build(xypriss)` for the enclosing suite; ports valid inside tests. */
+export function onBoth(build: (framework: any) => any): { readonly express: Running; readonly xypriss: Running } {
+  const servers: { express?: Running; xypriss?: Running } = {}
+  beforeAll(async () => {
+    servers.express = await listen(build(express))
+    servers.xypriss = await listen(build(xypriss))
+  })
+  afterAll(async () => {
+    await servers.express?.close()
+    await servers.xypriss?.close()
+  })
+  return {
+    get express() {
+      return servers.express!
+    },
+    get xypriss() {
+      return servers.xypriss!
+    },
+  }
+}
+
 export type ValueCase = [method: string, path: string, headers: Record<string, string>, expected: unknown]
 
 /** The same app on express@5 and on xypriss: each reply must equal the expected value, on both. */
 export function differentialValues(build: (framework: any) => any, cases: ValueCase[]) {
-  let onExpress: Running
-  let onXypriss: Running
-  beforeAll(async () => {
-    onExpress = await listen(build(express))
-    onXypriss = await listen(build(xypriss))
-  })
-  afterAll(async () => {
-    await onExpress.close()
-    await onXypriss.close()
-  })
+  const both = onBoth(build)
   for (const [method, path, headers, expected] of cases) {
     it(`${method} ${path} ${JSON.stringify(headers)}`, async () => {
       const [a, b] = await Promise.all([
-        request(onExpress.port, method, path, { headers }),
-        request(onXypriss.port, method, path, { headers }),
+        request(both.express.port, method, path, { headers }),
+        request(both.xypriss.port, method, path, { headers }),
       ])
       const got = (r: typeof a) => ({ status: r.status, body: r.body.length ? JSON.parse(r.body.toString()) : null })
       expect(got(a)).toEqual({ status: 200, body: { v: expected } })
@@ -117,33 +129,21 @@ export function differentialValues(build: (framework: any) => any, cases: ValueC
   }
 }
 
-// `framing: false`: the body's framing may differ (Content-Length where Node chunks after an explicit writeHead).
-export type ReplyCase = [title: string, method: string, path: string, options?: { headers?: Record<string, string>; body?: string; framing?: false }, check?: (r: Reply) => void]
+export type ReplyCase = [title: string, method: string, path: string, options?: { headers?: Record<string, string>; body?: string }, check?: (r: Reply) => void]
 
 const ignored = new Set(['date', 'connection', 'keep-alive'])
-const framing = new Set(['content-length', 'transfer-encoding'])
-const visible = (r: Reply, withFraming = true) =>
-  Object.fromEntries(Object.entries(r.headers).filter(([k]) => !ignored.has(k) && (withFraming || !framing.has(k))))
+const visible = (r: Reply) => Object.fromEntries(Object.entries(r.headers).filter(([k]) => !ignored.has(k)))
 
 /** The same app on express@5 and xypriss: every case must give the same status, body and headers. */
 export function differentialReplies(build: (framework: any) => any, cases: ReplyCase[]) {
-  let onExpress: Running
-  let onXypriss: Running
-  beforeAll(async () => {
-    onExpress = await listen(build(express))
-    onXypriss = await listen(build(xypriss))
-  })
-  afterAll(async () => {
-    await onExpress.close()
-    await onXypriss.close()
-  })
+  const both = onBoth(build)
   for (const [title, method, path, options, check] of cases) {
     it(title, async () => {
-      const a = await request(onExpress.port, method, path, options)
-      const b = await request(onXypriss.port, method, path, options)
+      const a = await request(both.express.port, method, path, options)
+      const b = await request(both.xypriss.port, method, path, options)
       expect(b.status).toBe(a.status)
       expect(b.body.toString('latin1')).toBe(a.body.toString('latin1'))
-      expect(visible(b, options?.framing !== false)).toEqual(visible(a, options?.framing !== false))
+      expect(visible(b)).toEqual(visible(a))
       check?.(b)
     })
   }

@@ -1,7 +1,7 @@
 // res.cookie: the same app on express@5 and xypriss must answer alike (status, body, headers but Date).
 import { createRequire } from 'node:module'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { differentialReplies as differential, express, listen, request, xypriss, type Reply, type Running } from './helpers'
+import { describe, expect, it } from 'vitest'
+import { differentialReplies as differential, onBoth, request, type Reply } from './helpers'
 
 const cookieParser = createRequire(import.meta.url)('cookie-parser')
 
@@ -93,20 +93,11 @@ describe('res.cookie', () => {
   ])
 
   // Expires is computed from Date.now(): compared within a tolerance, the rest byte for byte.
-  let onExpress: Running
-  let onXypriss: Running
-  beforeAll(async () => {
-    onExpress = await listen(build(express))
-    onXypriss = await listen(build(xypriss))
-  })
-  afterAll(async () => {
-    await onExpress.close()
-    await onXypriss.close()
-  })
+  const both = onBoth(build)
   for (const [path, seconds] of [['/maxage', 60], ['/maxage-string', 1]] as const) {
     it(`maxAge → Max-Age and Expires (${path})`, async () => {
-      const a = await request(onExpress.port, 'GET', path)
-      const b = await request(onXypriss.port, 'GET', path)
+      const a = await request(both.express.port, 'GET', path)
+      const b = await request(both.xypriss.port, 'GET', path)
       const strip = (r: Reply) => r.headers['set-cookie']![0].replace(expires, '; Expires=*')
       expect(strip(b)).toBe(strip(a))
       expect(strip(b)).toBe(`m=v; Max-Age=${seconds}; Path=/; Expires=*`)
