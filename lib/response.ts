@@ -229,15 +229,16 @@ export class ServerResponse extends EventEmitter {
     return message === undefined || message === STATUS_CODES[this.statusCode] ? undefined : message
   }
 
+  /** Headers as `name:value` lines, names in the case the app last set them (Node sends that case). */
   private headerBlock(): string {
     let block = ''
     const entries = this[kOutHeaders]
     for (const key in entries) {
-      const value = entries[key][1]
+      const [name, value] = entries[key]
       if (Array.isArray(value)) {
-        for (const v of value) block += key + ':' + v + '\n'
+        for (const v of value) block += name + ':' + v + '\n'
       } else {
-        block += key + ':' + value + '\n'
+        block += name + ':' + value + '\n'
       }
     }
     return block

@@ -66,6 +66,8 @@ pub struct ResponseBody {
 }
 
 enum Inner {
+    /// Until polled. An empty body still counts as one unpolled frame: hyper then keeps the app's
+    /// `Content-Length: 0` where the app put it, instead of dropping it and appending its own.
     Full(Option<Bytes>),
     Stream {
         chunks: mpsc::UnboundedReceiver<Result<Bytes, ()>>,
@@ -76,7 +78,13 @@ enum Inner {
 
 impl ResponseBody {
     pub fn full(bytes: Bytes) -> Self {
-        ResponseBody { inner: Inner::Full(Some(bytes).filter(|b| !b.is_empty())) }
+        ResponseBody { inner: Inner::Full(Some(bytes)) }
+    }
+
+    /// No body at all: hyper keeps a `Content-Length` header only for a HEAD answer and
+    /// otherwise replaces it with 0, so a mistaken length cannot desynchronise the connection.
+    pub(crate) fn none() -> Self {
+        ResponseBody { inner: Inner::Full(None) }
     }
 
     pub(crate) fn stream(
@@ -101,7 +109,7 @@ impl Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyAborted>>> {
         match &mut self.get_mut().inner {
-            Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Inner::Full(bytes) => Poll::Ready(bytes.take().filter(|b| !b.is_empty()).map(|b| Ok(Frame::data(b)))),
             Inner::Stream { chunks, shared, finished } => match chunks.poll_recv(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     shared.sub_buffered(chunk.len());

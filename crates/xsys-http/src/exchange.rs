@@ -14,6 +14,7 @@ use http::{HeaderMap, Response, StatusCode};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::body::{ResponseBody, StreamShared};
+use crate::header_case::CaseKey;
 use crate::native::EntityTag;
 use crate::bridge::EventQueue;
 use crate::Error;
@@ -31,28 +32,34 @@ pub struct ResponseHead {
     pub headers: HeaderMap,
     /// A reason phrase other than the status code's canonical one (Node's `statusMessage`).
     pub reason: Option<hyper::ext::ReasonPhrase>,
+    /// The names to send in the app's own case rather than Title-Case.
+    pub(crate) case: CaseKey,
 }
 
 impl ResponseHead {
-    /// Parses a header block of `name:value` entries separated by `\n`. Values are latin1 as in
-    /// Node: a char above U+00FF is refused rather than mangled.
+    /// Parses a header block of `name:value` entries separated by `\n`. Names go out in the case
+    /// given, as Node sends them. Values are latin1 as in Node: a char above U+00FF is refused
+    /// rather than mangled.
     pub fn from_block(status: u32, block: &str) -> Result<Self, Error> {
         let status = u16::try_from(status)
             .ok()
             .and_then(|s| StatusCode::from_u16(s).ok())
             .ok_or_else(|| Error::invalid_status(status))?;
         let mut headers = HeaderMap::new();
+        let mut case = CaseKey::default();
         for line in block.split('\n').filter(|l| !l.is_empty()) {
             let (name, value) = line
                 .split_once(':')
                 .ok_or_else(|| Error::invalid_header(format!("{line:?} has no ':'")))?;
-            let name = HeaderName::from_bytes(name.as_bytes())
+            let lower = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::invalid_header(format!("name {name:?}")))?;
+            case.note(name);
+            let name = lower;
             let value = latin1_header_value(value)
                 .ok_or_else(|| Error::invalid_header(format!("value of {name}")))?;
             headers.append(name, value);
         }
-        Ok(ResponseHead { status, headers, reason: None })
+        Ok(ResponseHead { status, headers, reason: None, case })
     }
 
     /// Sets a custom reason phrase; characters HTTP forbids there are refused.
@@ -210,8 +217,14 @@ impl Exchange {
         fix_content_length(&mut head.headers, &body);
         if let Some(tag) = etag.of(&body) {
             head.headers.insert(http::header::ETAG, tag);
+            head.case.note("ETag");
         }
-        Ok(ReadyResponse { sender, response: build(head, ResponseBody::full(body)) })
+        let body = if body.is_empty() && announces_nonzero_length(&head.headers) {
+            ResponseBody::none()
+        } else {
+            ResponseBody::full(body)
+        };
+        Ok(ReadyResponse { sender, response: build(head, body) })
     }
 
     /// Sends the head now and streams the body through `write` and `end`.
@@ -307,6 +320,10 @@ fn fix_content_length(headers: &mut HeaderMap, body: &Bytes) {
     }
 }
 
+fn announces_nonzero_length(headers: &HeaderMap) -> bool {
+    headers.get(http::header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
+}
+
 fn take_state(mut slot: Slot) -> SlotState {
     // Slot implements Drop, so its state is moved out through a placeholder.
     let (placeholder, _) = oneshot::channel();
@@ -317,6 +334,9 @@ fn build(head: ResponseHead, body: ResponseBody) -> Response<ResponseBody> {
     let mut response = Response::new(body);
     *response.status_mut() = head.status;
     *response.headers_mut() = head.headers;
+    if let Some(extensions) = head.case.extensions() {
+        *response.extensions_mut() = extensions;
+    }
     if let Some(reason) = head.reason {
         response.extensions_mut().insert(reason);
     }

@@ -6,9 +6,11 @@
 //! answers through the [`Exchange`] with the request's id.
 
 mod body;
+mod date;
 pub mod bridge;
 mod error;
 mod exchange;
+mod header_case;
 pub mod native;
 pub mod runtime;
 mod server;

@@ -247,9 +247,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: w
     builder
         .timer(TokioTimer::new())
         .keep_alive(true)
-        // hyper cannot keep the case the app gave (Node does); Title-Case matches what Express
-        // and most middleware set (Content-Type, X-Powered-By...), lower case matches none of it.
+        // Names the app wrote in another case carry a case map (see header_case); the rest are
+        // Title-Case, which is how Express and most middleware spell them.
         .title_case_headers(true)
+        // The engine adds Date itself, before Connection as Node does; hyper would append it last.
+        .auto_date_header(false)
         // No pipeline_flush: with it, hyper 1.12 drops the automatic 400/431 of a malformed request
         // (the aggregated flush never happens before the connection closes).
         .header_read_timeout(shared.limits.headers_timeout)
@@ -341,7 +343,7 @@ async fn handle(
     }
     let candidates = match shared.routing.route(&parts.method, parts.uri.path()) {
         Routed::Native(mut response) => {
-            announce_keep_alive(&mut response, keep_alive);
+            complete_head(&mut response, keep_alive);
             return Ok(response);
         }
         Routed::Dispatch(candidates) => candidates,
@@ -393,7 +395,7 @@ async fn handle(
     let outcome = response.await;
     guard.armed = false;
     let mut response = outcome.map_err(|_| CloseConnection("destroyed by the handler"))?;
-    announce_keep_alive(&mut response, keep_alive);
+    complete_head(&mut response, keep_alive);
     Ok(response)
 }
 
@@ -410,11 +412,16 @@ fn wants_keep_alive(version: http::Version, headers: &http::HeaderMap) -> bool {
     }
 }
 
-/// Node announces a kept-alive connection on every response (`Connection: keep-alive`,
-/// `Keep-Alive: timeout=5`); clients and byte-for-byte comparisons with Express expect it. The
-/// timeout is Node's default hint: the engine's own idle limit is never shorter.
-fn announce_keep_alive(response: &mut Response<ResponseBody>, keep_alive: bool) {
+/// The headers Node adds after the app's, in Node's order: `Date` unless the app set one, then,
+/// on a kept-alive connection, `Connection: keep-alive` and `Keep-Alive: timeout=5` (clients and
+/// byte-for-byte comparisons with Express expect them). The timeout is Node's default hint: the
+/// engine's own idle limit is never shorter. A closing connection gets `Connection: close` from
+/// hyper, after these.
+fn complete_head(response: &mut Response<ResponseBody>, keep_alive: bool) {
     let headers = response.headers_mut();
+    if !headers.contains_key(http::header::DATE) {
+        headers.insert(http::header::DATE, crate::date::now());
+    }
     if !keep_alive || headers.contains_key(http::header::CONNECTION) {
         return;
     }

@@ -147,3 +147,91 @@ fn a_malformed_request_gets_400_and_no_dispatch() {
     assert!(response.starts_with("HTTP/1.1 400"), "{response:?}");
     assert!(queue.drain().iter().all(|e| !matches!(e, Event::Request(_))));
 }
+
+/// Answers each request from `reply(target)`: a header block, a body, and whether to add an ETag.
+fn serve_with(
+    queue: Arc<EventQueue>,
+    wakes: mpsc::Receiver<()>,
+    count: usize,
+    reply: fn(&str) -> (&'static str, &'static str, bool),
+) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        let mut answered = 0;
+        while answered < count {
+            if wakes.recv_timeout(Duration::from_secs(5)).is_err() {
+                break;
+            }
+            for event in queue.drain() {
+                if let Event::Request(head) = event {
+                    let (block, body, etag) = reply(std::str::from_utf8(&head.target).expect("ascii target"));
+                    let tag = if etag { xsys_http::native::EntityTag::Weak } else { Default::default() };
+                    let reply = ResponseHead::from_block(200, block).expect("valid head");
+                    Exchange::global().prepare(head.id, reply, Bytes::from_static(body.as_bytes()), tag).expect("in flight").send();
+                    answered += 1;
+                }
+            }
+        }
+        answered
+    })
+}
+
+/// Header lines of a raw response, the Date value masked.
+fn head_lines(response: &str) -> Vec<String> {
+    let head = response.split("\r\n\r\n").next().unwrap_or_default();
+    head.split("\r\n")
+        .skip(1)
+        .map(|line| if line.starts_with("Date: ") { "Date: <date>".to_owned() } else { line.to_owned() })
+        .collect()
+}
+
+#[test]
+fn headers_go_out_as_node_writes_them_in_case_and_order() {
+    let (server, queue, wakes) = start(RoutingMirror::new());
+    let handler = serve_with(queue, wakes, 3, |target| match target {
+        "/named" => (
+            "X-Powered-By:Express\nx-lower:1\nX-XSS-Protection:0\nset-cookie:a=1\nset-cookie:b=2\nContent-Type:text/plain\nContent-Length:2\n",
+            "hi",
+            true,
+        ),
+        "/empty" => ("X-Powered-By:Express\nContent-Length:0\n", "", false),
+        _ => ("Content-Length:5\n", "", false),
+    });
+    let port = server.local_addr().port();
+
+    // Kept alive: read just this response.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    stream.write_all(b"GET /named HTTP/1.1\r\nHost: t\r\n\r\n").expect("write");
+    let mut named = String::new();
+    let mut buffer = [0u8; 4096];
+    while !named.ends_with("\r\n\r\nhi") {
+        let n = stream.read(&mut buffer).expect("read");
+        assert!(n > 0, "closed early: {named}");
+        named.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    assert_eq!(
+        head_lines(&named),
+        [
+            "X-Powered-By: Express",
+            "x-lower: 1",
+            "X-XSS-Protection: 0",
+            "set-cookie: a=1",
+            "set-cookie: b=2",
+            "Content-Type: text/plain",
+            "Content-Length: 2",
+            "ETag: W/\"2-witfkXg0JglCjW9RssWvTAveakI\"",
+            "Date: <date>",
+            "Connection: keep-alive",
+            "Keep-Alive: timeout=5",
+        ],
+        "{named}"
+    );
+
+    let empty = roundtrip(port, "GET /empty HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert_eq!(head_lines(&empty), ["X-Powered-By: Express", "Content-Length: 0", "Date: <date>", "Connection: close"], "{empty}");
+
+    // A length the (empty) body does not have would leave the client waiting: it becomes 0.
+    let wrong = roundtrip(port, "GET /wrong HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert_eq!(head_lines(&wrong), ["Date: <date>", "Connection: close", "Content-Length: 0"], "{wrong}");
+    assert_eq!(handler.join().expect("handler thread"), 3);
+}

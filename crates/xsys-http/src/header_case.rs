@@ -1,0 +1,178 @@
+//! Response header names in the case the app wrote them, as Node sends them (`ETag`, `x-custom`,
+//! `WWW-Authenticate`), where hyper would write Title-Case (`Etag`, `X-Custom`, `Www-Authenticate`).
+//!
+//! hyper writes a response's header names from a case map it finds in the response's extensions.
+//! The map's type is private, but hyper builds one for every request it parses with
+//! `preserve_header_case`. So the map for a list of names is made by letting hyper parse a request
+//! that carries exactly those names, in memory, once per distinct list; the extensions holding it
+//! are cached and cloned onto each response. Names that Title-Case already renders right never
+//! enter a list, so most responses need at most `ETag`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use bytes::Bytes;
+use http::{Extensions, Request, Response};
+use http_body_util::Empty;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWrite;
+
+/// Distinct name lists remembered per thread; an app has a handful. Past this, maps are still
+/// made, just not kept.
+const CACHE_LIMIT: usize = 512;
+
+/// Names, each followed by `\n`, whose case Title-Case would change; in the order they are sent.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CaseKey(Vec<u8>);
+
+impl CaseKey {
+    /// Remembers `name` if hyper's Title-Case would not write it as given.
+    pub fn note(&mut self, name: &str) {
+        if !is_title_case(name.as_bytes()) {
+            self.0.extend_from_slice(name.as_bytes());
+            self.0.push(b'\n');
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Extensions that make hyper write the noted names as given, or `None` when nothing needs
+    /// it (or hyper refused the names, which leaves Title-Case: a spelling, never a failure).
+    pub fn extensions(&self) -> Option<Extensions> {
+        if self.is_empty() {
+            return None;
+        }
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some(found) = cache.get(self.0.as_slice()) {
+                return found.clone();
+            }
+            let made = parse_case_map(&self.0);
+            if cache.len() < CACHE_LIMIT {
+                cache.insert(self.0.clone().into_boxed_slice(), made.clone());
+            }
+            made
+        })
+    }
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<Box<[u8]>, Option<Extensions>>> = RefCell::new(HashMap::new());
+}
+
+/// What hyper's Title-Case writer produces from the lower-case name: upper case at the start and
+/// after each `-`, lower case elsewhere.
+fn is_title_case(name: &[u8]) -> bool {
+    let mut after_dash = true;
+    name.iter().all(|&c| {
+        let expected = if after_dash { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() };
+        after_dash = c == b'-';
+        c == expected
+    })
+}
+
+struct NoopWake;
+impl Wake for NoopWake {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Lets hyper parse `GET /` with one header line per noted name and keeps the parsed request's
+/// extensions. Everything is in memory and ready, so a few polls finish it on the calling thread.
+fn parse_case_map(names: &[u8]) -> Option<Extensions> {
+    let mut request = b"GET / HTTP/1.1\r\n".to_vec();
+    let mut count = 0;
+    for name in names.split(|&b| b == b'\n').filter(|n| !n.is_empty()) {
+        request.extend_from_slice(name);
+        // Values only have to be acceptable to the request parser.
+        let value: &[u8] = if name.eq_ignore_ascii_case(b"content-length") {
+            b": 0\r\n"
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            b": chunked\r\n"
+        } else {
+            b": x\r\n"
+        };
+        request.extend_from_slice(value);
+        count += 1;
+    }
+    request.extend_from_slice(b"\r\n");
+
+    let (mut client, server) = tokio::io::duplex(request.len() + 4096);
+    let captured: Arc<Mutex<Option<Extensions>>> = Arc::default();
+    let sink = captured.clone();
+    let service = service_fn(move |req: Request<Incoming>| {
+        *sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(req.extensions().clone());
+        async { Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new())) }
+    });
+    let connection = http1::Builder::new()
+        .preserve_header_case(true)
+        .max_headers(count + 1)
+        .serve_connection(TokioIo::new(server), service);
+
+    let waker = Waker::from(Arc::new(NoopWake));
+    let mut cx = Context::from_waker(&waker);
+    match pin!(&mut client).poll_write(&mut cx, &request) {
+        Poll::Ready(Ok(n)) if n == request.len() => {}
+        _ => return None,
+    }
+    let _ = pin!(&mut client).poll_shutdown(&mut cx);
+    let mut connection = pin!(connection);
+    for _ in 0..16 {
+        if captured.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+            || connection.as_mut().poll(&mut cx).is_ready()
+        {
+            break;
+        }
+    }
+    let found = captured.lock().unwrap_or_else(|e| e.into_inner()).take();
+    // An `Upgrade` line makes hyper attach an upgrade handle too; only the case map is wanted.
+    found.map(|mut extensions| {
+        extensions.remove::<hyper::upgrade::OnUpgrade>();
+        extensions
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_case_is_recognised() {
+        for name in ["Content-Type", "X-Powered-By", "Date", "A", "Keep-Alive", "X-1-Y"] {
+            assert!(is_title_case(name.as_bytes()), "{name}");
+        }
+        for name in ["ETag", "content-type", "X-XSS-Protection", "WWW-Authenticate", "x", "X-lower"] {
+            assert!(!is_title_case(name.as_bytes()), "{name}");
+        }
+    }
+
+    #[test]
+    fn only_names_title_case_would_change_are_noted() {
+        let mut key = CaseKey::default();
+        key.note("Content-Type");
+        key.note("ETag");
+        key.note("x-a");
+        key.note("x-a");
+        assert_eq!(key.0, b"ETag\nx-a\nx-a\n");
+        assert!(CaseKey::default().extensions().is_none());
+    }
+
+    #[test]
+    fn hyper_yields_a_case_map_for_awkward_names_too() {
+        let mut key = CaseKey::default();
+        for name in ["ETag", "content-length", "transfer-encoding", "upgrade", "connection", "host", "expect"] {
+            key.note(name);
+        }
+        let extensions = key.extensions().expect("hyper parsed the names");
+        assert_eq!(extensions.len(), 1, "exactly the case map");
+    }
+}
