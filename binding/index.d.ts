@@ -100,6 +100,14 @@ export interface ListenConfig {
   maxHeaders?: number
 }
 
+/**
+ * The request's header lines as sent: `name
+value
+...` with names in their case, in order
+ * (`req.rawHeaders`). Null once the request is finished or when they were not recorded.
+ */
+export declare function rawHeaders(request: number): string | null
+
 /** Asks for the next part of a streaming request body. */
 export declare function readBody(request: number): boolean
 

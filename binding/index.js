@@ -841,6 +841,7 @@ module.exports.destroyRequest = nativeBinding.destroyRequest
 module.exports.endResponse = nativeBinding.endResponse
 module.exports.flushResponses = nativeBinding.flushResponses
 module.exports.inFlight = nativeBinding.inFlight
+module.exports.rawHeaders = nativeBinding.rawHeaders
 module.exports.readBody = nativeBinding.readBody
 module.exports.respondBytes = nativeBinding.respondBytes
 module.exports.respondString = nativeBinding.respondString

@@ -2,13 +2,14 @@
 // Headers arrive from the engine as one latin1 string and become an object only when read.
 import { isIP } from 'node:net'
 import { Readable } from 'node:stream'
+import { parse as parseLegacyUrl } from 'node:url'
 import accepts from 'accepts'
 import proxyaddr from 'proxy-addr'
 import parseRange from 'range-parser'
 import typeis from 'type-is'
 import { native } from './binding'
 import { EngineSocket } from './engine/socket'
-import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kRawHeaders } from './symbols'
+import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kRawHeaderList, kRawHeaders } from './symbols'
 import type { Application } from './application'
 import type { ServerResponse } from './response'
 
@@ -28,10 +29,20 @@ export interface ParsedUrl {
   query: string | null
 }
 
+/** Characters after which parseurl (Express's parser) hands the URL to Node's legacy url.parse. */
+const NEEDS_FULL_PARSE = /[\t\n\f\r #\u00a0\ufeff]/
+
+function legacyParse(url: string): ParsedUrl {
+  const parsed = parseLegacyUrl(url)
+  // As parseurl: what url.parse gives, a null pathname included.
+  return { raw: url, pathname: parsed.pathname as string, search: parsed.search, query: parsed.query as string | null }
+}
+
 export function parseUrl(req: IncomingRequest): ParsedUrl {
   const url = req.url
   let parsed = req[kParsedUrl]
   if (parsed !== undefined && parsed.raw === url) return parsed
+  if (NEEDS_FULL_PARSE.test(url)) return (req[kParsedUrl] = legacyParse(url))
   const q = url.indexOf('?')
   let pathname = q === -1 ? url : url.slice(0, q)
   // absolute-form targets (proxies): the path is what routes see
@@ -78,6 +89,7 @@ export class IncomingRequest extends Readable {
   [kId]: number;
   [kRawHeaders]: string;
   [kHeaders]: Record<string, HeaderValue> | undefined = undefined;
+  [kRawHeaderList]: string[] | undefined = undefined;
   [kBody]: boolean | Buffer;
   [kParsedUrl]: ParsedUrl | undefined = undefined;
   [kCandidates]: number[] | undefined = undefined
@@ -125,15 +137,25 @@ export class IncomingRequest extends Readable {
     this[kHeaders] = value
   }
 
+  /** As sent: names in their case, in wire order (asked of the engine on first use). */
   get rawHeaders(): string[] {
-    const raw = this[kRawHeaders]
-    return raw.length === 0 ? [] : raw.split('\n')
+    let list = this[kRawHeaderList]
+    if (list === undefined) {
+      const raw = native.rawHeaders(this[kId]) ?? this[kRawHeaders]
+      list = raw.length === 0 ? [] : raw.split('\n')
+      this[kRawHeaderList] = list
+    }
+    return list
+  }
+
+  set rawHeaders(value: string[]) {
+    this[kRawHeaderList] = value
   }
 
   get headersDistinct(): Record<string, string[]> {
     const out: Record<string, string[]> = Object.create(null)
     const parts = this.rawHeaders
-    for (let i = 0; i + 1 < parts.length; i += 2) (out[parts[i]] ??= []).push(parts[i + 1])
+    for (let i = 0; i + 1 < parts.length; i += 2) (out[parts[i].toLowerCase()] ??= []).push(parts[i + 1])
     return out
   }
 

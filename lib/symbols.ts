@@ -1,5 +1,6 @@
 // Private state of req/res/server, kept off the public surface.
 export const kId = Symbol('xypriss.id')
+export const kRawHeaderList = Symbol('xypriss.rawHeaderList')
 export const kRawHeaders = Symbol('xypriss.rawHeaders')
 export const kHeaders = Symbol('xypriss.headers')
 export const kBody = Symbol('xypriss.body')

@@ -123,6 +123,8 @@ enum SlotState {
 pub(crate) struct Slot {
     state: SlotState,
     pump: Option<Arc<BodyPump>>,
+    /// `name\nvalue\n` lines as sent, for `req.rawHeaders`.
+    raw_headers: Option<Bytes>,
     pub(crate) queue: Arc<EventQueue>,
 }
 
@@ -177,10 +179,17 @@ impl Exchange {
         respond: ResponseSender,
         pump: Option<Arc<BodyPump>>,
         queue: Arc<EventQueue>,
+        raw_headers: Option<Bytes>,
     ) {
         IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
-        let slot = Slot { state: SlotState::AwaitingHead(respond), pump, queue };
+        let slot = Slot { state: SlotState::AwaitingHead(respond), pump, queue, raw_headers };
         self.shard(id).insert(id, slot);
+    }
+
+    /// The request's header lines as sent (names in their case, in order), while it is in flight
+    /// and when they were recorded.
+    pub fn raw_headers(&self, id: u64) -> Option<Bytes> {
+        self.shard(id).get(&id).and_then(|slot| slot.raw_headers.clone())
     }
 
     /// Removes the slot of a request whose client went away; true when it was still in flight.

@@ -14,6 +14,7 @@ mod header_case;
 pub mod native;
 pub mod runtime;
 mod server;
+mod wire;
 
 pub use body::ResponseBody;
 pub use bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead, Wake};

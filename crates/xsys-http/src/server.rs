@@ -25,6 +25,7 @@ use crate::body::ResponseBody;
 use crate::bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead};
 use crate::exchange::{BodyPump, Exchange};
 use crate::runtime::runtime;
+use crate::wire::{Recordings, WireIo};
 use crate::{native, Error};
 
 /// Bounds that keep one client from holding the server's resources.
@@ -273,11 +274,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: w
                         },
                         announced: AtomicBool::new(false),
                         shared: shared.clone(),
+                        recordings: Arc::default(),
                     });
                     shared.connections.fetch_add(1, Ordering::Relaxed);
                     let service_connection = connection.clone();
                     let service = service_fn(move |req| handle(req, service_connection.clone()));
-                    let serving = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                    let serving = graceful.watch(builder.serve_connection(TokioIo::new(WireIo::new(stream, connection.recordings.clone())), service));
                     tokio::spawn(async move {
                         let _ = serving.await;
                         connection.shared.connections.fetch_sub(1, Ordering::Relaxed);
@@ -301,6 +303,8 @@ struct Connection {
     /// The handlers know this connection once its addresses were sent with a first request.
     announced: AtomicBool,
     shared: Arc<Shared>,
+    /// The request heads as sent, in order (see `wire`).
+    recordings: Arc<Recordings>,
 }
 
 /// The service failed on purpose: hyper closes the connection.
@@ -337,11 +341,29 @@ async fn handle(
 ) -> Result<Response<ResponseBody>, CloseConnection> {
     let shared = &connection.shared;
     let (parts, body) = req.into_parts();
+    // Recorded as this very head came in; a count that disagrees means it is not this one's.
+    let recorded = connection.recordings.next().filter(|r| r.lines == parts.headers.len());
     let keep_alive = wants_keep_alive(parts.version, &parts.headers);
     if parts.method == Method::CONNECT && !shared.routing.connect_listener.load(Ordering::Relaxed) {
         return Err(CloseConnection("CONNECT without a 'connect' listener"));
     }
-    let candidates = match shared.routing.route(&parts.method, parts.uri.path()) {
+    // Node's req.url: the target as sent, fragment included.
+    let (target, raw_headers) = match recorded {
+        Some(recorded) => (recorded.original_target, Some(recorded.raw_headers)),
+        None => (None, None),
+    };
+    let target = target.unwrap_or_else(|| match parts.uri.path_and_query() {
+        Some(pq) if parts.uri.scheme().is_none() => Bytes::copy_from_slice(pq.as_str().as_bytes()),
+        _ => Bytes::from(parts.uri.to_string()),
+    });
+    let path = if target.starts_with(b"/") {
+        let end = target.iter().position(|&b| b == b'?' || b == b'#').unwrap_or(target.len());
+        // The target is ASCII: bytes above it are refused before hyper parses the line.
+        std::str::from_utf8(&target[..end]).unwrap_or_else(|_| parts.uri.path())
+    } else {
+        parts.uri.path()
+    };
+    let candidates = match shared.routing.route(&parts.method, path) {
         Routed::Native(mut response) => {
             complete_head(&mut response, keep_alive);
             return Ok(response);
@@ -374,10 +396,6 @@ async fn handle(
     if !connection.announced.swap(true, Ordering::AcqRel) {
         shared.queue.push(Event::Connection(connection.info.clone()));
     }
-    let target = match parts.uri.path_and_query() {
-        Some(pq) if parts.uri.scheme().is_none() => Bytes::copy_from_slice(pq.as_str().as_bytes()),
-        _ => Bytes::from(parts.uri.to_string()),
-    };
     let head = RequestHead {
         id,
         connection: connection.info.id,
@@ -389,7 +407,7 @@ async fn handle(
         candidates,
     };
     let (respond, response) = oneshot::channel();
-    Exchange::global().register(id, respond, pump, shared.queue.clone());
+    Exchange::global().register(id, respond, pump, shared.queue.clone(), raw_headers);
     let mut guard = AbortGuard { id, armed: true };
     shared.queue.push(Event::Request(Box::new(head)));
     let outcome = response.await;

@@ -144,3 +144,11 @@ pub fn destroy_request(env: Env, request: i64) -> Result<bool> {
 pub fn in_flight() -> u32 {
     Exchange::in_flight() as u32
 }
+
+/// The request's header lines as sent: `name\nvalue\n...` with names in their case, in order
+/// (`req.rawHeaders`). Null once the request is finished or when they were not recorded.
+#[napi]
+pub fn raw_headers(request: i64) -> Option<String> {
+    // Header bytes are latin1, as Node reads them.
+    Exchange::global().raw_headers(id(request)).map(|bytes| bytes.iter().map(|&b| char::from(b)).collect())
+}

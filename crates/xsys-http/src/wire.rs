@@ -1,0 +1,438 @@
+//! What hyper does not keep of a request as it came over the wire, recorded on the way in.
+//!
+//! - The request target byte for byte. The `http` crate refuses some characters Node accepts
+//!   (`<`, `>` and `` ` `` in the path; `"`, `<`, `>` in the query) and drops the `#fragment` that
+//!   Node leaves in `req.url`. Those bytes are replaced in place by `_` before hyper parses the
+//!   line (same length, so nothing moves), and the original target is recorded. A byte above
+//!   0x7F, which Node refuses, becomes 0x7F so that hyper refuses it too (400).
+//! - The header lines in their order and case, for `req.rawHeaders`.
+//!
+//! [`WireIo`] wraps the connection's socket and follows HTTP/1.1 framing (Content-Length and
+//! chunked bodies) to know where each request head starts. Anything it does not follow with
+//! certainty (an upgrade, CONNECT, an unusual Transfer-Encoding, an oversized head) ends the
+//! recording for the connection: hyper alone decides from there and requests simply come without
+//! a recording. Each recording is checked against what hyper parsed before it is used.
+
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Heads longer than this are not recorded (hyper refuses them anyway, with 431).
+const MAX_RECORDED_HEAD: usize = 64 * 1024;
+
+/// One request head as sent.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The target as sent, when bytes of it were replaced for hyper's sake.
+    pub original_target: Option<Bytes>,
+    /// `name\nvalue\n` per header line, in order; names in their case, values trimmed.
+    pub raw_headers: Bytes,
+    /// Number of header lines.
+    pub lines: usize,
+}
+
+/// Recordings of one connection, in request order; the service takes them as hyper dispatches.
+#[derive(Debug, Default)]
+pub struct Recordings(Mutex<VecDeque<Recorded>>);
+
+impl Recordings {
+    pub fn next(&self) -> Option<Recorded> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
+    }
+    fn push(&self, recorded: Recorded) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push_back(recorded);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before and in the request line; `spaces` counts the delimiters seen.
+    RequestLine { spaces: u8, started: bool, in_query: bool },
+    HeaderLine,
+    Body(u64),
+    ChunkSize,
+    ChunkData(u64),
+    ChunkDataEnd,
+    Trailers,
+    /// Not followed any more.
+    Passthrough,
+}
+
+/// Follows the request stream of one connection.
+pub struct Tracker {
+    state: State,
+    recordings: Arc<Recordings>,
+    line: Vec<u8>,
+    target: Vec<u8>,
+    replaced: bool,
+    method_connect: bool,
+    raw_headers: Vec<u8>,
+    lines: usize,
+    head_len: usize,
+    content_length: Option<u64>,
+    chunked: bool,
+    unusual: bool,
+}
+
+impl Tracker {
+    pub fn new(recordings: Arc<Recordings>) -> Self {
+        Tracker {
+            state: State::RequestLine { spaces: 0, started: false, in_query: false },
+            recordings,
+            line: Vec::new(),
+            target: Vec::new(),
+            replaced: false,
+            method_connect: false,
+            raw_headers: Vec::new(),
+            lines: 0,
+            head_len: 0,
+            content_length: None,
+            chunked: false,
+            unusual: false,
+        }
+    }
+
+    /// Reads `bytes` as the next part of the stream, replacing target bytes in place.
+    pub fn feed(&mut self, bytes: &mut [u8]) {
+        let mut i = 0;
+        while i < bytes.len() {
+            match self.state {
+                State::Passthrough => return,
+                State::RequestLine { .. } => {
+                    self.request_line_byte(&mut bytes[i]);
+                    i += 1;
+                }
+                State::HeaderLine | State::ChunkSize | State::Trailers | State::ChunkDataEnd => {
+                    // A whole line at a time.
+                    let rest = &bytes[i..];
+                    match memchr::memchr(b'\n', rest) {
+                        Some(end) => {
+                            self.take_line_part(&rest[..end]);
+                            i += end + 1;
+                            self.end_of_line();
+                        }
+                        None => {
+                            self.take_line_part(rest);
+                            i = bytes.len();
+                        }
+                    }
+                }
+                State::Body(left) | State::ChunkData(left) => {
+                    let step = left.min((bytes.len() - i) as u64);
+                    i += step as usize;
+                    let left = left - step;
+                    self.state = match (self.state, left) {
+                        (State::Body(_), 0) => self.next_request(),
+                        (State::Body(_), n) => State::Body(n),
+                        (_, 0) => State::ChunkDataEnd,
+                        (_, n) => State::ChunkData(n),
+                    };
+                }
+            }
+        }
+    }
+
+    fn take_line_part(&mut self, part: &[u8]) {
+        self.head_len += part.len();
+        if self.head_len > MAX_RECORDED_HEAD {
+            self.state = State::Passthrough;
+            return;
+        }
+        self.line.extend_from_slice(part);
+    }
+
+    fn request_line_byte(&mut self, byte: &mut u8) {
+        let State::RequestLine { spaces, started, in_query } = &mut self.state else { return };
+        self.head_len += 1;
+        match *byte {
+            // Empty lines before a request are skipped, as hyper does.
+            b'\r' | b'\n' if !*started => {}
+            b'\n' => {
+                self.state = State::HeaderLine;
+                self.line.clear();
+            }
+            b' ' => {
+                *spaces += 1;
+                if *spaces == 1 {
+                    self.method_connect = self.line.eq_ignore_ascii_case(b"CONNECT");
+                }
+            }
+            b => {
+                *started = true;
+                match *spaces {
+                    0 => self.line.push(b),
+                    1 => {
+                        self.target.push(b);
+                        if b == b'?' && !*in_query {
+                            *in_query = true;
+                        } else if b >= 0x80 {
+                            // Node refuses it; hyper must too.
+                            *byte = 0x7F;
+                        } else if b != b'#' && accepted_by_http(b, *in_query) {
+                        } else if b.is_ascii_graphic() {
+                            *byte = b'_';
+                            self.replaced = true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn end_of_line(&mut self) {
+        let mut line = std::mem::take(&mut self.line);
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        match self.state {
+            State::HeaderLine if line.is_empty() => self.state = self.end_of_head(),
+            State::HeaderLine => self.header_line(&line),
+            State::ChunkSize => {
+                let digits = line.split(|&b| b == b';').next().unwrap_or_default();
+                let size = std::str::from_utf8(digits).ok().and_then(|s| u64::from_str_radix(s.trim(), 16).ok());
+                self.head_len = 0;
+                self.state = match size {
+                    Some(0) => State::Trailers,
+                    Some(n) => State::ChunkData(n),
+                    None => State::Passthrough,
+                };
+            }
+            State::ChunkDataEnd if line.is_empty() => self.state = State::ChunkSize,
+            State::ChunkDataEnd => self.state = State::Passthrough,
+            State::Trailers if line.is_empty() => self.state = self.next_request(),
+            _ => {}
+        }
+        line.clear();
+        self.line = line;
+    }
+
+    fn header_line(&mut self, line: &[u8]) {
+        let Some(colon) = memchr::memchr(b':', line) else {
+            self.unusual = true;
+            return;
+        };
+        let (name, value) = (&line[..colon], trim(&line[colon + 1..]));
+        if name.is_empty() || matches!(name[0], b' ' | b'\t') {
+            self.unusual = true;
+        }
+        if name.eq_ignore_ascii_case(b"content-length") {
+            let length = std::str::from_utf8(value).ok().and_then(|v| v.parse::<u64>().ok());
+            match (length, self.content_length) {
+                (Some(n), None) => self.content_length = Some(n),
+                (Some(n), Some(m)) if n == m => {}
+                _ => self.unusual = true,
+            }
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            if self.chunked || !value.eq_ignore_ascii_case(b"chunked") {
+                self.unusual = true;
+            }
+            self.chunked = true;
+        } else if name.eq_ignore_ascii_case(b"upgrade") {
+            self.unusual = true;
+        }
+        self.raw_headers.extend_from_slice(name);
+        self.raw_headers.push(b'\n');
+        self.raw_headers.extend_from_slice(value);
+        self.raw_headers.push(b'\n');
+        self.lines += 1;
+    }
+
+    fn end_of_head(&mut self) -> State {
+        let original_target = self.replaced.then(|| Bytes::copy_from_slice(&self.target));
+        self.raw_headers.pop();
+        self.recordings.push(Recorded {
+            original_target,
+            raw_headers: Bytes::from(std::mem::take(&mut self.raw_headers)),
+            lines: self.lines,
+        });
+        if self.unusual || self.method_connect || (self.chunked && self.content_length.is_some()) {
+            return State::Passthrough;
+        }
+        match (self.chunked, self.content_length) {
+            (true, _) => State::ChunkSize,
+            (false, Some(n)) if n > 0 => State::Body(n),
+            _ => self.next_request(),
+        }
+    }
+
+    fn next_request(&mut self) -> State {
+        self.target.clear();
+        self.replaced = false;
+        self.method_connect = false;
+        self.raw_headers.clear();
+        self.lines = 0;
+        self.head_len = 0;
+        self.content_length = None;
+        self.chunked = false;
+        self.unusual = false;
+        State::RequestLine { spaces: 0, started: false, in_query: false }
+    }
+}
+
+/// Bytes the `http` crate takes in a request target (its path and query tables).
+fn accepted_by_http(b: u8, in_query: bool) -> bool {
+    if in_query {
+        matches!(b, 0x21 | 0x24..=0x3B | 0x3D | 0x3F..=0x7E)
+    } else {
+        matches!(b, 0x21 | 0x24..=0x3B | 0x3D | 0x3F..=0x5F | 0x61..=0x7A | 0x7C | 0x7E | b'"' | b'{' | b'}')
+    }
+}
+
+fn trim(value: &[u8]) -> &[u8] {
+    let start = value.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(value.len());
+    let end = value.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(start, |e| e + 1);
+    &value[start..end]
+}
+
+pin_project_lite::pin_project! {
+    /// A connection's socket seen through a [`Tracker`]; bytes are looked at in hyper's own
+    /// read buffer, without a copy.
+    pub struct WireIo<T> {
+        #[pin]
+        inner: T,
+        tracker: Tracker,
+    }
+}
+
+impl<T> WireIo<T> {
+    pub fn new(inner: T, recordings: Arc<Recordings>) -> Self {
+        WireIo { inner, tracker: Tracker::new(recordings) }
+    }
+}
+
+impl<T: AsyncRead> AsyncRead for WireIo<T> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.project();
+        let before = buf.filled().len();
+        let polled = this.inner.poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            this.tracker.feed(&mut buf.filled_mut()[before..]);
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite> AsyncWrite for WireIo<T> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.project().inner.poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_shutdown(cx)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.project().inner.poll_write_vectored(cx, bufs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `stream` in pieces of `piece` bytes; returns what hyper would read and the recordings.
+    fn follow(stream: &[u8], piece: usize) -> (Vec<u8>, Vec<Recorded>) {
+        let recordings = Arc::new(Recordings::default());
+        let mut tracker = Tracker::new(recordings.clone());
+        let mut seen = stream.to_vec();
+        for part in seen.chunks_mut(piece) {
+            tracker.feed(part);
+        }
+        let mut out = Vec::new();
+        while let Some(r) = recordings.next() {
+            out.push(r);
+        }
+        (seen, out)
+    }
+
+    fn headers(r: &Recorded) -> &str {
+        std::str::from_utf8(&r.raw_headers).expect("ascii")
+    }
+
+    #[test]
+    fn records_header_lines_in_order_and_case() {
+        for piece in [1, 2, 7, 1000] {
+            let (seen, recorded) = follow(b"GET /a HTTP/1.1\r\nHost: x\r\nX-Thing:  v1 \r\nhost: y\r\nX-Thing: v2\r\n\r\n", piece);
+            assert_eq!(recorded.len(), 1);
+            assert_eq!(headers(&recorded[0]), "Host\nx\nX-Thing\nv1\nhost\ny\nX-Thing\nv2");
+            assert_eq!(recorded[0].lines, 4);
+            assert_eq!(recorded[0].original_target, None);
+            assert!(seen.starts_with(b"GET /a HTTP/1.1"));
+        }
+    }
+
+    #[test]
+    fn replaces_target_bytes_http_refuses_and_keeps_the_original() {
+        let line = b"GET /<script>`x`?q=\"a\"&b={1}#frag HTTP/1.1\r\n\r\n";
+        for piece in [1, 3, 1000] {
+            let (seen, recorded) = follow(line, piece);
+            assert_eq!(&seen[..], b"GET /_script__x_?q=_a_&b={1}_frag HTTP/1.1\r\n\r\n");
+            assert_eq!(recorded[0].original_target.as_deref(), Some(&b"/<script>`x`?q=\"a\"&b={1}#frag"[..]));
+        }
+        // Characters the http crate takes stay as they are: no recording of the target.
+        let (seen, recorded) = follow(b"GET /a\"{}|^\\?x=`{}|^ HTTP/1.1\r\n\r\n", 1000);
+        assert_eq!(&seen[..], b"GET /a\"{}|^\\?x=`{}|^ HTTP/1.1\r\n\r\n");
+        assert_eq!(recorded[0].original_target, None);
+    }
+
+    #[test]
+    fn a_byte_above_ascii_in_the_target_is_made_invalid() {
+        let (seen, _) = follow("GET /\u{e9} HTTP/1.1\r\n\r\n".as_bytes(), 1000);
+        assert_eq!(&seen[..8], b"GET /\x7f\x7f ");
+    }
+
+    #[test]
+    fn follows_bodies_to_the_next_request() {
+        let stream = b"POST /a HTTP/1.1\r\nContent-Length: 9\r\n\r\nGET /<x> \r\nGET /<y> HTTP/1.1\r\n\r\n\
+            POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6;ext=1\r\nGET /<\r\n0\r\nT: 1\r\n\r\n\
+            GET /<z> HTTP/1.1\r\n\r\n";
+        for piece in [1, 4, 1000] {
+            let (seen, recorded) = follow(stream, piece);
+            let seen = String::from_utf8(seen).expect("ascii");
+            assert!(seen.contains("Length: 9\r\n\r\nGET /<x> \r\n"), "body untouched: {seen}");
+            assert!(seen.contains("GET /_y_ HTTP"), "{seen}");
+            assert!(seen.contains("\r\nGET /<\r\n"), "chunk untouched: {seen}");
+            assert!(seen.contains("GET /_z_ HTTP"), "{seen}");
+            let targets: Vec<_> = recorded.iter().map(|r| r.original_target.clone()).collect();
+            assert_eq!(targets, [None, Some(Bytes::from_static(b"/<y>")), None, Some(Bytes::from_static(b"/<z>"))]);
+        }
+    }
+
+    #[test]
+    fn stops_following_what_it_cannot_frame_with_certainty() {
+        for stream in [
+            &b"GET /a HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\nGET /<b> HTTP/1.1\r\n\r\n"[..],
+            b"CONNECT h:1 HTTP/1.1\r\n\r\nGET /<b> HTTP/1.1\r\n\r\n",
+            b"POST /a HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\nGET /<b> HTTP/1.1\r\n\r\n",
+            b"POST /a HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nGET /<b> HTTP/1.1\r\n\r\n",
+            b"POST /a HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\nGET /<b> HTTP/1.1\r\n\r\n",
+        ] {
+            let (seen, recorded) = follow(stream, 1000);
+            assert_eq!(seen, stream, "untouched after the first head");
+            assert_eq!(recorded.len(), 1);
+        }
+    }
+
+    #[test]
+    fn an_oversized_head_is_not_recorded() {
+        let mut stream = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        stream.extend(std::iter::repeat_n(b'a', MAX_RECORDED_HEAD + 1));
+        stream.extend_from_slice(b"\r\n\r\n");
+        let (_, recorded) = follow(&stream, 4096);
+        assert!(recorded.is_empty());
+    }
+}
