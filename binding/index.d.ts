@@ -23,6 +23,8 @@ export declare class NativeServer {
   stats(): EngineStats
   setPoweredBy(on: boolean): void
   setConnectListener(on: boolean): void
+  /** Whether the server has `'upgrade'` listeners, which take over Upgrade requests. */
+  setUpgradeListener(on: boolean): void
   /** Starts a fresh mirror of the app's stack at `version`; until then every request goes to JS. */
   resetRoutes(caseSensitive: boolean, strict: boolean, version: number): void
   /** Turns the mirror off: the app has something the table cannot model. */
@@ -120,6 +122,15 @@ export declare function respondBytes(request: number, status: number, headers: s
  * `reason`: a status message other than the canonical one.
  */
 export declare function respondString(request: number, status: number, headers: string, body: string, etag?: number | undefined | null, reason?: string | undefined | null): boolean
+
+/** Ends the handler's side of a handed-over connection (`socket.end()`). */
+export declare function tunnelEnd(request: number): boolean
+
+/**
+ * Raw bytes from the handler on a handed-over connection (`socket.write` after an
+ * `'upgrade'` or `'connect'`); the first ones are the response head.
+ */
+export declare function tunnelWrite(request: number, chunk: Uint8Array): boolean
 
 /**
  * Queues a chunk; `false` means the socket is behind (wait for the drain event) or the client is

@@ -8,6 +8,7 @@ import { IncomingRequest } from '../request'
 import { ServerResponse } from '../response'
 import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kServer } from '../symbols'
 import { EngineSocket } from './socket'
+import { TunnelSocket } from './tunnel'
 
 const TAG_CONNECTION = 0
 const TAG_REQUEST = 1
@@ -51,6 +52,8 @@ export class HttpServer extends EventEmitter {
   readonly native: NativeServer = new native.NativeServer()
   private readonly exchanges = new Map<number, Exchange>()
   private readonly sockets = new Map<number, EngineSocket>()
+  /** Connections handed to 'upgrade' / 'connect' listeners, by request id. */
+  private readonly tunnels = new Map<number, TunnelSocket>()
   private addressInfo: { address: string; family: string; port: number } | null = null
   private requestListener: RequestListener | undefined
   private readonly onEventsBound = (batch: unknown[]) => this.onEvents(batch)
@@ -61,6 +64,11 @@ export class HttpServer extends EventEmitter {
     if (requestListener) this.on('request', requestListener)
     this.on('newListener', (event) => {
       if (event === 'connect') this.native.setConnectListener(true)
+      if (event === 'upgrade') this.native.setUpgradeListener(true)
+    })
+    this.on('removeListener', (event) => {
+      if (event === 'connect' && this.listenerCount('connect') === 0) this.native.setConnectListener(false)
+      if (event === 'upgrade' && this.listenerCount('upgrade') === 0) this.native.setUpgradeListener(false)
     })
   }
 
@@ -163,7 +171,7 @@ export class HttpServer extends EventEmitter {
               batch[i - 5] as string,
               batch[i - 4] as number,
               batch[i - 3] as string,
-              batch[i - 2] as boolean | Buffer,
+              batch[i - 2] as boolean | Buffer | null,
               batch[i - 1] as number[] | undefined,
             )
             break
@@ -186,15 +194,30 @@ export class HttpServer extends EventEmitter {
           }
           case TAG_BODY:
             i += 3
-            this.exchanges.get(batch[i - 2] as number)?.req[kBodyChunk](batch[i - 1] as Buffer)
+            if (this.tunnels.size !== 0 && this.tunnels.has(batch[i - 2] as number)) {
+              this.tunnels.get(batch[i - 2] as number)!.deliver(batch[i - 1] as Buffer)
+            } else {
+              this.exchanges.get(batch[i - 2] as number)?.req[kBodyChunk](batch[i - 1] as Buffer)
+            }
             break
           case TAG_BODY_END:
             i += 2
-            this.exchanges.get(batch[i - 1] as number)?.req[kBodyEnd]()
+            if (this.tunnels.size !== 0 && this.tunnels.has(batch[i - 1] as number)) {
+              this.tunnels.get(batch[i - 1] as number)!.deliver(null)
+            } else {
+              this.exchanges.get(batch[i - 1] as number)?.req[kBodyEnd]()
+            }
             break
           case TAG_ABORTED: {
             i += 2
             const id = batch[i - 1] as number
+            const tunnel = this.tunnels.get(id)
+            if (tunnel) {
+              // The engine closed the handed-over connection.
+              this.tunnels.delete(id)
+              tunnel.destroy()
+              break
+            }
             const exchange = this.exchanges.get(id)
             if (exchange) {
               this.exchanges.delete(id)
@@ -244,11 +267,12 @@ export class HttpServer extends EventEmitter {
     url: string,
     httpMinor: number,
     headers: string,
-    body: boolean | Buffer,
+    body: boolean | Buffer | null,
     candidates: number[] | undefined,
   ) {
     this.requests++
     const socket = this.sockets.get(connection)!
+    if (body === null) return this.handOver(id, socket, method, url, httpMinor, headers)
     socket.currentRequest = id
     const req = new IncomingRequest(id, socket, method, url, httpMinor, headers, body)
     if (candidates !== undefined) req[kCandidates] = candidates
@@ -256,13 +280,20 @@ export class HttpServer extends EventEmitter {
     const exchange: Exchange = { req, res }
     this.exchanges.set(id, exchange)
     res[kServer] = this
-    if (method === 'CONNECT') {
-      this.emit('connect', req, socket, Buffer.alloc(0))
-      return
-    }
     const listener = this.requestListener
     if (listener !== undefined) listener.call(this, req, res)
     else this.emit('request', req, res)
+  }
+
+  /** CONNECT, or an Upgrade with listeners: Node's `'connect'` / `'upgrade'` with the socket. */
+  private handOver(id: number, connection: EngineSocket, method: string, url: string, httpMinor: number, headers: string) {
+    const socket = new TunnelSocket(id, connection)
+    this.tunnels.set(id, socket)
+    const req = new IncomingRequest(id, connection, method, url, httpMinor, headers, false)
+    ;(req as any).upgrade = true
+    req.socket = socket as any
+    socket.once('close', () => this.tunnels.delete(id))
+    this.emit(method === 'CONNECT' ? 'connect' : 'upgrade', req, socket, Buffer.alloc(0))
   }
 }
 

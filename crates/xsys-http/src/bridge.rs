@@ -33,6 +33,10 @@ pub enum BodyPayload {
     Complete(Bytes),
     /// The body follows as [`Event::Body`] chunks, one batch per `Exchange::read_body` call.
     Streaming,
+    /// The connection is handed over (CONNECT, or an Upgrade the handlers listen for): the
+    /// handlers answer with raw bytes through `Exchange::tunnel_write`, and the connection's
+    /// bytes after that arrive as [`Event::Body`] / [`Event::BodyEnd`]; [`Event::Aborted`] ends it.
+    Tunnel,
 }
 
 /// The stack layers whose path matches a request, computed from the mirrored table.

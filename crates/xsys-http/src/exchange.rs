@@ -11,12 +11,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
+use hyper::upgrade::OnUpgrade;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::body::{ResponseBody, StreamShared};
 use crate::header_case::CaseKey;
 use crate::native::EntityTag;
-use crate::bridge::EventQueue;
+use crate::bridge::{Event, EventQueue};
 use crate::Error;
 
 /// A streaming response reports "behind" once this many bytes wait for the socket (Node's default
@@ -118,6 +119,13 @@ impl BodyPump {
 enum SlotState {
     AwaitingHead(ResponseSender),
     Streaming { chunks: mpsc::UnboundedSender<Result<Bytes, ()>>, shared: Arc<StreamShared> },
+    /// A handed-over connection after its 101 (or 2xx to CONNECT): raw bytes both ways.
+    Tunnel(mpsc::UnboundedSender<TunnelMessage>),
+}
+
+enum TunnelMessage {
+    Data(Bytes),
+    End,
 }
 
 pub(crate) struct Slot {
@@ -125,6 +133,9 @@ pub(crate) struct Slot {
     pump: Option<Arc<BodyPump>>,
     /// `name\nvalue\n` lines as sent, for `req.rawHeaders`.
     raw_headers: Option<Bytes>,
+    /// For a handed-over connection: the upgrade hyper completes once the head is written, and
+    /// the raw head the handler is writing.
+    tunnel: Option<(HandOver, Vec<u8>)>,
     pub(crate) queue: Arc<EventQueue>,
 }
 
@@ -180,9 +191,11 @@ impl Exchange {
         pump: Option<Arc<BodyPump>>,
         queue: Arc<EventQueue>,
         raw_headers: Option<Bytes>,
+        tunnel: Option<HandOver>,
     ) {
         IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
-        let slot = Slot { state: SlotState::AwaitingHead(respond), pump, queue, raw_headers };
+        let tunnel = tunnel.map(|upgrade| (upgrade, Vec::new()));
+        let slot = Slot { state: SlotState::AwaitingHead(respond), pump, queue, raw_headers, tunnel };
         self.shard(id).insert(id, slot);
     }
 
@@ -215,7 +228,7 @@ impl Exchange {
         let slot = self.take(id)?;
         match &slot.state {
             SlotState::AwaitingHead(_) => {}
-            SlotState::Streaming { .. } => {
+            SlotState::Streaming { .. } | SlotState::Tunnel(_) => {
                 return Err(Error::invalid_state("respond after the head was sent"));
             }
         }
@@ -252,8 +265,8 @@ impl Exchange {
                 let _ = sender.send(build(head, ResponseBody::stream(rx, shared)));
                 Ok(())
             }
-            streaming @ SlotState::Streaming { .. } => {
-                slot.state = streaming;
+            sent => {
+                slot.state = sent;
                 Err(Error::invalid_state("the head was already sent"))
             }
         }
@@ -272,7 +285,7 @@ impl Exchange {
                 }
                 Ok(below)
             }
-            SlotState::AwaitingHead(_) => Err(Error::invalid_state("write before the head")),
+            SlotState::AwaitingHead(_) | SlotState::Tunnel(_) => Err(Error::invalid_state("write before the head")),
         }
     }
 
@@ -288,7 +301,7 @@ impl Exchange {
                 // Dropping the sender ends the body.
                 Ok(())
             }
-            SlotState::AwaitingHead(_) => Err(Error::invalid_state("end before the head")),
+            SlotState::AwaitingHead(_) | SlotState::Tunnel(_) => Err(Error::invalid_state("end before the head")),
         }
     }
 
@@ -310,8 +323,92 @@ impl Exchange {
         if let SlotState::Streaming { chunks, .. } = take_state(slot) {
             let _ = chunks.send(Err(()));
         }
-        // An unanswered head sender dropped here makes the service fail, which closes the connection.
+        // An unanswered head sender dropped here makes the service fail, which closes the
+        // connection; a dropped tunnel sender makes the tunnel close it.
         Ok(())
+    }
+
+    /// Raw bytes from the handler on a handed-over connection, as Node's `socket.write`. Until a
+    /// whole response head has come, bytes gather; a 101 (or a 2xx to CONNECT) then turns the
+    /// connection into a tunnel, any other status is an ordinary response whose body is the rest.
+    pub fn tunnel_write(&self, id: u64, bytes: Bytes) -> Result<(), Error> {
+        self.native_calls.fetch_add(1, Ordering::Relaxed);
+        let mut shard = self.shard(id);
+        let slot = shard.get_mut(&id).ok_or_else(|| Error::unknown_request(id))?;
+        match &slot.state {
+            SlotState::Tunnel(tx) => {
+                let _ = tx.send(TunnelMessage::Data(bytes));
+                return Ok(());
+            }
+            SlotState::Streaming { .. } => {
+                drop(shard);
+                return self.write(id, bytes).map(|_| ());
+            }
+            SlotState::AwaitingHead(_) => {}
+        }
+        let Some((_, gathered)) = slot.tunnel.as_mut() else {
+            return Err(Error::invalid_state("raw bytes on a connection that is not handed over"));
+        };
+        gathered.extend_from_slice(&bytes);
+        let Some(raw) = RawHead::parse(gathered)? else { return Ok(()) };
+        let rest = Bytes::copy_from_slice(&gathered[raw.length..]);
+        let (hand_over, _) = slot.tunnel.take().expect("checked above");
+        let switches = raw.head.status == StatusCode::SWITCHING_PROTOCOLS
+            || (hand_over.connect && raw.head.status.is_success());
+        let queue = slot.queue.clone();
+        let SlotState::AwaitingHead(sender) = std::mem::replace(&mut slot.state, SlotState::AwaitingHead(oneshot::channel().0)) else {
+            unreachable!("checked above")
+        };
+        if switches {
+            let (tx, rx) = mpsc::unbounded_channel();
+            if !rest.is_empty() {
+                let _ = tx.send(TunnelMessage::Data(rest));
+            }
+            slot.state = SlotState::Tunnel(tx);
+            drop(shard);
+            let _ = sender.send(build(raw.head, ResponseBody::none()));
+            crate::runtime::runtime().spawn(tunnel(id, hand_over.upgrade, rx, queue));
+            return Ok(());
+        }
+        // A refusal: the rest is its body, complete when it holds the announced length.
+        let announced = raw.head.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        if announced.is_some_and(|length| rest.len() >= length) {
+            shard.remove(&id);
+            drop(shard);
+            let _ = sender.send(build(raw.head, ResponseBody::full(rest)));
+            return Ok(());
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = StreamShared::new(id, queue);
+        slot.state = SlotState::Streaming { chunks: tx.clone(), shared: shared.clone() };
+        drop(shard);
+        let _ = sender.send(build(raw.head, ResponseBody::stream(rx, shared.clone())));
+        if !rest.is_empty() {
+            shared.add_buffered(rest.len());
+            let _ = tx.send(Ok(rest));
+        }
+        Ok(())
+    }
+
+    /// The handler ended its side of a handed-over connection (`socket.end()`).
+    pub fn tunnel_end(&self, id: u64) -> Result<(), Error> {
+        let shard = self.shard(id);
+        let slot = shard.get(&id).ok_or_else(|| Error::unknown_request(id))?;
+        match &slot.state {
+            SlotState::Tunnel(tx) => {
+                let _ = tx.send(TunnelMessage::End);
+                Ok(())
+            }
+            SlotState::Streaming { .. } => {
+                drop(shard);
+                self.end(id, None)
+            }
+            // Ended before any head: the connection closes.
+            SlotState::AwaitingHead(_) => {
+                drop(shard);
+                self.destroy(id)
+            }
+        }
     }
 }
 
@@ -327,6 +424,84 @@ fn fix_content_length(headers: &mut HeaderMap, body: &Bytes) {
             headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         }
     }
+}
+
+/// A response head written raw by a handler.
+struct RawHead {
+    head: ResponseHead,
+    /// Its length in bytes, up to and including the blank line.
+    length: usize,
+}
+
+/// A connection the handlers may take over: hyper completes `upgrade` once a 101 (or, for
+/// CONNECT, a 2xx) has been written.
+pub(crate) struct HandOver {
+    pub(crate) upgrade: OnUpgrade,
+    pub(crate) connect: bool,
+}
+
+impl RawHead {
+    /// `Ok(None)` while the head is incomplete.
+    fn parse(bytes: &[u8]) -> Result<Option<RawHead>, Error> {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut headers);
+        let length = match response.parse(bytes) {
+            Ok(httparse::Status::Complete(length)) => length,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(e) => return Err(Error::invalid_header(format!("raw response head: {e}"))),
+        };
+        let status = u32::from(response.code.unwrap_or(0));
+        let mut block = String::new();
+        for header in response.headers.iter() {
+            block.push_str(header.name);
+            block.push(':');
+            block.extend(header.value.iter().map(|&b| char::from(b)));
+            block.push('\n');
+        }
+        let mut head = ResponseHead::from_block(status, &block)?;
+        let reason = response.reason.unwrap_or("");
+        if head.status.canonical_reason() != Some(reason) {
+            head = head.with_reason(reason)?;
+        }
+        Ok(Some(RawHead { head, length }))
+    }
+}
+
+/// Carries bytes both ways on a handed-over connection until both sides have ended, then
+/// reports it closed.
+async fn tunnel(id: u64, upgrade: OnUpgrade, mut from_handler: mpsc::UnboundedReceiver<TunnelMessage>, queue: Arc<EventQueue>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if let Ok(upgraded) = upgrade.await {
+        let (mut reader, mut writer) = tokio::io::split(hyper_util::rt::TokioIo::new(upgraded));
+        let mut buffer = bytes::BytesMut::with_capacity(16 * 1024);
+        let (mut reading, mut writing) = (true, true);
+        while reading || writing {
+            tokio::select! {
+                read = reader.read_buf(&mut buffer), if reading => match read {
+                    Ok(n) if n > 0 => queue.push(Event::Body { id, chunk: buffer.split().freeze() }),
+                    _ => {
+                        reading = false;
+                        queue.push(Event::BodyEnd { id });
+                    }
+                },
+                message = from_handler.recv(), if writing => match message {
+                    Some(TunnelMessage::Data(bytes)) => {
+                        if writer.write_all(&bytes).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(TunnelMessage::End) => {
+                        let _ = writer.shutdown().await;
+                        writing = false;
+                    }
+                    // Destroyed by the handler.
+                    None => break,
+                },
+            }
+        }
+    }
+    Exchange::global().abandon(id);
+    queue.push(Event::Aborted { id });
 }
 
 fn announces_nonzero_length(headers: &HeaderMap) -> bool {

@@ -15,15 +15,14 @@ use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use xsys_router::{Lookup, RouteTable};
 
 use crate::body::ResponseBody;
 use crate::bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead};
-use crate::exchange::{BodyPump, Exchange};
+use crate::exchange::{BodyPump, Exchange, HandOver};
 use crate::runtime::runtime;
 use crate::wire::{Recordings, WireIo};
 use crate::{native, Error};
@@ -71,6 +70,7 @@ pub struct RoutingMirror {
     table: RwLock<Option<RouteTable>>,
     powered_by: AtomicBool,
     connect_listener: AtomicBool,
+    upgrade_listener: AtomicBool,
     version: AtomicU32,
 }
 
@@ -80,6 +80,7 @@ impl RoutingMirror {
             table: RwLock::new(None),
             powered_by: AtomicBool::new(true),
             connect_listener: AtomicBool::new(false),
+            upgrade_listener: AtomicBool::new(false),
             version: AtomicU32::new(0),
         })
     }
@@ -102,6 +103,11 @@ impl RoutingMirror {
     /// Without a `'connect'` listener, Node closes a CONNECT request's connection.
     pub fn set_connect_listener(&self, on: bool) {
         self.connect_listener.store(on, Ordering::Relaxed);
+    }
+
+    /// With an `'upgrade'` listener, Node hands an Upgrade request's connection to it.
+    pub fn set_upgrade_listener(&self, on: bool) {
+        self.upgrade_listener.store(on, Ordering::Relaxed);
     }
 
     /// What the table says about a request: a response the engine gives alone when no layer
@@ -243,7 +249,8 @@ fn bind_one(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::TcpList
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let graceful = GracefulShutdown::new();
+    // Every connection task holds a clone; when the last is gone, every connection has closed.
+    let (alive, mut all_closed) = mpsc::channel::<()>(1);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -279,13 +286,27 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: w
                     shared.connections.fetch_add(1, Ordering::Relaxed);
                     let service_connection = connection.clone();
                     let service = service_fn(move |req| handle(req, service_connection.clone()));
-                    let serving = graceful.watch(builder.serve_connection(TokioIo::new(WireIo::new(stream, connection.recordings.clone())), service));
+                    let io = TokioIo::new(WireIo::new(stream, connection.recordings.clone()));
+                    // with_upgrades: a 101 (or a 2xx to CONNECT) hands the socket to the tunnel.
+                    let serving = builder.serve_connection(io, service).with_upgrades();
+                    let mut stop = shutdown.clone();
+                    let alive = alive.clone();
                     tokio::spawn(async move {
-                        let _ = serving.await;
+                        let mut serving = std::pin::pin!(serving);
+                        let stopping = async move { stop.wait_for(|&stopping| stopping).await.is_ok() };
+                        tokio::select! {
+                            _ = serving.as_mut() => {}
+                            // Server closing: finish the request in flight, then close, as Node.
+                            true = stopping => {
+                                serving.as_mut().graceful_shutdown();
+                                let _ = serving.await;
+                            }
+                        }
                         connection.shared.connections.fetch_sub(1, Ordering::Relaxed);
                         if connection.announced.load(Ordering::Acquire) {
                             connection.shared.queue.push(Event::ConnectionClosed { id: connection.info.id });
                         }
+                        drop(alive);
                     });
                 }
                 // Out of file descriptors and the like: back off instead of spinning.
@@ -294,7 +315,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: w
         }
     }
     drop(listener);
-    graceful.shutdown().await;
+    drop(alive);
+    let _ = all_closed.recv().await;
     shared.queue.push(Event::Closed);
 }
 
@@ -336,10 +358,13 @@ impl Drop for AbortGuard {
 }
 
 async fn handle(
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     connection: Arc<Connection>,
 ) -> Result<Response<ResponseBody>, CloseConnection> {
     let shared = &connection.shared;
+    let hand_over = (req.method() == Method::CONNECT && shared.routing.connect_listener.load(Ordering::Relaxed))
+        || (shared.routing.upgrade_listener.load(Ordering::Relaxed) && asks_upgrade(req.headers()));
+    let tunnel = hand_over.then(|| HandOver { connect: req.method() == Method::CONNECT, upgrade: hyper::upgrade::on(&mut req) });
     let (parts, body) = req.into_parts();
     // Recorded as this very head came in; a count that disagrees means it is not this one's.
     let recorded = connection.recordings.next().filter(|r| r.lines == parts.headers.len());
@@ -363,7 +388,9 @@ async fn handle(
     } else {
         parts.uri.path()
     };
-    let candidates = match shared.routing.route(&parts.method, path) {
+    // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the routes.
+    let routed = if tunnel.is_some() { Routed::Dispatch(None) } else { shared.routing.route(&parts.method, path) };
+    let candidates = match routed {
         Routed::Native(mut response) => {
             complete_head(&mut response, keep_alive);
             return Ok(response);
@@ -373,7 +400,9 @@ async fn handle(
 
     let id = Exchange::next_id();
     let mut pump = None;
-    let payload = if body.is_end_stream() {
+    let payload = if tunnel.is_some() {
+        BodyPayload::Tunnel
+    } else if body.is_end_stream() {
         BodyPayload::Empty
     } else {
         match body.size_hint().exact() {
@@ -407,14 +436,26 @@ async fn handle(
         candidates,
     };
     let (respond, response) = oneshot::channel();
-    Exchange::global().register(id, respond, pump, shared.queue.clone(), raw_headers);
+    let handed_over = tunnel.is_some();
+    Exchange::global().register(id, respond, pump, shared.queue.clone(), raw_headers, tunnel);
     let mut guard = AbortGuard { id, armed: true };
     shared.queue.push(Event::Request(Box::new(head)));
     let outcome = response.await;
     guard.armed = false;
     let mut response = outcome.map_err(|_| CloseConnection("destroyed by the handler"))?;
-    complete_head(&mut response, keep_alive);
+    // A handed-over connection's head was written raw by the handler: nothing is added.
+    if !handed_over {
+        complete_head(&mut response, keep_alive);
+    }
     Ok(response)
+}
+
+/// An Upgrade header with `upgrade` among the Connection tokens, as Node's parser reads it.
+fn asks_upgrade(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(http::header::UPGRADE)
+        && headers.get_all(http::header::CONNECTION).iter().any(|v| {
+            v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
+        })
 }
 
 /// HTTP/1.1 keeps the connection unless the client says close; HTTP/1.0 only if it asks.

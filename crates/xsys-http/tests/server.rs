@@ -235,3 +235,54 @@ fn headers_go_out_as_node_writes_them_in_case_and_order() {
     assert_eq!(head_lines(&wrong), ["Date: <date>", "Connection: close", "Content-Length: 0"], "{wrong}");
     assert_eq!(handler.join().expect("handler thread"), 3);
 }
+
+#[test]
+fn an_upgrade_hands_the_connection_over_for_raw_bytes_both_ways() {
+    let routing = RoutingMirror::new();
+    routing.set_upgrade_listener(true);
+    let (server, queue, wakes) = start(routing);
+    let handler = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if wakes.recv_timeout(Duration::from_millis(100)).is_err() {
+                continue;
+            }
+            for event in queue.drain() {
+                match event {
+                    Event::Request(head) => {
+                        assert!(matches!(head.body, xsys_http::BodyPayload::Tunnel));
+                        // The head in two writes, the first tunnel bytes with the second.
+                        Exchange::global().tunnel_write(head.id, Bytes::from_static(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n")).expect("write");
+                        Exchange::global().tunnel_write(head.id, Bytes::from_static(b"Connection: Upgrade\r\n\r\nhello")).expect("write");
+                    }
+                    Event::Body { id, chunk } => {
+                        got.extend_from_slice(&chunk);
+                        Exchange::global().tunnel_write(id, chunk).expect("echo");
+                        Exchange::global().tunnel_end(id).expect("end");
+                    }
+                    Event::Aborted { .. } => return got,
+                    _ => {}
+                }
+            }
+        }
+        got
+    });
+    let mut stream = TcpStream::connect(("127.0.0.1", server.local_addr().port())).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    stream.write_all(b"GET /chat HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n").expect("write");
+    let mut seen = String::new();
+    let mut buffer = [0u8; 1024];
+    while !seen.ends_with("hello") {
+        let n = stream.read(&mut buffer).expect("read");
+        assert!(n > 0, "closed early: {seen:?}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    assert_eq!(seen, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nhello");
+    stream.write_all(b"ping").expect("write");
+    stream.shutdown(std::net::Shutdown::Write).expect("half close");
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).expect("read to end");
+    assert_eq!(rest, b"ping");
+    assert_eq!(handler.join().expect("handler"), b"ping");
+}

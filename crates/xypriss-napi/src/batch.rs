@@ -114,6 +114,12 @@ impl ToNapiValue for EventBatch {
                             BodyPayload::Empty => w.boolean(false)?,
                             BodyPayload::Streaming => w.boolean(true)?,
                             BodyPayload::Complete(bytes) => w.buffer(bytes)?,
+                            // null: the connection is handed over; its bytes follow as BODY.
+                            BodyPayload::Tunnel => {
+                                let mut null = ptr::null_mut();
+                                check_status!(sys::napi_get_null(env, &mut null))?;
+                                w.push(null)?;
+                            }
                         }
                         // [version, index, index, ...] or undefined
                         match &head.candidates {

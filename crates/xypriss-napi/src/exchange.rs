@@ -152,3 +152,16 @@ pub fn raw_headers(request: i64) -> Option<String> {
     // Header bytes are latin1, as Node reads them.
     Exchange::global().raw_headers(id(request)).map(|bytes| bytes.iter().map(|&b| char::from(b)).collect())
 }
+
+/// Raw bytes from the handler on a handed-over connection (`socket.write` after an
+/// `'upgrade'` or `'connect'`); the first ones are the response head.
+#[napi]
+pub fn tunnel_write(env: Env, request: i64, chunk: &[u8]) -> Result<bool> {
+    outcome(&env, Exchange::global().tunnel_write(id(request), Bytes::copy_from_slice(chunk)))
+}
+
+/// Ends the handler's side of a handed-over connection (`socket.end()`).
+#[napi]
+pub fn tunnel_end(env: Env, request: i64) -> Result<bool> {
+    outcome(&env, Exchange::global().tunnel_end(id(request)))
+}

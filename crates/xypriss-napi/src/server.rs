@@ -215,6 +215,12 @@ impl NativeServer {
         self.routing.set_connect_listener(on);
     }
 
+    /// Whether the server has `'upgrade'` listeners, which take over Upgrade requests.
+    #[napi]
+    pub fn set_upgrade_listener(&self, on: bool) {
+        self.routing.set_upgrade_listener(on);
+    }
+
     /// Starts a fresh mirror of the app's stack at `version`; until then every request goes to JS.
     #[napi]
     pub fn reset_routes(&self, case_sensitive: bool, strict: bool, version: u32) {

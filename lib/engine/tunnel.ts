@@ -1,0 +1,77 @@
+// The socket an `'upgrade'` or `'connect'` listener gets: a Duplex over a connection the engine
+// handed over. The first bytes written are the response head (ws writes its 101 this way); after
+// a 101 (or a 2xx to CONNECT) the bytes flow raw both ways.
+import { Duplex } from 'node:stream'
+import { native } from '../binding'
+import type { EngineSocket } from './socket'
+
+export class TunnelSocket extends Duplex {
+  readonly remoteAddress: string
+  readonly remotePort: number
+  readonly remoteFamily: string
+  readonly localAddress: string
+  readonly localPort: number
+  readonly encrypted = false
+  private readonly id: number
+
+  constructor(id: number, connection: EngineSocket) {
+    // As a server-side net.Socket: when the peer ends, this side ends too.
+    super({ allowHalfOpen: false })
+    this.id = id
+    this.remoteAddress = connection.remoteAddress
+    this.remotePort = connection.remotePort
+    this.remoteFamily = connection.remoteFamily
+    this.localAddress = connection.localAddress
+    this.localPort = connection.localPort
+  }
+
+  address() {
+    return { address: this.localAddress, family: this.remoteFamily, port: this.localPort }
+  }
+
+  _read(): void {
+    // Bytes are pushed as the engine delivers them.
+  }
+
+  _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    try {
+      native.tunnelWrite(this.id, chunk)
+      callback()
+    } catch (error) {
+      callback(error as Error)
+    }
+  }
+
+  _final(callback: (error?: Error | null) => void): void {
+    native.tunnelEnd(this.id)
+    callback()
+  }
+
+  _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    native.destroyRequest(this.id)
+    callback(error)
+  }
+
+  /** Bytes from the peer. */
+  deliver(chunk: Buffer | null): void {
+    this.push(chunk)
+  }
+
+  // Timeouts and Nagle belong to the engine; keep the calls chainable as ws and proxies expect.
+  setTimeout(_ms: number, callback?: () => void): this {
+    if (callback) this.once('timeout', callback)
+    return this
+  }
+  setNoDelay(): this {
+    return this
+  }
+  setKeepAlive(): this {
+    return this
+  }
+  ref(): this {
+    return this
+  }
+  unref(): this {
+    return this
+  }
+}
