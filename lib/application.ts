@@ -317,6 +317,7 @@ app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
   for (const server of targets) {
     const engine = server.native
     engine.setPoweredBy(this.enabled('x-powered-by'))
+    if (!server.routesMirrorable) continue
     const router = this.router
     engine.resetRoutes(router.caseSensitive, router.strict, router.version)
     router.mirrored = true

@@ -56,6 +56,8 @@ export class HttpServer extends EventEmitter {
   private readonly tunnels = new Map<number, TunnelSocket>()
   private addressInfo: { address: string; family: string; port: number } | null = null
   private requestListener: RequestListener | undefined
+  /** The app given to the constructor is the only 'request' listener it has ever had. */
+  routesMirrorable = true
   private readonly onEventsBound = (batch: unknown[]) => this.onEvents(batch)
   private readonly destroyRequest = (id: number) => native.destroyRequest(id)
 
@@ -63,13 +65,28 @@ export class HttpServer extends EventEmitter {
     super()
     if (requestListener) this.on('request', requestListener)
     this.on('newListener', (event) => {
+      if (event === 'request') this.requestListenersChanged()
       if (event === 'connect') this.native.setConnectListener(true)
       if (event === 'upgrade') this.native.setUpgradeListener(true)
     })
     this.on('removeListener', (event) => {
+      if (event === 'request') this.requestListenersChanged()
       if (event === 'connect' && this.listenerCount('connect') === 0) this.native.setConnectListener(false)
       if (event === 'upgrade' && this.listenerCount('upgrade') === 0) this.native.setUpgradeListener(false)
     })
+  }
+
+  /**
+   * socket.io and the like wrap or replace the 'request' listeners after listen(): the cached
+   * listener is no longer the one to call, and the app's routes no longer say what gets a 404,
+   * so the engine stops answering from its mirror of them, for good.
+   */
+  private requestListenersChanged() {
+    this.requestListener = undefined
+    if (this.routesMirrorable) {
+      this.routesMirrorable = false
+      this.native.disableRoutes()
+    }
   }
 
   listen(...args: any[]): this {
