@@ -12,6 +12,7 @@ function build(framework: any) {
   const app = framework()
   app.all('/echo', (req: any, res: any) => res.json({ url: req.url, path: req.path, query: req.query }))
   app.all('/raw', (req: any, res: any) => res.json({ raw: req.rawHeaders, headers: req.headers, distinct: req.headersDistinct }))
+  app.get('/status/:code', (req: any, res: any) => res.status(Number(req.params.code)).send('s'))
   app.post('/body', (req: any, res: any) => {
     let body = ''
     req.setEncoding('latin1')
@@ -31,6 +32,12 @@ const cases: [title: string, payload: string][] = [
     'header lines in their case and order, repeats not grouped',
     'GET /raw HTTP/1.1\r\nHost: t\r\nX-A: 1\r\nx-b:  2 \r\nX-A: 3\r\nCookie: a=1\r\ncookie: b=2\r\nConnection: close\r\n\r\n',
   ],
+  ['a method Node does not know is refused', 'get /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
+  ['HTTP/1.1 without Host is refused', 'GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n'],
+  ["Node's reason phrases where hyper's differ: 203", 'GET /status/203 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
+  ["Node's reason phrases where hyper's differ: 418", 'GET /status/418 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
+  ["Node's reason phrases where hyper's differ: 509", 'GET /status/509 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
+  ['an unknown code gets "unknown"', 'GET /status/299 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   [
     'after a body the next pipelined request is read as sent',
     'POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nGET /<x> \r\n' +
@@ -38,6 +45,18 @@ const cases: [title: string, payload: string][] = [
       'GET /echo?x=<y> HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n',
   ],
 ]
+
+describe('an HTTP/1.0 client', () => {
+  const both = onBoth(build)
+  it('gets Connection: close after Date, as under Node (hyper writes HTTP/1.0 in the status line)', async () => {
+    const request = 'GET /echo HTTP/1.0\r\n\r\n'
+    const [a, b] = [await raw(both.express.port, request), await raw(both.xypriss.port, request)]
+    expect(a).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
+    expect(b).toMatch(/^HTTP\/1\.0 200 OK\r\n/)
+    expect(maskDate(b).slice(b.indexOf('\r\n'))).toBe(maskDate(a).slice(a.indexOf('\r\n')))
+    expect(a).toContain('\r\nConnection: close\r\n')
+  })
+})
 
 describe('the request as sent', () => {
   const both = onBoth(build)

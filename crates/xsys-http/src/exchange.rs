@@ -521,10 +521,24 @@ fn build(head: ResponseHead, body: ResponseBody) -> Response<ResponseBody> {
     if let Some(extensions) = head.case.extensions() {
         *response.extensions_mut() = extensions;
     }
-    if let Some(reason) = head.reason {
+    if let Some(reason) = head.reason.or_else(|| node_phrase_where_hyper_differs(head.status)) {
         response.extensions_mut().insert(reason);
     }
     response
+}
+
+/// Node's reason phrase for the few codes whose canonical phrase in hyper differs from it, and
+/// Node's `unknown` for codes neither knows (hyper would write `<none>`); the handler sends any
+/// other phrase itself when it is not the canonical one.
+fn node_phrase_where_hyper_differs(status: StatusCode) -> Option<hyper::ext::ReasonPhrase> {
+    let phrase: &'static [u8] = match status.as_u16() {
+        203 => b"Non-Authoritative Information",
+        418 => b"I'm a Teapot",
+        509 => b"Bandwidth Limit Exceeded",
+        _ if status.canonical_reason().is_none() => b"unknown",
+        _ => return None,
+    };
+    Some(hyper::ext::ReasonPhrase::from_static(phrase))
 }
 
 

@@ -369,6 +369,12 @@ async fn handle(
     // Recorded as this very head came in; a count that disagrees means it is not this one's.
     let recorded = connection.recordings.next().filter(|r| r.lines == parts.headers.len());
     let keep_alive = wants_keep_alive(parts.version, &parts.headers);
+    // As Node's parser: a method it does not know, or HTTP/1.1 without Host, is a 400.
+    if !is_node_method(parts.method.as_str())
+        || (parts.version == http::Version::HTTP_11 && !parts.headers.contains_key(http::header::HOST))
+    {
+        return Ok(bad_request());
+    }
     if parts.method == Method::CONNECT && !shared.routing.connect_listener.load(Ordering::Relaxed) {
         return Err(CloseConnection("CONNECT without a 'connect' listener"));
     }
@@ -473,19 +479,42 @@ fn wants_keep_alive(version: http::Version, headers: &http::HeaderMap) -> bool {
 
 /// The headers Node adds after the app's, in Node's order: `Date` unless the app set one, then,
 /// on a kept-alive connection, `Connection: keep-alive` and `Keep-Alive: timeout=5` (clients and
-/// byte-for-byte comparisons with Express expect them). The timeout is Node's default hint: the
-/// engine's own idle limit is never shorter. A closing connection gets `Connection: close` from
-/// hyper, after these.
+/// byte-for-byte comparisons with Express expect them), else `Connection: close`. The timeout is
+/// Node's default hint: the engine's own idle limit is never shorter.
 fn complete_head(response: &mut Response<ResponseBody>, keep_alive: bool) {
     let headers = response.headers_mut();
     if !headers.contains_key(http::header::DATE) {
         headers.insert(http::header::DATE, crate::date::now());
     }
-    if !keep_alive || headers.contains_key(http::header::CONNECTION) {
+    if headers.contains_key(http::header::CONNECTION) {
+        return;
+    }
+    if !keep_alive {
+        // hyper would add it only for HTTP/1.1; Node says it to HTTP/1.0 clients too.
+        headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
         return;
     }
     headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("keep-alive"));
     headers.insert("keep-alive", http::HeaderValue::from_static("timeout=5"));
+}
+
+/// The methods Node's HTTP parser accepts (`http.METHODS`).
+fn is_node_method(method: &str) -> bool {
+    matches!(
+        method,
+        "GET" | "POST" | "PUT" | "DELETE" | "HEAD" | "OPTIONS" | "PATCH" | "ACL" | "BIND" | "CHECKOUT"
+            | "CONNECT" | "COPY" | "LINK" | "LOCK" | "M-SEARCH" | "MERGE" | "MKACTIVITY" | "MKCALENDAR"
+            | "MKCOL" | "MOVE" | "NOTIFY" | "PROPFIND" | "PROPPATCH" | "PURGE" | "QUERY" | "REBIND"
+            | "REPORT" | "SEARCH" | "SOURCE" | "SUBSCRIBE" | "TRACE" | "UNBIND" | "UNLINK" | "UNLOCK"
+            | "UNSUBSCRIBE"
+    )
+}
+
+fn bad_request() -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::none());
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    response
 }
 
 fn request_timeout() -> Response<ResponseBody> {
