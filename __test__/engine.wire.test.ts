@@ -33,6 +33,8 @@ const cases: [title: string, payload: string][] = [
     'GET /raw HTTP/1.1\r\nHost: t\r\nX-A: 1\r\nx-b:  2 \r\nX-A: 3\r\nCookie: a=1\r\ncookie: b=2\r\nConnection: close\r\n\r\n',
   ],
   ['a method Node does not know is refused', 'get /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
+  ['Content-Length with Transfer-Encoding (request smuggling) is refused', 'POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /echo HTTP/1.1\r\nHost: t\r\n\r\n'],
+  ['a head with bare LF line ends is refused', 'GET /echo HTTP/1.1\nHost: t\nConnection: close\n\n'],
   ['HTTP/1.1 without Host is refused', 'GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n'],
   ["Node's reason phrases where hyper's differ: 203", 'GET /status/203 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ["Node's reason phrases where hyper's differ: 418", 'GET /status/418 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],

@@ -366,8 +366,12 @@ async fn handle(
         || (shared.routing.upgrade_listener.load(Ordering::Relaxed) && asks_upgrade(req.headers()));
     let tunnel = hand_over.then(|| HandOver { connect: req.method() == Method::CONNECT, upgrade: hyper::upgrade::on(&mut req) });
     let (parts, body) = req.into_parts();
+    let recorded = connection.recordings.next();
+    if recorded.as_ref().is_some_and(|r| r.refused) {
+        return Ok(bad_request());
+    }
     // Recorded as this very head came in; a count that disagrees means it is not this one's.
-    let recorded = connection.recordings.next().filter(|r| r.lines == parts.headers.len());
+    let recorded = recorded.filter(|r| r.lines == parts.headers.len());
     let keep_alive = wants_keep_alive(parts.version, &parts.headers);
     // As Node's parser: a method it does not know, or HTTP/1.1 without Host, is a 400.
     if !is_node_method(parts.method.as_str())

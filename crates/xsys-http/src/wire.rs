@@ -34,6 +34,9 @@ pub struct Recorded {
     pub raw_headers: Bytes,
     /// Number of header lines.
     pub lines: usize,
+    /// Node's parser refuses this head (a line ending in a bare LF, or both Content-Length and
+    /// Transfer-Encoding, the classic request-smuggling shape) where hyper would take it.
+    pub refused: bool,
 }
 
 /// Recordings of one connection, in request order; the service takes them as hyper dispatches.
@@ -77,6 +80,8 @@ pub struct Tracker {
     content_length: Option<u64>,
     chunked: bool,
     unusual: bool,
+    bare_lf: bool,
+    last_was_cr: bool,
 }
 
 impl Tracker {
@@ -94,6 +99,8 @@ impl Tracker {
             content_length: None,
             chunked: false,
             unusual: false,
+            bare_lf: false,
+            last_was_cr: false,
         }
     }
 
@@ -149,10 +156,12 @@ impl Tracker {
     fn request_line_byte(&mut self, byte: &mut u8) {
         let State::RequestLine { spaces, started, in_query } = &mut self.state else { return };
         self.head_len += 1;
+        let last_was_cr = std::mem::replace(&mut self.last_was_cr, *byte == b'\r');
         match *byte {
             // Empty lines before a request are skipped, as hyper does.
             b'\r' | b'\n' if !*started => {}
             b'\n' => {
+                self.bare_lf |= !last_was_cr;
                 self.state = State::HeaderLine;
                 self.line.clear();
             }
@@ -189,6 +198,8 @@ impl Tracker {
         let mut line = std::mem::take(&mut self.line);
         if line.last() == Some(&b'\r') {
             line.pop();
+        } else if self.state == State::HeaderLine {
+            self.bare_lf = true;
         }
         match self.state {
             State::HeaderLine if line.is_empty() => self.state = self.end_of_head(),
@@ -250,6 +261,7 @@ impl Tracker {
             original_target,
             raw_headers: Bytes::from(std::mem::take(&mut self.raw_headers)),
             lines: self.lines,
+            refused: self.bare_lf || (self.chunked && self.content_length.is_some()),
         });
         if self.unusual || self.method_connect || (self.chunked && self.content_length.is_some()) {
             return State::Passthrough;
@@ -271,6 +283,8 @@ impl Tracker {
         self.content_length = None;
         self.chunked = false;
         self.unusual = false;
+        self.bare_lf = false;
+        self.last_was_cr = false;
         State::RequestLine { spaces: 0, started: false, in_query: false }
     }
 }
@@ -425,6 +439,16 @@ mod tests {
             assert_eq!(seen, stream, "untouched after the first head");
             assert_eq!(recorded.len(), 1);
         }
+    }
+
+    #[test]
+    fn heads_node_refuses_are_marked() {
+        let refused = |stream: &[u8]| follow(stream, 3).1[0].refused;
+        assert!(!refused(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert!(refused(b"GET / HTTP/1.1\nHost: x\r\n\r\n"));
+        assert!(refused(b"GET / HTTP/1.1\r\nHost: x\n\r\n"));
+        assert!(refused(b"GET / HTTP/1.1\r\nHost: x\r\n\n"));
+        assert!(refused(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"));
     }
 
     #[test]
