@@ -1,6 +1,7 @@
 import http from 'node:http'
+import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listen, raw, request, xypriss, type Running } from './helpers'
+import { express, listen, raw, request, xypriss, type Running } from './helpers'
 
 let running: Running
 
@@ -88,4 +89,29 @@ describe('connections', () => {
     expect(text).toBe('')
     expect((await request(running.port, 'GET', '/n/6')).status).toBe(200)
   })
+})
+
+describe('server.closeAllConnections()', () => {
+  for (const [name, framework] of [['express', express], ['xypriss', xypriss]] as const) {
+    it(`closes busy and idle connections at once and keeps listening (${name})`, async () => {
+      const app = framework()
+      app.get('/hang', () => {})
+      app.get('/ok', (req: any, res: any) => res.send('ok'))
+      const server = await listen(app)
+      // One idle kept-alive connection, one waiting on a handler that never answers.
+      const idle = net.connect(server.port, '127.0.0.1')
+      await new Promise((r) => idle.once('connect', r))
+      idle.write('GET /ok HTTP/1.1\r\nHost: t\r\n\r\n')
+      await new Promise((r) => idle.once('data', r))
+      const hanging = raw(server.port, 'GET /hang HTTP/1.1\r\nHost: t\r\n\r\n', undefined, 5000)
+      await new Promise((r) => setTimeout(r, 100))
+      const idleClosed = new Promise((r) => idle.once('close', r))
+      server.server.closeAllConnections()
+      expect(await hanging).toBe('')
+      await idleClosed
+      // Still listening: a new connection is served.
+      expect((await request(server.port, 'GET', '/ok')).body.toString()).toBe('ok')
+      await server.close()
+    })
+  }
 })

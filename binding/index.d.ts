@@ -22,6 +22,8 @@ export declare class NativeServer {
   connections(): number
   stats(): EngineStats
   setPoweredBy(on: boolean): void
+  /** Closes every HTTP connection now (`server.closeAllConnections()`). */
+  closeAllConnections(): void
   setConnectListener(on: boolean): void
   /** Whether the server has `'upgrade'` listeners, which take over Upgrade requests. */
   setUpgradeListener(on: boolean): void

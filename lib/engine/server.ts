@@ -139,7 +139,17 @@ export class HttpServer extends EventEmitter {
     return this
   }
 
+  // The engine closes idle connections itself when closing, as Node 19+ does in close().
   closeIdleConnections(): void {}
+
+  /** Closes every connection now; requests in flight are aborted (Node's closeAllConnections). */
+  closeAllConnections(): void {
+    this.native.closeAllConnections()
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return new Promise((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())))
+  }
 
   getConnections(callback: (err: Error | null, count: number) => void): this {
     process.nextTick(callback, null, this.native.connections())

@@ -141,6 +141,8 @@ enum Routed {
 
 struct Shared {
     queue: Arc<EventQueue>,
+    /// Bumped by `close_all_connections`: every connection open at that moment closes.
+    cut: watch::Sender<u64>,
     routing: Arc<RoutingMirror>,
     limits: Limits,
     connections: AtomicUsize,
@@ -172,6 +174,7 @@ impl Server {
             TcpListener::from_std(std_listener).map_err(|e| Error::listen(e, describe(&options)))?;
         let shared = Arc::new(Shared {
             queue,
+            cut: watch::Sender::new(0),
             routing,
             limits: options.limits,
             connections: AtomicUsize::new(0),
@@ -193,6 +196,12 @@ impl Server {
     /// Stops accepting, closes idle connections, lets in-flight requests finish.
     pub fn close(&self) {
         let _ = self.shutdown.send(true);
+    }
+
+    /// Closes every HTTP connection now, busy or idle (Node's `server.closeAllConnections()`);
+    /// requests in flight are aborted. Handed-over connections are not HTTP any more and stay.
+    pub fn close_all_connections(&self) {
+        self.shared.cut.send_modify(|generation| *generation += 1);
     }
 }
 
@@ -290,12 +299,15 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: w
                     // with_upgrades: a 101 (or a 2xx to CONNECT) hands the socket to the tunnel.
                     let serving = builder.serve_connection(io, service).with_upgrades();
                     let mut stop = shutdown.clone();
+                    let mut cut = shared.cut.subscribe();
                     let alive = alive.clone();
                     tokio::spawn(async move {
                         let mut serving = std::pin::pin!(serving);
                         let stopping = async move { stop.wait_for(|&stopping| stopping).await.is_ok() };
                         tokio::select! {
                             _ = serving.as_mut() => {}
+                            // Dropping the connection closes its socket.
+                            Ok(()) = cut.changed() => {}
                             // Server closing: finish the request in flight, then close, as Node.
                             true = stopping => {
                                 serving.as_mut().graceful_shutdown();

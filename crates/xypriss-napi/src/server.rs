@@ -210,6 +210,14 @@ impl NativeServer {
         self.routing.set_powered_by(on);
     }
 
+    /// Closes every HTTP connection now (`server.closeAllConnections()`).
+    #[napi]
+    pub fn close_all_connections(&self) {
+        if let Some(server) = &self.server {
+            server.close_all_connections();
+        }
+    }
+
     #[napi]
     pub fn set_connect_listener(&self, on: bool) {
         self.routing.set_connect_listener(on);
