@@ -1,7 +1,10 @@
 import { spawnSync } from 'node:child_process'
-import path from 'node:path'
+import { existsSync, rmSync } from 'node:fs'
+import http from 'node:http'
+import { tmpdir } from 'node:os'
+import path, { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { listen, request, xypriss } from './helpers'
+import { express, listen, request, xypriss } from './helpers'
 
 describe('listen and close', () => {
   it('reports EADDRINUSE like Node, to the callback and as an error event', async () => {
@@ -67,4 +70,32 @@ describe('listen and close', () => {
     await closed
     expect(reply.body.toString()).toBe('late')
   })
+})
+
+describe('listen(path): a Unix socket', () => {
+  for (const [name, framework] of [['express', express], ['xypriss', xypriss]] as const) {
+    it(`serves over the socket, reports the path as address, removes it on close (${name})`, async () => {
+      const path = join(tmpdir(), `xypriss-${name}-${process.pid}.sock`)
+      rmSync(path, { force: true })
+      const app = framework()
+      app.get('/who', (req: any, res: any) => res.json({ ip: req.ip ?? null, remote: req.socket.remoteAddress ?? null, url: req.url }))
+      const server = await new Promise<any>((resolve, reject) => {
+        const s = app.listen(path, (err?: Error) => (err ? reject(err) : resolve(s)))
+      })
+      expect(server.address()).toBe(path)
+      const body = await new Promise<string>((resolve, reject) => {
+        http.get({ socketPath: path, path: '/who' }, (res) => {
+          let text = ''
+          res.on('data', (c) => (text += c))
+          res.on('end', () => resolve(text))
+        }).on('error', reject)
+      })
+      expect(JSON.parse(body)).toEqual({ ip: null, remote: null, url: '/who' })
+      // A second listen on the same path fails as Node's does.
+      const error = await new Promise<any>((resolve) => framework().listen(path).on('error', resolve))
+      expect(error.code).toBe('EADDRINUSE')
+      await new Promise<void>((r) => server.close(() => r()))
+      expect(existsSync(path)).toBe(false)
+    })
+  }
 })

@@ -95,6 +95,8 @@ export declare function flushResponses(): number
 export declare function inFlight(): number
 
 export interface ListenConfig {
+  /** A Unix socket path; host and port are then ignored. */
+  path?: string
   host?: string
   port: number
   backlog?: number

@@ -54,7 +54,7 @@ export class HttpServer extends EventEmitter {
   private readonly sockets = new Map<number, EngineSocket>()
   /** Connections handed to 'upgrade' / 'connect' listeners, by request id. */
   private readonly tunnels = new Map<number, TunnelSocket>()
-  private addressInfo: { address: string; family: string; port: number } | null = null
+  private addressInfo: { address: string; family: string; port: number } | string | null = null
   private requestListener: RequestListener | undefined
   /** The app given to the constructor is the only 'request' listener it has ever had. */
   routesMirrorable = true
@@ -93,28 +93,34 @@ export class HttpServer extends EventEmitter {
     const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
     let options: ListenOptions
     if (args[0] !== null && typeof args[0] === 'object') options = args[0]
+    // As Node: a string that is not a port number is a Unix socket path.
+    else if (typeof args[0] === 'string' && args[0] !== '' && !Number.isInteger(Number(args[0]))) options = { path: args[0], backlog: args[1] }
     else options = { port: args[0], host: typeof args[1] === 'string' ? args[1] : undefined, backlog: typeof args[1] === 'number' ? args[1] : args[2] }
     if (callback) this.once('listening', callback)
-    if (options.path !== undefined) throw errors.notSupported('Listening on a Unix socket path')
+    if (options.path !== undefined) return this.listenOn({ path: String(options.path), port: 0, backlog: options.backlog }, options.path, 0)
     const port = options.port === undefined || options.port === null || options.port === '' ? 0 : Number(options.port)
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw Object.assign(new RangeError(`options.port should be >= 0 and < 65536. Received ${String(options.port)}.`), { code: 'ERR_SOCKET_BAD_PORT' })
     }
+    return this.listenOn({ host: options.host, port, backlog: options.backlog }, options.host, port)
+  }
+
+  private listenOn(where: { path?: string; host?: string; port: number; backlog?: number }, shownHost: string | undefined, shownPort: number): this {
     this.requestListener = this.listenerCount('request') === 1 ? (this.listeners('request')[0] as RequestListener) : undefined
     try {
-      this.addressInfo = this.native.listen(
+      const info = this.native.listen(
         {
-          host: options.host,
-          port,
-          backlog: options.backlog,
+          ...where,
           headersTimeout: this.headersTimeout,
           maxHeaderSize: this.maxHeaderSize,
           maxHeaders: this.maxHeadersCount ?? undefined,
         },
         this.onEventsBound as any,
       )
+      // A Unix socket's address is its path, as in Node.
+      this.addressInfo = info.family === 'Unix' ? info.address : info
     } catch (error: any) {
-      decorateListenError(error, options.host, port)
+      decorateListenError(error, shownHost, shownPort, where.path)
       process.nextTick(() => this.emit('error', error))
       return this
     }
@@ -324,15 +330,15 @@ export class HttpServer extends EventEmitter {
   }
 }
 
-function decorateListenError(error: any, host: string | undefined, port: number) {
+function decorateListenError(error: any, host: string | undefined, port: number, path?: string) {
   const code = error.code as string
   const errno = (osConstants.errno as Record<string, number>)[code]
-  const address = host ?? '::'
-  error.message = `listen ${code}: ${describe(code)} ${address}:${port}`
+  const address = path ?? host ?? '::'
+  error.message = path === undefined ? `listen ${code}: ${describe(code)} ${address}:${port}` : `listen ${code}: ${describe(code)} ${path}`
   error.errno = errno === undefined ? undefined : -errno
   error.syscall = 'listen'
   error.address = address
-  error.port = port
+  if (path === undefined) error.port = port
 }
 
 function describe(code: string): string {

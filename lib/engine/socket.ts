@@ -4,11 +4,12 @@ import { EventEmitter } from 'node:events'
 import { errors } from '../errors'
 
 export class EngineSocket extends EventEmitter {
-  readonly remoteAddress: string
-  readonly remotePort: number
-  readonly remoteFamily: string
-  readonly localAddress: string
-  readonly localPort: number
+  // Undefined on a Unix socket, as in Node.
+  readonly remoteAddress: string | undefined
+  readonly remotePort: number | undefined
+  readonly remoteFamily: string | undefined
+  readonly localAddress: string | undefined
+  readonly localPort: number | undefined
   readonly encrypted = false
   readable = true
   writable = true
@@ -18,13 +19,13 @@ export class EngineSocket extends EventEmitter {
   private readonly destroyRequest: (id: number) => void
 
   constructor(
-    info: { remoteAddress: string; remotePort: number; family: number; localAddress: string; localPort: number },
+    info: { remoteAddress?: string; remotePort?: number; family?: number; localAddress?: string; localPort?: number },
     destroyRequest: (id: number) => void,
   ) {
     super()
     this.remoteAddress = info.remoteAddress
     this.remotePort = info.remotePort
-    this.remoteFamily = info.family === 4 ? 'IPv4' : 'IPv6'
+    this.remoteFamily = info.family === undefined ? undefined : info.family === 4 ? 'IPv4' : 'IPv6'
     this.localAddress = info.localAddress
     this.localPort = info.localPort
     this.destroyRequest = destroyRequest

@@ -6,11 +6,11 @@ import { native } from '../binding'
 import type { EngineSocket } from './socket'
 
 export class TunnelSocket extends Duplex {
-  readonly remoteAddress: string
-  readonly remotePort: number
-  readonly remoteFamily: string
-  readonly localAddress: string
-  readonly localPort: number
+  readonly remoteAddress: string | undefined
+  readonly remotePort: number | undefined
+  readonly remoteFamily: string | undefined
+  readonly localAddress: string | undefined
+  readonly localPort: number | undefined
   readonly encrypted = false
   private readonly id: number
 

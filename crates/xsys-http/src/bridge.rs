@@ -20,8 +20,9 @@ pub trait Wake: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct ConnectionInfo {
     pub id: u64,
-    pub remote: SocketAddr,
-    pub local: SocketAddr,
+    /// None on a Unix socket, as Node's `remoteAddress` is undefined there.
+    pub remote: Option<SocketAddr>,
+    pub local: Option<SocketAddr>,
 }
 
 /// How a request's body reaches the consumer.

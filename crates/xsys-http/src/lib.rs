@@ -20,4 +20,4 @@ pub use body::ResponseBody;
 pub use bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead, Wake};
 pub use error::Error;
 pub use exchange::{Exchange, ReadyResponse, ResponseHead};
-pub use server::{ListenOptions, Limits, RoutingMirror, Server};
+pub use server::{Bound, ListenOptions, Limits, RoutingMirror, Server};

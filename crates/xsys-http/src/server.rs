@@ -57,6 +57,8 @@ impl Default for Limits {
 
 #[derive(Debug, Clone)]
 pub struct ListenOptions {
+    /// A Unix socket path to listen on instead of a TCP port (Node's `listen(path)`).
+    pub path: Option<std::path::PathBuf>,
     /// None listens on `::` (dual stack) when IPv6 is available, else `0.0.0.0`, as Node does.
     pub host: Option<String>,
     pub port: u16,
@@ -148,9 +150,16 @@ struct Shared {
     connections: AtomicUsize,
 }
 
+/// Where a server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bound {
+    Tcp(SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
 pub struct Server {
     shared: Arc<Shared>,
-    local_addr: SocketAddr,
+    bound: Bound,
     shutdown: watch::Sender<bool>,
 }
 
@@ -166,26 +175,45 @@ impl Server {
     ) -> Result<Server, Error> {
         let rt = runtime();
         let _enter = rt.enter();
-        let std_listener = bind(&options)?;
-        let local_addr = std_listener
-            .local_addr()
-            .map_err(|e| Error::listen(e, describe(&options)))?;
-        let listener =
-            TcpListener::from_std(std_listener).map_err(|e| Error::listen(e, describe(&options)))?;
         let shared = Arc::new(Shared {
             queue,
             cut: watch::Sender::new(0),
             routing,
-            limits: options.limits,
+            limits: options.limits.clone(),
             connections: AtomicUsize::new(0),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
-        rt.spawn(accept_loop(listener, shared.clone(), shutdown_rx));
-        Ok(Server { shared, local_addr, shutdown })
+        let bound = match &options.path {
+            Some(path) => {
+                let listener = std::os::unix::net::UnixListener::bind(path)
+                    .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                    .and_then(tokio::net::UnixListener::from_std)
+                    .map_err(|e| Error::listen(e, path.display().to_string()))?;
+                // Node removes its socket file when the server closes.
+                rt.spawn(accept_loop(listener, shared.clone(), shutdown_rx, Some(path.clone())));
+                Bound::Unix(path.clone())
+            }
+            None => {
+                let std_listener = bind(&options)?;
+                let local_addr = std_listener.local_addr().map_err(|e| Error::listen(e, describe(&options)))?;
+                let listener = TcpListener::from_std(std_listener).map_err(|e| Error::listen(e, describe(&options)))?;
+                rt.spawn(accept_loop(listener, shared.clone(), shutdown_rx, None));
+                Bound::Tcp(local_addr)
+            }
+        };
+        Ok(Server { shared, bound, shutdown })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+    pub fn bound(&self) -> &Bound {
+        &self.bound
+    }
+
+    /// The TCP address; a Unix socket server has none.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match self.bound {
+            Bound::Tcp(addr) => Some(addr),
+            Bound::Unix(_) => None,
+        }
     }
 
     /// Open connections (Node's `server.getConnections`).
@@ -257,7 +285,42 @@ fn bind_one(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::TcpList
     Ok(socket.into())
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+/// The peers of an accepted connection, as Node reports them (none on a Unix socket).
+struct Peers {
+    remote: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+}
+
+/// A listening socket the accept loop can take connections from.
+trait Acceptor: Send + 'static {
+    type Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
+    fn poll_accept(&self, cx: &mut std::task::Context<'_>) -> Poll<std::io::Result<(Self::Io, Peers)>>;
+}
+
+impl Acceptor for TcpListener {
+    type Io = tokio::net::TcpStream;
+    fn poll_accept(&self, cx: &mut std::task::Context<'_>) -> Poll<std::io::Result<(Self::Io, Peers)>> {
+        TcpListener::poll_accept(self, cx).map_ok(|(stream, remote)| {
+            let _ = stream.set_nodelay(true);
+            let local = stream.local_addr().unwrap_or(remote);
+            (stream, Peers { remote: Some(remote), local: Some(local) })
+        })
+    }
+}
+
+impl Acceptor for tokio::net::UnixListener {
+    type Io = tokio::net::UnixStream;
+    fn poll_accept(&self, cx: &mut std::task::Context<'_>) -> Poll<std::io::Result<(Self::Io, Peers)>> {
+        tokio::net::UnixListener::poll_accept(self, cx).map_ok(|(stream, _)| (stream, Peers { remote: None, local: None }))
+    }
+}
+
+async fn accept_loop<A: Acceptor>(
+    listener: A,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+    unlink_on_close: Option<std::path::PathBuf>,
+) {
     // Every connection task holds a clone; when the last is gone, every connection has closed.
     let (alive, mut all_closed) = mpsc::channel::<()>(1);
     let mut builder = http1::Builder::new();
@@ -278,15 +341,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: w
         tokio::select! {
             biased;
             _ = shutdown.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, remote)) => {
-                    let _ = stream.set_nodelay(true);
-                    let local = stream.local_addr().unwrap_or(remote);
+            accepted = poll_fn(|cx| listener.poll_accept(cx)) => match accepted {
+                Ok((stream, peers)) => {
                     let connection = Arc::new(Connection {
                         info: ConnectionInfo {
                             id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
-                            remote,
-                            local,
+                            remote: peers.remote,
+                            local: peers.local,
                         },
                         announced: AtomicBool::new(false),
                         shared: shared.clone(),
@@ -327,6 +388,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: w
         }
     }
     drop(listener);
+    if let Some(path) = unlink_on_close {
+        let _ = std::fs::remove_file(path);
+    }
     drop(alive);
     let _ = all_closed.recv().await;
     shared.queue.push(Event::Closed);

@@ -21,7 +21,7 @@ impl Wake for ChannelWake {
 fn start(routing: Arc<RoutingMirror>) -> (Server, Arc<EventQueue>, mpsc::Receiver<()>) {
     let (tx, rx) = mpsc::channel();
     let queue = EventQueue::new(ChannelWake(tx));
-    let options = ListenOptions { host: Some("127.0.0.1".into()), port: 0, backlog: 128, limits: Default::default() };
+    let options = ListenOptions { path: None, host: Some("127.0.0.1".into()), port: 0, backlog: 128, limits: Default::default() };
     let server = Server::listen(options, queue.clone(), routing).expect("listen on 127.0.0.1:0");
     (server, queue, rx)
 }
@@ -60,7 +60,7 @@ fn serve(queue: Arc<EventQueue>, wakes: mpsc::Receiver<()>, count: usize) -> std
 fn dispatches_a_request_and_writes_the_answer() {
     let (server, queue, wakes) = start(RoutingMirror::new());
     let handler = serve(queue, wakes, 1);
-    let response = roundtrip(server.local_addr().port(), "GET /hello?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let response = roundtrip(server.local_addr().expect("tcp").port(), "GET /hello?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
     assert!(response.ends_with("\r\n\r\n/hello?x=1"), "{response}");
     assert_eq!(handler.join().expect("handler thread"), 1);
@@ -75,7 +75,7 @@ fn answers_what_no_layer_matches_without_dispatching() {
         *table = Some(t);
     });
     let (server, queue, _wakes) = start(routing);
-    let response = roundtrip(server.local_addr().port(), "GET /unknown HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let response = roundtrip(server.local_addr().expect("tcp").port(), "GET /unknown HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     assert!(response.starts_with("HTTP/1.1 404 Not Found\r\n"), "{response}");
     assert!(response.contains("<pre>Cannot GET /unknown</pre>"), "{response}");
     assert!(queue.drain().is_empty(), "nothing reached the handler side");
@@ -84,7 +84,7 @@ fn answers_what_no_layer_matches_without_dispatching() {
 #[test]
 fn a_client_that_leaves_frees_its_request() {
     let (server, queue, wakes) = start(RoutingMirror::new());
-    let mut stream = TcpStream::connect(("127.0.0.1", server.local_addr().port())).expect("connect");
+    let mut stream = TcpStream::connect(("127.0.0.1", server.local_addr().expect("tcp").port())).expect("connect");
     stream.write_all(b"GET /wait HTTP/1.1\r\nHost: t\r\n\r\n").expect("write");
     let mut id = None;
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -111,7 +111,7 @@ fn a_client_that_leaves_frees_its_request() {
 #[test]
 fn close_stops_accepting_and_reports_closed() {
     let (server, queue, wakes) = start(RoutingMirror::new());
-    let port = server.local_addr().port();
+    let port = server.local_addr().expect("tcp").port();
     server.close();
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut closed = false;
@@ -128,8 +128,9 @@ fn a_taken_port_is_a_listen_error_with_the_os_cause() {
     let (server, _queue, _wakes) = start(RoutingMirror::new());
     let (tx, _rx) = mpsc::channel();
     let options = ListenOptions {
+        path: None,
         host: Some("127.0.0.1".into()),
-        port: server.local_addr().port(),
+        port: server.local_addr().expect("tcp").port(),
         backlog: 16,
         limits: Default::default(),
     };
@@ -143,7 +144,7 @@ fn a_taken_port_is_a_listen_error_with_the_os_cause() {
 #[test]
 fn a_malformed_request_gets_400_and_no_dispatch() {
     let (server, queue, _wakes) = start(RoutingMirror::new());
-    let response = roundtrip(server.local_addr().port(), "GET /x HTTP/1.1\r\nHost x\r\n\r\n");
+    let response = roundtrip(server.local_addr().expect("tcp").port(), "GET /x HTTP/1.1\r\nHost x\r\n\r\n");
     assert!(response.starts_with("HTTP/1.1 400"), "{response:?}");
     assert!(queue.drain().iter().all(|e| !matches!(e, Event::Request(_))));
 }
@@ -196,7 +197,7 @@ fn headers_go_out_as_node_writes_them_in_case_and_order() {
         "/empty" => ("X-Powered-By:Express\nContent-Length:0\n", "", false),
         _ => ("Content-Length:5\n", "", false),
     });
-    let port = server.local_addr().port();
+    let port = server.local_addr().expect("tcp").port();
 
     // Kept alive: read just this response.
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -268,7 +269,7 @@ fn an_upgrade_hands_the_connection_over_for_raw_bytes_both_ways() {
         }
         got
     });
-    let mut stream = TcpStream::connect(("127.0.0.1", server.local_addr().port())).expect("connect");
+    let mut stream = TcpStream::connect(("127.0.0.1", server.local_addr().expect("tcp").port())).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
     stream.write_all(b"GET /chat HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n").expect("write");
     let mut seen = String::new();
@@ -285,4 +286,34 @@ fn an_upgrade_hands_the_connection_over_for_raw_bytes_both_ways() {
     stream.read_to_end(&mut rest).expect("read to end");
     assert_eq!(rest, b"ping");
     assert_eq!(handler.join().expect("handler"), b"ping");
+}
+
+#[test]
+fn listens_on_a_unix_socket_and_removes_it_on_close() {
+    use std::os::unix::net::UnixStream;
+    let path = std::env::temp_dir().join(format!("xypriss-test-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let (tx, wakes) = mpsc::channel();
+    let queue = EventQueue::new(ChannelWake(tx));
+    let options = ListenOptions { path: Some(path.clone()), host: None, port: 0, backlog: 16, limits: Default::default() };
+    let server = Server::listen(options, queue.clone(), RoutingMirror::new()).expect("listen on a path");
+    assert_eq!(server.bound(), &xsys_http::Bound::Unix(path.clone()));
+    let handler = serve(queue.clone(), wakes, 1);
+    let mut stream = UnixStream::connect(&path).expect("connect");
+    stream.write_all(b"GET /over-unix HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").expect("write");
+    let mut out = String::new();
+    stream.read_to_string(&mut out).expect("read");
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n") && out.ends_with("/over-unix"), "{out}");
+    assert_eq!(handler.join().expect("handler"), 1);
+    // A second server on the same path: the address is in use, as under Node.
+    let (tx2, _rx2) = mpsc::channel();
+    let again = ListenOptions { path: Some(path.clone()), host: None, port: 0, backlog: 16, limits: Default::default() };
+    let err = Server::listen(again, EventQueue::new(ChannelWake(tx2)), RoutingMirror::new()).err().expect("in use");
+    assert_eq!(err.io_error().map(|e| e.kind()), Some(std::io::ErrorKind::AddrInUse));
+    server.close();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while path.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!path.exists(), "socket file removed on close");
 }

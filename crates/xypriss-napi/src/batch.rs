@@ -60,6 +60,12 @@ impl Writer {
         unsafe { self.push(value) }
     }
 
+    unsafe fn undefined(&mut self) -> Result<()> {
+        let mut value = ptr::null_mut();
+        check_status!(unsafe { sys::napi_get_undefined(self.env, &mut value) })?;
+        unsafe { self.push(value) }
+    }
+
     unsafe fn boolean(&mut self, b: bool) -> Result<()> {
         let mut value = ptr::null_mut();
         check_status!(unsafe { sys::napi_get_boolean(self.env, b, &mut value) })?;
@@ -88,11 +94,21 @@ impl ToNapiValue for EventBatch {
                     Event::Connection(info) => {
                         w.number(TAG_CONNECTION)?;
                         w.number(info.id as f64)?;
-                        w.address(&info.remote)?;
-                        w.number(f64::from(info.remote.port()))?;
-                        w.number(if info.local.is_ipv4() { 4.0 } else { 6.0 })?;
-                        w.address(&info.local)?;
-                        w.number(f64::from(info.local.port()))?;
+                        // A Unix socket has no addresses: undefined, as in Node.
+                        match (info.remote, info.local) {
+                            (Some(remote), Some(local)) => {
+                                w.address(&remote)?;
+                                w.number(f64::from(remote.port()))?;
+                                w.number(if local.is_ipv4() { 4.0 } else { 6.0 })?;
+                                w.address(&local)?;
+                                w.number(f64::from(local.port()))?;
+                            }
+                            _ => {
+                                for _ in 0..5 {
+                                    w.undefined()?;
+                                }
+                            }
+                        }
                     }
                     Event::Request(head) => {
                         w.number(TAG_REQUEST)?;

@@ -9,7 +9,7 @@ use napi::bindgen_prelude::{Either, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Result, Status};
 use napi_derive::napi;
-use xsys_http::{EventQueue, Exchange, Limits, ListenOptions, RoutingMirror, Server, Wake};
+use xsys_http::{Bound, EventQueue, Exchange, Limits, ListenOptions, RoutingMirror, Server, Wake};
 use xsys_router::{LayerId, Methods, RouteTable, TableOptions};
 
 use crate::batch::EventBatch;
@@ -43,6 +43,8 @@ pub struct AddressInfo {
 
 #[napi(object)]
 pub struct ListenConfig {
+    /// A Unix socket path; host and port are then ignored.
+    pub path: Option<String>,
     pub host: Option<String>,
     pub port: u32,
     pub backlog: Option<i32>,
@@ -116,6 +118,7 @@ impl NativeServer {
             ..defaults
         };
         let options = ListenOptions {
+            path: config.path.filter(|p| !p.is_empty()).map(std::path::PathBuf::from),
             host: config.host.filter(|h| !h.is_empty()),
             port: u16::try_from(config.port).map_err(|_| throw(&env, "ERR_SOCKET_BAD_PORT", "port should be >= 0 and < 65536"))?,
             backlog: config.backlog.unwrap_or(511),
@@ -123,14 +126,18 @@ impl NativeServer {
         };
         match Server::listen(options, queue.clone(), self.routing.clone()) {
             Ok(server) => {
-                let addr = server.local_addr();
+                let info = match server.bound() {
+                    Bound::Tcp(addr) => AddressInfo {
+                        address: addr.ip().to_string(),
+                        family: if addr.is_ipv4() { "IPv4".into() } else { "IPv6".into() },
+                        port: u32::from(addr.port()),
+                    },
+                    // JS reports the path itself as the address, as Node does.
+                    Bound::Unix(path) => AddressInfo { address: path.display().to_string(), family: "Unix".into(), port: 0 },
+                };
                 self.server = Some(server);
                 self.queue = Some(queue);
-                Ok(AddressInfo {
-                    address: addr.ip().to_string(),
-                    family: if addr.is_ipv4() { "IPv4".into() } else { "IPv6".into() },
-                    port: u32::from(addr.port()),
-                })
+                Ok(info)
             }
             Err(e) => {
                 self.release();
