@@ -12,6 +12,15 @@ function build(framework: any) {
   const app = framework()
   app.all('/echo', (req: any, res: any) => res.json({ url: req.url, path: req.path, query: req.query }))
   app.all('/raw', (req: any, res: any) => res.json({ raw: req.rawHeaders, headers: req.headers, distinct: req.headersDistinct }))
+  app.get('/nodate', (req: any, res: any) => {
+    res.sendDate = false
+    res.send('x')
+  })
+  app.get('/nodate-stream', (req: any, res: any) => {
+    res.sendDate = false
+    res.write('x')
+    res.end('y')
+  })
   app.get('/status/:code', (req: any, res: any) => res.status(Number(req.params.code)).send('s'))
   app.post('/body', (req: any, res: any) => {
     let body = ''
@@ -32,6 +41,8 @@ const cases: [title: string, payload: string][] = [
     'header lines in their case and order, repeats not grouped',
     'GET /raw HTTP/1.1\r\nHost: t\r\nX-A: 1\r\nx-b:  2 \r\nX-A: 3\r\nCookie: a=1\r\ncookie: b=2\r\nConnection: close\r\n\r\n',
   ],
+  ['res.sendDate = false leaves Date out', 'GET /nodate HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
+  ['res.sendDate = false leaves Date out of a streamed response too', 'GET /nodate-stream HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ['a method Node does not know is refused', 'get /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ['Content-Length with Transfer-Encoding (request smuggling) is refused', 'POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /echo HTTP/1.1\r\nHost: t\r\n\r\n'],
   ['a head with bare LF line ends is refused', 'GET /echo HTTP/1.1\nHost: t\nConnection: close\n\n'],

@@ -118,14 +118,14 @@ export declare function rawHeaders(request: number): string | null
 export declare function readBody(request: number): boolean
 
 /** Status, headers and a binary body, in one call; leaves at the next `flushResponses()`. */
-export declare function respondBytes(request: number, status: number, headers: string, body: Uint8Array, etag?: number | undefined | null, reason?: string | undefined | null): boolean
+export declare function respondBytes(request: number, status: number, headers: string, body: Uint8Array, flags?: number | undefined | null, reason?: string | undefined | null): boolean
 
 /**
  * Status, headers (`name:value` lines) and a string body, in one call. The response leaves
- * at the next `flushResponses()`. `etag`: 1 adds Express's weak entity tag, 2 its strong one.
- * `reason`: a status message other than the canonical one.
+ * at the next `flushResponses()`. `flags`: 1 adds Express's weak entity tag, 2 its strong one,
+ * 4 leaves Date out. `reason`: a status message other than the canonical one.
  */
-export declare function respondString(request: number, status: number, headers: string, body: string, etag?: number | undefined | null, reason?: string | undefined | null): boolean
+export declare function respondString(request: number, status: number, headers: string, body: string, flags?: number | undefined | null, reason?: string | undefined | null): boolean
 
 /** Ends the handler's side of a handed-over connection (`socket.end()`). */
 export declare function tunnelEnd(request: number): boolean
@@ -143,7 +143,7 @@ export declare function tunnelWrite(request: number, chunk: Uint8Array): boolean
 export declare function writeChunk(request: number, chunk: Uint8Array): boolean
 
 /** Sends the head of a streaming response. */
-export declare function writeHead(request: number, status: number, headers: string, reason?: string | undefined | null): boolean
+export declare function writeHead(request: number, status: number, headers: string, reason?: string | undefined | null, flags?: number | undefined | null): boolean
 
 /** What a failed open reports to JS, which throws it with its code. */
 export interface XemsFailure {

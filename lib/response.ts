@@ -23,6 +23,9 @@ import { kETagMode, kId, kNativeETag, kOnAbort, kOnDrain, kOutHeaders, kServer, 
 import type { Application } from './application'
 import type { IncomingRequest } from './request'
 
+/** Response flag for the engine: `res.sendDate = false`. */
+const FLAG_NO_DATE = 4
+
 const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 
@@ -223,6 +226,11 @@ export class ServerResponse extends EventEmitter {
     )
   }
 
+  /** For the engine: the entity tag it should add (1 weak, 2 strong) and whether Date is left out. */
+  private responseFlags(): number {
+    return this.sendDate ? this[kNativeETag] : this[kNativeETag] | FLAG_NO_DATE
+  }
+
   /** The status message when it is not the code's canonical phrase (which the engine writes itself). */
   private customReason(): string | undefined {
     const message = this.statusMessage
@@ -248,7 +256,7 @@ export class ServerResponse extends EventEmitter {
     this.headersSent = true
     this[kStreaming] = true
     this.chunkedEncoding = !this.hasHeader('content-length')
-    native.writeHead(this[kId], this.statusCode, this.headerBlock(), this.customReason())
+    native.writeHead(this[kId], this.statusCode, this.headerBlock(), this.customReason(), this.sendDate ? 0 : FLAG_NO_DATE)
   }
 
   write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), callback?: (err?: Error | null) => void): boolean {
@@ -306,11 +314,11 @@ export class ServerResponse extends EventEmitter {
       native.endResponse(id, chunk == null ? undefined : toChunk(chunk, encoding as BufferEncoding))
     } else {
       if (chunk == null) {
-        native.respondString(id, this.statusCode, this.headerBlock(), '', 0, this.customReason())
+        native.respondString(id, this.statusCode, this.headerBlock(), '', this.sendDate ? 0 : FLAG_NO_DATE, this.customReason())
       } else if (typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8')) {
-        native.respondString(id, this.statusCode, this.headerBlock(), chunk, this[kNativeETag], this.customReason())
+        native.respondString(id, this.statusCode, this.headerBlock(), chunk, this.responseFlags(), this.customReason())
       } else {
-        native.respondBytes(id, this.statusCode, this.headerBlock(), toChunk(chunk, encoding as BufferEncoding), this[kNativeETag], this.customReason())
+        native.respondBytes(id, this.statusCode, this.headerBlock(), toChunk(chunk, encoding as BufferEncoding), this.responseFlags(), this.customReason())
       }
       scheduleFlush()
     }

@@ -35,7 +35,13 @@ pub struct ResponseHead {
     pub reason: Option<hyper::ext::ReasonPhrase>,
     /// The names to send in the app's own case rather than Title-Case.
     pub(crate) case: CaseKey,
+    /// Node's `res.sendDate`: false leaves the Date header out.
+    pub(crate) send_date: bool,
 }
+
+/// On a response whose handler turned `sendDate` off.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoDate;
 
 impl ResponseHead {
     /// Parses a header block of `name:value` entries separated by `\n`. Names go out in the case
@@ -60,7 +66,13 @@ impl ResponseHead {
                 .ok_or_else(|| Error::invalid_header(format!("value of {name}")))?;
             headers.append(name, value);
         }
-        Ok(ResponseHead { status, headers, reason: None, case })
+        Ok(ResponseHead { status, headers, reason: None, case, send_date: true })
+    }
+
+    /// Leaves the Date header out (Node's `res.sendDate = false`).
+    pub fn without_date(mut self) -> Self {
+        self.send_date = false;
+        self
     }
 
     /// Sets a custom reason phrase; characters HTTP forbids there are refused.
@@ -523,6 +535,9 @@ fn build(head: ResponseHead, body: ResponseBody) -> Response<ResponseBody> {
     }
     if let Some(reason) = head.reason.or_else(|| node_phrase_where_hyper_differs(head.status)) {
         response.extensions_mut().insert(reason);
+    }
+    if !head.send_date {
+        response.extensions_mut().insert(NoDate);
     }
     response
 }

@@ -19,7 +19,7 @@ pub fn not_found(method: &Method, pathname: &str, powered_by: bool) -> (Response
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    (ResponseHead { status: StatusCode::NOT_FOUND, headers, reason: None, case: Default::default() }, Bytes::from(body))
+    (ResponseHead { status: StatusCode::NOT_FOUND, headers, reason: None, case: Default::default(), send_date: true }, Bytes::from(body))
 }
 
 /// Which entity tag a buffered response asks the engine to add (Express's `etag` setting).

@@ -557,13 +557,15 @@ fn wants_keep_alive(version: http::Version, headers: &http::HeaderMap) -> bool {
     }
 }
 
-/// The headers Node adds after the app's, in Node's order: `Date` unless the app set one, then,
+/// The headers Node adds after the app's, in Node's order: `Date` unless the app set one (or
+/// turned `sendDate` off), then,
 /// on a kept-alive connection, `Connection: keep-alive` and `Keep-Alive: timeout=5` (clients and
 /// byte-for-byte comparisons with Express expect them), else `Connection: close`. The timeout is
 /// Node's default hint: the engine's own idle limit is never shorter.
 fn complete_head(response: &mut Response<ResponseBody>, keep_alive: bool) {
+    let send_date = response.extensions().get::<crate::exchange::NoDate>().is_none();
     let headers = response.headers_mut();
-    if !headers.contains_key(http::header::DATE) {
+    if send_date && !headers.contains_key(http::header::DATE) {
         headers.insert(http::header::DATE, crate::date::now());
     }
     if headers.contains_key(http::header::CONNECTION) {

@@ -13,6 +13,19 @@ use xsys_http::{Exchange, ReadyResponse, ResponseHead};
 
 use crate::errors::throw_engine;
 
+/// Response flags from JS: the low two bits ask for Express's entity tag (1 weak, 2 strong),
+/// `FLAG_NO_DATE` is `res.sendDate = false`.
+const FLAG_ETAG_MASK: u32 = 0b11;
+const FLAG_NO_DATE: u32 = 0b100;
+
+fn with_flags(head: ResponseHead, flags: u32) -> ResponseHead {
+    if flags & FLAG_NO_DATE != 0 {
+        head.without_date()
+    } else {
+        head
+    }
+}
+
 fn id(raw: i64) -> u64 {
     raw.max(0) as u64
 }
@@ -45,11 +58,12 @@ fn hold(
     status: u32,
     headers: &str,
     body: Bytes,
-    etag: Option<u32>,
+    flags: Option<u32>,
     reason: Option<String>,
 ) -> Result<bool> {
-    let head = head(env, status, headers, reason.as_deref())?;
-    let etag = EntityTag::from_code(etag.unwrap_or(0));
+    let flags = flags.unwrap_or(0);
+    let head = with_flags(head(env, status, headers, reason.as_deref())?, flags);
+    let etag = EntityTag::from_code(flags & FLAG_ETAG_MASK);
     match Exchange::global().prepare(id(request), head, body, etag) {
         Ok(ready) => {
             READY.with(|r| r.borrow_mut().push(ready));
@@ -61,8 +75,8 @@ fn hold(
 }
 
 /// Status, headers (`name:value` lines) and a string body, in one call. The response leaves
-/// at the next `flushResponses()`. `etag`: 1 adds Express's weak entity tag, 2 its strong one.
-/// `reason`: a status message other than the canonical one.
+/// at the next `flushResponses()`. `flags`: 1 adds Express's weak entity tag, 2 its strong one,
+/// 4 leaves Date out. `reason`: a status message other than the canonical one.
 #[napi]
 pub fn respond_string(
     env: Env,
@@ -70,10 +84,10 @@ pub fn respond_string(
     status: u32,
     headers: String,
     body: String,
-    etag: Option<u32>,
+    flags: Option<u32>,
     reason: Option<String>,
 ) -> Result<bool> {
-    hold(&env, request, status, &headers, Bytes::from(body), etag, reason)
+    hold(&env, request, status, &headers, Bytes::from(body), flags, reason)
 }
 
 /// Status, headers and a binary body, in one call; leaves at the next `flushResponses()`.
@@ -84,10 +98,10 @@ pub fn respond_bytes(
     status: u32,
     headers: String,
     body: &[u8],
-    etag: Option<u32>,
+    flags: Option<u32>,
     reason: Option<String>,
 ) -> Result<bool> {
-    hold(&env, request, status, &headers, Bytes::copy_from_slice(body), etag, reason)
+    hold(&env, request, status, &headers, Bytes::copy_from_slice(body), flags, reason)
 }
 
 /// Hands every held response to its connection. Sending them together lets one wake-up of the
@@ -104,8 +118,8 @@ pub fn flush_responses() -> u32 {
 
 /// Sends the head of a streaming response.
 #[napi]
-pub fn write_head(env: Env, request: i64, status: u32, headers: String, reason: Option<String>) -> Result<bool> {
-    let head = head(&env, status, &headers, reason.as_deref())?;
+pub fn write_head(env: Env, request: i64, status: u32, headers: String, reason: Option<String>, flags: Option<u32>) -> Result<bool> {
+    let head = with_flags(head(&env, status, &headers, reason.as_deref())?, flags.unwrap_or(0));
     outcome(&env, Exchange::global().write_head(id(request), head))
 }
 
