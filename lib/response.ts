@@ -348,11 +348,17 @@ export class ServerResponse extends EventEmitter {
   addTrailers(): void {
     throw errors.notSupported('res.addTrailers()')
   }
-  writeContinue(): void {
-    throw errors.notSupported('res.writeContinue()')
+  /** The engine answers `Expect: 100-continue` itself when the body is first read. */
+  writeContinue(callback?: () => void): void {
+    if (callback) process.nextTick(callback)
   }
-  writeProcessing(): void {
-    throw errors.notSupported('res.writeProcessing()')
+  // Informational responses (102, 103) are hints a client may go without; hyper cannot send
+  // them, so they are dropped rather than failing the request.
+  writeProcessing(callback?: () => void): void {
+    if (callback) process.nextTick(callback)
+  }
+  writeEarlyHints(_hints: Record<string, string | string[]>, callback?: () => void): void {
+    if (callback) process.nextTick(callback)
   }
 
   [kOnDrain]() {

@@ -66,6 +66,8 @@ export class HttpServer extends EventEmitter {
     if (requestListener) this.on('request', requestListener)
     this.on('newListener', (event) => {
       if (event === 'request') this.requestListenersChanged()
+      // The cached listener would skip the 'checkContinue' dispatch.
+      if (event === 'checkContinue') this.requestListener = undefined
       if (event === 'connect') this.native.setConnectListener(true)
       if (event === 'upgrade') this.native.setUpgradeListener(true)
     })
@@ -315,6 +317,7 @@ export class HttpServer extends EventEmitter {
     res[kServer] = this
     const listener = this.requestListener
     if (listener !== undefined) listener.call(this, req, res)
+    else if (this.listenerCount('checkContinue') !== 0 && req.headers.expect === '100-continue') this.emit('checkContinue', req, res)
     else this.emit('request', req, res)
   }
 

@@ -491,8 +491,11 @@ async fn handle(
     } else if body.is_end_stream() {
         BodyPayload::Empty
     } else {
+        // A client waiting for 100 Continue gets it only when the handlers read the body, so a
+        // handler may refuse the request without it, as with Node's 'checkContinue'.
+        let awaits_continue = parts.headers.get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         match body.size_hint().exact() {
-            Some(len) if len <= shared.limits.inline_body_limit as u64 => {
+            Some(len) if len <= shared.limits.inline_body_limit as u64 && !awaits_continue => {
                 match tokio::time::timeout(shared.limits.body_timeout, body.collect()).await {
                     Ok(Ok(collected)) => BodyPayload::Complete(collected.to_bytes()),
                     Ok(Err(_)) => return Err(CloseConnection("request body failed")),
