@@ -115,3 +115,24 @@ describe('server.closeAllConnections()', () => {
     })
   }
 })
+
+describe('server.keepAliveTimeout', () => {
+  for (const [name, framework] of [['express', express], ['xypriss', xypriss]] as const) {
+    it(`is announced as Keep-Alive: timeout=N, even when set after listen(), and not at all when 0 (${name})`, async () => {
+      const app = framework()
+      app.get('/', (req: any, res: any) => res.send('ok'))
+      const server = await listen(app)
+      const keepAliveHeader = async () => {
+        const text = await raw(server.port, 'GET / HTTP/1.1\r\nHost: t\r\n\r\n', (t) => t.endsWith('ok'))
+        return /\r\nKeep-Alive: ([^\r]*)\r\n/.exec(text)?.[1] ?? null
+      }
+      expect(await keepAliveHeader()).toBe('timeout=5')
+      server.server.keepAliveTimeout = 65_000
+      expect(server.server.keepAliveTimeout).toBe(65_000)
+      expect(await keepAliveHeader()).toBe('timeout=65')
+      server.server.keepAliveTimeout = 0
+      expect(await keepAliveHeader()).toBe(null)
+      await server.close()
+    })
+  }
+})

@@ -22,6 +22,8 @@ export declare class NativeServer {
   connections(): number
   stats(): EngineStats
   setPoweredBy(on: boolean): void
+  /** `server.headersTimeout` / `server.keepAliveTimeout` changed while listening, in ms. */
+  setTimeouts(headersTimeout: number, keepAliveTimeout: number): void
   /** Closes every HTTP connection now (`server.closeAllConnections()`). */
   closeAllConnections(): void
   setConnectListener(on: boolean): void
@@ -102,6 +104,8 @@ export interface ListenConfig {
   backlog?: number
   /** Milliseconds to receive a request head (idle keep-alive included). */
   headersTimeout?: number
+  /** Milliseconds an idle kept-alive connection is announced and kept (keepAliveTimeout). */
+  keepAliveTimeout?: number
   maxHeaderSize?: number
   maxHeaders?: number
 }

@@ -43,11 +43,10 @@ export class HttpServer extends EventEmitter {
   /** Requests handed to JS handlers by this server. */
   requests = 0
   listening = false
-  headersTimeout = 30_000
+  private timeouts = { headers: 30_000, keepAlive: 5_000 }
   maxHeaderSize = 16 * 1024
   maxHeadersCount: number | null = null
   requestTimeout = 300_000
-  keepAliveTimeout = 5_000
   timeout = 0
   readonly native: NativeServer = new native.NativeServer()
   private readonly exchanges = new Map<number, Exchange>()
@@ -76,6 +75,23 @@ export class HttpServer extends EventEmitter {
       if (event === 'connect' && this.listenerCount('connect') === 0) this.native.setConnectListener(false)
       if (event === 'upgrade' && this.listenerCount('upgrade') === 0) this.native.setUpgradeListener(false)
     })
+  }
+
+  // Settable before or after listen(), as on Node's server (`server.keepAliveTimeout = 65_000`
+  // behind a load balancer is the classic).
+  get headersTimeout(): number {
+    return this.timeouts.headers
+  }
+  set headersTimeout(ms: number) {
+    this.timeouts.headers = ms
+    if (this.listening) this.native.setTimeouts(ms, this.timeouts.keepAlive)
+  }
+  get keepAliveTimeout(): number {
+    return this.timeouts.keepAlive
+  }
+  set keepAliveTimeout(ms: number) {
+    this.timeouts.keepAlive = ms
+    if (this.listening) this.native.setTimeouts(this.timeouts.headers, ms)
   }
 
   /**
@@ -114,6 +130,7 @@ export class HttpServer extends EventEmitter {
         {
           ...where,
           headersTimeout: this.headersTimeout,
+          keepAliveTimeout: this.keepAliveTimeout,
           maxHeaderSize: this.maxHeaderSize,
           maxHeaders: this.maxHeadersCount ?? undefined,
         },

@@ -41,6 +41,10 @@ pub struct Limits {
     pub inline_body_limit: usize,
     /// Time allowed to receive an inline body (Node's requestTimeout is 300 s).
     pub body_timeout: Duration,
+    /// Node's `server.keepAliveTimeout`: announced in `Keep-Alive: timeout=N` (not at all when
+    /// zero), and an idle connection is kept at least this long (load balancers that reuse
+    /// connections for 60 s rely on it).
+    pub keep_alive: Duration,
 }
 
 impl Default for Limits {
@@ -51,6 +55,7 @@ impl Default for Limits {
             max_headers: 100,
             inline_body_limit: 64 * 1024,
             body_timeout: Duration::from_secs(300),
+            keep_alive: Duration::from_secs(5),
         }
     }
 }
@@ -143,6 +148,11 @@ enum Routed {
 
 struct Shared {
     queue: Arc<EventQueue>,
+    /// `timeout=N` for the Keep-Alive header, None when keepAliveTimeout is 0.
+    keep_alive_hint: RwLock<Option<http::HeaderValue>>,
+    /// hyper's head timer for new connections, in ms: the longer of headersTimeout and
+    /// keepAliveTimeout (it covers the idle wait too).
+    head_timer_ms: AtomicU64,
     /// Bumped by `close_all_connections`: every connection open at that moment closes.
     cut: watch::Sender<u64>,
     routing: Arc<RoutingMirror>,
@@ -155,6 +165,17 @@ struct Shared {
 pub enum Bound {
     Tcp(SocketAddr),
     Unix(std::path::PathBuf),
+}
+
+impl Shared {
+    fn set_timeouts(&self, headers: Duration, keep_alive: Duration) {
+        let hint = (!keep_alive.is_zero())
+            .then(|| http::HeaderValue::from_str(&format!("timeout={}", keep_alive.as_secs())).ok())
+            .flatten();
+        *self.keep_alive_hint.write().unwrap_or_else(|e| e.into_inner()) = hint;
+        let timer = headers.max(keep_alive).as_millis().try_into().unwrap_or(u64::MAX);
+        self.head_timer_ms.store(timer, Ordering::Relaxed);
+    }
 }
 
 pub struct Server {
@@ -176,12 +197,15 @@ impl Server {
         let rt = runtime();
         let _enter = rt.enter();
         let shared = Arc::new(Shared {
+            keep_alive_hint: RwLock::new(None),
+            head_timer_ms: AtomicU64::new(0),
             queue,
             cut: watch::Sender::new(0),
             routing,
             limits: options.limits.clone(),
             connections: AtomicUsize::new(0),
         });
+        shared.set_timeouts(options.limits.headers_timeout, options.limits.keep_alive);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let bound = match &options.path {
             Some(path) => {
@@ -224,6 +248,12 @@ impl Server {
     /// Stops accepting, closes idle connections, lets in-flight requests finish.
     pub fn close(&self) {
         let _ = self.shutdown.send(true);
+    }
+
+    /// Node's `server.headersTimeout` and `server.keepAliveTimeout`, changed while listening:
+    /// the Keep-Alive hint changes at once, the timer for connections accepted from now on.
+    pub fn set_timeouts(&self, headers: Duration, keep_alive: Duration) {
+        self.shared.set_timeouts(headers, keep_alive);
     }
 
     /// Closes every HTTP connection now, busy or idle (Node's `server.closeAllConnections()`);
@@ -334,7 +364,6 @@ async fn accept_loop<A: Acceptor>(
         .auto_date_header(false)
         // No pipeline_flush: with it, hyper 1.12 drops the automatic 400/431 of a malformed request
         // (the aggregated flush never happens before the connection closes).
-        .header_read_timeout(shared.limits.headers_timeout)
         .max_header_size(shared.limits.max_header_size)
         .max_headers(shared.limits.max_headers);
     loop {
@@ -343,6 +372,8 @@ async fn accept_loop<A: Acceptor>(
             _ = shutdown.changed() => break,
             accepted = poll_fn(|cx| listener.poll_accept(cx)) => match accepted {
                 Ok((stream, peers)) => {
+                    // hyper's one timer covers the idle wait and the head (see set_timeouts).
+                    builder.header_read_timeout(Duration::from_millis(shared.head_timer_ms.load(Ordering::Relaxed)));
                     let connection = Arc::new(Connection {
                         info: ConnectionInfo {
                             id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
@@ -478,7 +509,7 @@ async fn handle(
     let routed = if tunnel.is_some() { Routed::Dispatch(None) } else { shared.routing.route(&parts.method, path) };
     let candidates = match routed {
         Routed::Native(mut response) => {
-            complete_head(&mut response, keep_alive);
+            complete_head(&mut response, keep_alive, &shared.keep_alive_hint);
             return Ok(response);
         }
         Routed::Dispatch(candidates) => candidates,
@@ -534,7 +565,7 @@ async fn handle(
     let mut response = outcome.map_err(|_| CloseConnection("destroyed by the handler"))?;
     // A handed-over connection's head was written raw by the handler: nothing is added.
     if !handed_over {
-        complete_head(&mut response, keep_alive);
+        complete_head(&mut response, keep_alive, &shared.keep_alive_hint);
     }
     Ok(response)
 }
@@ -564,8 +595,8 @@ fn wants_keep_alive(version: http::Version, headers: &http::HeaderMap) -> bool {
 /// turned `sendDate` off), then,
 /// on a kept-alive connection, `Connection: keep-alive` and `Keep-Alive: timeout=5` (clients and
 /// byte-for-byte comparisons with Express expect them), else `Connection: close`. The timeout is
-/// Node's default hint: the engine's own idle limit is never shorter.
-fn complete_head(response: &mut Response<ResponseBody>, keep_alive: bool) {
+/// `server.keepAliveTimeout` in seconds: the engine's own idle limit is never shorter.
+fn complete_head(response: &mut Response<ResponseBody>, keep_alive: bool, keep_alive_hint: &RwLock<Option<http::HeaderValue>>) {
     let send_date = response.extensions().get::<crate::exchange::NoDate>().is_none();
     let headers = response.headers_mut();
     if send_date && !headers.contains_key(http::header::DATE) {
@@ -580,7 +611,9 @@ fn complete_head(response: &mut Response<ResponseBody>, keep_alive: bool) {
         return;
     }
     headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("keep-alive"));
-    headers.insert("keep-alive", http::HeaderValue::from_static("timeout=5"));
+    if let Some(hint) = keep_alive_hint.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        headers.insert("keep-alive", hint.clone());
+    }
 }
 
 /// The methods Node's HTTP parser accepts (`http.METHODS`).

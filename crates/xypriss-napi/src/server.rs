@@ -50,6 +50,8 @@ pub struct ListenConfig {
     pub backlog: Option<i32>,
     /// Milliseconds to receive a request head (idle keep-alive included).
     pub headers_timeout: Option<u32>,
+    /// Milliseconds an idle kept-alive connection is announced and kept (keepAliveTimeout).
+    pub keep_alive_timeout: Option<u32>,
     pub max_header_size: Option<u32>,
     pub max_headers: Option<u32>,
 }
@@ -115,6 +117,9 @@ impl NativeServer {
                 .map_or(defaults.headers_timeout, |ms| Duration::from_millis(u64::from(ms))),
             max_header_size: config.max_header_size.map_or(defaults.max_header_size, |n| n as usize),
             max_headers: config.max_headers.map_or(defaults.max_headers, |n| n as usize),
+            keep_alive: config
+                .keep_alive_timeout
+                .map_or(defaults.keep_alive, |ms| Duration::from_millis(u64::from(ms))),
             ..defaults
         };
         let options = ListenOptions {
@@ -215,6 +220,17 @@ impl NativeServer {
     #[napi]
     pub fn set_powered_by(&self, on: bool) {
         self.routing.set_powered_by(on);
+    }
+
+    /// `server.headersTimeout` / `server.keepAliveTimeout` changed while listening, in ms.
+    #[napi]
+    pub fn set_timeouts(&self, headers_timeout: u32, keep_alive_timeout: u32) {
+        if let Some(server) = &self.server {
+            server.set_timeouts(
+                Duration::from_millis(u64::from(headers_timeout)),
+                Duration::from_millis(u64::from(keep_alive_timeout)),
+            );
+        }
     }
 
     /// Closes every HTTP connection now (`server.closeAllConnections()`).
