@@ -170,8 +170,10 @@ export class IncomingRequest extends Readable {
     return raw.startsWith(lowercaseName + '\n') || raw.includes('\n' + lowercaseName + '\n')
   }
 
+  /** As Node: the callback listens on the request, the timer is the socket's. */
   setTimeout(ms: number, callback?: () => void): this {
-    this.socket.setTimeout(ms, callback)
+    if (callback) this.on('timeout', callback)
+    this.socket.setTimeout(ms)
     return this
   }
 

@@ -272,6 +272,7 @@ export class ServerResponse extends EventEmitter {
       })
       return false
     }
+    this.socket.touch()
     const buffer = toChunk(chunk, encoding)
     if (!this[kStreaming]) {
       if (!this.headersSent) this._implicitHeader()
@@ -341,8 +342,10 @@ export class ServerResponse extends EventEmitter {
 
   cork(): void {}
   uncork(): void {}
+  /** As Node: the callback listens on the response, the timer is the socket's. */
   setTimeout(ms: number, callback?: () => void): this {
-    this.socket.setTimeout(ms, callback)
+    if (callback) this.on('timeout', callback)
+    this.socket.setTimeout(ms)
     return this
   }
   addTrailers(): void {

@@ -197,6 +197,16 @@ export class HttpServer extends EventEmitter {
     return this
   }
 
+  /** Node's socketOnTimeout: the request, the response, then the server may take the timeout;
+   * when none listens, the socket is destroyed. */
+  private readonly socketTimedOut = (socket: EngineSocket) => {
+    const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
+    const byRequest = exchange !== undefined && !exchange.req.complete && exchange.req.emit('timeout', socket)
+    const byResponse = exchange !== undefined && exchange.res.emit('timeout', socket)
+    const byServer = this.emit('timeout', socket)
+    if (!byRequest && !byResponse && !byServer) socket.destroy()
+  }
+
   /** A completed exchange no longer needs its abort and drain events. */
   forget(id: number): void {
     this.exchanges.delete(id)
@@ -241,11 +251,14 @@ export class HttpServer extends EventEmitter {
               this.destroyRequest,
             )
             this.sockets.set(batch[i - 6] as number, socket)
+            socket.onTimeout = this.socketTimedOut
+            if (this.timeout > 0) socket.setTimeout(this.timeout)
             if (this.listenerCount('connection') !== 0) this.emit('connection', socket)
             break
           }
           case TAG_BODY:
             i += 3
+            this.exchanges.get(batch[i - 2] as number)?.req.socket.touch()
             if (this.tunnels.size !== 0 && this.tunnels.has(batch[i - 2] as number)) {
               this.tunnels.get(batch[i - 2] as number)!.deliver(batch[i - 1] as Buffer)
             } else {
@@ -326,6 +339,7 @@ export class HttpServer extends EventEmitter {
     const socket = this.sockets.get(connection)!
     if (body === null) return this.handOver(id, socket, method, url, httpMinor, headers)
     socket.currentRequest = id
+    socket.touch()
     const req = new IncomingRequest(id, socket, method, url, httpMinor, headers, body)
     if (candidates !== undefined) req[kCandidates] = candidates
     const res = new ServerResponse(req)
@@ -336,6 +350,8 @@ export class HttpServer extends EventEmitter {
     if (listener !== undefined) listener.call(this, req, res)
     else if (this.listenerCount('checkContinue') !== 0 && req.headers.expect === '100-continue') this.emit('checkContinue', req, res)
     else this.emit('request', req, res)
+    // As Node's parser, which completes a message it holds whole right after the 'request' event.
+    if (body !== true) req.complete = true
   }
 
   /** CONNECT, or an Upgrade with listeners: Node's `'connect'` / `'upgrade'` with the socket. */

@@ -46,6 +46,7 @@ export class EngineSocket extends EventEmitter {
   markClosed(error?: Error) {
     if (this.destroyed) return
     this.destroyed = true
+    if (this.timer !== undefined) clearTimeout(this.timer)
     this.readable = false
     this.writable = false
     process.nextTick(() => {
@@ -54,10 +55,34 @@ export class EngineSocket extends EventEmitter {
     })
   }
 
-  // Timeouts belong to the engine's limits; keep the call chainable as middleware expects.
-  setTimeout(_ms: number, callback?: () => void): this {
+  /** Called when the socket's timeout fires, after the socket's own listeners (the server's). */
+  onTimeout: ((socket: EngineSocket) => void) | undefined = undefined
+  timeout = 0
+  private timer: NodeJS.Timeout | undefined = undefined
+
+  /**
+   * As net.Socket: 'timeout' after `ms` without activity (a request or body bytes arriving, a
+   * response being written), then the server decides (req/res/server listeners, else destroy).
+   */
+  setTimeout(ms: number, callback?: () => void): this {
     if (callback) this.once('timeout', callback)
+    this.timeout = ms
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    if (ms > 0 && !this.destroyed) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined
+        this.emit('timeout')
+        this.onTimeout?.(this)
+      }, ms)
+      this.timer.unref()
+    }
     return this
+  }
+
+  /** Activity: the timeout starts over. */
+  touch(): void {
+    if (this.timer !== undefined) this.timer.refresh()
   }
   setNoDelay(): this {
     return this
