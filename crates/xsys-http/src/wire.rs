@@ -118,10 +118,23 @@ impl Tracker {
                     // A whole line at a time.
                     let rest = &bytes[i..];
                     match memchr::memchr(b'\n', rest) {
+                        // Most lines arrive whole: read them where they are.
+                        Some(end) if self.line.is_empty() => {
+                            i += end + 1;
+                            self.head_len += end;
+                            if self.head_len > MAX_RECORDED_HEAD {
+                                self.state = State::Passthrough;
+                                return;
+                            }
+                            self.end_of_line(&rest[..end]);
+                        }
                         Some(end) => {
                             self.take_line_part(&rest[..end]);
                             i += end + 1;
-                            self.end_of_line();
+                            let line = std::mem::take(&mut self.line);
+                            self.end_of_line(&line);
+                            self.line = line;
+                            self.line.clear();
                         }
                         None => {
                             self.take_line_part(rest);
@@ -194,16 +207,19 @@ impl Tracker {
         }
     }
 
-    fn end_of_line(&mut self) {
-        let mut line = std::mem::take(&mut self.line);
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        } else if self.state == State::HeaderLine {
-            self.bare_lf = true;
-        }
+    fn end_of_line(&mut self, line: &[u8]) {
+        let line = match line.strip_suffix(b"\r") {
+            Some(line) => line,
+            None => {
+                if self.state == State::HeaderLine {
+                    self.bare_lf = true;
+                }
+                line
+            }
+        };
         match self.state {
             State::HeaderLine if line.is_empty() => self.state = self.end_of_head(),
-            State::HeaderLine => self.header_line(&line),
+            State::HeaderLine => self.header_line(line),
             State::ChunkSize => {
                 let digits = line.split(|&b| b == b';').next().unwrap_or_default();
                 let size = std::str::from_utf8(digits).ok().and_then(|s| u64::from_str_radix(s.trim(), 16).ok());
@@ -219,8 +235,6 @@ impl Tracker {
             State::Trailers if line.is_empty() => self.state = self.next_request(),
             _ => {}
         }
-        line.clear();
-        self.line = line;
     }
 
     fn header_line(&mut self, line: &[u8]) {
