@@ -84,18 +84,6 @@ export class EngineSocket extends EventEmitter {
   touch(): void {
     if (this.timer !== undefined) this.timer.refresh()
   }
-  setNoDelay(): this {
-    return this
-  }
-  setKeepAlive(): this {
-    return this
-  }
-  ref(): this {
-    return this
-  }
-  unref(): this {
-    return this
-  }
   write(): boolean {
     throw errors.notSupported('Writing to req.socket directly')
   }
@@ -103,3 +91,27 @@ export class EngineSocket extends EventEmitter {
     return this.destroy()
   }
 }
+
+/** Socket controls that belong to the engine (Nagle, TCP keep-alive, event-loop refs). */
+export interface EngineControls {
+  setNoDelay(): this
+  setKeepAlive(): this
+  ref(): this
+  unref(): this
+}
+
+/** Adds the engine-owned socket controls as chainable no-ops, as middleware and ws call them. */
+export function withEngineControls(target: { prototype: object }): void {
+  for (const name of ['setNoDelay', 'setKeepAlive', 'ref', 'unref']) {
+    Object.defineProperty(target.prototype, name, {
+      value: function chainable(this: unknown) {
+        return this
+      },
+      writable: true,
+      configurable: true,
+    })
+  }
+}
+
+export interface EngineSocket extends EngineControls {}
+withEngineControls(EngineSocket)

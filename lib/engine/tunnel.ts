@@ -3,7 +3,7 @@
 // a 101 (or a 2xx to CONNECT) the bytes flow raw both ways.
 import { Duplex } from 'node:stream'
 import { native } from '../binding'
-import type { EngineSocket } from './socket'
+import { type EngineControls, type EngineSocket, withEngineControls } from './socket'
 
 export class TunnelSocket extends Duplex {
   readonly remoteAddress: string | undefined
@@ -57,21 +57,12 @@ export class TunnelSocket extends Duplex {
     this.push(chunk)
   }
 
-  // Timeouts and Nagle belong to the engine; keep the calls chainable as ws and proxies expect.
+  // Timeouts belong to the engine; keep the call chainable as ws and proxies expect.
   setTimeout(_ms: number, callback?: () => void): this {
     if (callback) this.once('timeout', callback)
     return this
   }
-  setNoDelay(): this {
-    return this
-  }
-  setKeepAlive(): this {
-    return this
-  }
-  ref(): this {
-    return this
-  }
-  unref(): this {
-    return this
-  }
 }
+
+export interface TunnelSocket extends EngineControls {}
+withEngineControls(TunnelSocket)

@@ -37,6 +37,16 @@ fn roundtrip(port: u16, request: &str) -> String {
 
 /// Answers every request with its target as the body, until `count` requests were answered.
 fn serve(queue: Arc<EventQueue>, wakes: mpsc::Receiver<()>, count: usize) -> std::thread::JoinHandle<usize> {
+    serve_with(queue, wakes, count, |target| ("content-type:text/plain\n", Bytes::copy_from_slice(target.as_bytes()), false))
+}
+
+/// Answers each request from `reply(target)`: a header block, a body, and whether to add an ETag.
+fn serve_with(
+    queue: Arc<EventQueue>,
+    wakes: mpsc::Receiver<()>,
+    count: usize,
+    reply: fn(&str) -> (&'static str, Bytes, bool),
+) -> std::thread::JoinHandle<usize> {
     std::thread::spawn(move || {
         let mut answered = 0;
         while answered < count {
@@ -45,9 +55,10 @@ fn serve(queue: Arc<EventQueue>, wakes: mpsc::Receiver<()>, count: usize) -> std
             }
             for event in queue.drain() {
                 if let Event::Request(head) = event {
-                    let body = Bytes::copy_from_slice(&head.target);
-                    let reply = ResponseHead::from_block(200, "content-type:text/plain\n").expect("valid head");
-                    Exchange::global().respond(head.id, reply, body).expect("in flight");
+                    let (block, body, etag) = reply(std::str::from_utf8(&head.target).expect("ascii target"));
+                    let tag = if etag { xsys_http::native::EntityTag::Weak } else { Default::default() };
+                    let reply = ResponseHead::from_block(200, block).expect("valid head");
+                    Exchange::global().prepare(head.id, reply, body, tag).expect("in flight").send();
                     answered += 1;
                 }
             }
@@ -149,33 +160,6 @@ fn a_malformed_request_gets_400_and_no_dispatch() {
     assert!(queue.drain().iter().all(|e| !matches!(e, Event::Request(_))));
 }
 
-/// Answers each request from `reply(target)`: a header block, a body, and whether to add an ETag.
-fn serve_with(
-    queue: Arc<EventQueue>,
-    wakes: mpsc::Receiver<()>,
-    count: usize,
-    reply: fn(&str) -> (&'static str, &'static str, bool),
-) -> std::thread::JoinHandle<usize> {
-    std::thread::spawn(move || {
-        let mut answered = 0;
-        while answered < count {
-            if wakes.recv_timeout(Duration::from_secs(5)).is_err() {
-                break;
-            }
-            for event in queue.drain() {
-                if let Event::Request(head) = event {
-                    let (block, body, etag) = reply(std::str::from_utf8(&head.target).expect("ascii target"));
-                    let tag = if etag { xsys_http::native::EntityTag::Weak } else { Default::default() };
-                    let reply = ResponseHead::from_block(200, block).expect("valid head");
-                    Exchange::global().prepare(head.id, reply, Bytes::from_static(body.as_bytes()), tag).expect("in flight").send();
-                    answered += 1;
-                }
-            }
-        }
-        answered
-    })
-}
-
 /// Header lines of a raw response, the Date value masked.
 fn head_lines(response: &str) -> Vec<String> {
     let head = response.split("\r\n\r\n").next().unwrap_or_default();
@@ -191,11 +175,11 @@ fn headers_go_out_as_node_writes_them_in_case_and_order() {
     let handler = serve_with(queue, wakes, 3, |target| match target {
         "/named" => (
             "X-Powered-By:Express\nx-lower:1\nX-XSS-Protection:0\nset-cookie:a=1\nset-cookie:b=2\nContent-Type:text/plain\nContent-Length:2\n",
-            "hi",
+            Bytes::from_static(b"hi"),
             true,
         ),
-        "/empty" => ("X-Powered-By:Express\nContent-Length:0\n", "", false),
-        _ => ("Content-Length:5\n", "", false),
+        "/empty" => ("X-Powered-By:Express\nContent-Length:0\n", Bytes::new(), false),
+        _ => ("Content-Length:5\n", Bytes::new(), false),
     });
     let port = server.local_addr().expect("tcp").port();
 
