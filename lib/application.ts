@@ -289,11 +289,20 @@ app.all = function all(this: Application, path: any, ...handlers: any[]) {
   return this
 }
 
+/**
+ * An engine server whose listener is `app`, registered with the app so its route table is mirrored
+ * into the engine and 'x-powered-by' changes reach it: what app.listen() and createHttpServer(app) use.
+ */
+export function createAppServer(application: Application): HttpServer {
+  const server = new HttpServer(application as any)
+  application.servers.add(server)
+  server.once('close', () => application.servers.delete(server))
+  application.mirrorRoutes(server)
+  return server
+}
+
 app.listen = function listen(this: Application, ...args: any[]) {
-  const server = new HttpServer(this as any)
-  this.servers.add(server)
-  server.once('close', () => this.servers.delete(server))
-  this.mirrorRoutes(server)
+  const server = createAppServer(this)
   if (typeof args[args.length - 1] === 'function') {
     const cb = args[args.length - 1]
     let called = false

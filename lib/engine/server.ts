@@ -99,6 +99,14 @@ export class HttpServer extends EventEmitter {
     return this
   }
 
+  /**
+   * Node's listening handle, null once closed. Libraries read it to tell a listening server from a
+   * closed one (supertest closes the server it started only when `_handle` is set).
+   */
+  get _handle(): NativeServer | null {
+    return this.listening ? this.native : null
+  }
+
   address() {
     return this.listening ? this.addressInfo : null
   }
