@@ -47,7 +47,7 @@ const exported = Object.assign(express, {
   text: bodyParser.text,
   urlencoded: bodyParser.urlencoded,
   static: serveStatic,
-  application: createApplication,
+  application: applicationPrototype,
   request: IncomingRequest.prototype,
   response: ServerResponse.prototype,
   /** XyPriss API: an app with start(), getPort(), body parsing and XEMS sessions from options. */

@@ -49,6 +49,9 @@ export class HttpServer extends EventEmitter {
   keepAliveTimeout = 5_000
   timeout = 0
   readonly native: NativeServer = new native.NativeServer()
+  /** What req/res are built from; an app's server builds them on `app.request` / `app.response`. */
+  requestClass: typeof IncomingRequest = IncomingRequest
+  responseClass: typeof ServerResponse = ServerResponse
   private readonly exchanges = new Map<number, Exchange>()
   private readonly sockets = new Map<number, EngineSocket>()
   private addressInfo: { address: string; family: string; port: number } | null = null
@@ -258,9 +261,9 @@ export class HttpServer extends EventEmitter {
     this.requests++
     const socket = this.sockets.get(connection)!
     socket.currentRequest = id
-    const req = new IncomingRequest(id, socket, method, url, httpMinor, headers, body)
+    const req = new this.requestClass(id, socket, method, url, httpMinor, headers, body)
     if (candidates !== undefined) req[kCandidates] = candidates
-    const res = new ServerResponse(req)
+    const res = new this.responseClass(req)
     const exchange: Exchange = { req, res }
     this.exchanges.set(id, exchange)
     res[kServer] = this
