@@ -146,8 +146,8 @@ app.use = function use(this: Application, fn: any, ...rest: any[]) {
   const fns = [fn, ...rest].slice(offset).flat(Infinity)
   if (fns.length === 0) throw new TypeError('app.use() requires a middleware function')
   for (const f of fns) {
-    if (typeof f !== 'function') throw new TypeError('app.use() requires a middleware function')
-    if (!f.handle || !f.set) {
+    // anything but an app goes to the router, which rejects what is not a function
+    if (typeof f !== 'function' || !f.handle || !f.set) {
       this.router.use(path, f)
       continue
     }
