@@ -70,6 +70,27 @@ describe('listen and close', () => {
     await closed
     expect(reply.body.toString()).toBe('late')
   })
+
+  it('has a _handle while listening and none once closed, as Node (supertest@6 closes its server only then)', async () => {
+    const server = xypriss.createHttpServer((req: any, res: any) => res.end('ok'))
+    expect(server._handle).toBeNull()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    expect(server._handle).toBeTruthy()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    expect(server._handle).toBeNull()
+  })
+
+  it('createHttpServer(app) mirrors the app routes as app.listen() does: a miss never wakes JS', async () => {
+    const app = xypriss()
+    app.get('/here', (req: any, res: any) => res.send('here'))
+    const server = xypriss.createHttpServer(app)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = server.address().port
+    expect((await request(port, 'GET', '/here')).status).toBe(200)
+    expect((await request(port, 'GET', '/nowhere')).status).toBe(404)
+    expect(server.requests).toBe(1)
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
 })
 
 describe('listen(path): a Unix socket', () => {

@@ -6,7 +6,7 @@ import etag from 'etag'
 import finalhandler from 'finalhandler'
 import qs from 'qs'
 import { HttpServer } from './engine/server'
-import { adoptNodeObjects } from './node-compat'
+import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass } from './prototypes'
 import { createRouter, type Router } from './router'
 import { methods } from './router/methods'
 import type { Layer } from './router/layer'
@@ -23,6 +23,9 @@ export interface Application {
   mountpath: string | string[]
   parent?: Application
   router: Router
+  /** This app's req/res prototypes (Express's app.request / app.response). */
+  request: object
+  response: object
   [key: string]: any
 }
 
@@ -64,6 +67,7 @@ app.init = function init(this: Application) {
   // dictionary): res.json/res.send read settings on every request.
   this.settings = Object.setPrototypeOf({}, null)
   this.servers = new Set<HttpServer>()
+  definePrototypes(this)
   this.defaultConfiguration()
   let router: Router | undefined
   Object.defineProperty(this, 'router', {
@@ -97,7 +101,9 @@ app.defaultConfiguration = function defaultConfiguration(this: Application) {
       delete this.settings['trust proxy']
       delete this.settings['trust proxy fn']
     }
-    // inherit the parent's settings and engines
+    // inherit the parent's request/response extensions, settings and engines
+    Object.setPrototypeOf(this.request, parent.request)
+    Object.setPrototypeOf(this.response, parent.response)
     Object.setPrototypeOf(this.engines, parent.engines)
     Object.setPrototypeOf(this.settings, parent.settings)
   })
@@ -117,7 +123,7 @@ app.handle = function handle(this: Application, req: any, res: any, callback?: (
     callback ||
     ((err?: any) => finalhandler(req, res, { env: this.get('env'), onerror: logError.bind(this) })(err))
   if (this.settings['x-powered-by']) res.setHeader('X-Powered-By', 'Express')
-  adoptNodeObjects(req, res)
+  adoptPrototypes(req, res, this)
   req.res = res
   res.req = req
   req.app = this
@@ -140,8 +146,8 @@ app.use = function use(this: Application, fn: any, ...rest: any[]) {
   const fns = [fn, ...rest].slice(offset).flat(Infinity)
   if (fns.length === 0) throw new TypeError('app.use() requires a middleware function')
   for (const f of fns) {
-    if (typeof f !== 'function') throw new TypeError('app.use() requires a middleware function')
-    if (!f.handle || !f.set) {
+    // anything but an app goes to the router, which rejects what is not a function
+    if (typeof f !== 'function' || !f.handle || !f.set) {
       this.router.use(path, f)
       continue
     }
@@ -151,7 +157,11 @@ app.use = function use(this: Application, fn: any, ...rest: any[]) {
     subApp.parent = this
     this.router.use(path, function mounted_app(req: any, res: any, next: any) {
       const orig = req.app
+      const reqProto = Object.getPrototypeOf(req)
+      const resProto = Object.getPrototypeOf(res)
       subApp.handle(req, res, (err?: any) => {
+        if (Object.getPrototypeOf(req) !== reqProto) Object.setPrototypeOf(req, reqProto)
+        if (Object.getPrototypeOf(res) !== resProto) Object.setPrototypeOf(res, resProto)
         req.app = orig
         res.app = orig
         next(err)
@@ -289,11 +299,23 @@ app.all = function all(this: Application, path: any, ...handlers: any[]) {
   return this
 }
 
+/**
+ * An engine server whose listener is `app`, registered with the app so its route table is mirrored
+ * into the engine and 'x-powered-by' changes reach it: what app.listen() and createHttpServer(app) use.
+ */
+export function createAppServer(application: Application): HttpServer {
+  const server = new HttpServer(application as any)
+  // requests come built on this app's prototypes: no switch when it handles them
+  server.requestClass = (application as any)[kRequestClass]
+  server.responseClass = (application as any)[kResponseClass]
+  application.servers.add(server)
+  server.once('close', () => application.servers.delete(server))
+  application.mirrorRoutes(server)
+  return server
+}
+
 app.listen = function listen(this: Application, ...args: any[]) {
-  const server = new HttpServer(this as any)
-  this.servers.add(server)
-  server.once('close', () => this.servers.delete(server))
-  this.mirrorRoutes(server)
+  const server = createAppServer(this)
   if (typeof args[args.length - 1] === 'function') {
     const cb = args[args.length - 1]
     let called = false

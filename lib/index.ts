@@ -1,7 +1,7 @@
 // xypriss: an Express 5 drop-in whose HTTP engine is Rust, running inside this process.
 import bodyParser from 'body-parser'
 import serveStatic from 'serve-static'
-import { createApplication } from './application'
+import { applicationPrototype, createAppServer, createApplication } from './application'
 import { native } from './binding'
 import { HttpServer, liveServers } from './engine/server'
 import { createRouter } from './router'
@@ -47,13 +47,17 @@ const exported = Object.assign(express, {
   text: bodyParser.text,
   urlencoded: bodyParser.urlencoded,
   static: serveStatic,
-  application: createApplication,
+  application: applicationPrototype,
   request: IncomingRequest.prototype,
   response: ServerResponse.prototype,
   /** XyPriss API: an app with start(), getPort(), body parsing and XEMS sessions from options. */
   createServer,
   /** Node's `http.createServer` on the engine: a server for any `(req, res)` listener. */
-  createHttpServer: (listener?: any) => new HttpServer(listener),
+  createHttpServer: (listener?: any) =>
+    // an app gets what app.listen() gives it: its route table mirrored into the engine
+    typeof listener === 'function' && listener.mirrorRoutes === applicationPrototype.mirrorRoutes
+      ? createAppServer(listener)
+      : new HttpServer(listener),
   HttpServer,
   inFlight,
   engineStats,

@@ -1,43 +1,61 @@
 // When an app is the listener of Node's own server (`http.createServer(app)`,
-// `https.createServer(opts, app)`), its req/res are Node's objects. They get Express's members
-// the way Express gives them: by prototype, here onto prototypes that inherit from Node's.
-// Slower than the engine's own objects (prototype switch per request) but the same behaviour.
+// `https.createServer(opts, app)`), its req/res are Node's objects. They get Express's members the
+// way Express gives them, by prototype: the app's `app.request` / `app.response` chain (so what is
+// added there or to `express.request` / `express.response` shows), under a layer that holds Node's
+// own members, which win over the engine's versions of the same names.
+// Slower than the engine's own objects (a prototype switch per request) but the same behaviour.
+import { EventEmitter } from 'node:events'
 import http from 'node:http'
-import { IncomingRequest } from './request'
-import { ServerResponse } from './response'
+import { Readable } from 'node:stream'
 
-// Express 5's request and response members (express/lib/request.js, response.js).
-const REQUEST_MEMBERS = [
-  'header', 'get', 'accepts', 'acceptsEncodings', 'acceptsCharsets', 'acceptsLanguages', 'range',
-  'query', 'is', 'protocol', 'secure', 'ip', 'ips', 'subdomains', 'path', 'host', 'hostname',
-  'fresh', 'stale', 'xhr',
-]
-const RESPONSE_MEMBERS = [
-  'status', 'links', 'send', 'json', 'jsonp', 'sendStatus', 'sendFile', 'download', 'type',
-  'contentType', 'format', 'attachment', 'append', 'header', 'set', 'get', 'clearCookie', 'cookie',
-  'location', 'redirect', 'vary', 'render',
-]
-
-function lend(target: object, source: object, names: string[]) {
-  for (const name of names) {
-    const descriptor = Object.getOwnPropertyDescriptor(source, name)
-    if (descriptor) Object.defineProperty(target, name, descriptor)
-  }
+/**
+ * The own properties of `proto` and its ancestors up to `shared`, the first prototype the engine's
+ * chain shares with Node's (Readable.prototype for requests, EventEmitter.prototype for responses):
+ * what Node's objects find there, flattened into one map, the nearer definition winning.
+ */
+function nodeMembers(proto: object, shared: object): PropertyDescriptorMap {
+  const chain: object[] = []
+  for (let p: object | null = proto; p !== null && p !== shared && p !== Object.prototype; p = Object.getPrototypeOf(p)) chain.push(p)
+  const members: PropertyDescriptorMap = {}
+  for (const p of chain.reverse()) Object.assign(members, Object.getOwnPropertyDescriptors(p))
+  return members
 }
 
-const nodeRequest = Object.create(http.IncomingMessage.prototype)
-lend(nodeRequest, IncomingRequest.prototype, REQUEST_MEMBERS)
+const requestMembers = nodeMembers(http.IncomingMessage.prototype, Readable.prototype)
 // What the engine's request answers from its raw header string, Node's from its headers object.
-nodeRequest.hasRawHeader = function hasRawHeader(this: http.IncomingMessage, lowercaseName: string) {
-  return this.headers[lowercaseName] !== undefined
+requestMembers.hasRawHeader = {
+  configurable: true,
+  writable: true,
+  value: function hasRawHeader(this: http.IncomingMessage, lowercaseName: string) {
+    return this.headers[lowercaseName] !== undefined
+  },
+}
+const responseMembers = nodeMembers(http.ServerResponse.prototype, EventEmitter.prototype)
+
+const twins = new WeakMap<object, object>()
+const twinSet = new WeakSet<object>()
+
+function twin(proto: object, members: PropertyDescriptorMap): object {
+  let t = twins.get(proto)
+  if (t === undefined) {
+    t = Object.create(proto, members) as object
+    twins.set(proto, t)
+    twinSet.add(t)
+  }
+  return t
 }
 
-const nodeResponse = Object.create(http.ServerResponse.prototype)
-lend(nodeResponse, ServerResponse.prototype, RESPONSE_MEMBERS)
+/** The prototype Node's request gets in an app whose `app.request` is `proto`. */
+export function nodeRequestPrototype(proto: object): object {
+  return twin(proto, requestMembers)
+}
 
-/** Gives Node's req/res Express's members; the engine's own objects already have them. */
-export function adoptNodeObjects(req: any, res: any): void {
-  if (req instanceof IncomingRequest) return
-  Object.setPrototypeOf(req, nodeRequest)
-  Object.setPrototypeOf(res, nodeResponse)
+/** The prototype Node's response gets in an app whose `app.response` is `proto`. */
+export function nodeResponsePrototype(proto: object): object {
+  return twin(proto, responseMembers)
+}
+
+/** Whether `proto` is one of the prototypes above (the object is Node's, not the engine's). */
+export function isNodePrototype(proto: object): boolean {
+  return twinSet.has(proto)
 }

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import { STATUS_CODES } from 'node:http'
 import { basename, extname, isAbsolute, resolve } from 'node:path'
 import { create as contentDisposition } from 'content-disposition'
-import contentType from 'content-type'
+import { format as formatContentType, parse as parseContentType } from 'content-type'
 import cookie from 'cookie'
 import { sign } from 'cookie-signature'
 import encodeUrl from 'encodeurl'
@@ -669,7 +669,9 @@ export class ServerResponse extends EventEmitter {
         chunk = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
         len = chunk.length
       }
-      this.setHeader('Content-Length', len!)
+      // Content-Length and Transfer-Encoding exclude each other (Express 5.3): an app that set the
+      // latter frames the body itself
+      if (!this.hasHeader('transfer-encoding')) this.setHeader('Content-Length', len!)
     }
     if (generateETag && len !== undefined) {
       const mode = (etagFn as any)[kETagMode] as number | undefined
@@ -821,10 +823,12 @@ function isFresh(req: IncomingRequest): boolean {
   return hasConditionalHeaders(req) && req.fresh
 }
 
+// content-type 2 (Express 5.3's): parameters keep their order and a malformed one is skipped
+// rather than thrown on
 function setCharset(type: string, charset: string): string {
-  const parsed = contentType.parse(type)
+  const parsed = parseContentType(type)
   parsed.parameters.charset = charset
-  return contentType.format(parsed)
+  return formatContentType(parsed)
 }
 
 export function stringify(value: unknown, replacer?: any, spaces?: any, escape?: boolean): string {

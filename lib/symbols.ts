@@ -1,11 +1,19 @@
 // Private state of req/res/server, kept off the public surface.
+import { OutgoingMessage } from 'node:http'
+
 export const kId = Symbol('xypriss.id')
 export const kRawHeaderList = Symbol('xypriss.rawHeaderList')
 export const kRawHeaders = Symbol('xypriss.rawHeaders')
 export const kHeaders = Symbol('xypriss.headers')
 export const kBody = Symbol('xypriss.body')
 export const kServer = Symbol('xypriss.server')
-export const kOutHeaders = Symbol('xypriss.outHeaders')
+// Node's own key for a response's header map, when it can be found: OutgoingMessage's setHeader,
+// getHeader and removeHeader, which some libraries call on any response (the `cookies` package
+// does when `res.set` exists), then read and write the very map ours use. Same entry shape:
+// lower-case name -> [name, value].
+export const kOutHeaders: unique symbol = (Object.getOwnPropertySymbols(new OutgoingMessage()).find(
+  (s) => s.description === 'kOutHeaders',
+) ?? Symbol('xypriss.outHeaders')) as any
 export const kStreaming = Symbol('xypriss.streaming')
 export const kOnAbort = Symbol('xypriss.onAbort')
 export const kOnDrain = Symbol('xypriss.onDrain')

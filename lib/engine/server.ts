@@ -49,6 +49,9 @@ export class HttpServer extends EventEmitter {
   requestTimeout = 300_000
   timeout = 0
   readonly native: NativeServer = new native.NativeServer()
+  /** What req/res are built from; an app's server builds them on `app.request` / `app.response`. */
+  requestClass: typeof IncomingRequest = IncomingRequest
+  responseClass: typeof ServerResponse = ServerResponse
   private readonly exchanges = new Map<number, Exchange>()
   private readonly sockets = new Map<number, EngineSocket>()
   /** Connections handed to 'upgrade' / 'connect' listeners, by request id. */
@@ -147,6 +150,14 @@ export class HttpServer extends EventEmitter {
     liveServers.add(this)
     process.nextTick(() => this.emit('listening'))
     return this
+  }
+
+  /**
+   * Node's listening handle, null once closed. Libraries read it to tell a listening server from a
+   * closed one (supertest closes the server it started only when `_handle` is set).
+   */
+  get _handle(): NativeServer | null {
+    return this.listening ? this.native : null
   }
 
   address() {
@@ -340,9 +351,9 @@ export class HttpServer extends EventEmitter {
     if (body === null) return this.handOver(id, socket, method, url, httpMinor, headers)
     socket.currentRequest = id
     socket.touch()
-    const req = new IncomingRequest(id, socket, method, url, httpMinor, headers, body)
+    const req = new this.requestClass(id, socket, method, url, httpMinor, headers, body)
     if (candidates !== undefined) req[kCandidates] = candidates
-    const res = new ServerResponse(req)
+    const res = new this.responseClass(req)
     const exchange: Exchange = { req, res }
     this.exchanges.set(id, exchange)
     res[kServer] = this

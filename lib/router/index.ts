@@ -171,7 +171,12 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
       setImmediate(next, err)
       return
     }
-    const path = parseUrl(req).pathname
+    // no path to match (req.url missing or empty, as parseurl sees it): nothing in this stack runs
+    const path = typeof req.url === 'string' ? parseUrl(req).pathname : ''
+    if (path.length === 0) {
+      done(layerError)
+      return
+    }
     if (candidates !== undefined && req.url !== candidateUrl) candidates = undefined
     let layer: Layer | undefined
     let match: LayerMatch | false = false

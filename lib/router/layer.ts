@@ -33,14 +33,41 @@ function decodeParam(value: string): string {
   }
 }
 
+/**
+ * The param name of each capturing group of `re`, in order: a named group gives its name, an
+ * unnamed one the next number from 0 (so `(?<id>\d+)/(a|b)` gives `id` and `0`, as in router@2).
+ */
+function captureNames(re: RegExp): Array<string | number> {
+  const source = re.source
+  const names: Array<string | number> = []
+  let unnamed = 0
+  let inClass = false
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]
+    if (c === '\\') i++
+    else if (inClass) inClass = c !== ']'
+    else if (c === '[') inClass = true
+    else if (c === '(') {
+      if (source[i + 1] !== '?') names.push(unnamed++)
+      else if (source[i + 2] === '<' && source[i + 3] !== '=' && source[i + 3] !== '!') {
+        names.push(source.slice(i + 3, source.indexOf('>', i + 3)))
+      }
+    }
+  }
+  return names
+}
+
 function compileMatcher(path: string | RegExp, options: LayerOptions): (p: string) => LayerMatch | false {
   if (path instanceof RegExp) {
+    const names = captureNames(path)
     return (p) => {
       const m = path.exec(p)
       if (!m) return false
+      // groups that took no part in the match leave no param, as in router@2
       const params: Record<string, any> = {}
-      for (let i = 1; i < m.length; i++) params[i - 1] = m[i] === undefined ? undefined : decodeParam(m[i])
-      if (m.groups) for (const k of Object.keys(m.groups)) params[k] = m.groups[k] === undefined ? undefined : decodeParam(m.groups[k])
+      for (let i = 1; i < m.length; i++) {
+        if (m[i] !== undefined) params[names[i - 1] ?? i - 1] = decodeParam(m[i])
+      }
       return { params, path: m[0], keys: Object.keys(params) }
     }
   }
