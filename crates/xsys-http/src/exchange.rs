@@ -62,7 +62,12 @@ impl ResponseHead {
                 .map_err(|_| Error::invalid_header(format!("name {name:?}")))?;
             case.note(name);
             let name = lower;
-            let value = latin1_header_value(value)
+            let value = if name == http::header::TRANSFER_ENCODING {
+                chunked_last(value)
+            } else {
+                std::borrow::Cow::Borrowed(value)
+            };
+            let value = latin1_header_value(&value)
                 .ok_or_else(|| Error::invalid_header(format!("value of {name}")))?;
             headers.append(name, value);
         }
@@ -83,6 +88,18 @@ impl ResponseHead {
             .map_err(|_| Error::invalid_header(format!("status message {reason:?}")))?;
         self.reason = Some(phrase);
         Ok(self)
+    }
+}
+
+/// An app's Transfer-Encoding without `chunked` last (`gzip`): Node sends the body unframed and
+/// closes, which hyper cannot do; it appends `chunked` itself, and then also to the next header
+/// line. Framing the body as `gzip, chunked` here keeps every header line intact.
+fn chunked_last(value: &str) -> std::borrow::Cow<'_, str> {
+    let last = value.rsplit(',').next().unwrap_or("").trim();
+    if last.eq_ignore_ascii_case("chunked") {
+        std::borrow::Cow::Borrowed(value)
+    } else {
+        std::borrow::Cow::Owned(format!("{value}, chunked"))
     }
 }
 
@@ -568,6 +585,14 @@ mod tests {
         assert_eq!(head.status, StatusCode::CREATED);
         let cookies: Vec<_> = head.headers.get_all("set-cookie").iter().collect();
         assert_eq!(cookies, ["a=1", "b=2"]);
+    }
+
+    #[test]
+    fn a_transfer_encoding_without_chunked_last_gets_it() {
+        let head = ResponseHead::from_block(200, "transfer-encoding:gzip\n").expect("valid");
+        assert_eq!(head.headers["transfer-encoding"], "gzip, chunked");
+        let head = ResponseHead::from_block(200, "transfer-encoding:gzip, Chunked\n").expect("valid");
+        assert_eq!(head.headers["transfer-encoding"], "gzip, Chunked");
     }
 
     #[test]
