@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listen, request, xypriss, type Running } from './helpers'
+import { listen, onBoth, raw, request, xypriss, type Running } from './helpers'
 
 let running: Running
 const big = randomBytes(5 * 1024 * 1024)
@@ -93,4 +93,27 @@ describe('request and response bodies', () => {
     expect(reply.body.length).toBe(big.length)
     expect(sha(reply.body)).toBe(sha(big))
   })
+})
+
+describe('a request body the app leaves unread', () => {
+  const both = onBoth((framework: any) => {
+    const app = framework()
+    app.post('/', (req: any, res: any) => res.send('ignored body'))
+    app.get('/', (req: any, res: any) => res.send('second'))
+    return app
+  })
+  for (const [title, encode] of [
+    ['with a Content-Length', (body: string) => `Content-Length: ${body.length}\r\n\r\n${body}`],
+    ['chunked', (body: string) => `Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`],
+  ] as const) {
+    it(`is read and dropped after the response, ${title}, and the connection serves the next request`, async () => {
+      const payload = `POST / HTTP/1.1\r\nHost: t\r\n${encode('x'.repeat(200_000))}GET / HTTP/1.1\r\nHost: t\r\n\r\n`
+      const until = (t: string) => t.endsWith('second')
+      const mask = (t: string) => t.replace(/^Date: .*$/gm, 'Date: <date>')
+      const a = mask(await raw(both.express.port, payload, until))
+      const b = mask(await raw(both.xypriss.port, payload, until))
+      expect(a).toMatch(/ignored bodyHTTP\/1\.1 200 OK[\s\S]*second$/)
+      expect(b).toBe(a)
+    })
+  }
 })

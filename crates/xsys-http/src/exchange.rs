@@ -133,15 +133,22 @@ impl ReadyResponse {
 pub(crate) struct BodyPump {
     pub(crate) wanted: Notify,
     pub(crate) closed: AtomicBool,
+    /// Closed because the response is complete: the rest of the body is read and dropped, as
+    /// Node does, so the connection stays usable (hyper closes it when a body is left unread).
+    pub(crate) drain: AtomicBool,
 }
 
 impl BodyPump {
     pub(crate) fn new() -> Arc<Self> {
-        Arc::new(BodyPump { wanted: Notify::new(), closed: AtomicBool::new(false) })
+        Arc::new(BodyPump { wanted: Notify::new(), closed: AtomicBool::new(false), drain: AtomicBool::new(false) })
     }
     fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.wanted.notify_one();
+    }
+    fn finish(&self) {
+        self.drain.store(true, Ordering::Release);
+        self.close();
     }
 }
 
@@ -261,6 +268,9 @@ impl Exchange {
                 return Err(Error::invalid_state("respond after the head was sent"));
             }
         }
+        if let Some(pump) = &slot.pump {
+            pump.finish();
+        }
         let SlotState::AwaitingHead(sender) = take_state(slot) else {
             unreachable!("checked above")
         };
@@ -321,6 +331,9 @@ impl Exchange {
     /// Ends a streaming response, with an optional last chunk. Completes the request.
     pub fn end(&self, id: u64, last: Option<Bytes>) -> Result<(), Error> {
         let slot = self.take(id)?;
+        if let Some(pump) = &slot.pump {
+            pump.finish();
+        }
         match take_state(slot) {
             SlotState::Streaming { chunks, shared } => {
                 if let Some(chunk) = last.filter(|c| !c.is_empty()) {

@@ -662,10 +662,32 @@ enum PumpStep {
 
 /// Reads a streaming request body as the handlers ask for it, so a slow reader slows the client
 /// (TCP backpressure) instead of filling memory.
+/// After the response, at most this much of an unread request body is read and dropped before
+/// the connection is closed instead.
+const DRAIN_LIMIT: u64 = 1024 * 1024;
+
+/// Reads and drops what is left of a body the handlers did not read, within bounds, so hyper can
+/// keep the connection (it closes one whose request body was left unread).
+async fn drain(mut body: Incoming) {
+    let mut drained = 0u64;
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(frame)) = body.frame().await {
+            drained += frame.data_ref().map_or(0, |d| d.len() as u64);
+            if drained > DRAIN_LIMIT {
+                return;
+            }
+        }
+    })
+    .await;
+}
+
 async fn pump_body(id: u64, mut body: Incoming, control: Arc<BodyPump>, queue: Arc<EventQueue>) {
     loop {
         control.wanted.notified().await;
         if control.closed.load(Ordering::Acquire) {
+            if control.drain.load(Ordering::Acquire) {
+                drain(body).await;
+            }
             return;
         }
         let mut buffer = BytesMut::new();
@@ -689,6 +711,9 @@ async fn pump_body(id: u64, mut body: Incoming, control: Arc<BodyPump>, queue: A
         })
         .await;
         if control.closed.load(Ordering::Acquire) {
+            if control.drain.load(Ordering::Acquire) && matches!(step, PumpStep::Data(_, false)) {
+                drain(body).await;
+            }
             return;
         }
         match step {
