@@ -543,7 +543,7 @@ async fn handle(
             _ => {
                 let control = BodyPump::new();
                 pump = Some(control.clone());
-                tokio::spawn(pump_body(id, body, control, shared.queue.clone()));
+                tokio::spawn(pump_body(id, body, control, shared.queue.clone(), awaits_continue));
                 BodyPayload::Streaming
             }
         }
@@ -681,15 +681,18 @@ async fn drain(mut body: Incoming) {
     .await;
 }
 
-async fn pump_body(id: u64, mut body: Incoming, control: Arc<BodyPump>, queue: Arc<EventQueue>) {
+async fn pump_body(id: u64, mut body: Incoming, control: Arc<BodyPump>, queue: Arc<EventQueue>, awaits_continue: bool) {
+    let mut started = false;
     loop {
         control.wanted.notified().await;
         if control.closed.load(Ordering::Acquire) {
-            if control.drain.load(Ordering::Acquire) {
+            // A client still waiting for 100 Continue was refused: its body is not asked for.
+            if control.drain.load(Ordering::Acquire) && (started || !awaits_continue) {
                 drain(body).await;
             }
             return;
         }
+        started = true;
         let mut buffer = BytesMut::new();
         // Everything already readable, up to PUMP_CHUNK, goes in one event.
         let step = poll_fn(|cx| loop {
