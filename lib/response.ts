@@ -314,6 +314,8 @@ export class ServerResponse extends EventEmitter {
     if (this[kStreaming]) {
       native.endResponse(id, chunk == null ? undefined : toChunk(chunk, encoding as BufferEncoding))
     } else {
+      // As Node: a HEAD answer announces no length it was not told (hyper would count the body).
+      if (chunk != null && this.req.method === 'HEAD' && !this.hasHeader('content-length')) chunk = undefined
       if (chunk == null) {
         native.respondString(id, this.statusCode, this.headerBlock(), '', this.sendDate ? 0 : FLAG_NO_DATE, this.customReason())
       } else if (typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8')) {
