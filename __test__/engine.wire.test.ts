@@ -21,6 +21,11 @@ function build(framework: any) {
     res.write('x')
     res.end('y')
   })
+  app.get('/chunks', (req: any, res: any) => {
+    res.write('hello world')
+    res.write(Buffer.alloc(1100, 'x'))
+    res.end()
+  })
   app.get('/end-body', (req: any, res: any) => {
     res.writeHead(200, { 'Content-Type': 'text/plain' })
     res.end('body')
@@ -47,6 +52,7 @@ const cases: [title: string, payload: string][] = [
   ],
   ['res.sendDate = false leaves Date out', 'GET /nodate HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ['res.sendDate = false leaves Date out of a streamed response too', 'GET /nodate-stream HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
+  ['chunk sizes in lower-case hex, as Node writes them', 'GET /chunks HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ['HEAD answered with end(body) announces no length, as Node', 'HEAD /end-body HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ['a method Node does not know is refused', 'get /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ['Content-Length with Transfer-Encoding (request smuggling) is refused', 'POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /echo HTTP/1.1\r\nHost: t\r\n\r\n'],

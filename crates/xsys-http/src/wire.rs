@@ -364,8 +364,50 @@ impl<T: AsyncWrite> AsyncWrite for WireIo<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write_vectored(cx, bufs)
+        let inner = self.project().inner;
+        match lower_case_chunk_sizes(bufs) {
+            None => inner.poll_write_vectored(cx, bufs),
+            Some(sizes) => {
+                let rewritten: Vec<io::IoSlice<'_>> = bufs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, buf)| match sizes.iter().find(|(at, _)| *at == i) {
+                        Some((_, lower)) => io::IoSlice::new(lower),
+                        None => io::IoSlice::new(buf),
+                    })
+                    .collect();
+                inner.poll_write_vectored(cx, &rewritten)
+            }
+        }
     }
+}
+
+/// hyper writes each chunk of a chunked body as three slices: the size in upper-case hex and
+/// CRLF, the data, CRLF. Node writes the size in lower case; this gives the same bytes (same
+/// lengths, so hyper's accounting is untouched). Only a slice shaped as a size, followed by
+/// exactly that many bytes and a CRLF slice, is taken for one; data is never changed.
+fn lower_case_chunk_sizes(bufs: &[io::IoSlice<'_>]) -> Option<Vec<(usize, Vec<u8>)>> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + 2 < bufs.len() {
+        let size = &bufs[i][..];
+        let framed = size.len() >= 3
+            && size.len() <= 18
+            && size.ends_with(b"\r\n")
+            && size[..size.len() - 2].iter().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F'))
+            && &bufs[i + 2][..] == b"\r\n"
+            && usize::from_str_radix(std::str::from_utf8(&size[..size.len() - 2]).unwrap_or("x"), 16)
+                .is_ok_and(|n| n == bufs[i + 1].len());
+        if framed {
+            if size.iter().any(|b| matches!(b, b'A'..=b'F')) {
+                found.push((i, size.to_ascii_lowercase()));
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    (!found.is_empty()).then_some(found)
 }
 
 #[cfg(test)]
@@ -463,6 +505,19 @@ mod tests {
         assert!(refused(b"GET / HTTP/1.1\r\nHost: x\n\r\n"));
         assert!(refused(b"GET / HTTP/1.1\r\nHost: x\r\n\n"));
         assert!(refused(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    }
+
+    #[test]
+    fn chunk_sizes_go_out_in_lower_case_and_data_is_never_touched() {
+        let slices = |parts: &[&'static [u8]]| parts.iter().map(|p| io::IoSlice::new(p)).collect::<Vec<_>>();
+        let ten = b"0123456789";
+        let lowered = lower_case_chunk_sizes(&slices(&[b"HTTP/1.1 200 OK\r\n\r\n", b"A\r\n", ten, b"\r\n", b"0\r\n\r\n"]));
+        assert_eq!(lowered, Some(vec![(1, b"a\r\n".to_vec())]));
+        // Data shaped like a size, but not framed as one: left alone.
+        assert_eq!(lower_case_chunk_sizes(&slices(&[b"3\r\n", b"B\r\n", b"\r\n"])), None);
+        assert_eq!(lower_case_chunk_sizes(&slices(&[b"AB\r\n", ten, b"\r\n"])), None);
+        // Sizes without letters need nothing.
+        assert_eq!(lower_case_chunk_sizes(&slices(&[b"A0\r\n"])), None);
     }
 
     #[test]
