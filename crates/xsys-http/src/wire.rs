@@ -82,6 +82,9 @@ pub struct Tracker {
     unusual: bool,
     bare_lf: bool,
     last_was_cr: bool,
+    version: Vec<u8>,
+    /// An HTTP/1.0 request came on this connection (its answers get Node's status line).
+    http10_seen: bool,
 }
 
 impl Tracker {
@@ -101,6 +104,8 @@ impl Tracker {
             unusual: false,
             bare_lf: false,
             last_was_cr: false,
+            version: Vec::new(),
+            http10_seen: false,
         }
     }
 
@@ -175,6 +180,8 @@ impl Tracker {
             b'\r' | b'\n' if !*started => {}
             b'\n' => {
                 self.bare_lf |= !last_was_cr;
+                self.http10_seen |= self.version == b"HTTP/1.0";
+                self.version.clear();
                 self.state = State::HeaderLine;
                 self.line.clear();
             }
@@ -201,6 +208,7 @@ impl Tracker {
                             self.replaced = true;
                         }
                     }
+                    _ if b != b'\r' && self.version.len() < 16 => self.version.push(b),
                     _ => {}
                 }
             }
@@ -348,7 +356,11 @@ impl<T: AsyncRead> AsyncRead for WireIo<T> {
 
 impl<T: AsyncWrite> AsyncWrite for WireIo<T> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write(cx, buf)
+        let this = self.project();
+        match this.tracker.http10_seen.then(|| node_status_lines(buf)).flatten() {
+            Some(rewritten) => this.inner.poll_write(cx, &rewritten),
+            None => this.inner.poll_write(cx, buf),
+        }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.project().inner.poll_flush(cx)
@@ -364,7 +376,16 @@ impl<T: AsyncWrite> AsyncWrite for WireIo<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let inner = self.project().inner;
+        let this = self.project();
+        let inner = this.inner;
+        if this.tracker.http10_seen {
+            if let Some(first) = bufs.first().and_then(|head| node_status_lines(head)) {
+                let mut rewritten: Vec<io::IoSlice<'_>> = Vec::with_capacity(bufs.len());
+                rewritten.push(io::IoSlice::new(&first));
+                rewritten.extend(bufs[1..].iter().map(|b| io::IoSlice::new(b)));
+                return inner.poll_write_vectored(cx, &rewritten);
+            }
+        }
         match lower_case_chunk_sizes(bufs) {
             None => inner.poll_write_vectored(cx, bufs),
             Some(sizes) => {
@@ -380,6 +401,29 @@ impl<T: AsyncWrite> AsyncWrite for WireIo<T> {
             }
         }
     }
+}
+
+/// hyper answers an HTTP/1.0 request with `HTTP/1.0` in the status line; Node always writes
+/// `HTTP/1.1`. Only a slice made of nothing but complete response heads (hyper's head buffer,
+/// which it writes first) is changed, so a body is never touched.
+fn node_status_lines(slice: &[u8]) -> Option<Vec<u8>> {
+    if !slice.starts_with(b"HTTP/1.0 ") {
+        return None;
+    }
+    let mut out = slice.to_vec();
+    let mut at = 0;
+    while at < slice.len() {
+        let mut headers = [httparse::EMPTY_HEADER; 128];
+        let mut response = httparse::Response::new(&mut headers);
+        match response.parse(&slice[at..]) {
+            Ok(httparse::Status::Complete(length)) if slice[at..].starts_with(b"HTTP/1.0 ") => {
+                out[at + b"HTTP/1.".len()] = b'1';
+                at += length;
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// hyper writes each chunk of a chunked body as three slices: the size in upper-case hex and
@@ -518,6 +562,25 @@ mod tests {
         assert_eq!(lower_case_chunk_sizes(&slices(&[b"AB\r\n", ten, b"\r\n"])), None);
         // Sizes without letters need nothing.
         assert_eq!(lower_case_chunk_sizes(&slices(&[b"A0\r\n"])), None);
+    }
+
+    #[test]
+    fn status_lines_of_http10_answers_say_http11_and_bodies_stay() {
+        assert_eq!(
+            node_status_lines(b"HTTP/1.0 200 OK\r\nA: b\r\n\r\nHTTP/1.0 304 Not Modified\r\n\r\n").as_deref(),
+            Some(&b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\n"[..])
+        );
+        // Not nothing but heads: a body that merely starts like one.
+        assert_eq!(node_status_lines(b"HTTP/1.0 200 OK\r\n\r\nsome body"), None);
+        assert_eq!(node_status_lines(b"HTTP/1.1 200 OK\r\n\r\n"), None);
+        let recordings = Arc::new(Recordings::default());
+        let mut tracker = Tracker::new(recordings);
+        tracker.feed(&mut b"GET / HTTP/1.1\r\n\r\n".to_vec());
+        assert!(!tracker.http10_seen);
+        for piece in b"GET / HTTP/1.0\r\n\r\n".to_vec().chunks_mut(2) {
+            tracker.feed(piece);
+        }
+        assert!(tracker.http10_seen);
     }
 
     #[test]
