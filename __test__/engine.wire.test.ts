@@ -57,6 +57,9 @@ const cases: [title: string, payload: string][] = [
   ['a method Node does not know is refused', 'get /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ['Content-Length with Transfer-Encoding (request smuggling) is refused', 'POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /echo HTTP/1.1\r\nHost: t\r\n\r\n'],
   ['a head with bare LF line ends is refused', 'GET /echo HTTP/1.1\nHost: t\nConnection: close\n\n'],
+  ['oversized headers are refused with 431', `GET / HTTP/1.1\r\nHost: t\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`],
+  ['a header name with a space is refused', 'GET / HTTP/1.1\r\nHost: t\r\nX Bad: 1\r\n\r\n'],
+  ['a negative Content-Length is refused', 'POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n'],
   ['HTTP/1.1 without Host is refused', 'GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n'],
   ["Node's reason phrases where hyper's differ: 203", 'GET /status/203 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ["Node's reason phrases where hyper's differ: 418", 'GET /status/418 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
@@ -93,8 +96,6 @@ describe('the request as sent', () => {
       const request = Buffer.from(payload, 'latin1')
       const [a, b] = [await raw(both.express.port, request), await raw(both.xypriss.port, request)]
       expect(a).toMatch(/^HTTP\/1\.1 /)
-      // hyper's own 400 adds `Content-Length: 0`, which Node's does not; the status line agrees.
-      if (a.startsWith('HTTP/1.1 400')) return expect(b.split('\r\n')[0]).toBe(a.split('\r\n')[0])
       expect(maskDate(b)).toBe(maskDate(a))
     })
   }

@@ -487,11 +487,13 @@ async fn handle(
     // Recorded as this very head came in; a count that disagrees means it is not this one's.
     let recorded = recorded.filter(|r| r.lines == parts.headers.len());
     let keep_alive = wants_keep_alive(parts.version, &parts.headers);
-    // As Node's parser: a method it does not know, or HTTP/1.1 without Host, is a 400.
-    if !is_node_method(parts.method.as_str())
-        || (parts.version == http::Version::HTTP_11 && !parts.headers.contains_key(http::header::HOST))
-    {
+    // As Node's parser: a method it does not know is a 400; so is HTTP/1.1 without Host, which
+    // Node's server answers with a (chunked, empty) response of its own.
+    if !is_node_method(parts.method.as_str()) {
         return Ok(bad_request());
+    }
+    if parts.version == http::Version::HTTP_11 && !parts.headers.contains_key(http::header::HOST) {
+        return Ok(missing_host());
     }
     if parts.method == Method::CONNECT && !shared.routing.connect_listener.load(Ordering::Relaxed) {
         return Err(CloseConnection("CONNECT without a 'connect' listener"));
@@ -639,6 +641,17 @@ fn bad_request() -> Response<ResponseBody> {
     let mut response = Response::new(ResponseBody::none());
     *response.status_mut() = StatusCode::BAD_REQUEST;
     response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    response
+}
+
+/// Node's answer to HTTP/1.1 without Host: `writeHead(400, ['Connection', 'close'])` and `end()`.
+fn missing_host() -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::full(Bytes::new()));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    headers.insert(http::header::DATE, crate::date::now());
+    headers.insert(http::header::TRANSFER_ENCODING, http::HeaderValue::from_static("chunked"));
     response
 }
 

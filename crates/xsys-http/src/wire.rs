@@ -357,6 +357,9 @@ impl<T: AsyncRead> AsyncRead for WireIo<T> {
 impl<T: AsyncWrite> AsyncWrite for WireIo<T> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.project();
+        if let Some(shortened) = node_refusal(buf) {
+            return this.inner.poll_write(cx, &shortened).map_ok(|n| written_of_refusal(n, shortened.len(), buf.len()));
+        }
         match this.tracker.http10_seen.then(|| node_status_lines(buf)).flatten() {
             Some(rewritten) => this.inner.poll_write(cx, &rewritten),
             None => this.inner.poll_write(cx, buf),
@@ -378,6 +381,11 @@ impl<T: AsyncWrite> AsyncWrite for WireIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
         let inner = this.inner;
+        if let [only] = bufs {
+            if let Some(shortened) = node_refusal(only) {
+                return inner.poll_write(cx, &shortened).map_ok(|n| written_of_refusal(n, shortened.len(), only.len()));
+            }
+        }
         if this.tracker.http10_seen {
             if let Some(first) = bufs.first().and_then(|head| node_status_lines(head)) {
                 let mut rewritten: Vec<io::IoSlice<'_>> = Vec::with_capacity(bufs.len());
@@ -400,6 +408,35 @@ impl<T: AsyncWrite> AsyncWrite for WireIo<T> {
                 inner.poll_write_vectored(cx, &rewritten)
             }
         }
+    }
+}
+
+/// The refusals hyper or the engine write before closing (a malformed or oversized request, a
+/// timeout) carry `Content-Length: 0`; Node's are the status line and `Connection: close` alone,
+/// the close ending the empty body. Returns what to send instead when the slice is exactly such a
+/// refusal: the same without that line.
+fn node_refusal(slice: &[u8]) -> Option<Vec<u8>> {
+    const TAIL: &[u8] = b"\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+    const REFUSALS: [&[u8]; 5] = [
+        b"HTTP/1.1 400 Bad Request",
+        b"HTTP/1.1 408 Request Timeout",
+        b"HTTP/1.1 413 Payload Too Large",
+        b"HTTP/1.1 414 URI Too Long",
+        b"HTTP/1.1 431 Request Header Fields Too Large",
+    ];
+    let status = slice.strip_suffix(TAIL)?;
+    REFUSALS.contains(&status).then(|| [status, b"\r\nConnection: close\r\n\r\n"].concat())
+}
+
+/// The kernel took `n` bytes of a refusal shortened to `kept`; hyper must see the whole of its
+/// `original` buffer consumed once the shortened one is.
+fn written_of_refusal(n: usize, kept: usize, original: usize) -> usize {
+    if n >= kept {
+        original
+    } else {
+        // The dropped line sits just before the final CRLF: everything sent so far precedes it
+        // unless the CRLF itself went.
+        n.min(kept - 2)
     }
 }
 
@@ -581,6 +618,19 @@ mod tests {
             tracker.feed(piece);
         }
         assert!(tracker.http10_seen);
+    }
+
+    #[test]
+    fn refusals_go_out_without_a_content_length_as_from_node() {
+        let refusal = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+        let shortened = node_refusal(refusal).expect("a refusal");
+        assert_eq!(shortened, b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        let kept = shortened.len();
+        assert_eq!(node_refusal(b"HTTP/1.1 400 Bad Request\r\nX: y\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"), None);
+        assert_eq!(node_refusal(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"), None);
+        // Partial writes map back onto hyper's buffer.
+        assert_eq!(written_of_refusal(kept, kept, refusal.len()), refusal.len());
+        assert_eq!(written_of_refusal(10, kept, refusal.len()), 10);
     }
 
     #[test]
