@@ -4,4 +4,23 @@ const require = createRequire(import.meta.url)
 const xypriss = require('./index.cjs')
 
 export default xypriss
-export const { Router, Route, json, raw, text, urlencoded, static: serveStatic, createServer, createHttpServer, HttpServer, inFlight, engineStats, xems } = xypriss
+// The names `import { ... } from 'express'` gives (Node reads them off Express's CommonJS exports), plus xypriss's own.
+export const {
+  Router,
+  Route,
+  application,
+  request,
+  response,
+  json,
+  raw,
+  text,
+  urlencoded,
+  static: serveStatic,
+  createServer,
+  createHttpServer,
+  HttpServer,
+  inFlight,
+  engineStats,
+  xems,
+} = xypriss
+export { serveStatic as static }
