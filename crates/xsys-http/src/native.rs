@@ -43,16 +43,37 @@ impl EntityTag {
     /// The `etag` package's tag for a body: `"<length hex>-<first 27 chars of base64(sha1)>"`,
     /// with `W/` in front when weak. Byte-identical to Express's.
     pub fn of(self, body: &[u8]) -> Option<HeaderValue> {
+        if self == EntityTag::None {
+            return None;
+        }
+        // Built in place: this runs for every buffered response (one allocation, the value's).
         let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, body);
-        let hash = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
-        let tag = format!("\"{:x}-{}\"", body.len(), &hash[..27]);
-        let tag = match self {
-            EntityTag::None => return None,
-            EntityTag::Weak => format!("W/{tag}"),
-            EntityTag::Strong => tag,
-        };
-        HeaderValue::from_str(&tag).ok()
+        let mut hash = [0u8; 28];
+        let encoded = base64::engine::general_purpose::STANDARD.encode_slice(digest.as_ref(), &mut hash).ok()?;
+        let mut tag = Vec::with_capacity(48);
+        if self == EntityTag::Weak {
+            tag.extend_from_slice(b"W/");
+        }
+        tag.push(b'"');
+        write_hex(&mut tag, body.len());
+        tag.push(b'-');
+        tag.extend_from_slice(&hash[..encoded.min(27)]);
+        tag.push(b'"');
+        HeaderValue::from_maybe_shared(Bytes::from(tag)).ok()
     }
+}
+
+/// Lower-case hex, as JavaScript's `length.toString(16)`.
+fn write_hex(out: &mut Vec<u8>, mut value: usize) {
+    let start = out.len();
+    loop {
+        out.push(b"0123456789abcdef"[value & 0xf]);
+        value >>= 4;
+        if value == 0 {
+            break;
+        }
+    }
+    out[start..].reverse();
 }
 
 fn html_document(message: &str) -> String {
@@ -134,6 +155,8 @@ mod tests {
         assert_eq!(weak, r#"W/"11-IkjuL6CqqtmReFMfkkvwC0sKj04""#);
         let strong = EntityTag::Strong.of(b"").expect("tag");
         assert_eq!(strong, r#""0-2jmj7l5rSw0yVb/vlWAYkK/YBwk""#);
+        let hex_letters = EntityTag::Weak.of(&[b'x'; 1100]).expect("tag");
+        assert_eq!(hex_letters, r#"W/"44c-aTY8wyd5NCJHj03QInj+iZdalBw""#);
         assert!(EntityTag::None.of(b"x").is_none());
     }
 
