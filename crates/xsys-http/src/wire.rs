@@ -633,6 +633,66 @@ mod tests {
         assert_eq!(written_of_refusal(10, kept, refusal.len()), 10);
     }
 
+    /// A small deterministic generator, so a failing case can be replayed by its seed.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+        fn below(&mut self, n: u64) -> usize {
+            (self.next() % n) as usize
+        }
+    }
+
+    #[test]
+    fn random_request_streams_split_anywhere_keep_bodies_intact_and_targets_recorded() {
+        const TARGETS: [&str; 5] = ["/plain?x=1", "/<a>", "/q?s=\"v\"", "/f#frag", "/`t`"];
+        for seed in 0..300u64 {
+            let mut rng = Lcg(seed);
+            let mut stream = Vec::new();
+            let mut expected_stream = Vec::new();
+            let mut expected_targets = Vec::new();
+            for _ in 0..1 + rng.below(5) {
+                let target = TARGETS[rng.below(TARGETS.len() as u64)];
+                // Bodies made of what a tracker could mistake for request lines.
+                let body: Vec<u8> = (0..rng.below(300)).map(|_| b"GET /<x> HTTP/1.1\r\n"[rng.below(19)]).collect();
+                let head_bytes = match rng.below(3) {
+                    0 => format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n").into_bytes(),
+                    1 => format!("POST {target} HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes(),
+                    _ => format!("POST {target} HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n").into_bytes(),
+                };
+                let shown: String = target.chars().map(|c| if matches!(c, '<' | '>' | '"' | '`' | '#') { '_' } else { c }).collect();
+                let expected_head = String::from_utf8(head_bytes.clone()).expect("ascii").replacen(target, &shown, 1);
+                let framed_body = if head_bytes.starts_with(b"GET") {
+                    Vec::new()
+                } else if head_bytes.windows(7).any(|w| w == b"chunked") {
+                    let mut framed = Vec::new();
+                    for piece in body.chunks(1 + rng.below(50)) {
+                        framed.extend_from_slice(format!("{:x};e=1\r\n", piece.len()).as_bytes());
+                        framed.extend_from_slice(piece);
+                        framed.extend_from_slice(b"\r\n");
+                    }
+                    framed.extend_from_slice(b"0\r\nTrailer-A: 1\r\n\r\n");
+                    framed
+                } else {
+                    body.clone()
+                };
+                stream.extend_from_slice(&head_bytes);
+                stream.extend_from_slice(&framed_body);
+                expected_stream.extend_from_slice(expected_head.as_bytes());
+                expected_stream.extend_from_slice(&framed_body);
+                expected_targets.push((shown != target).then(|| Bytes::copy_from_slice(target.as_bytes())));
+            }
+            let piece = 1 + rng.below(64);
+            let (seen, recorded) = follow(&stream, piece);
+            assert_eq!(seen, expected_stream, "seed {seed}, pieces of {piece}");
+            let targets: Vec<_> = recorded.iter().map(|r| r.original_target.clone()).collect();
+            assert_eq!(targets, expected_targets, "seed {seed}");
+            assert!(recorded.iter().all(|r| !r.refused && r.lines >= 1), "seed {seed}");
+        }
+    }
+
     #[test]
     fn an_oversized_head_is_not_recorded() {
         let mut stream = b"GET / HTTP/1.1\r\nX: ".to_vec();
