@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events'
 import { errors } from '../errors'
 
-export class EngineSocket extends EventEmitter {
+export class EngineSocket extends EventEmitter implements PeerAddresses {
   // Undefined on a Unix socket, as in Node.
   readonly remoteAddress: string | undefined
   readonly remotePort: number | undefined
@@ -29,10 +29,6 @@ export class EngineSocket extends EventEmitter {
     this.localAddress = info.localAddress
     this.localPort = info.localPort
     this.destroyRequest = destroyRequest
-  }
-
-  address() {
-    return { address: this.localAddress, family: this.remoteFamily, port: this.localPort }
   }
 
   destroy(error?: Error): this {
@@ -92,25 +88,36 @@ export class EngineSocket extends EventEmitter {
   }
 }
 
-/** Socket controls that belong to the engine (Nagle, TCP keep-alive, event-loop refs). */
+/** Where a connection comes from and arrives. */
+export interface PeerAddresses {
+  readonly remoteAddress: string | undefined
+  readonly remotePort: number | undefined
+  readonly remoteFamily: string | undefined
+  readonly localAddress: string | undefined
+  readonly localPort: number | undefined
+}
+
+/** Socket controls that belong to the engine (Nagle, TCP keep-alive, event-loop refs), and address(). */
 export interface EngineControls {
   setNoDelay(): this
   setKeepAlive(): this
   ref(): this
   unref(): this
+  address(): { address: string | undefined; family: string | undefined; port: number | undefined }
 }
 
 /** Adds the engine-owned socket controls as chainable no-ops, as middleware and ws call them. */
 export function withEngineControls(target: { prototype: object }): void {
+  const define = (name: string, value: Function) =>
+    Object.defineProperty(target.prototype, name, { value, writable: true, configurable: true })
   for (const name of ['setNoDelay', 'setKeepAlive', 'ref', 'unref']) {
-    Object.defineProperty(target.prototype, name, {
-      value: function chainable(this: unknown) {
-        return this
-      },
-      writable: true,
-      configurable: true,
+    define(name, function chainable(this: unknown) {
+      return this
     })
   }
+  define('address', function address(this: PeerAddresses) {
+    return { address: this.localAddress, family: this.remoteFamily, port: this.localPort }
+  })
 }
 
 export interface EngineSocket extends EngineControls {}

@@ -3,14 +3,9 @@
 // a 101 (or a 2xx to CONNECT) the bytes flow raw both ways.
 import { Duplex } from 'node:stream'
 import { native } from '../binding'
-import { type EngineControls, type EngineSocket, withEngineControls } from './socket'
+import { type EngineControls, type EngineSocket, type PeerAddresses, withEngineControls } from './socket'
 
 export class TunnelSocket extends Duplex {
-  readonly remoteAddress: string | undefined
-  readonly remotePort: number | undefined
-  readonly remoteFamily: string | undefined
-  readonly localAddress: string | undefined
-  readonly localPort: number | undefined
   readonly encrypted = false
   private readonly id: number
 
@@ -18,15 +13,8 @@ export class TunnelSocket extends Duplex {
     // As a server-side net.Socket: when the peer ends, this side ends too.
     super({ allowHalfOpen: false })
     this.id = id
-    this.remoteAddress = connection.remoteAddress
-    this.remotePort = connection.remotePort
-    this.remoteFamily = connection.remoteFamily
-    this.localAddress = connection.localAddress
-    this.localPort = connection.localPort
-  }
-
-  address() {
-    return { address: this.localAddress, family: this.remoteFamily, port: this.localPort }
+    const { remoteAddress, remotePort, remoteFamily, localAddress, localPort } = connection
+    Object.assign(this, { remoteAddress, remotePort, remoteFamily, localAddress, localPort })
   }
 
   _read(): void {
@@ -64,5 +52,5 @@ export class TunnelSocket extends Duplex {
   }
 }
 
-export interface TunnelSocket extends EngineControls {}
+export interface TunnelSocket extends EngineControls, PeerAddresses {}
 withEngineControls(TunnelSocket)
