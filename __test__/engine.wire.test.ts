@@ -21,6 +21,9 @@ function build(framework: any) {
     res.write('x')
     res.end('y')
   })
+  app.get('/socket', (req: any, res: any) =>
+    res.json({ encrypted: req.socket.encrypted ?? '<undefined>', has: 'encrypted' in req.socket, same: req.socket === req.connection }),
+  )
   app.get('/chunks', (req: any, res: any) => {
     res.write('hello world')
     res.write(Buffer.alloc(1100, 'x'))
@@ -52,6 +55,7 @@ const cases: [title: string, payload: string][] = [
   ],
   ['res.sendDate = false leaves Date out', 'GET /nodate HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ['res.sendDate = false leaves Date out of a streamed response too', 'GET /nodate-stream HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
+  ['a plain connection is not encrypted, and says nothing of it', 'GET /socket HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ['chunk sizes in lower-case hex, as Node writes them', 'GET /chunks HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ['HEAD answered with end(body) announces no length, as Node', 'HEAD /end-body HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ['a method Node does not know is refused', 'get /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],

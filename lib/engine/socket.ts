@@ -10,7 +10,8 @@ export class EngineSocket extends EventEmitter implements PeerAddresses {
   readonly remoteFamily: string | undefined
   readonly localAddress: string | undefined
   readonly localPort: number | undefined
-  readonly encrypted = false
+  /** Only TLS sockets have it, as in Node: plain connections leave it undefined. */
+  declare readonly encrypted: true | undefined
   readable = true
   writable = true
   destroyed = false

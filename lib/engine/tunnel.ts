@@ -6,7 +6,8 @@ import { native } from '../binding'
 import { type EngineControls, type EngineSocket, type PeerAddresses, withEngineControls } from './socket'
 
 export class TunnelSocket extends Duplex {
-  readonly encrypted = false
+  /** Only TLS sockets have it, as in Node: plain connections leave it undefined. */
+  declare readonly encrypted: true | undefined
   private readonly id: number
 
   constructor(id: number, connection: EngineSocket) {
