@@ -80,7 +80,9 @@ export class IncomingRequest extends Readable {
   params: Record<string, any> = {}
   body: any = undefined
   baseUrl = ''
-  originalUrl: string
+  // Set by the router (`req.originalUrl || req.url`), not here: a plain (req, res) listener's
+  // request has none, as Node's, and parseurl.original() then reads req.url as rewritten.
+  originalUrl: string = undefined as unknown as string
   route: any = undefined
   app!: Application
   res!: ServerResponse
@@ -108,7 +110,6 @@ export class IncomingRequest extends Readable {
     this.socket = socket
     this.method = method
     this.url = url
-    this.originalUrl = url
     this.httpVersionMinor = httpMinor
     this.httpVersion = httpMinor === 0 ? '1.0' : '1.1'
     this[kRawHeaders] = rawHeaders
