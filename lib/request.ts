@@ -206,17 +206,19 @@ export class IncomingRequest extends Readable {
     this.push(null)
   }
 
+  /**
+   * The connection closed before the response finished. As Node's abortIncoming: the request is
+   * destroyed with an 'aborted' ECONNRESET error, which reaches 'error' listeners only; 'aborted'
+   * is emitted unless the body was both received and read to its end.
+   */
   [kOnAbort]() {
-    if (this.aborted) return
-    if (!this.complete) {
+    if (this.destroyed) return
+    if (!this.readableEnded || !this.complete) {
       this.aborted = true
       this.emit('aborted')
-      const error = Object.assign(new Error('aborted'), { code: 'ECONNRESET' })
-      if (this[kBody] === true && this.listenerCount('error') > 0) this.destroy(error)
-      else this.destroy()
-    } else {
-      this.destroy()
     }
+    if (this.listenerCount('error') > 0) this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
+    else this.destroy()
   }
 
   // ---- Express 5 request members ----

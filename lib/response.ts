@@ -368,10 +368,11 @@ export class ServerResponse extends EventEmitter {
     this.emit('drain')
   }
 
+  /** The connection closed first: as Node, 'close' right after the request's 'aborted'. */
   [kOnAbort]() {
     if (this.writableFinished) return
     this.socket.currentRequest = 0
-    process.nextTick(() => this.emit('close'))
+    this.emit('close')
   }
 
   // ---- Express 5 response members ----

@@ -61,7 +61,18 @@ export class HttpServer extends EventEmitter {
   /** The app given to the constructor is the only 'request' listener it has ever had. */
   routesMirrorable = true
   private readonly onEventsBound = (batch: unknown[]) => this.onEvents(batch)
-  private readonly destroyRequest = (id: number) => native.destroyRequest(id)
+  /**
+   * `req.socket.destroy()` / `res.destroy()` from the app. The engine reports no abort for a
+   * request it was told to drop, so the exchange is aborted here, as Node's socket 'close' aborts
+   * the request in flight ('aborted', then the response's 'close').
+   */
+  private readonly destroyRequest = (id: number) => {
+    native.destroyRequest(id)
+    const exchange = this.exchanges.get(id)
+    if (exchange === undefined) return
+    this.exchanges.delete(id)
+    process.nextTick(abortExchange, exchange)
+  }
 
   constructor(requestListener?: RequestListener) {
     super()
@@ -297,8 +308,7 @@ export class HttpServer extends EventEmitter {
             const exchange = this.exchanges.get(id)
             if (exchange) {
               this.exchanges.delete(id)
-              exchange.req[kOnAbort]()
-              exchange.res[kOnAbort]()
+              abortExchange(exchange)
             }
             break
           }
@@ -375,6 +385,11 @@ export class HttpServer extends EventEmitter {
     socket.once('close', () => this.tunnels.delete(id))
     this.emit(method === 'CONNECT' ? 'connect' : 'upgrade', req, socket, Buffer.alloc(0))
   }
+}
+
+function abortExchange(exchange: Exchange) {
+  exchange.req[kOnAbort]()
+  exchange.res[kOnAbort]()
 }
 
 function decorateListenError(error: any, host: string | undefined, port: number, path?: string) {

@@ -1,0 +1,86 @@
+// A plain `(req, res)` listener on Node's http.createServer and on xypriss.createHttpServer: what
+// the listener (and the middleware in it) observes must be the same. Events are recorded in order.
+import http from 'node:http'
+import { describe, expect, it } from 'vitest'
+import { waitFor, xypriss } from './helpers'
+
+type Listener = (req: any, res: any, log: string[]) => void
+
+/** Runs `listener` on both servers, calls `client(port)` against each, returns both event logs. */
+async function onBothServers(listener: Listener, client: (port: number) => Promise<unknown>, settle = (log: string[]) => log.length > 0) {
+  const logs: Record<string, string[]> = {}
+  for (const [name, create] of [['node', http.createServer], ['xypriss', xypriss.createHttpServer]] as const) {
+    const log: string[] = []
+    const server = (create as any)((req: any, res: any) => listener(req, res, log))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    await client(server.address().port).catch((e: any) => log.push(`client ${e.code ?? e.message}`))
+    await waitFor(() => settle(log))
+    await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => server.close(r))
+    logs[name] = log
+  }
+  return logs
+}
+
+function record(req: any, res: any, log: string[]) {
+  for (const ev of ['aborted', 'end', 'error', 'close']) req.on(ev, (e?: any) => log.push(`req ${ev}${e?.code ? ' ' + e.code : ''}`))
+  for (const ev of ['finish', 'close', 'error']) res.on(ev, (e?: any) => log.push(`res ${ev}${e?.code ? ' ' + e.code : ''}`))
+  req.socket.on('close', () => log.push('socket close'))
+}
+
+function get(port: number, path = '/') {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject)
+  })
+}
+
+describe('a (req, res) listener on Node and on the engine', () => {
+  it('res.destroy(): the request is aborted and the response closes, in Node\'s order', async () => {
+    const logs = await onBothServers(
+      (req, res, log) => {
+        record(req, res, log)
+        res.destroy()
+        log.push(`destroyed ${res.destroyed}`)
+      },
+      get,
+      (log) => log.includes('req close'),
+    )
+    expect(logs.node).toContain('req aborted')
+    expect(logs.xypriss).toEqual(logs.node)
+  })
+
+  it('the client goes away before the response: aborted, response close, then the request errors', async () => {
+    const logs = await onBothServers(
+      (req, res, log) => {
+        record(req, res, log)
+        log.push('request')
+      },
+      (port) =>
+        new Promise<void>((resolve) => {
+          const c = http.get({ host: '127.0.0.1', port, agent: false })
+          c.on('error', () => resolve())
+          setTimeout(() => c.destroy(), 100)
+        }),
+      (log) => log.includes('req close'),
+    )
+    expect(logs.node).toContain('req error ECONNRESET')
+    expect(logs.xypriss).toEqual(logs.node)
+  })
+
+  it('writes after the response closed are accepted quietly (compression writes in a close listener)', async () => {
+    const logs = await onBothServers(
+      (req, res, log) => {
+        res.once('close', () => {
+          log.push(`write ${res.write('hello, ')}`)
+          res.end('world')
+          log.push('ended')
+        })
+        res.on('error', (e: any) => log.push(`res error ${e.code}`))
+        res.destroy()
+      },
+      get,
+      (log) => log.includes('ended'),
+    )
+    expect(logs.xypriss).toEqual(logs.node)
+  })
+})
