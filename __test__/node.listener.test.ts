@@ -1,8 +1,14 @@
 // A plain `(req, res)` listener on Node's http.createServer and on xypriss.createHttpServer: what
 // the listener (and the middleware in it) observes must be the same. Events are recorded in order.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { waitFor, xypriss } from './helpers'
+import { request, waitFor, xypriss } from './helpers'
+
+const require = createRequire(import.meta.url)
 
 type Listener = (req: any, res: any, log: string[]) => void
 
@@ -82,5 +88,28 @@ describe('a (req, res) listener on Node and on the engine', () => {
       (log) => log.includes('ended'),
     )
     expect(logs.xypriss).toEqual(logs.node)
+  })
+
+  it('req.originalUrl is undefined: serve-static redirects to the URL as the listener rewrote it', async () => {
+    const serveStatic = require('serve-static')
+    const finalhandler = require('finalhandler')
+    const root = mkdtempSync(path.join(tmpdir(), 'xypriss-static-'))
+    mkdirSync(path.join(root, 'a dir'))
+    const serve = serveStatic(root)
+    const locations: Record<string, string> = {}
+    const logs = await onBothServers(
+      (req, res, log) => {
+        log.push(`originalUrl ${req.originalUrl}`)
+        req.url = req.url.replace(/^\/alias/, '/a dir')
+        serve(req, res, finalhandler(req, res))
+      },
+      async (port) => {
+        const r = await request(port, 'GET', '/alias')
+        locations[port] = `${r.status} ${r.headers.location}`
+      },
+    )
+    rmSync(root, { recursive: true })
+    expect(logs.xypriss).toEqual(logs.node)
+    expect(Object.values(locations)).toEqual(['301 /a%20dir/', '301 /a%20dir/'])
   })
 })
