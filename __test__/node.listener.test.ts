@@ -112,4 +112,42 @@ describe('a (req, res) listener on Node and on the engine', () => {
     expect(logs.xypriss).toEqual(logs.node)
     expect(Object.values(locations)).toEqual(['301 /a%20dir/', '301 /a%20dir/'])
   })
+
+  it("req/res carry Node's members only: middleware probing for Express's (req.ip, res.set) find none", async () => {
+    const names = ['ip', 'ips', 'hostname', 'protocol', 'query', 'params', 'originalUrl', 'app']
+    const resNames = ['status', 'set', 'get', 'send', 'json', 'locals', 'app']
+    const logs = await onBothServers(
+      (req, res, log) => {
+        log.push('req ' + names.map((n) => `${n}:${typeof req[n]}`).join(' '))
+        log.push('res ' + resNames.map((n) => `${n}:${typeof res[n]}`).join(' '))
+        res.end()
+      },
+      get,
+    )
+    expect(logs.node[0]).toContain('ip:undefined')
+    expect(logs.xypriss).toEqual(logs.node)
+  })
+
+  it("morgan logs a plain listener's request as under Node", async () => {
+    const morgan = require('morgan')
+    const logs = await onBothServers(
+      (req, res, log) => {
+        const logger = morgan(':remote-addr :method :url :status :res[content-length]', { stream: { write: (line: string) => log.push(line.trim()) } })
+        logger(req, res, () => res.end('hello'))
+      },
+      (port) => get(port, '/a?b=1'),
+    )
+    expect(logs.node).toEqual(['127.0.0.1 GET /a?b=1 200 -'])
+    expect(logs.xypriss).toEqual(logs.node)
+  })
+
+  it('an app handed requests by a plain listener gets its Express members', async () => {
+    const app = xypriss()
+    app.get('/x', (req: any, res: any) => res.json({ ip: req.ip, path: req.path, q: req.query.q, base: req.originalUrl }))
+    const server = xypriss.createHttpServer((req: any, res: any) => app(req, res))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const r = await request(server.address().port, 'GET', '/x?q=1')
+    await new Promise((r) => server.close(r))
+    expect(JSON.parse(r.body.toString())).toEqual({ ip: '127.0.0.1', path: '/x', q: '1', base: '/x?q=1' })
+  })
 })

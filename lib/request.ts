@@ -38,7 +38,7 @@ function legacyParse(url: string): ParsedUrl {
   return { raw: url, pathname: parsed.pathname as string, search: parsed.search, query: parsed.query as string | null }
 }
 
-export function parseUrl(req: IncomingRequest): ParsedUrl {
+export function parseUrl(req: EngineIncomingMessage): ParsedUrl {
   const url = req.url
   let parsed = req[kParsedUrl]
   if (parsed !== undefined && parsed.raw === url) return parsed
@@ -63,7 +63,11 @@ export function parseUrl(req: IncomingRequest): ParsedUrl {
   return parsed
 }
 
-export class IncomingRequest extends Readable {
+/**
+ * Node's IncomingMessage surface only: what a plain `(req, res)` listener gets. Middleware probe
+ * for Express (morgan reads `req.ip || req._remoteAddress`), so Express's members are not here.
+ */
+export class EngineIncomingMessage extends Readable {
   method: string
   url: string
   readonly httpVersionMajor = 1
@@ -74,19 +78,7 @@ export class IncomingRequest extends Readable {
   aborted = false
   readonly upgrade = false
   readonly rawTrailers: string[] = []
-  readonly trailers: Record<string, string> = {}
-
-  // Express members
-  params: Record<string, any> = {}
-  body: any = undefined
-  baseUrl = ''
-  // Set by the router (`req.originalUrl || req.url`), not here: a plain (req, res) listener's
-  // request has none, as Node's, and parseurl.original() then reads req.url as rewritten.
-  originalUrl: string = undefined as unknown as string
-  route: any = undefined
-  app!: Application
-  res!: ServerResponse
-  next?: (err?: any) => void;
+  readonly trailers: Record<string, string> = {};
 
   [kId]: number;
   [kRawHeaders]: string;
@@ -221,7 +213,20 @@ export class IncomingRequest extends Readable {
     else this.destroy()
   }
 
-  // ---- Express 5 request members ----
+}
+
+/** Express 5's `req`: what an app's requests are built from (`express.request`). */
+export class IncomingRequest extends EngineIncomingMessage {
+  params: Record<string, any> = {}
+  body: any = undefined
+  baseUrl = ''
+  // Set by the router (`req.originalUrl || req.url`), not here: a plain (req, res) listener's
+  // request has none, as Node's, and parseurl.original() then reads req.url as rewritten.
+  originalUrl: string = undefined as unknown as string
+  route: any = undefined
+  app!: Application
+  res!: ServerResponse
+  next?: (err?: any) => void
 
   get(name: string): HeaderValue {
     if (!name) throw new TypeError('name argument is required to req.get')

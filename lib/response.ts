@@ -21,7 +21,7 @@ import { scheduleFlush } from './engine/flush'
 import { errors } from './errors'
 import { kETagMode, kId, kNativeETag, kOnAbort, kOnDrain, kOutHeaders, kServer, kStreaming } from './symbols'
 import type { Application } from './application'
-import type { IncomingRequest } from './request'
+import type { EngineIncomingMessage, IncomingRequest } from './request'
 
 /** Response flag for the engine: `res.sendDate = false`. */
 const FLAG_NO_DATE = 4
@@ -57,7 +57,11 @@ function toChunk(chunk: unknown, encoding?: BufferEncoding): Buffer {
   throw errors.invalidChunk(chunk)
 }
 
-export class ServerResponse extends EventEmitter {
+/**
+ * Node's ServerResponse surface only: what a plain `(req, res)` listener gets. Middleware probe
+ * for Express's members (the `cookies` package uses `res.set` when it exists), so they are not here.
+ */
+export class EngineServerResponse extends EventEmitter {
   statusCode = 200
   statusMessage: string | undefined = undefined
   headersSent = false
@@ -66,9 +70,7 @@ export class ServerResponse extends EventEmitter {
   sendDate = true
   chunkedEncoding = false
   strictContentLength = false
-  readonly req: IncomingRequest
-  app!: Application
-  locals: Record<string, any> = Object.create(null);
+  readonly req: EngineIncomingMessage;
 
   [kId]: number;
   [kOutHeaders]: Record<string, Entry> = Object.create(null);
@@ -78,7 +80,7 @@ export class ServerResponse extends EventEmitter {
   /** The server that tracks this exchange until it completes. */
   [kServer]: { forget(id: number): void } | undefined = undefined
 
-  constructor(req: IncomingRequest) {
+  constructor(req: EngineIncomingMessage) {
     super()
     this.req = req
     this[kId] = req[kId]
@@ -375,7 +377,13 @@ export class ServerResponse extends EventEmitter {
     this.emit('close')
   }
 
-  // ---- Express 5 response members ----
+}
+
+/** Express 5's `res`: what an app's responses are built from (`express.response`). */
+export class ServerResponse extends EngineServerResponse {
+  declare readonly req: IncomingRequest
+  app!: Application
+  locals: Record<string, any> = Object.create(null)
 
   status(code: number): this {
     if (!Number.isInteger(code)) {
@@ -705,9 +713,9 @@ export class ServerResponse extends EventEmitter {
   }
 }
 
-const protoWriteHead = ServerResponse.prototype.writeHead
-const protoImplicitHeader = ServerResponse.prototype._implicitHeader
-const protoEnd = ServerResponse.prototype.end
+const protoWriteHead = EngineServerResponse.prototype.writeHead
+const protoImplicitHeader = EngineServerResponse.prototype._implicitHeader
+const protoEnd = EngineServerResponse.prototype.end
 
 export type SendFileCallback = (err?: any) => void
 export type RenderCallback = (err: any, html?: string) => void
@@ -808,7 +816,7 @@ function sendfile(res: ServerResponse, file: any, options: SendFileOptions, call
   file.pipe(res)
 }
 
-function emitFinished(res: ServerResponse) {
+function emitFinished(res: EngineServerResponse) {
   res.writableFinished = true
   res.emit('finish')
   res.emit('close')

@@ -4,8 +4,8 @@ import { EventEmitter } from 'node:events'
 import { constants as osConstants } from 'node:os'
 import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
-import { IncomingRequest } from '../request'
-import { ServerResponse } from '../response'
+import { EngineIncomingMessage } from '../request'
+import { EngineServerResponse } from '../response'
 import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kServer } from '../symbols'
 import { EngineSocket } from './socket'
 import { TunnelSocket } from './tunnel'
@@ -19,7 +19,7 @@ const TAG_DRAIN = 5
 const TAG_CONNECTION_CLOSED = 6
 const TAG_CLOSED = 7
 
-export type RequestListener = (req: IncomingRequest, res: ServerResponse) => void
+export type RequestListener = (req: EngineIncomingMessage, res: EngineServerResponse) => void
 
 export interface ListenOptions {
   port?: number | string
@@ -32,8 +32,8 @@ export interface ListenOptions {
 }
 
 interface Exchange {
-  req: IncomingRequest
-  res: ServerResponse
+  req: EngineIncomingMessage
+  res: EngineServerResponse
 }
 
 /** Every engine-backed server that is listening, for `engineStats()`. */
@@ -49,9 +49,12 @@ export class HttpServer extends EventEmitter {
   requestTimeout = 300_000
   timeout = 0
   readonly native: NativeServer = new native.NativeServer()
-  /** What req/res are built from; an app's server builds them on `app.request` / `app.response`. */
-  requestClass: typeof IncomingRequest = IncomingRequest
-  responseClass: typeof ServerResponse = ServerResponse
+  /**
+   * What req/res are built from: Node's surface only for a plain listener; an app's server builds
+   * them on `app.request` / `app.response` (Express's members included).
+   */
+  requestClass: typeof EngineIncomingMessage = EngineIncomingMessage
+  responseClass: typeof EngineServerResponse = EngineServerResponse
   private readonly exchanges = new Map<number, Exchange>()
   private readonly sockets = new Map<number, EngineSocket>()
   /** Connections handed to 'upgrade' / 'connect' listeners, by request id. */
@@ -379,7 +382,7 @@ export class HttpServer extends EventEmitter {
   private handOver(id: number, connection: EngineSocket, method: string, url: string, httpMinor: number, headers: string) {
     const socket = new TunnelSocket(id, connection)
     this.tunnels.set(id, socket)
-    const req = new IncomingRequest(id, connection, method, url, httpMinor, headers, false)
+    const req = new EngineIncomingMessage(id, connection, method, url, httpMinor, headers, false)
     ;(req as any).upgrade = true
     req.socket = socket as any
     socket.once('close', () => this.tunnels.delete(id))
