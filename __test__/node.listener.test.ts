@@ -150,4 +150,29 @@ describe('a (req, res) listener on Node and on the engine', () => {
     await new Promise((r) => server.close(r))
     expect(JSON.parse(r.body.toString())).toEqual({ ip: '127.0.0.1', path: '/x', q: '1', base: '/x?q=1' })
   })
+
+  it('writeHead() fixes the status line: statusCode / statusMessage set afterwards are not sent', async () => {
+    const replies: string[] = []
+    const logs = await onBothServers(
+      (req, res, log) => {
+        if (req.url === '/message') res.writeHead(201, 'Made')
+        else res.writeHead(202, { 'X-A': '1' })
+        res.statusCode = 200
+        res.statusMessage = 'Changed'
+        log.push(`statusCode ${res.statusCode}`)
+        res.end('x')
+      },
+      async (port) => {
+        for (const path of ['/', '/message']) {
+          const r = await new Promise<http.IncomingMessage>((resolve, reject) =>
+            http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => res.resume().on('end', () => resolve(res))).on('error', reject),
+          )
+          replies.push(`${r.statusCode} ${r.statusMessage} ${r.headers['x-a']}`)
+        }
+      },
+      (log) => log.length === 2,
+    )
+    expect(logs.xypriss).toEqual(logs.node)
+    expect(replies).toEqual(['202 Accepted 1', '201 Made undefined', '202 Accepted 1', '201 Made undefined'])
+  })
 })

@@ -19,7 +19,7 @@ import vary from 'vary'
 import { native } from './binding'
 import { scheduleFlush } from './engine/flush'
 import { errors } from './errors'
-import { kETagMode, kId, kNativeETag, kOnAbort, kOnDrain, kOutHeaders, kServer, kStreaming } from './symbols'
+import { kETagMode, kHead, kId, kNativeETag, kOnAbort, kOnDrain, kOutHeaders, kServer, kStreaming } from './symbols'
 import type { Application } from './application'
 import type { EngineIncomingMessage, IncomingRequest } from './request'
 
@@ -75,6 +75,11 @@ export class EngineServerResponse extends EventEmitter {
   [kId]: number;
   [kOutHeaders]: Record<string, Entry> = Object.create(null);
   [kStreaming] = false;
+  /**
+   * Set by writeHead(): Node writes the head there, so a later `res.statusCode = 200` (on-headers'
+   * own tests do it) changes the property, not what is sent.
+   */
+  [kHead]: [code: number, message: string | undefined] | undefined = undefined;
   /** The entity tag the engine adds to the body given to end(): 0 none, 1 weak, 2 strong. */
   [kNativeETag] = 0;
   /** The server that tracks this exchange until it completes. */
@@ -193,6 +198,7 @@ export class EngineServerResponse extends EventEmitter {
     }
     if (INVALID_VALUE.test(this.statusMessage!)) throw invalidStatusMessage()
     this.headersSent = true
+    this[kHead] = [code, this.statusMessage]
     return this
   }
 
@@ -204,7 +210,8 @@ export class EngineServerResponse extends EventEmitter {
   /** Node's head block once writeHead() fixed it, null before (middleware test its truthiness). */
   get _header(): string | null {
     if (!this.headersSent) return null
-    let head = 'HTTP/1.1 ' + this.statusCode + ' ' + (STATUS_CODES[this.statusCode] || 'unknown') + '\r\n'
+    const status = this.sentStatus()
+    let head = 'HTTP/1.1 ' + status + ' ' + (this.customReason() ?? (STATUS_CODES[status] || 'unknown')) + '\r\n'
     for (const key in this[kOutHeaders]) {
       const [name, value] = this[kOutHeaders][key]
       for (const v of Array.isArray(value) ? value : [value]) head += name + ': ' + v + '\r\n'
@@ -217,8 +224,14 @@ export class EngineServerResponse extends EventEmitter {
     if (!this[kStreaming]) this.startStreaming()
   }
 
+  /** The status that goes out: writeHead()'s once it ran, else `statusCode`. */
+  private sentStatus(): number {
+    const head = this[kHead]
+    return head === undefined ? this.statusCode : head[0]
+  }
+
   private bodyIsChunkedAfterExplicitHead(): boolean {
-    const status = this.statusCode
+    const status = this.sentStatus()
     return (
       !this.hasHeader('content-length') &&
       status !== 204 &&
@@ -235,8 +248,9 @@ export class EngineServerResponse extends EventEmitter {
 
   /** The status message when it is not the code's canonical phrase (which the engine writes itself). */
   private customReason(): string | undefined {
-    const message = this.statusMessage
-    return message === undefined || message === STATUS_CODES[this.statusCode] ? undefined : message
+    const head = this[kHead]
+    const [status, message] = head === undefined ? [this.statusCode, this.statusMessage] : head
+    return message === undefined || message === STATUS_CODES[status] ? undefined : message
   }
 
   /** Headers as `name:value` lines, names in the case the app last set them (Node sends that case). */
@@ -258,7 +272,7 @@ export class EngineServerResponse extends EventEmitter {
     this.headersSent = true
     this[kStreaming] = true
     this.chunkedEncoding = !this.hasHeader('content-length')
-    native.writeHead(this[kId], this.statusCode, this.headerBlock(), this.customReason(), this.sendDate ? 0 : FLAG_NO_DATE)
+    native.writeHead(this[kId], this.sentStatus(), this.headerBlock(), this.customReason(), this.sendDate ? 0 : FLAG_NO_DATE)
   }
 
   write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), callback?: (err?: Error | null) => void): boolean {
@@ -317,11 +331,11 @@ export class EngineServerResponse extends EventEmitter {
       native.endResponse(id, chunk == null ? undefined : toChunk(chunk, encoding as BufferEncoding))
     } else {
       if (chunk == null) {
-        native.respondString(id, this.statusCode, this.headerBlock(), '', this.sendDate ? 0 : FLAG_NO_DATE, this.customReason())
+        native.respondString(id, this.sentStatus(), this.headerBlock(), '', this.sendDate ? 0 : FLAG_NO_DATE, this.customReason())
       } else if (typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8')) {
-        native.respondString(id, this.statusCode, this.headerBlock(), chunk, this.responseFlags(), this.customReason())
+        native.respondString(id, this.sentStatus(), this.headerBlock(), chunk, this.responseFlags(), this.customReason())
       } else {
-        native.respondBytes(id, this.statusCode, this.headerBlock(), toChunk(chunk, encoding as BufferEncoding), this.responseFlags(), this.customReason())
+        native.respondBytes(id, this.sentStatus(), this.headerBlock(), toChunk(chunk, encoding as BufferEncoding), this.responseFlags(), this.customReason())
       }
       scheduleFlush()
     }
