@@ -175,4 +175,20 @@ describe('a (req, res) listener on Node and on the engine', () => {
     expect(logs.xypriss).toEqual(logs.node)
     expect(replies).toEqual(['202 Accepted 1', '201 Made undefined', '202 Accepted 1', '201 Made undefined'])
   })
+
+  it('req.destroy() before the body was read aborts the request and closes the connection', async () => {
+    const logs = await onBothServers(
+      (req, res, log) => {
+        record(req, res, log)
+        req.destroy()
+        log.push(`aborted ${req.aborted}`)
+      },
+      get,
+      (log) => log.includes('req close') && log.some((l) => l.startsWith('client')),
+    )
+    expect(logs.node).toContain('client ECONNRESET')
+    // the same events; Node emits the request's 'close' before the response's, the engine after
+    expect(logs.xypriss.slice(0, 2)).toEqual(logs.node.slice(0, 2))
+    expect([...logs.xypriss].sort()).toEqual([...logs.node].sort())
+  })
 })

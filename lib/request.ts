@@ -184,9 +184,18 @@ export class EngineIncomingMessage extends Readable {
     this.push(null)
   }
 
+  /**
+   * As Node's IncomingMessage: destroying a request whose body was not received and read to its
+   * end aborts it ('aborted') and closes the connection under it (connect-timeout's req.destroy()
+   * leaves the client an ECONNRESET); the error reaches 'error' listeners only.
+   */
   _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (!this.complete && this[kBody] === true) this.socket.destroy()
-    callback(error)
+    if (!this.readableEnded || !this.complete) {
+      this.aborted = true
+      this.emit('aborted')
+    }
+    if (this.aborted && !this.socket.destroyed) this.socket.destroy()
+    callback(this.listenerCount('error') === 0 ? null : error)
   }
 
   [kBodyChunk](chunk: Buffer) {
@@ -199,20 +208,15 @@ export class EngineIncomingMessage extends Readable {
   }
 
   /**
-   * The connection closed before the response finished. As Node's abortIncoming: the request is
-   * destroyed with an 'aborted' ECONNRESET error, which reaches 'error' listeners only; 'aborted'
-   * is emitted unless the body was both received and read to its end.
+   * The connection closed before the response finished: as Node's abortIncoming, the request is
+   * destroyed with an 'aborted' ECONNRESET error (see _destroy for what follows).
    */
   [kOnAbort]() {
     if (this.destroyed) return
-    if (!this.readableEnded || !this.complete) {
-      this.aborted = true
-      this.emit('aborted')
-    }
-    if (this.listenerCount('error') > 0) this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
-    else this.destroy()
+    // as in Node, the socket is closed by the time the request hears of it
+    this.socket.markClosed()
+    this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
   }
-
 }
 
 /** Express 5's `req`: what an app's requests are built from (`express.request`). */

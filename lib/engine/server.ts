@@ -324,6 +324,13 @@ export class HttpServer extends EventEmitter {
             const socket = this.sockets.get(batch[i - 1] as number)
             if (socket) {
               this.sockets.delete(batch[i - 1] as number)
+              // As Node's socketOnClose: the request in flight is aborted before the socket's own
+              // 'close' listeners run (this event may come before the request's abort).
+              const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
+              if (exchange !== undefined) {
+                this.exchanges.delete(socket.currentRequest)
+                abortExchange(exchange)
+              }
               socket.markClosed()
             }
             break
