@@ -3,8 +3,8 @@
 // of that app only. The engine builds each request from a class whose prototype is the listening
 // app's `app.request`, so the root app costs nothing per request; a sub-app switches prototypes
 // only when its own were extended (Express switches on every entry).
-import { IncomingRequest } from './request'
-import { ServerResponse } from './response'
+import { EngineIncomingMessage, IncomingRequest } from './request'
+import { EngineServerResponse, ServerResponse } from './response'
 import { isNodePrototype, nodeRequestPrototype, nodeResponsePrototype } from './node-compat'
 import type { Application } from './application'
 
@@ -42,7 +42,8 @@ function prototypeFor(obj: object, current: object, target: object, base: Functi
     const t = node(target)
     return current === t ? undefined : t
   }
-  // the engine's object: the same lookups through `target` as through `current` unless extended
+  // the engine's object (a plain listener's, with Node's surface only, switches to `target` as
+  // Node's would): the same lookups through `target` as through `current` unless extended
   if (Object.getPrototypeOf(target) === current && !extended(target)) return undefined
   return target
 }
@@ -50,9 +51,9 @@ function prototypeFor(obj: object, current: object, target: object, base: Functi
 /** Sets req/res prototypes for `app` (called as the app starts handling them). */
 export function adoptPrototypes(req: object, res: object, app: Application): void {
   const reqProto = Object.getPrototypeOf(req)
-  const reqTarget = prototypeFor(req, reqProto, app.request, IncomingRequest, nodeRequestPrototype)
+  const reqTarget = prototypeFor(req, reqProto, app.request, EngineIncomingMessage, nodeRequestPrototype)
   if (reqTarget !== undefined) Object.setPrototypeOf(req, reqTarget)
   const resProto = Object.getPrototypeOf(res)
-  const resTarget = prototypeFor(res, resProto, app.response, ServerResponse, nodeResponsePrototype)
+  const resTarget = prototypeFor(res, resProto, app.response, EngineServerResponse, nodeResponsePrototype)
   if (resTarget !== undefined) Object.setPrototypeOf(res, resTarget)
 }

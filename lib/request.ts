@@ -38,7 +38,7 @@ function legacyParse(url: string): ParsedUrl {
   return { raw: url, pathname: parsed.pathname as string, search: parsed.search, query: parsed.query as string | null }
 }
 
-export function parseUrl(req: IncomingRequest): ParsedUrl {
+export function parseUrl(req: EngineIncomingMessage): ParsedUrl {
   const url = req.url
   let parsed = req[kParsedUrl]
   if (parsed !== undefined && parsed.raw === url) return parsed
@@ -63,7 +63,11 @@ export function parseUrl(req: IncomingRequest): ParsedUrl {
   return parsed
 }
 
-export class IncomingRequest extends Readable {
+/**
+ * Node's IncomingMessage surface only: what a plain `(req, res)` listener gets. Middleware probe
+ * for Express (morgan reads `req.ip || req._remoteAddress`), so Express's members are not here.
+ */
+export class EngineIncomingMessage extends Readable {
   method: string
   url: string
   readonly httpVersionMajor = 1
@@ -74,17 +78,7 @@ export class IncomingRequest extends Readable {
   aborted = false
   readonly upgrade = false
   readonly rawTrailers: string[] = []
-  readonly trailers: Record<string, string> = {}
-
-  // Express members
-  params: Record<string, any> = {}
-  body: any = undefined
-  baseUrl = ''
-  originalUrl: string
-  route: any = undefined
-  app!: Application
-  res!: ServerResponse
-  next?: (err?: any) => void;
+  readonly trailers: Record<string, string> = {};
 
   [kId]: number;
   [kRawHeaders]: string;
@@ -108,7 +102,6 @@ export class IncomingRequest extends Readable {
     this.socket = socket
     this.method = method
     this.url = url
-    this.originalUrl = url
     this.httpVersionMinor = httpMinor
     this.httpVersion = httpMinor === 0 ? '1.0' : '1.1'
     this[kRawHeaders] = rawHeaders
@@ -191,9 +184,18 @@ export class IncomingRequest extends Readable {
     this.push(null)
   }
 
+  /**
+   * As Node's IncomingMessage: destroying a request whose body was not received and read to its
+   * end aborts it ('aborted') and closes the connection under it (connect-timeout's req.destroy()
+   * leaves the client an ECONNRESET); the error reaches 'error' listeners only.
+   */
   _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (!this.complete && this[kBody] === true) this.socket.destroy()
-    callback(error)
+    if (!this.readableEnded || !this.complete) {
+      this.aborted = true
+      this.emit('aborted')
+    }
+    if (this.aborted && !this.socket.destroyed) this.socket.destroy()
+    callback(this.listenerCount('error') === 0 ? null : error)
   }
 
   [kBodyChunk](chunk: Buffer) {
@@ -205,20 +207,30 @@ export class IncomingRequest extends Readable {
     this.push(null)
   }
 
+  /**
+   * The connection closed before the response finished: as Node's abortIncoming, the request is
+   * destroyed with an 'aborted' ECONNRESET error (see _destroy for what follows).
+   */
   [kOnAbort]() {
-    if (this.aborted) return
-    if (!this.complete) {
-      this.aborted = true
-      this.emit('aborted')
-      const error = Object.assign(new Error('aborted'), { code: 'ECONNRESET' })
-      if (this[kBody] === true && this.listenerCount('error') > 0) this.destroy(error)
-      else this.destroy()
-    } else {
-      this.destroy()
-    }
+    if (this.destroyed) return
+    // as in Node, the socket is closed by the time the request hears of it
+    this.socket.markClosed()
+    this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
   }
+}
 
-  // ---- Express 5 request members ----
+/** Express 5's `req`: what an app's requests are built from (`express.request`). */
+export class IncomingRequest extends EngineIncomingMessage {
+  params: Record<string, any> = {}
+  body: any = undefined
+  baseUrl = ''
+  // Set by the router (`req.originalUrl || req.url`), not here: a plain (req, res) listener's
+  // request has none, as Node's, and parseurl.original() then reads req.url as rewritten.
+  originalUrl: string = undefined as unknown as string
+  route: any = undefined
+  app!: Application
+  res!: ServerResponse
+  next?: (err?: any) => void
 
   get(name: string): HeaderValue {
     if (!name) throw new TypeError('name argument is required to req.get')

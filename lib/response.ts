@@ -19,9 +19,9 @@ import vary from 'vary'
 import { native } from './binding'
 import { scheduleFlush } from './engine/flush'
 import { errors } from './errors'
-import { kETagMode, kId, kNativeETag, kOnAbort, kOnDrain, kOutHeaders, kServer, kStreaming } from './symbols'
+import { kETagMode, kHead, kId, kNativeETag, kOnAbort, kOnDrain, kOutHeaders, kServer, kStreaming } from './symbols'
 import type { Application } from './application'
-import type { IncomingRequest } from './request'
+import type { EngineIncomingMessage, IncomingRequest } from './request'
 
 /** Response flag for the engine: `res.sendDate = false`. */
 const FLAG_NO_DATE = 4
@@ -57,7 +57,11 @@ function toChunk(chunk: unknown, encoding?: BufferEncoding): Buffer {
   throw errors.invalidChunk(chunk)
 }
 
-export class ServerResponse extends EventEmitter {
+/**
+ * Node's ServerResponse surface only: what a plain `(req, res)` listener gets. Middleware probe
+ * for Express's members (the `cookies` package uses `res.set` when it exists), so they are not here.
+ */
+export class EngineServerResponse extends EventEmitter {
   statusCode = 200
   statusMessage: string | undefined = undefined
   headersSent = false
@@ -66,19 +70,22 @@ export class ServerResponse extends EventEmitter {
   sendDate = true
   chunkedEncoding = false
   strictContentLength = false
-  readonly req: IncomingRequest
-  app!: Application
-  locals: Record<string, any> = Object.create(null);
+  readonly req: EngineIncomingMessage;
 
   [kId]: number;
   [kOutHeaders]: Record<string, Entry> = Object.create(null);
   [kStreaming] = false;
+  /**
+   * Set by writeHead(): Node writes the head there, so a later `res.statusCode = 200` (on-headers'
+   * own tests do it) changes the property, not what is sent.
+   */
+  [kHead]: [code: number, message: string | undefined] | undefined = undefined;
   /** The entity tag the engine adds to the body given to end(): 0 none, 1 weak, 2 strong. */
   [kNativeETag] = 0;
   /** The server that tracks this exchange until it completes. */
   [kServer]: { forget(id: number): void } | undefined = undefined
 
-  constructor(req: IncomingRequest) {
+  constructor(req: EngineIncomingMessage) {
     super()
     this.req = req
     this[kId] = req[kId]
@@ -191,6 +198,7 @@ export class ServerResponse extends EventEmitter {
     }
     if (INVALID_VALUE.test(this.statusMessage!)) throw invalidStatusMessage()
     this.headersSent = true
+    this[kHead] = [code, this.statusMessage]
     return this
   }
 
@@ -202,7 +210,8 @@ export class ServerResponse extends EventEmitter {
   /** Node's head block once writeHead() fixed it, null before (middleware test its truthiness). */
   get _header(): string | null {
     if (!this.headersSent) return null
-    let head = 'HTTP/1.1 ' + this.statusCode + ' ' + (STATUS_CODES[this.statusCode] || 'unknown') + '\r\n'
+    const status = this.sentStatus()
+    let head = 'HTTP/1.1 ' + status + ' ' + (this.customReason() ?? (STATUS_CODES[status] || 'unknown')) + '\r\n'
     for (const key in this[kOutHeaders]) {
       const [name, value] = this[kOutHeaders][key]
       for (const v of Array.isArray(value) ? value : [value]) head += name + ': ' + v + '\r\n'
@@ -215,8 +224,14 @@ export class ServerResponse extends EventEmitter {
     if (!this[kStreaming]) this.startStreaming()
   }
 
+  /** The status that goes out: writeHead()'s once it ran, else `statusCode`. */
+  private sentStatus(): number {
+    const head = this[kHead]
+    return head === undefined ? this.statusCode : head[0]
+  }
+
   private bodyIsChunkedAfterExplicitHead(): boolean {
-    const status = this.statusCode
+    const status = this.sentStatus()
     return (
       !this.hasHeader('content-length') &&
       status !== 204 &&
@@ -233,8 +248,9 @@ export class ServerResponse extends EventEmitter {
 
   /** The status message when it is not the code's canonical phrase (which the engine writes itself). */
   private customReason(): string | undefined {
-    const message = this.statusMessage
-    return message === undefined || message === STATUS_CODES[this.statusCode] ? undefined : message
+    const head = this[kHead]
+    const [status, message] = head === undefined ? [this.statusCode, this.statusMessage] : head
+    return message === undefined || message === STATUS_CODES[status] ? undefined : message
   }
 
   /** Headers as `name:value` lines, names in the case the app last set them (Node sends that case). */
@@ -256,7 +272,7 @@ export class ServerResponse extends EventEmitter {
     this.headersSent = true
     this[kStreaming] = true
     this.chunkedEncoding = !this.hasHeader('content-length')
-    native.writeHead(this[kId], this.statusCode, this.headerBlock(), this.customReason(), this.sendDate ? 0 : FLAG_NO_DATE)
+    native.writeHead(this[kId], this.sentStatus(), this.headerBlock(), this.customReason(), this.sendDate ? 0 : FLAG_NO_DATE)
   }
 
   write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), callback?: (err?: Error | null) => void): boolean {
@@ -317,11 +333,11 @@ export class ServerResponse extends EventEmitter {
       // As Node: a HEAD answer announces no length it was not told (hyper would count the body).
       if (chunk != null && this.req.method === 'HEAD' && !this.hasHeader('content-length')) chunk = undefined
       if (chunk == null) {
-        native.respondString(id, this.statusCode, this.headerBlock(), '', this.sendDate ? 0 : FLAG_NO_DATE, this.customReason())
+        native.respondString(id, this.sentStatus(), this.headerBlock(), '', this.sendDate ? 0 : FLAG_NO_DATE, this.customReason())
       } else if (typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8')) {
-        native.respondString(id, this.statusCode, this.headerBlock(), chunk, this.responseFlags(), this.customReason())
+        native.respondString(id, this.sentStatus(), this.headerBlock(), chunk, this.responseFlags(), this.customReason())
       } else {
-        native.respondBytes(id, this.statusCode, this.headerBlock(), toChunk(chunk, encoding as BufferEncoding), this.responseFlags(), this.customReason())
+        native.respondBytes(id, this.sentStatus(), this.headerBlock(), toChunk(chunk, encoding as BufferEncoding), this.responseFlags(), this.customReason())
       }
       scheduleFlush()
     }
@@ -370,13 +386,20 @@ export class ServerResponse extends EventEmitter {
     this.emit('drain')
   }
 
+  /** The connection closed first: as Node, 'close' right after the request's 'aborted'. */
   [kOnAbort]() {
     if (this.writableFinished) return
     this.socket.currentRequest = 0
-    process.nextTick(() => this.emit('close'))
+    this.emit('close')
   }
 
-  // ---- Express 5 response members ----
+}
+
+/** Express 5's `res`: what an app's responses are built from (`express.response`). */
+export class ServerResponse extends EngineServerResponse {
+  declare readonly req: IncomingRequest
+  app!: Application
+  locals: Record<string, any> = Object.create(null)
 
   status(code: number): this {
     if (!Number.isInteger(code)) {
@@ -706,9 +729,9 @@ export class ServerResponse extends EventEmitter {
   }
 }
 
-const protoWriteHead = ServerResponse.prototype.writeHead
-const protoImplicitHeader = ServerResponse.prototype._implicitHeader
-const protoEnd = ServerResponse.prototype.end
+const protoWriteHead = EngineServerResponse.prototype.writeHead
+const protoImplicitHeader = EngineServerResponse.prototype._implicitHeader
+const protoEnd = EngineServerResponse.prototype.end
 
 export type SendFileCallback = (err?: any) => void
 export type RenderCallback = (err: any, html?: string) => void
@@ -809,7 +832,7 @@ function sendfile(res: ServerResponse, file: any, options: SendFileOptions, call
   file.pipe(res)
 }
 
-function emitFinished(res: ServerResponse) {
+function emitFinished(res: EngineServerResponse) {
   res.writableFinished = true
   res.emit('finish')
   res.emit('close')

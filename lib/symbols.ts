@@ -25,3 +25,5 @@ export const kETagMode = Symbol('xypriss.etagMode')
 export const kNativeETag = Symbol('xypriss.nativeETag')
 /** On a request: `[stackVersion, index, ...]`, the root stack layers whose path matches, from the engine. */
 export const kCandidates = Symbol('xypriss.candidates')
+/** On a response: the status line writeHead() fixed, `[code, message]`, as Node serializes it then. */
+export const kHead = Symbol('xypriss.head')

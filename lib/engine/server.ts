@@ -4,8 +4,8 @@ import { EventEmitter } from 'node:events'
 import { constants as osConstants } from 'node:os'
 import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
-import { IncomingRequest } from '../request'
-import { ServerResponse } from '../response'
+import { EngineIncomingMessage } from '../request'
+import { EngineServerResponse } from '../response'
 import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kServer } from '../symbols'
 import { EngineSocket } from './socket'
 import { TunnelSocket } from './tunnel'
@@ -19,7 +19,7 @@ const TAG_DRAIN = 5
 const TAG_CONNECTION_CLOSED = 6
 const TAG_CLOSED = 7
 
-export type RequestListener = (req: IncomingRequest, res: ServerResponse) => void
+export type RequestListener = (req: EngineIncomingMessage, res: EngineServerResponse) => void
 
 export interface ListenOptions {
   port?: number | string
@@ -32,8 +32,8 @@ export interface ListenOptions {
 }
 
 interface Exchange {
-  req: IncomingRequest
-  res: ServerResponse
+  req: EngineIncomingMessage
+  res: EngineServerResponse
 }
 
 /** Every engine-backed server that is listening, for `engineStats()`. */
@@ -49,9 +49,12 @@ export class HttpServer extends EventEmitter {
   requestTimeout = 300_000
   timeout = 0
   readonly native: NativeServer = new native.NativeServer()
-  /** What req/res are built from; an app's server builds them on `app.request` / `app.response`. */
-  requestClass: typeof IncomingRequest = IncomingRequest
-  responseClass: typeof ServerResponse = ServerResponse
+  /**
+   * What req/res are built from: Node's surface only for a plain listener; an app's server builds
+   * them on `app.request` / `app.response` (Express's members included).
+   */
+  requestClass: typeof EngineIncomingMessage = EngineIncomingMessage
+  responseClass: typeof EngineServerResponse = EngineServerResponse
   private readonly exchanges = new Map<number, Exchange>()
   private readonly sockets = new Map<number, EngineSocket>()
   /** Connections handed to 'upgrade' / 'connect' listeners, by request id. */
@@ -61,7 +64,18 @@ export class HttpServer extends EventEmitter {
   /** The app given to the constructor is the only 'request' listener it has ever had. */
   routesMirrorable = true
   private readonly onEventsBound = (batch: unknown[]) => this.onEvents(batch)
-  private readonly destroyRequest = (id: number) => native.destroyRequest(id)
+  /**
+   * `req.socket.destroy()` / `res.destroy()` from the app. The engine reports no abort for a
+   * request it was told to drop, so the exchange is aborted here, as Node's socket 'close' aborts
+   * the request in flight ('aborted', then the response's 'close').
+   */
+  private readonly destroyRequest = (id: number) => {
+    native.destroyRequest(id)
+    const exchange = this.exchanges.get(id)
+    if (exchange === undefined) return
+    this.exchanges.delete(id)
+    process.nextTick(abortExchange, exchange)
+  }
 
   constructor(requestListener?: RequestListener) {
     super()
@@ -297,8 +311,7 @@ export class HttpServer extends EventEmitter {
             const exchange = this.exchanges.get(id)
             if (exchange) {
               this.exchanges.delete(id)
-              exchange.req[kOnAbort]()
-              exchange.res[kOnAbort]()
+              abortExchange(exchange)
             }
             break
           }
@@ -311,6 +324,13 @@ export class HttpServer extends EventEmitter {
             const socket = this.sockets.get(batch[i - 1] as number)
             if (socket) {
               this.sockets.delete(batch[i - 1] as number)
+              // As Node's socketOnClose: the request in flight is aborted before the socket's own
+              // 'close' listeners run (this event may come before the request's abort).
+              const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
+              if (exchange !== undefined) {
+                this.exchanges.delete(socket.currentRequest)
+                abortExchange(exchange)
+              }
               socket.markClosed()
             }
             break
@@ -369,12 +389,17 @@ export class HttpServer extends EventEmitter {
   private handOver(id: number, connection: EngineSocket, method: string, url: string, httpMinor: number, headers: string) {
     const socket = new TunnelSocket(id, connection)
     this.tunnels.set(id, socket)
-    const req = new IncomingRequest(id, connection, method, url, httpMinor, headers, false)
+    const req = new EngineIncomingMessage(id, connection, method, url, httpMinor, headers, false)
     ;(req as any).upgrade = true
     req.socket = socket as any
     socket.once('close', () => this.tunnels.delete(id))
     this.emit(method === 'CONNECT' ? 'connect' : 'upgrade', req, socket, Buffer.alloc(0))
   }
+}
+
+function abortExchange(exchange: Exchange) {
+  exchange.req[kOnAbort]()
+  exchange.res[kOnAbort]()
 }
 
 function decorateListenError(error: any, host: string | undefined, port: number, path?: string) {
