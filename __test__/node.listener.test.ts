@@ -2,6 +2,7 @@
 // the listener (and the middleware in it) observes must be the same. Events are recorded in order.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
+import net from 'node:net'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -190,5 +191,30 @@ describe('a (req, res) listener on Node and on the engine', () => {
     // the same events; Node emits the request's 'close' before the response's, the engine after
     expect(logs.xypriss.slice(0, 2)).toEqual(logs.node.slice(0, 2))
     expect([...logs.xypriss].sort()).toEqual([...logs.node].sort())
+  })
+
+  it('the client goes away while a streamed body is being read: data, aborted, response close, request error', async () => {
+    const logs = await onBothServers(
+      (req, res, log) => {
+        record(req, res, log)
+        req.on('data', (chunk: Buffer) => log.push(`data ${chunk.length}`))
+      },
+      (port) =>
+        new Promise<void>((resolve) => {
+          const socket = net.connect(port, '127.0.0.1', () => {
+            socket.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 999999\r\n\r\n' + 'A'.repeat(16))
+            setTimeout(() => {
+              socket.destroy()
+              resolve()
+            }, 50)
+          })
+        }),
+      (log) => log.includes('req close'),
+    )
+    // Where the socket's own 'close' falls among them differs by a tick; the rest is in order.
+    const ordered = (log: string[]) => log.filter((e) => e !== 'socket close')
+    expect(ordered(logs.node)).toEqual(['data 16', 'req aborted', 'res close', 'req error ECONNRESET', 'req close'])
+    expect(ordered(logs.xypriss)).toEqual(ordered(logs.node))
+    expect(logs.xypriss).toContain('socket close')
   })
 })

@@ -744,8 +744,15 @@ async fn pump_body(id: u64, mut body: Incoming, control: Arc<BodyPump>, queue: A
                 queue.push(Event::BodyEnd { id });
                 return;
             }
-            // The connection broke; the abort guard reports it.
-            PumpStep::Failed => return,
+            // The client went away mid-body. hyper keeps the request's service waiting for its
+            // response, so the abort is reported here: the handlers get 'aborted', and dropping
+            // the slot's response sender closes the connection.
+            PumpStep::Failed => {
+                if let Some(queue) = Exchange::global().abandon(id) {
+                    queue.push(Event::Aborted { id });
+                }
+                return;
+            }
         }
     }
 }
