@@ -76,6 +76,9 @@ export class EngineIncomingMessage extends Readable {
   socket: EngineSocket
   complete = false
   aborted = false
+  // Only a client's response message has them; a server's request carries null, as in Node.
+  statusCode: number | null = null
+  statusMessage: string | null = null
   readonly upgrade = false
   readonly rawTrailers: string[] = []
   readonly trailers: Record<string, string> = {};

@@ -19,7 +19,7 @@ import vary from 'vary'
 import { native } from './binding'
 import { scheduleFlush } from './engine/flush'
 import { errors } from './errors'
-import { kETagMode, kHead, kId, kNativeETag, kOnAbort, kOnDrain, kOutHeaders, kServer, kStreaming } from './symbols'
+import { kChunkedByDefault, kETagMode, kHead, kId, kKeepAlive, kNativeETag, kOnAbort, kOnDrain, kOutHeaders, kServer, kStreaming } from './symbols'
 import type { Application } from './application'
 import type { EngineIncomingMessage, IncomingRequest } from './request'
 
@@ -83,7 +83,9 @@ export class EngineServerResponse extends EventEmitter {
   /** The entity tag the engine adds to the body given to end(): 0 none, 1 weak, 2 strong. */
   [kNativeETag] = 0;
   /** The server that tracks this exchange until it completes. */
-  [kServer]: { forget(id: number): void } | undefined = undefined
+  [kServer]: { forget(id: number): void } | undefined = undefined;
+  [kKeepAlive]: boolean | undefined = undefined;
+  [kChunkedByDefault]: boolean | undefined = undefined
 
   constructor(req: EngineIncomingMessage) {
     super()
@@ -97,11 +99,35 @@ export class EngineServerResponse extends EventEmitter {
   get connection() {
     return this.req.socket
   }
+  /** As Node's OutgoingMessage: stays true after end(); `writableEnded` tells. */
+  writable = true
+  destroyed = false
+  closed = false
   get writableEnded() {
     return this.finished
   }
-  get writable() {
-    return !this.finished
+  get _headerSent() {
+    return this.headersSent
+  }
+  get writableObjectMode() {
+    return false
+  }
+  get maxRequestsOnConnectionReached() {
+    return false
+  }
+  /** Node decides it from the request: HTTP/1.1 unless the client said close, or a 1.0 keep-alive. */
+  get shouldKeepAlive(): boolean {
+    return this[kKeepAlive] ?? (this[kKeepAlive] = wantsKeepAlive(this.req))
+  }
+  set shouldKeepAlive(value: boolean) {
+    this[kKeepAlive] = value
+  }
+  /** False only towards an HTTP/1.0 client, as in Node. */
+  get useChunkedEncodingByDefault(): boolean {
+    return this[kChunkedByDefault] ?? this.req.httpVersionMinor !== 0
+  }
+  set useChunkedEncodingByDefault(value: boolean) {
+    this[kChunkedByDefault] = value
   }
   get writableLength() {
     return 0
@@ -114,9 +140,6 @@ export class EngineServerResponse extends EventEmitter {
   }
   get writableNeedDrain() {
     return false
-  }
-  get destroyed() {
-    return this.socket.destroyed
   }
 
   // ---- Node headers API ----
@@ -322,6 +345,8 @@ export class EngineServerResponse extends EventEmitter {
       } else {
         const code = this.statusCode | 0
         if (code < 100 || code > 999) throw errors.invalidStatusCode(this.statusCode)
+        // As Node's writeHead(), which end() runs: the phrase the status line carries.
+        if (!this.statusMessage) this.statusMessage = STATUS_CODES[code] || 'unknown'
       }
     }
     this.finished = true
@@ -345,15 +370,20 @@ export class EngineServerResponse extends EventEmitter {
     this[kServer]?.forget(id)
     if (callback) this.once('finish', callback)
     // Only pay for the events someone listens to (on-finished and friends attach before end()).
+    // As Node once the socket took the data: finished now, 'finish' on the next tick.
+    this.writableFinished = true
     if (this.listenerCount('finish') !== 0 || this.listenerCount('close') !== 0 || this.req.listenerCount('close') !== 0) {
       process.nextTick(emitFinished, this)
     } else {
-      this.writableFinished = true
+      this.destroyed = true
+      this.closed = true
     }
     return this
   }
 
   destroy(error?: Error): this {
+    if (this.destroyed) return this
+    this.destroyed = true
     this.socket.destroy(error)
     return this
   }
@@ -390,6 +420,8 @@ export class EngineServerResponse extends EventEmitter {
   [kOnAbort]() {
     if (this.writableFinished) return
     this.socket.currentRequest = 0
+    this.destroyed = true
+    this.closed = true
     this.emit('close')
   }
 
@@ -833,10 +865,18 @@ function sendfile(res: ServerResponse, file: any, options: SendFileOptions, call
 }
 
 function emitFinished(res: EngineServerResponse) {
-  res.writableFinished = true
   res.emit('finish')
+  res.destroyed = true
+  res.closed = true
   res.emit('close')
   res.req.emit('close')
+}
+
+/** Node's rule for a server response: HTTP/1.1 unless the client says close; HTTP/1.0 if it asks. */
+function wantsKeepAlive(req: EngineIncomingMessage): boolean {
+  const connection = req.headers.connection
+  const tokens = typeof connection === 'string' ? connection.toLowerCase() : ''
+  return req.httpVersionMinor === 0 ? /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(tokens) : !/(?:^|,)\s*close\s*(?:,|$)/.test(tokens)
 }
 
 function hasConditionalHeaders(req: IncomingRequest): boolean {

@@ -27,3 +27,6 @@ export const kNativeETag = Symbol('xypriss.nativeETag')
 export const kCandidates = Symbol('xypriss.candidates')
 /** On a response: the status line writeHead() fixed, `[code, message]`, as Node serializes it then. */
 export const kHead = Symbol('xypriss.head')
+/** On a response: Node's shouldKeepAlive / useChunkedEncodingByDefault once set or computed. */
+export const kKeepAlive = Symbol('xypriss.keepAlive')
+export const kChunkedByDefault = Symbol('xypriss.chunkedByDefault')
