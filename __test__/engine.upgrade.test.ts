@@ -24,6 +24,10 @@ async function start(framework: any): Promise<Setup> {
   })
   running.server.on('upgrade', (req: any, socket: any, head: Buffer) => {
     if (req.url.startsWith('/ws')) return wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+    if (req.url === '/head') {
+      const text = `head=${head.toString('latin1')}`
+      return socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`)
+    }
     if (req.url === '/raw') {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n')
       socket.on('data', (d: Buffer) => socket.write(d))
@@ -36,7 +40,7 @@ async function start(framework: any): Promise<Setup> {
     const [host, port] = req.url.split(':')
     const upstream = net.connect(Number(port), host, () => {
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      // Bytes that came with the head (Node hands them over here; the engine as socket data).
+      // Bytes that came with the head.
       if (head.length > 0) upstream.write(head)
       upstream.pipe(socket)
       socket.pipe(upstream)
@@ -89,6 +93,14 @@ describe('handing connections over', () => {
     const a = await raw(setups.express.running.port, payload)
     const b = await raw(setups.xypriss.running.port, payload)
     expect(a).toBe('HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno')
+    expect(b).toBe(a)
+  })
+
+  it("bytes sent with the head are the listener's head argument", async () => {
+    const payload = 'GET /head HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nknock, knock'
+    const a = await raw(setups.express.running.port, payload)
+    const b = await raw(setups.xypriss.running.port, payload)
+    expect(a).toMatch(/head=knock, knock$/)
     expect(b).toBe(a)
   })
 

@@ -258,7 +258,7 @@ export class HttpServer extends EventEmitter {
               batch[i - 5] as string,
               batch[i - 4] as number,
               batch[i - 3] as string,
-              batch[i - 2] as boolean | Buffer | null,
+              batch[i - 2] as boolean | Buffer | [Buffer],
               batch[i - 1] as number[] | undefined,
             )
             break
@@ -363,12 +363,13 @@ export class HttpServer extends EventEmitter {
     url: string,
     httpMinor: number,
     headers: string,
-    body: boolean | Buffer | null,
+    body: boolean | Buffer | [Buffer],
     candidates: number[] | undefined,
   ) {
     this.requests++
     const socket = this.sockets.get(connection)!
-    if (body === null) return this.handOver(id, socket, method, url, httpMinor, headers)
+    // [head]: a connection handed over, with what came after its head (see the engine's batch).
+    if (Array.isArray(body)) return this.handOver(id, socket, method, url, httpMinor, headers, body[0])
     socket.currentRequest = id
     socket.touch()
     const req = new this.requestClass(id, socket, method, url, httpMinor, headers, body)
@@ -386,14 +387,14 @@ export class HttpServer extends EventEmitter {
   }
 
   /** CONNECT, or an Upgrade with listeners: Node's `'connect'` / `'upgrade'` with the socket. */
-  private handOver(id: number, connection: EngineSocket, method: string, url: string, httpMinor: number, headers: string) {
+  private handOver(id: number, connection: EngineSocket, method: string, url: string, httpMinor: number, headers: string, head: Buffer) {
     const socket = new TunnelSocket(id, connection)
     this.tunnels.set(id, socket)
     const req = new EngineIncomingMessage(id, connection, method, url, httpMinor, headers, false)
     ;(req as any).upgrade = true
     req.socket = socket as any
     socket.once('close', () => this.tunnels.delete(id))
-    this.emit(method === 'CONNECT' ? 'connect' : 'upgrade', req, socket, Buffer.alloc(0))
+    this.emit(method === 'CONNECT' ? 'connect' : 'upgrade', req, socket, head)
   }
 }
 

@@ -37,7 +37,8 @@ pub enum BodyPayload {
     /// The connection is handed over (CONNECT, or an Upgrade the handlers listen for): the
     /// handlers answer with raw bytes through `Exchange::tunnel_write`, and the connection's
     /// bytes after that arrive as [`Event::Body`] / [`Event::BodyEnd`]; [`Event::Aborted`] ends it.
-    Tunnel,
+    /// It holds what came after the head in the same read (Node's `head` argument).
+    Tunnel(Bytes),
 }
 
 /// The stack layers whose path matches a request, computed from the mirrored table.

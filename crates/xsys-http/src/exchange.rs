@@ -409,7 +409,7 @@ impl Exchange {
             slot.state = SlotState::Tunnel(tx);
             drop(shard);
             let _ = sender.send(build(raw.head, ResponseBody::none()));
-            crate::runtime::runtime().spawn(tunnel(id, hand_over.upgrade, rx, queue));
+            crate::runtime::runtime().spawn(tunnel(id, hand_over.upgrade, hand_over.already_delivered, rx, queue));
             return Ok(());
         }
         // A refusal: the rest is its body, complete when it holds the announced length.
@@ -480,6 +480,9 @@ struct RawHead {
 pub(crate) struct HandOver {
     pub(crate) upgrade: OnUpgrade,
     pub(crate) connect: bool,
+    /// Bytes after the head already given to the handlers with the request; hyper replays them
+    /// at the start of the upgraded connection, so the tunnel skips them.
+    pub(crate) already_delivered: usize,
 }
 
 impl RawHead {
@@ -511,7 +514,14 @@ impl RawHead {
 
 /// Carries bytes both ways on a handed-over connection until both sides have ended, then
 /// reports it closed.
-async fn tunnel(id: u64, upgrade: OnUpgrade, mut from_handler: mpsc::UnboundedReceiver<TunnelMessage>, queue: Arc<EventQueue>) {
+async fn tunnel(
+    id: u64,
+    upgrade: OnUpgrade,
+    mut skip: usize,
+    mut from_handler: mpsc::UnboundedReceiver<TunnelMessage>,
+    queue: Arc<EventQueue>,
+) {
+    use bytes::Buf;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     if let Ok(upgraded) = upgrade.await {
         let (mut reader, mut writer) = tokio::io::split(hyper_util::rt::TokioIo::new(upgraded));
@@ -520,7 +530,14 @@ async fn tunnel(id: u64, upgrade: OnUpgrade, mut from_handler: mpsc::UnboundedRe
         while reading || writing {
             tokio::select! {
                 read = reader.read_buf(&mut buffer), if reading => match read {
-                    Ok(n) if n > 0 => queue.push(Event::Body { id, chunk: buffer.split().freeze() }),
+                    Ok(n) if n > 0 => {
+                        let skipped = skip.min(buffer.len());
+                        buffer.advance(skipped);
+                        skip -= skipped;
+                        if !buffer.is_empty() {
+                            queue.push(Event::Body { id, chunk: buffer.split().freeze() });
+                        }
+                    }
                     _ => {
                         reading = false;
                         queue.push(Event::BodyEnd { id });

@@ -478,7 +478,11 @@ async fn handle(
     let shared = &connection.shared;
     let hand_over = (req.method() == Method::CONNECT && shared.routing.connect_listener.load(Ordering::Relaxed))
         || (shared.routing.upgrade_listener.load(Ordering::Relaxed) && asks_upgrade(req.headers()));
-    let tunnel = hand_over.then(|| HandOver { connect: req.method() == Method::CONNECT, upgrade: hyper::upgrade::on(&mut req) });
+    let tunnel = hand_over.then(|| HandOver {
+        connect: req.method() == Method::CONNECT,
+        upgrade: hyper::upgrade::on(&mut req),
+        already_delivered: 0,
+    });
     let (parts, body) = req.into_parts();
     let recorded = connection.recordings.next();
     if recorded.as_ref().is_some_and(|r| r.refused) {
@@ -499,9 +503,9 @@ async fn handle(
         return Err(CloseConnection("CONNECT without a 'connect' listener"));
     }
     // Node's req.url: the target as sent, fragment included.
-    let (target, raw_headers) = match recorded {
-        Some(recorded) => (recorded.original_target, Some(recorded.raw_headers)),
-        None => (None, None),
+    let (target, raw_headers, after_head) = match recorded {
+        Some(recorded) => (recorded.original_target, Some(recorded.raw_headers), recorded.after_head),
+        None => (None, None, Bytes::new()),
     };
     let target = target.unwrap_or_else(|| match parts.uri.path_and_query() {
         Some(pq) if parts.uri.scheme().is_none() => Bytes::copy_from_slice(pq.as_str().as_bytes()),
@@ -526,8 +530,11 @@ async fn handle(
 
     let id = Exchange::next_id();
     let mut pump = None;
-    let payload = if tunnel.is_some() {
-        BodyPayload::Tunnel
+    let mut tunnel = tunnel;
+    let payload = if let Some(hand_over) = tunnel.as_mut() {
+        // What came after the head is Node's `head` argument; the tunnel must not deliver it twice.
+        hand_over.already_delivered = after_head.len();
+        BodyPayload::Tunnel(after_head)
     } else if body.is_end_stream() {
         BodyPayload::Empty
     } else {

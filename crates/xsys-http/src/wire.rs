@@ -37,6 +37,9 @@ pub struct Recorded {
     /// Node's parser refuses this head (a line ending in a bare LF, or both Content-Length and
     /// Transfer-Encoding, the classic request-smuggling shape) where hyper would take it.
     pub refused: bool,
+    /// For CONNECT or an Upgrade: the bytes that came in the same read after the head, Node's
+    /// `head` argument of 'connect' / 'upgrade' (hyper hands them to the tunnel as well).
+    pub after_head: Bytes,
 }
 
 /// Recordings of one connection, in request order; the service takes them as hyper dispatches.
@@ -85,6 +88,9 @@ pub struct Tracker {
     version: Vec<u8>,
     /// An HTTP/1.0 request came on this connection (its answers get Node's status line).
     http10_seen: bool,
+    upgrade: bool,
+    /// The recording of a CONNECT / Upgrade head, completed with what follows it in the read.
+    handover: Option<Recorded>,
 }
 
 impl Tracker {
@@ -106,6 +112,8 @@ impl Tracker {
             last_was_cr: false,
             version: Vec::new(),
             http10_seen: false,
+            upgrade: false,
+            handover: None,
         }
     }
 
@@ -114,7 +122,10 @@ impl Tracker {
         let mut i = 0;
         while i < bytes.len() {
             match self.state {
-                State::Passthrough => return,
+                State::Passthrough => {
+                    self.complete_handover(&bytes[i..]);
+                    return;
+                }
                 State::RequestLine { .. } => {
                     self.request_line_byte(&mut bytes[i]);
                     i += 1;
@@ -160,6 +171,7 @@ impl Tracker {
                 }
             }
         }
+        self.complete_handover(&[]);
     }
 
     fn take_line_part(&mut self, part: &[u8]) {
@@ -268,6 +280,7 @@ impl Tracker {
             self.chunked = true;
         } else if name.eq_ignore_ascii_case(b"upgrade") {
             self.unusual = true;
+            self.upgrade = true;
         }
         self.raw_headers.extend_from_slice(name);
         self.raw_headers.push(b'\n');
@@ -276,15 +289,28 @@ impl Tracker {
         self.lines += 1;
     }
 
+    fn complete_handover(&mut self, after_head: &[u8]) {
+        if let Some(mut recorded) = self.handover.take() {
+            recorded.after_head = Bytes::copy_from_slice(after_head);
+            self.recordings.push(recorded);
+        }
+    }
+
     fn end_of_head(&mut self) -> State {
         let original_target = self.replaced.then(|| Bytes::copy_from_slice(&self.target));
         self.raw_headers.pop();
-        self.recordings.push(Recorded {
+        let recorded = Recorded {
             original_target,
             raw_headers: Bytes::from(std::mem::take(&mut self.raw_headers)),
             lines: self.lines,
             refused: self.bare_lf || (self.chunked && self.content_length.is_some()),
-        });
+            after_head: Bytes::new(),
+        };
+        if self.upgrade || self.method_connect {
+            self.handover = Some(recorded);
+        } else {
+            self.recordings.push(recorded);
+        }
         if self.unusual || self.method_connect || (self.chunked && self.content_length.is_some()) {
             return State::Passthrough;
         }
@@ -307,6 +333,7 @@ impl Tracker {
         self.unusual = false;
         self.bare_lf = false;
         self.last_was_cr = false;
+        self.upgrade = false;
         State::RequestLine { spaces: 0, started: false, in_query: false }
     }
 }
@@ -576,6 +603,19 @@ mod tests {
             assert_eq!(seen, stream, "untouched after the first head");
             assert_eq!(recorded.len(), 1);
         }
+    }
+
+    #[test]
+    fn connect_and_upgrade_heads_keep_what_followed_them_in_the_read() {
+        for piece in [1000, 1] {
+            let (_, recorded) = follow(b"GET /ws HTTP/1.1\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nknock, knock", piece);
+            let expected: &[u8] = if piece == 1000 { b"knock, knock" } else { b"" };
+            assert_eq!(recorded[0].after_head, expected, "pieces of {piece}");
+        }
+        let (_, recorded) = follow(b"CONNECT h:1 HTTP/1.1\r\nHost: h\r\n\r\nhello", 1000);
+        assert_eq!(recorded[0].after_head, &b"hello"[..]);
+        let (_, recorded) = follow(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", 1000);
+        assert!(recorded[0].after_head.is_empty());
     }
 
     #[test]

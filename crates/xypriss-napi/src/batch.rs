@@ -130,11 +130,16 @@ impl ToNapiValue for EventBatch {
                             BodyPayload::Empty => w.boolean(false)?,
                             BodyPayload::Streaming => w.boolean(true)?,
                             BodyPayload::Complete(bytes) => w.buffer(bytes)?,
-                            // null: the connection is handed over; its bytes follow as BODY.
-                            BodyPayload::Tunnel => {
-                                let mut null = ptr::null_mut();
-                                check_status!(sys::napi_get_null(env, &mut null))?;
-                                w.push(null)?;
+                            // [head]: the connection is handed over; `head` is what followed the
+                            // request head in the same read, the rest follows as BODY.
+                            BodyPayload::Tunnel(head) => {
+                                let mut list = ptr::null_mut();
+                                check_status!(sys::napi_create_array_with_length(env, 1, &mut list))?;
+                                let mut data: *mut std::ffi::c_void = ptr::null_mut();
+                                let mut buffer = ptr::null_mut();
+                                check_status!(sys::napi_create_buffer_copy(env, head.len(), head.as_ptr().cast(), &mut data, &mut buffer))?;
+                                check_status!(sys::napi_set_element(env, list, 0, buffer))?;
+                                w.push(list)?;
                             }
                         }
                         // [version, index, index, ...] or undefined
