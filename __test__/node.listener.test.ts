@@ -217,4 +217,24 @@ describe('a (req, res) listener on Node and on the engine', () => {
     expect(ordered(logs.xypriss)).toEqual(ordered(logs.node))
     expect(logs.xypriss).toContain('socket close')
   })
+
+  it('the client goes away while nobody reads its body: the request is still aborted', async () => {
+    const logs = await onBothServers(
+      (req, res, log) => record(req, res, log),
+      (port) =>
+        new Promise<void>((resolve) => {
+          const socket = net.connect(port, '127.0.0.1', () => {
+            socket.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n0\r\n')
+            setTimeout(() => {
+              socket.destroy()
+              resolve()
+            }, 50)
+          })
+        }),
+      (log) => log.includes('req close'),
+    )
+    const ordered = (log: string[]) => log.filter((e) => e !== 'socket close')
+    expect(ordered(logs.node)).toEqual(['req aborted', 'res close', 'req error ECONNRESET', 'req close'])
+    expect(ordered(logs.xypriss)).toEqual(ordered(logs.node))
+  })
 })

@@ -2,7 +2,6 @@
 
 use std::future::poll_fn;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::Poll;
@@ -674,12 +673,6 @@ fn request_timeout() -> Response<ResponseBody> {
 /// Most bytes handed to the handlers per read request.
 const PUMP_CHUNK: usize = 64 * 1024;
 
-enum PumpStep {
-    Data(Bytes, bool),
-    End,
-    Failed,
-}
-
 /// Reads a streaming request body as the handlers ask for it, so a slow reader slows the client
 /// (TCP backpressure) instead of filling memory.
 /// After the response, at most this much of an unread request body is read and dropped before
@@ -702,64 +695,69 @@ async fn drain(mut body: Incoming) {
 }
 
 async fn pump_body(id: u64, mut body: Incoming, control: Arc<BodyPump>, queue: Arc<EventQueue>, awaits_continue: bool) {
-    let mut started = false;
+    // The handlers asked for the body at least once / and have not been answered yet.
+    let (mut started, mut owed) = (false, false);
+    let mut pending = BytesMut::new();
+    let mut ended = false;
     loop {
-        control.wanted.notified().await;
-        if control.closed.load(Ordering::Acquire) {
-            // A client still waiting for 100 Continue was refused: its body is not asked for.
-            if control.drain.load(Ordering::Acquire) && (started || !awaits_continue) {
-                drain(body).await;
+        // Up to a chunk is read ahead while nobody asks, so a client that goes away is noticed as
+        // Node notices it on its socket. A client waiting for 100 Continue is read only when asked.
+        let may_read = !ended && pending.len() < PUMP_CHUNK && (started || !awaits_continue);
+        tokio::select! {
+            _ = control.wanted.notified() => {
+                if control.closed.load(Ordering::Acquire) {
+                    if control.drain.load(Ordering::Acquire) && !ended && (started || !awaits_continue) {
+                        drain(body).await;
+                    }
+                    return;
+                }
+                started = true;
+                owed = true;
             }
-            return;
-        }
-        started = true;
-        let mut buffer = BytesMut::new();
-        // Everything already readable, up to PUMP_CHUNK, goes in one event.
-        let step = poll_fn(|cx| loop {
-            match Pin::new(&mut body).poll_frame(cx) {
-                Poll::Ready(Some(Ok(frame))) => {
+            frame = body.frame(), if may_read => match frame {
+                Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
-                        buffer.extend_from_slice(&data);
-                        if buffer.len() >= PUMP_CHUNK {
-                            return Poll::Ready(PumpStep::Data(buffer.split().freeze(), false));
+                        pending.extend_from_slice(&data);
+                    }
+                    // Whatever else is already readable goes in the same event.
+                    while pending.len() < PUMP_CHUNK {
+                        match poll_fn(|cx| Poll::Ready(Pin::new(&mut body).poll_frame(cx))).await {
+                            Poll::Ready(Some(Ok(frame))) => {
+                                if let Ok(data) = frame.into_data() {
+                                    pending.extend_from_slice(&data);
+                                }
+                            }
+                            Poll::Ready(None) => {
+                                ended = true;
+                                break;
+                            }
+                            Poll::Ready(Some(Err(_))) => return report_abort(id),
+                            Poll::Pending => break,
                         }
                     }
                 }
-                Poll::Ready(Some(Err(_))) => return Poll::Ready(PumpStep::Failed),
-                Poll::Ready(None) if buffer.is_empty() => return Poll::Ready(PumpStep::End),
-                Poll::Ready(None) => return Poll::Ready(PumpStep::Data(buffer.split().freeze(), true)),
-                Poll::Pending if buffer.is_empty() => return Poll::Pending,
-                Poll::Pending => return Poll::Ready(PumpStep::Data(buffer.split().freeze(), false)),
-            }
-        })
-        .await;
-        if control.closed.load(Ordering::Acquire) {
-            if control.drain.load(Ordering::Acquire) && matches!(step, PumpStep::Data(_, false)) {
-                drain(body).await;
-            }
-            return;
+                None => ended = true,
+                Some(Err(_)) => return report_abort(id),
+            },
         }
-        match step {
-            PumpStep::Data(chunk, ended) => {
-                queue.push(Event::Body { id, chunk });
-                if ended {
-                    queue.push(Event::BodyEnd { id });
-                    return;
-                }
+        if owed && (!pending.is_empty() || ended) {
+            owed = false;
+            if !pending.is_empty() {
+                queue.push(Event::Body { id, chunk: pending.split().freeze() });
             }
-            PumpStep::End => {
+            if ended {
                 queue.push(Event::BodyEnd { id });
                 return;
             }
-            // The client went away mid-body. hyper keeps the request's service waiting for its
-            // response, so the abort is reported here: the handlers get 'aborted', and dropping
-            // the slot's response sender closes the connection.
-            PumpStep::Failed => {
-                if let Some(queue) = Exchange::global().abandon(id) {
-                    queue.push(Event::Aborted { id });
-                }
-                return;
-            }
         }
+    }
+}
+
+/// The client went away mid-body. hyper keeps the request's service waiting for its response, so
+/// the abort is reported here: the handlers get 'aborted', and dropping the slot's response
+/// sender closes the connection.
+fn report_abort(id: u64) {
+    if let Some(queue) = Exchange::global().abandon(id) {
+        queue.push(Event::Aborted { id });
     }
 }
