@@ -120,3 +120,26 @@ describe('listen(path): a Unix socket', () => {
     })
   }
 })
+
+describe('the server app.listen() returns', () => {
+  it("is an http.Server (and net.Server) with Node's option properties, as libraries taking a server expect", async () => {
+    const names = ['listening', 'timeout', 'keepAliveTimeout', 'requestTimeout', 'maxHeadersCount', 'maxRequestsPerSocket',
+      'connectionsCheckingInterval', 'highWaterMark', 'requireHostHeader', 'rejectNonStandardBodyWrites', 'noDelay',
+      'keepAlive', 'keepAliveInitialDelay']
+    const describeServer = async (framework: any) => {
+      const running = await listen(framework())
+      const { server } = running
+      const seen = {
+        http: server instanceof http.Server,
+        net: server instanceof (await import('node:net')).Server,
+        values: Object.fromEntries(names.map((n) => [n, server[n]])),
+        methods: ['close', 'closeAllConnections', 'closeIdleConnections', 'address', 'getConnections', 'ref', 'unref', 'setTimeout'].map((m) => typeof server[m]),
+      }
+      await running.close()
+      return seen
+    }
+    const a = await describeServer(express)
+    expect(a.http && a.net).toBe(true)
+    expect(await describeServer(xypriss)).toEqual(a)
+  })
+})

@@ -1,6 +1,7 @@
 // A Node-compatible `http.Server` whose sockets and parsing live in the native engine.
 // Events arrive in batches (one flat array per wake-up, see crates/xypriss-napi/src/batch.rs).
 import { EventEmitter } from 'node:events'
+import http from 'node:http'
 import { constants as osConstants } from 'node:os'
 import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
@@ -48,6 +49,15 @@ export class HttpServer extends EventEmitter {
   maxHeadersCount: number | null = null
   requestTimeout = 300_000
   timeout = 0
+  // Node's http.Server options, with Node's defaults; the engine applies its own equivalents.
+  maxRequestsPerSocket = 0
+  connectionsCheckingInterval = 30_000
+  highWaterMark = 16 * 1024
+  requireHostHeader = true
+  rejectNonStandardBodyWrites = false
+  noDelay = true
+  keepAlive = false
+  keepAliveInitialDelay = 0
   readonly native: NativeServer = new native.NativeServer()
   /**
    * What req/res are built from: Node's surface only for a plain listener; an app's server builds
@@ -397,6 +407,10 @@ export class HttpServer extends EventEmitter {
     this.emit(method === 'CONNECT' ? 'connect' : 'upgrade', req, socket, head)
   }
 }
+
+// `server instanceof http.Server` (and net.Server) holds, as libraries that take a server check
+// it. Every method of those prototypes is defined above, so none of Node's internals runs here.
+Object.setPrototypeOf(HttpServer.prototype, http.Server.prototype)
 
 function abortExchange(exchange: Exchange) {
   exchange.req[kOnAbort]()
