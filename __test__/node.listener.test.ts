@@ -35,6 +35,19 @@ function record(req: any, res: any, log: string[]) {
   req.socket.on('close', () => log.push('socket close'))
 }
 
+/** Sends part of a request, then drops the connection. */
+function sendThenLeave(port: number, payload: string) {
+  return new Promise<void>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(payload)
+      setTimeout(() => {
+        socket.destroy()
+        resolve()
+      }, 50)
+    })
+  })
+}
+
 function get(port: number, path = '/') {
   return new Promise((resolve, reject) => {
     http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject)
@@ -199,16 +212,7 @@ describe('a (req, res) listener on Node and on the engine', () => {
         record(req, res, log)
         req.on('data', (chunk: Buffer) => log.push(`data ${chunk.length}`))
       },
-      (port) =>
-        new Promise<void>((resolve) => {
-          const socket = net.connect(port, '127.0.0.1', () => {
-            socket.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 999999\r\n\r\n' + 'A'.repeat(16))
-            setTimeout(() => {
-              socket.destroy()
-              resolve()
-            }, 50)
-          })
-        }),
+      (port) => sendThenLeave(port, 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 999999\r\n\r\n' + 'A'.repeat(16)),
       (log) => log.includes('req close'),
     )
     // Where the socket's own 'close' falls among them differs by a tick; the rest is in order.
@@ -221,16 +225,7 @@ describe('a (req, res) listener on Node and on the engine', () => {
   it('the client goes away while nobody reads its body: the request is still aborted', async () => {
     const logs = await onBothServers(
       (req, res, log) => record(req, res, log),
-      (port) =>
-        new Promise<void>((resolve) => {
-          const socket = net.connect(port, '127.0.0.1', () => {
-            socket.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n0\r\n')
-            setTimeout(() => {
-              socket.destroy()
-              resolve()
-            }, 50)
-          })
-        }),
+      (port) => sendThenLeave(port, 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n0\r\n'),
       (log) => log.includes('req close'),
     )
     const ordered = (log: string[]) => log.filter((e) => e !== 'socket close')

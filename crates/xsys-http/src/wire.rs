@@ -12,6 +12,11 @@
 //! certainty (an upgrade, CONNECT, an unusual Transfer-Encoding, an oversized head) ends the
 //! recording for the connection: hyper alone decides from there and requests simply come without
 //! a recording. Each recording is checked against what hyper parsed before it is used.
+//!
+//! On the way out it puts three of hyper's spellings the way Node writes them, each recognised
+//! by its exact shape so that a body is never changed: chunk sizes in lower-case hex, `HTTP/1.1`
+//! in the status line of an answer to an HTTP/1.0 client, and refusals (400, 431...) without the
+//! `Content-Length: 0` hyper adds.
 
 use std::collections::VecDeque;
 use std::io;
