@@ -17,11 +17,11 @@ function build(framework: any) {
     req.setTimeout(100, () => res.status(503).send('never'))
   })
   app.get('/activity', (req: any, res: any) => {
-    res.setTimeout(150, () => res.end('timed out'))
+    res.setTimeout(300, () => res.end('timed out'))
     res.write('a')
-    // Writes keep the connection active; the timeout only fires after the last one.
-    setTimeout(() => res.write('b'), 100)
-    setTimeout(() => res.write('c'), 200)
+    // Writes keep the connection active: without them the timeout would fire between b and c.
+    setTimeout(() => res.write('b'), 200)
+    setTimeout(() => res.write('c'), 400)
   })
   return app
 }
