@@ -20,12 +20,14 @@ function ask(port: number, transports: string[]): Promise<[string, string]> {
     const client = io(`http://127.0.0.1:${port}`, { transports, forceNew: true, reconnection: false })
     client.on('connect_error', reject)
     client.emit('ask', 'x', (reply: string) => {
-      // After the upgrade from polling, the transport in use.
-      setTimeout(() => {
+      const done = () => {
         const used = client.io.engine.transport.name
         client.close()
         resolve([reply, used])
-      }, transports.length > 1 ? 200 : 0)
+      }
+      // Starting on polling, wait for the upgrade to the WebSocket transport.
+      if (transports.length > 1 && client.io.engine.transport.name !== 'websocket') client.io.engine.once('upgrade', done)
+      else done()
     })
   })
 }
