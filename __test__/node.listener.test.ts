@@ -232,4 +232,30 @@ describe('a (req, res) listener on Node and on the engine', () => {
     expect(ordered(logs.node)).toEqual(['req aborted', 'res close', 'req error ECONNRESET', 'req close'])
     expect(ordered(logs.xypriss)).toEqual(ordered(logs.node))
   })
+
+  it('a small body still on its way: the request is handed over on its head, the body streams', async () => {
+    const logs = await onBothServers(
+      (req, res, log) => {
+        log.push('request')
+        req.on('data', (chunk: Buffer) => log.push(`data ${chunk.length}`))
+        req.on('end', () => {
+          log.push('end')
+          res.end('ok')
+        })
+      },
+      (port) =>
+        new Promise<void>((resolve, reject) => {
+          const socket = net.connect(port, '127.0.0.1', () => {
+            socket.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 50\r\nConnection: close\r\n\r\n' + 'a'.repeat(10))
+            setTimeout(() => socket.write('b'.repeat(40)), 150)
+          })
+          socket.on('data', () => {})
+          socket.on('end', () => resolve())
+          socket.on('error', reject)
+        }),
+      (log) => log.includes('end'),
+    )
+    expect(logs.node).toEqual(['request', 'data 10', 'data 40', 'end'])
+    expect(logs.xypriss).toEqual(logs.node)
+  })
 })

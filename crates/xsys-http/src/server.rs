@@ -35,11 +35,9 @@ pub struct Limits {
     pub max_header_size: usize,
     /// Number of request headers; beyond it, 431.
     pub max_headers: usize,
-    /// A body announced with a Content-Length up to this size is read before dispatch and
-    /// arrives with the request; a larger or chunked one streams.
+    /// A body announced with a Content-Length up to this size, and arriving with its head, is read
+    /// before dispatch and comes with the request; a larger, chunked or slower one streams.
     pub inline_body_limit: usize,
-    /// Time allowed to receive an inline body (Node's requestTimeout is 300 s).
-    pub body_timeout: Duration,
     /// Node's `server.keepAliveTimeout`: announced in `Keep-Alive: timeout=N` (not at all when
     /// zero), and an idle connection is kept at least this long (load balancers that reuse
     /// connections for 60 s rely on it).
@@ -53,7 +51,6 @@ impl Default for Limits {
             max_header_size: 16 * 1024,
             max_headers: 100,
             inline_body_limit: 64 * 1024,
-            body_timeout: Duration::from_secs(300),
             keep_alive: Duration::from_secs(5),
         }
     }
@@ -482,7 +479,7 @@ async fn handle(
         upgrade: hyper::upgrade::on(&mut req),
         already_delivered: 0,
     });
-    let (parts, body) = req.into_parts();
+    let (parts, mut body) = req.into_parts();
     let recorded = connection.recordings.next();
     if recorded.as_ref().is_some_and(|r| r.refused) {
         return Ok(bad_request());
@@ -529,6 +526,7 @@ async fn handle(
 
     let id = Exchange::next_id();
     let mut pump = None;
+    let mut left_mid_body: Option<Bytes> = None;
     let mut tunnel = tunnel;
     let payload = if let Some(hand_over) = tunnel.as_mut() {
         // What came after the head is Node's `head` argument; the tunnel must not deliver it twice.
@@ -542,16 +540,38 @@ async fn handle(
         let awaits_continue = parts.headers.get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         match body.size_hint().exact() {
             Some(len) if len <= shared.limits.inline_body_limit as u64 && !awaits_continue => {
-                match tokio::time::timeout(shared.limits.body_timeout, body.collect()).await {
-                    Ok(Ok(collected)) => BodyPayload::Complete(collected.to_bytes()),
-                    Ok(Err(_)) => return Err(CloseConnection("request body failed")),
-                    Err(_) => return Ok(request_timeout()),
+                let mut received = BytesMut::with_capacity(len as usize);
+                let read_whole = async {
+                    while let Some(frame) = body.frame().await {
+                        match frame {
+                            Ok(frame) => received.extend_from_slice(frame.data_ref().map_or(&[][..], |d| &d[..])),
+                            Err(_) => return false,
+                        }
+                    }
+                    true
+                };
+                match tokio::time::timeout(INLINE_BODY_GRACE, read_whole).await {
+                    Ok(true) => BodyPayload::Complete(received.freeze()),
+                    // The client left mid-body. Node has dispatched the request on its head by
+                    // then, so the handlers get it all the same: what came, then the abort.
+                    Ok(false) => {
+                        left_mid_body = Some(received.freeze());
+                        BodyPayload::Streaming
+                    }
+                    // Still coming: the handlers get the request now, as from Node, and the body
+                    // streams, starting with what already came.
+                    Err(_) => {
+                        let control = BodyPump::new();
+                        pump = Some(control.clone());
+                        tokio::spawn(pump_body(id, body, control, shared.queue.clone(), false, received));
+                        BodyPayload::Streaming
+                    }
                 }
             }
             _ => {
                 let control = BodyPump::new();
                 pump = Some(control.clone());
-                tokio::spawn(pump_body(id, body, control, shared.queue.clone(), awaits_continue));
+                tokio::spawn(pump_body(id, body, control, shared.queue.clone(), awaits_continue, BytesMut::new()));
                 BodyPayload::Streaming
             }
         }
@@ -575,6 +595,13 @@ async fn handle(
     Exchange::global().register(id, respond, pump, shared.queue.clone(), raw_headers, tunnel);
     let mut guard = AbortGuard { id, armed: true };
     shared.queue.push(Event::Request(Box::new(head)));
+    if let Some(received) = left_mid_body {
+        if !received.is_empty() {
+            shared.queue.push(Event::Body { id, chunk: received });
+        }
+        // The guard reports the abort and frees the slot; the connection is gone.
+        return Err(CloseConnection("client left mid-body"));
+    }
     let outcome = response.await;
     guard.armed = false;
     let mut response = outcome.map_err(|_| CloseConnection("destroyed by the handler"))?;
@@ -661,14 +688,10 @@ fn missing_host() -> Response<ResponseBody> {
     response
 }
 
-fn request_timeout() -> Response<ResponseBody> {
-    let mut response = Response::new(ResponseBody::full(Bytes::new()));
-    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
-    response
-        .headers_mut()
-        .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
-    response
-}
+
+/// How long a small announced body may take to follow its head before the request is handed to
+/// the handlers without it (it then streams). Bodies sent with their head arrive well within it.
+const INLINE_BODY_GRACE: Duration = Duration::from_millis(10);
 
 /// Most bytes handed to the handlers per read request.
 const PUMP_CHUNK: usize = 64 * 1024;
@@ -694,10 +717,17 @@ async fn drain(mut body: Incoming) {
     .await;
 }
 
-async fn pump_body(id: u64, mut body: Incoming, control: Arc<BodyPump>, queue: Arc<EventQueue>, awaits_continue: bool) {
+async fn pump_body(
+    id: u64,
+    mut body: Incoming,
+    control: Arc<BodyPump>,
+    queue: Arc<EventQueue>,
+    awaits_continue: bool,
+    already_read: BytesMut,
+) {
     // The handlers asked for the body at least once / and have not been answered yet.
     let (mut started, mut owed) = (false, false);
-    let mut pending = BytesMut::new();
+    let mut pending = already_read;
     let mut ended = false;
     loop {
         // Up to a chunk is read ahead while nobody asks, so a client that goes away is noticed as
