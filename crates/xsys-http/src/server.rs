@@ -693,6 +693,9 @@ fn missing_host() -> Response<ResponseBody> {
 /// the handlers without it (it then streams). Bodies sent with their head arrive well within it.
 const INLINE_BODY_GRACE: Duration = Duration::from_millis(10);
 
+/// Time allowed to receive a whole request body (Node's `server.requestTimeout` default).
+const BODY_DEADLINE: Duration = Duration::from_secs(300);
+
 /// Most bytes handed to the handlers per read request.
 const PUMP_CHUNK: usize = 64 * 1024;
 
@@ -729,6 +732,9 @@ async fn pump_body(
     let (mut started, mut owed) = (false, false);
     let mut pending = already_read;
     let mut ended = false;
+    // As Node's requestTimeout: a body still not complete after this is given up on.
+    let deadline = tokio::time::sleep(BODY_DEADLINE);
+    tokio::pin!(deadline);
     loop {
         // Up to a chunk is read ahead while nobody asks, so a client that goes away is noticed as
         // Node notices it on its socket. A client waiting for 100 Continue is read only when asked.
@@ -744,6 +750,7 @@ async fn pump_body(
                 started = true;
                 owed = true;
             }
+            _ = &mut deadline, if !ended => return report_abort(id),
             frame = body.frame(), if may_read => match frame {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
