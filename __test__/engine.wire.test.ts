@@ -70,6 +70,14 @@ const cases: [title: string, payload: string][] = [
   ["Node's reason phrases where hyper's differ: 509", 'GET /status/509 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   ['an unknown code gets "unknown"', 'GET /status/299 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'],
   [
+    'a pipeline mixing odd targets, a body shaped like a request line and an HTTP/1.0 request',
+    'GET /echo?q="x"#f HTTP/1.1\r\nHost: t\r\n\r\n' +
+      'POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 23\r\n\r\nGET /<x> HTTP/1.1\r\n\r\nxx' +
+      'GET /<y> HTTP/1.1\r\nHost: t\r\n\r\n' +
+      'GET /echo?v=<1> HTTP/1.0\r\nConnection: keep-alive\r\n\r\n' +
+      'GET /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n',
+  ],
+  [
     'after a body the next pipelined request is read as sent',
     'POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nGET /<x> \r\n' +
       'POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nGET /<\r\n0\r\n\r\n' +
