@@ -115,6 +115,9 @@ export function onBoth(build: (framework: any) => any): { readonly express: Runn
   }
 }
 
+/** A value as a JSON reply carries it, undefined kept visible (for `differentialValues`). */
+export const out = (value: unknown) => ({ v: value === undefined ? '<undefined>' : value })
+
 export type ValueCase = [method: string, path: string, headers: Record<string, string>, expected: unknown]
 
 /** The same app on express@5 and on xypriss: each reply must equal the expected value, on both. */

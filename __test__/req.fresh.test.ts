@@ -1,8 +1,5 @@
 import { describe } from 'vitest'
-import { differentialValues as differential } from './helpers'
-
-/** JSON-safe: undefined stays visible. */
-const out = (value: unknown) => ({ v: value === undefined ? '<undefined>' : value })
+import { differentialValues as differential, out } from './helpers'
 
 /** Answers without the validators, so res.send's own freshness check (a 304) stays out of the way. */
 function reply(res: any, value: boolean) {

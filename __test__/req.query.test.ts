@@ -1,8 +1,5 @@
 import { describe } from 'vitest'
-import { differentialValues as differential, raw } from './helpers'
-
-/** JSON-safe: undefined stays visible. */
-const out = (value: unknown) => ({ v: value === undefined ? '<undefined>' : value })
+import { differentialValues as differential, out, raw } from './helpers'
 
 function build(parser: unknown) {
   return (framework: any) => {
