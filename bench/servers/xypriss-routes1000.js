@@ -12,17 +12,4 @@ for (let i = 0; i < 1000; i++) {
   });
 }
 
-const server = app.listen(Number(process.env.PORT || 0), (err) => {
-  if (err) throw err;
-  console.log(`LISTENING ${server.address().port}`);
-});
-
-// Bench hook: print the engine's counters on shutdown if the framework has them
-// (xypriss exports engineStats(); Express does not, so this is skipped there).
-if (typeof express.engineStats === 'function') {
-  const printStatsAndExit = () => {
-    process.stdout.write(`STATS ${JSON.stringify(express.engineStats())}\n`, () => process.exit(0));
-  };
-  process.once('SIGTERM', printStatsAndExit);
-  process.once('SIGINT', printStatsAndExit);
-}
+require('./listen')(app, express);
