@@ -291,23 +291,28 @@ export class HttpServer extends EventEmitter {
             if (this.listenerCount('connection') !== 0) this.emit('connection', socket)
             break
           }
-          case TAG_BODY:
+          case TAG_BODY: {
             i += 3
-            this.exchanges.get(batch[i - 2] as number)?.req.socket.touch()
-            if (this.tunnels.size !== 0 && this.tunnels.has(batch[i - 2] as number)) {
-              this.tunnels.get(batch[i - 2] as number)!.deliver(batch[i - 1] as Buffer)
+            const id = batch[i - 2] as number
+            const chunk = batch[i - 1] as Buffer
+            const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
+            if (tunnel) {
+              tunnel.deliver(chunk)
             } else {
-              this.exchanges.get(batch[i - 2] as number)?.req[kBodyChunk](batch[i - 1] as Buffer)
+              const exchange = this.exchanges.get(id)
+              exchange?.req.socket.touch()
+              exchange?.req[kBodyChunk](chunk)
             }
             break
-          case TAG_BODY_END:
+          }
+          case TAG_BODY_END: {
             i += 2
-            if (this.tunnels.size !== 0 && this.tunnels.has(batch[i - 1] as number)) {
-              this.tunnels.get(batch[i - 1] as number)!.deliver(null)
-            } else {
-              this.exchanges.get(batch[i - 1] as number)?.req[kBodyEnd]()
-            }
+            const id = batch[i - 1] as number
+            const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
+            if (tunnel) tunnel.deliver(null)
+            else this.exchanges.get(id)?.req[kBodyEnd]()
             break
+          }
           case TAG_ABORTED: {
             i += 2
             const id = batch[i - 1] as number

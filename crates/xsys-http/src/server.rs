@@ -474,7 +474,7 @@ async fn handle(
     let shared = &connection.shared;
     let hand_over = (req.method() == Method::CONNECT && shared.routing.connect_listener.load(Ordering::Relaxed))
         || (shared.routing.upgrade_listener.load(Ordering::Relaxed) && asks_upgrade(req.headers()));
-    let tunnel = hand_over.then(|| HandOver {
+    let mut tunnel = hand_over.then(|| HandOver {
         connect: req.method() == Method::CONNECT,
         upgrade: hyper::upgrade::on(&mut req),
         already_delivered: 0,
@@ -527,7 +527,6 @@ async fn handle(
     let id = Exchange::next_id();
     let mut pump = None;
     let mut left_mid_body: Option<Bytes> = None;
-    let mut tunnel = tunnel;
     let payload = if let Some(hand_over) = tunnel.as_mut() {
         // What came after the head is Node's `head` argument; the tunnel must not deliver it twice.
         hand_over.already_delivered = after_head.len();
