@@ -47,7 +47,11 @@ fn json(value: &serde_json::Value) -> Response<Full<Bytes>> {
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
-    respond(status, "text/plain; charset=utf-8", text.as_bytes().to_vec())
+    respond(
+        status,
+        "text/plain; charset=utf-8",
+        text.as_bytes().to_vec(),
+    )
 }
 
 /// Percent-decodes a path segment the way Express decodes `req.params` (decodeURIComponent).
@@ -141,7 +145,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("tokio runtime: {err}");

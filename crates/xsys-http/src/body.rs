@@ -78,20 +78,30 @@ enum Inner {
 
 impl ResponseBody {
     pub fn full(bytes: Bytes) -> Self {
-        ResponseBody { inner: Inner::Full(Some(bytes)) }
+        ResponseBody {
+            inner: Inner::Full(Some(bytes)),
+        }
     }
 
     /// No body at all: hyper keeps a `Content-Length` header only for a HEAD answer and
     /// otherwise replaces it with 0, so a mistaken length cannot desynchronise the connection.
     pub(crate) fn none() -> Self {
-        ResponseBody { inner: Inner::Full(None) }
+        ResponseBody {
+            inner: Inner::Full(None),
+        }
     }
 
     pub(crate) fn stream(
         chunks: mpsc::UnboundedReceiver<Result<Bytes, ()>>,
         shared: Arc<StreamShared>,
     ) -> Self {
-        ResponseBody { inner: Inner::Stream { chunks, shared, finished: false } }
+        ResponseBody {
+            inner: Inner::Stream {
+                chunks,
+                shared,
+                finished: false,
+            },
+        }
     }
 
     /// Collects the whole body; for tests.
@@ -109,8 +119,17 @@ impl Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyAborted>>> {
         match &mut self.get_mut().inner {
-            Inner::Full(bytes) => Poll::Ready(bytes.take().filter(|b| !b.is_empty()).map(|b| Ok(Frame::data(b)))),
-            Inner::Stream { chunks, shared, finished } => match chunks.poll_recv(cx) {
+            Inner::Full(bytes) => Poll::Ready(
+                bytes
+                    .take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
+            Inner::Stream {
+                chunks,
+                shared,
+                finished,
+            } => match chunks.poll_recv(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     shared.sub_buffered(chunk.len());
                     Poll::Ready(Some(Ok(Frame::data(chunk))))
@@ -137,7 +156,9 @@ impl Body for ResponseBody {
 
     fn size_hint(&self) -> SizeHint {
         match &self.inner {
-            Inner::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Inner::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
             Inner::Stream { .. } => SizeHint::default(),
         }
     }
@@ -146,7 +167,12 @@ impl Body for ResponseBody {
 impl Drop for ResponseBody {
     fn drop(&mut self) {
         // hyper drops an unfinished stream when the client disconnects mid-response.
-        if let Inner::Stream { shared, finished: false, .. } = &self.inner {
+        if let Inner::Stream {
+            shared,
+            finished: false,
+            ..
+        } = &self.inner
+        {
             if let Some(queue) = Exchange::global().abandon(shared.id) {
                 queue.push(Event::Aborted { id: shared.id });
             }

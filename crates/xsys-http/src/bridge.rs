@@ -109,7 +109,10 @@ struct QueueState {
 impl EventQueue {
     pub fn new(waker: impl Wake) -> Arc<Self> {
         Arc::new(EventQueue {
-            state: Mutex::new(QueueState { events: Vec::with_capacity(64), scheduled: false }),
+            state: Mutex::new(QueueState {
+                events: Vec::with_capacity(64),
+                scheduled: false,
+            }),
             waker: Box::new(waker),
             stats: QueueStats::default(),
         })
@@ -136,7 +139,9 @@ impl EventQueue {
             std::mem::replace(&mut state.events, Vec::with_capacity(64))
         };
         self.stats.drains.fetch_add(1, Ordering::Relaxed);
-        self.stats.max_batch.fetch_max(events.len() as u64, Ordering::Relaxed);
+        self.stats
+            .max_batch
+            .fetch_max(events.len() as u64, Ordering::Relaxed);
         events
     }
 }
@@ -163,7 +168,11 @@ mod tests {
         assert_eq!(wakes.load(Ordering::SeqCst), 1);
         assert_eq!(queue.drain().len(), 100);
         queue.push(Event::Closed);
-        assert_eq!(wakes.load(Ordering::SeqCst), 2, "a push after a drain wakes again");
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            2,
+            "a push after a drain wakes again"
+        );
         assert_eq!(queue.stats.max_batch.load(Ordering::Relaxed), 100);
     }
 }

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::HeaderValue;
 
 thread_local! {
-    static CACHED: RefCell<(u64, HeaderValue)> = RefCell::new((u64::MAX, HeaderValue::from_static("")));
+    static CACHED: RefCell<(u64, HeaderValue)> = const { RefCell::new((u64::MAX, HeaderValue::from_static(""))) };
 }
 
 /// Now, as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), as Node writes it.
@@ -18,7 +18,8 @@ pub(crate) fn now() -> HeaderValue {
         if cached.0 != second {
             let formatted = httpdate::fmt_http_date(now);
             // An IMF-fixdate is plain ASCII.
-            cached.1 = HeaderValue::from_str(&formatted).unwrap_or_else(|_| HeaderValue::from_static(""));
+            cached.1 =
+                HeaderValue::from_str(&formatted).unwrap_or_else(|_| HeaderValue::from_static(""));
             cached.0 = second;
         }
         cached.1.clone()

@@ -27,22 +27,46 @@ enum Kind {
 
 impl Error {
     pub(crate) fn listen(source: io::Error, context: String) -> Self {
-        Error { kind: Kind::Listen, source: Some(source), context }
+        Error {
+            kind: Kind::Listen,
+            source: Some(source),
+            context,
+        }
     }
     pub(crate) fn resolve(host: &str, source: Option<io::Error>) -> Self {
-        Error { kind: Kind::Resolve, source, context: host.to_owned() }
+        Error {
+            kind: Kind::Resolve,
+            source,
+            context: host.to_owned(),
+        }
     }
     pub(crate) fn unknown_request(id: u64) -> Self {
-        Error { kind: Kind::UnknownRequest, source: None, context: format!("request {id}") }
+        Error {
+            kind: Kind::UnknownRequest,
+            source: None,
+            context: format!("request {id}"),
+        }
     }
     pub(crate) fn invalid_state(what: &str) -> Self {
-        Error { kind: Kind::InvalidState, source: None, context: what.to_owned() }
+        Error {
+            kind: Kind::InvalidState,
+            source: None,
+            context: what.to_owned(),
+        }
     }
     pub(crate) fn invalid_header(what: String) -> Self {
-        Error { kind: Kind::InvalidHeader, source: None, context: what }
+        Error {
+            kind: Kind::InvalidHeader,
+            source: None,
+            context: what,
+        }
     }
     pub(crate) fn invalid_status(status: u32) -> Self {
-        Error { kind: Kind::InvalidStatus, source: None, context: status.to_string() }
+        Error {
+            kind: Kind::InvalidStatus,
+            source: None,
+            context: status.to_string(),
+        }
     }
 
     pub fn is_listen(&self) -> bool {

@@ -15,9 +15,9 @@ use hyper::upgrade::OnUpgrade;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::body::{ResponseBody, StreamShared};
+use crate::bridge::{Event, EventQueue};
 use crate::header_case::CaseKey;
 use crate::native::EntityTag;
-use crate::bridge::{Event, EventQueue};
 use crate::Error;
 
 /// A streaming response reports "behind" once this many bytes wait for the socket (Node's default
@@ -71,7 +71,13 @@ impl ResponseHead {
                 .ok_or_else(|| Error::invalid_header(format!("value of {name}")))?;
             headers.append(name, value);
         }
-        Ok(ResponseHead { status, headers, reason: None, case, send_date: true })
+        Ok(ResponseHead {
+            status,
+            headers,
+            reason: None,
+            case,
+            send_date: true,
+        })
     }
 
     /// Leaves the Date header out (Node's `res.sendDate = false`).
@@ -140,7 +146,11 @@ pub(crate) struct BodyPump {
 
 impl BodyPump {
     pub(crate) fn new() -> Arc<Self> {
-        Arc::new(BodyPump { wanted: Notify::new(), closed: AtomicBool::new(false), drain: AtomicBool::new(false) })
+        Arc::new(BodyPump {
+            wanted: Notify::new(),
+            closed: AtomicBool::new(false),
+            drain: AtomicBool::new(false),
+        })
     }
     fn close(&self) {
         self.closed.store(true, Ordering::Release);
@@ -154,7 +164,10 @@ impl BodyPump {
 
 enum SlotState {
     AwaitingHead(ResponseSender),
-    Streaming { chunks: mpsc::UnboundedSender<Result<Bytes, ()>>, shared: Arc<StreamShared> },
+    Streaming {
+        chunks: mpsc::UnboundedSender<Result<Bytes, ()>>,
+        shared: Arc<StreamShared>,
+    },
     /// A handed-over connection after its 101 (or 2xx to CONNECT): raw bytes both ways.
     Tunnel(mpsc::UnboundedSender<TunnelMessage>),
 }
@@ -217,7 +230,9 @@ impl Exchange {
     }
 
     fn shard(&self, id: u64) -> std::sync::MutexGuard<'_, HashMap<u64, Slot>> {
-        self.shards[(id as usize) % SHARDS].lock().unwrap_or_else(|e| e.into_inner())
+        self.shards[(id as usize) % SHARDS]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn register(
@@ -231,14 +246,22 @@ impl Exchange {
     ) {
         IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
         let tunnel = tunnel.map(|upgrade| (upgrade, Vec::new()));
-        let slot = Slot { state: SlotState::AwaitingHead(respond), pump, queue, raw_headers, tunnel };
+        let slot = Slot {
+            state: SlotState::AwaitingHead(respond),
+            pump,
+            queue,
+            raw_headers,
+            tunnel,
+        };
         self.shard(id).insert(id, slot);
     }
 
     /// The request's header lines as sent (names in their case, in order), while it is in flight
     /// and when they were recorded.
     pub fn raw_headers(&self, id: u64) -> Option<Bytes> {
-        self.shard(id).get(&id).and_then(|slot| slot.raw_headers.clone())
+        self.shard(id)
+            .get(&id)
+            .and_then(|slot| slot.raw_headers.clone())
     }
 
     /// Removes the slot of a request whose client went away; true when it was still in flight.
@@ -249,18 +272,27 @@ impl Exchange {
 
     fn take(&self, id: u64) -> Result<Slot, Error> {
         self.native_calls.fetch_add(1, Ordering::Relaxed);
-        self.shard(id).remove(&id).ok_or_else(|| Error::unknown_request(id))
+        self.shard(id)
+            .remove(&id)
+            .ok_or_else(|| Error::unknown_request(id))
     }
 
     /// The whole response at once: head and body. Completes the request.
     pub fn respond(&self, id: u64, head: ResponseHead, body: Bytes) -> Result<(), Error> {
-        self.prepare(id, head, body, EntityTag::None).map(ReadyResponse::send)
+        self.prepare(id, head, body, EntityTag::None)
+            .map(ReadyResponse::send)
     }
 
     /// Completes the request now but hands the response back instead of waking its connection:
     /// the caller sends a whole batch at once, so one wake-up of the I/O thread serves them all.
     /// `etag` adds Express's entity tag for the body, computed here rather than on the JS thread.
-    pub fn prepare(&self, id: u64, head: ResponseHead, body: Bytes, etag: EntityTag) -> Result<ReadyResponse, Error> {
+    pub fn prepare(
+        &self,
+        id: u64,
+        head: ResponseHead,
+        body: Bytes,
+        etag: EntityTag,
+    ) -> Result<ReadyResponse, Error> {
         let slot = self.take(id)?;
         match &slot.state {
             SlotState::AwaitingHead(_) => {}
@@ -285,19 +317,27 @@ impl Exchange {
         } else {
             ResponseBody::full(body)
         };
-        Ok(ReadyResponse { sender, response: build(head, body) })
+        Ok(ReadyResponse {
+            sender,
+            response: build(head, body),
+        })
     }
 
     /// Sends the head now and streams the body through `write` and `end`.
     pub fn write_head(&self, id: u64, head: ResponseHead) -> Result<(), Error> {
         self.native_calls.fetch_add(1, Ordering::Relaxed);
         let mut shard = self.shard(id);
-        let slot = shard.get_mut(&id).ok_or_else(|| Error::unknown_request(id))?;
+        let slot = shard
+            .get_mut(&id)
+            .ok_or_else(|| Error::unknown_request(id))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = StreamShared::new(id, slot.queue.clone());
         let previous = std::mem::replace(
             &mut slot.state,
-            SlotState::Streaming { chunks: tx, shared: shared.clone() },
+            SlotState::Streaming {
+                chunks: tx,
+                shared: shared.clone(),
+            },
         );
         match previous {
             SlotState::AwaitingHead(sender) => {
@@ -324,7 +364,9 @@ impl Exchange {
                 }
                 Ok(below)
             }
-            SlotState::AwaitingHead(_) | SlotState::Tunnel(_) => Err(Error::invalid_state("write before the head")),
+            SlotState::AwaitingHead(_) | SlotState::Tunnel(_) => {
+                Err(Error::invalid_state("write before the head"))
+            }
         }
     }
 
@@ -343,7 +385,9 @@ impl Exchange {
                 // Dropping the sender ends the body.
                 Ok(())
             }
-            SlotState::AwaitingHead(_) | SlotState::Tunnel(_) => Err(Error::invalid_state("end before the head")),
+            SlotState::AwaitingHead(_) | SlotState::Tunnel(_) => {
+                Err(Error::invalid_state("end before the head"))
+            }
         }
     }
 
@@ -376,7 +420,9 @@ impl Exchange {
     pub fn tunnel_write(&self, id: u64, bytes: Bytes) -> Result<(), Error> {
         self.native_calls.fetch_add(1, Ordering::Relaxed);
         let mut shard = self.shard(id);
-        let slot = shard.get_mut(&id).ok_or_else(|| Error::unknown_request(id))?;
+        let slot = shard
+            .get_mut(&id)
+            .ok_or_else(|| Error::unknown_request(id))?;
         match &slot.state {
             SlotState::Tunnel(tx) => {
                 let _ = tx.send(TunnelMessage::Data(bytes));
@@ -389,16 +435,23 @@ impl Exchange {
             SlotState::AwaitingHead(_) => {}
         }
         let Some((_, gathered)) = slot.tunnel.as_mut() else {
-            return Err(Error::invalid_state("raw bytes on a connection that is not handed over"));
+            return Err(Error::invalid_state(
+                "raw bytes on a connection that is not handed over",
+            ));
         };
         gathered.extend_from_slice(&bytes);
-        let Some(raw) = RawHead::parse(gathered)? else { return Ok(()) };
+        let Some(raw) = RawHead::parse(gathered)? else {
+            return Ok(());
+        };
         let rest = Bytes::copy_from_slice(&gathered[raw.length..]);
         let (hand_over, _) = slot.tunnel.take().expect("checked above");
         let switches = raw.head.status == StatusCode::SWITCHING_PROTOCOLS
             || (hand_over.connect && raw.head.status.is_success());
         let queue = slot.queue.clone();
-        let SlotState::AwaitingHead(sender) = std::mem::replace(&mut slot.state, SlotState::AwaitingHead(oneshot::channel().0)) else {
+        let SlotState::AwaitingHead(sender) = std::mem::replace(
+            &mut slot.state,
+            SlotState::AwaitingHead(oneshot::channel().0),
+        ) else {
             unreachable!("checked above")
         };
         if switches {
@@ -409,11 +462,21 @@ impl Exchange {
             slot.state = SlotState::Tunnel(tx);
             drop(shard);
             let _ = sender.send(build(raw.head, ResponseBody::none()));
-            crate::runtime::runtime().spawn(tunnel(id, hand_over.upgrade, hand_over.already_delivered, rx, queue));
+            crate::runtime::runtime().spawn(tunnel(
+                id,
+                hand_over.upgrade,
+                hand_over.already_delivered,
+                rx,
+                queue,
+            ));
             return Ok(());
         }
         // A refusal: the rest is its body, complete when it holds the announced length.
-        let announced = raw.head.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        let announced = raw
+            .head
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
         if announced.is_some_and(|length| rest.len() >= length) {
             shard.remove(&id);
             drop(shard);
@@ -422,7 +485,10 @@ impl Exchange {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = StreamShared::new(id, queue);
-        slot.state = SlotState::Streaming { chunks: tx.clone(), shared: shared.clone() };
+        slot.state = SlotState::Streaming {
+            chunks: tx.clone(),
+            shared: shared.clone(),
+        };
         drop(shard);
         let _ = sender.send(build(raw.head, ResponseBody::stream(rx, shared.clone())));
         if !rest.is_empty() {
@@ -462,7 +528,12 @@ fn fix_content_length(headers: &mut HeaderMap, body: &Bytes) {
         return;
     }
     if let Some(value) = headers.get(http::header::CONTENT_LENGTH) {
-        if value.to_str().ok().and_then(|v| v.trim().parse::<usize>().ok()) != Some(body.len()) {
+        if value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            != Some(body.len())
+        {
             headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         }
     }
@@ -564,7 +635,9 @@ async fn tunnel(
 }
 
 fn announces_nonzero_length(headers: &HeaderMap) -> bool {
-    headers.get(http::header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() != b"0")
 }
 
 fn take_state(mut slot: Slot) -> SlotState {
@@ -580,7 +653,10 @@ fn build(head: ResponseHead, body: ResponseBody) -> Response<ResponseBody> {
     if let Some(extensions) = head.case.extensions() {
         *response.extensions_mut() = extensions;
     }
-    if let Some(reason) = head.reason.or_else(|| node_phrase_where_hyper_differs(head.status)) {
+    if let Some(reason) = head
+        .reason
+        .or_else(|| node_phrase_where_hyper_differs(head.status))
+    {
         response.extensions_mut().insert(reason);
     }
     if !head.send_date {
@@ -603,15 +679,17 @@ fn node_phrase_where_hyper_differs(status: StatusCode) -> Option<hyper::ext::Rea
     Some(hyper::ext::ReasonPhrase::from_static(phrase))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn header_block_keeps_order_and_repeats() {
-        let head = ResponseHead::from_block(201, "content-type:text/plain\nset-cookie:a=1\nset-cookie:b=2\n")
-            .expect("valid block");
+        let head = ResponseHead::from_block(
+            201,
+            "content-type:text/plain\nset-cookie:a=1\nset-cookie:b=2\n",
+        )
+        .expect("valid block");
         assert_eq!(head.status, StatusCode::CREATED);
         let cookies: Vec<_> = head.headers.get_all("set-cookie").iter().collect();
         assert_eq!(cookies, ["a=1", "b=2"]);
@@ -621,7 +699,8 @@ mod tests {
     fn a_transfer_encoding_without_chunked_last_gets_it() {
         let head = ResponseHead::from_block(200, "transfer-encoding:gzip\n").expect("valid");
         assert_eq!(head.headers["transfer-encoding"], "gzip, chunked");
-        let head = ResponseHead::from_block(200, "transfer-encoding:gzip, Chunked\n").expect("valid");
+        let head =
+            ResponseHead::from_block(200, "transfer-encoding:gzip, Chunked\n").expect("valid");
         assert_eq!(head.headers["transfer-encoding"], "gzip, Chunked");
     }
 
@@ -633,11 +712,21 @@ mod tests {
 
     #[test]
     fn header_block_refuses_what_http_cannot_carry() {
-        assert!(ResponseHead::from_block(200, "bad name:x").unwrap_err().is_invalid_header());
-        assert!(ResponseHead::from_block(200, "x:\u{263a}").unwrap_err().is_invalid_header());
-        assert!(ResponseHead::from_block(200, "x:a\rb").unwrap_err().is_invalid_header());
-        assert!(ResponseHead::from_block(99, "").unwrap_err().is_invalid_status());
-        assert!(ResponseHead::from_block(1000, "").unwrap_err().is_invalid_status());
+        assert!(ResponseHead::from_block(200, "bad name:x")
+            .unwrap_err()
+            .is_invalid_header());
+        assert!(ResponseHead::from_block(200, "x:\u{263a}")
+            .unwrap_err()
+            .is_invalid_header());
+        assert!(ResponseHead::from_block(200, "x:a\rb")
+            .unwrap_err()
+            .is_invalid_header());
+        assert!(ResponseHead::from_block(99, "")
+            .unwrap_err()
+            .is_invalid_status());
+        assert!(ResponseHead::from_block(1000, "")
+            .unwrap_err()
+            .is_invalid_status());
     }
 
     #[test]
@@ -647,13 +736,20 @@ mod tests {
         assert_eq!(head.headers["content-length"], "5");
         let mut head = ResponseHead::from_block(200, "content-length:17\n").expect("valid");
         fix_content_length(&mut head.headers, &Bytes::new());
-        assert_eq!(head.headers["content-length"], "17", "HEAD answers keep the announced length");
+        assert_eq!(
+            head.headers["content-length"], "17",
+            "HEAD answers keep the announced length"
+        );
     }
 
     #[test]
     fn answering_an_unknown_request_is_reported_not_fatal() {
         let err = Exchange::global()
-            .respond(u64::MAX, ResponseHead::from_block(200, "").expect("valid"), Bytes::new())
+            .respond(
+                u64::MAX,
+                ResponseHead::from_block(200, "").expect("valid"),
+                Bytes::new(),
+            )
             .unwrap_err();
         assert!(err.is_unknown_request());
     }

@@ -75,7 +75,11 @@ thread_local! {
 fn is_title_case(name: &[u8]) -> bool {
     let mut after_dash = true;
     name.iter().all(|&c| {
-        let expected = if after_dash { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() };
+        let expected = if after_dash {
+            c.to_ascii_uppercase()
+        } else {
+            c.to_ascii_lowercase()
+        };
         after_dash = c == b'-';
         c == expected
     })
@@ -147,10 +151,24 @@ mod tests {
 
     #[test]
     fn title_case_is_recognised() {
-        for name in ["Content-Type", "X-Powered-By", "Date", "A", "Keep-Alive", "X-1-Y"] {
+        for name in [
+            "Content-Type",
+            "X-Powered-By",
+            "Date",
+            "A",
+            "Keep-Alive",
+            "X-1-Y",
+        ] {
             assert!(is_title_case(name.as_bytes()), "{name}");
         }
-        for name in ["ETag", "content-type", "X-XSS-Protection", "WWW-Authenticate", "x", "X-lower"] {
+        for name in [
+            "ETag",
+            "content-type",
+            "X-XSS-Protection",
+            "WWW-Authenticate",
+            "x",
+            "X-lower",
+        ] {
             assert!(!is_title_case(name.as_bytes()), "{name}");
         }
     }
@@ -169,7 +187,15 @@ mod tests {
     #[test]
     fn hyper_yields_a_case_map_for_awkward_names_too() {
         let mut key = CaseKey::default();
-        for name in ["ETag", "content-length", "transfer-encoding", "upgrade", "connection", "host", "expect"] {
+        for name in [
+            "ETag",
+            "content-length",
+            "transfer-encoding",
+            "upgrade",
+            "connection",
+            "host",
+            "expect",
+        ] {
             key.note(name);
         }
         let extensions = key.extensions().expect("hyper parsed the names");

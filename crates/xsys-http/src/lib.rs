@@ -6,8 +6,8 @@
 //! answers through the [`Exchange`] with the request's id.
 
 mod body;
-mod date;
 pub mod bridge;
+mod date;
 mod error;
 mod exchange;
 mod header_case;
@@ -17,7 +17,9 @@ mod server;
 mod wire;
 
 pub use body::ResponseBody;
-pub use bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead, Wake};
+pub use bridge::{
+    BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead, Wake,
+};
 pub use error::Error;
 pub use exchange::{Exchange, ReadyResponse, ResponseHead};
-pub use server::{Bound, ListenOptions, Limits, RoutingMirror, Server};
+pub use server::{Bound, Limits, ListenOptions, RoutingMirror, Server};

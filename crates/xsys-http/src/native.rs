@@ -15,11 +15,29 @@ pub fn not_found(method: &Method, pathname: &str, powered_by: bool) -> (Response
     if powered_by {
         headers.insert("x-powered-by", HeaderValue::from_static("Express"));
     }
-    headers.insert("content-security-policy", HeaderValue::from_static("default-src 'none'"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    (ResponseHead { status: StatusCode::NOT_FOUND, headers, reason: None, case: Default::default(), send_date: true }, Bytes::from(body))
+    (
+        ResponseHead {
+            status: StatusCode::NOT_FOUND,
+            headers,
+            reason: None,
+            case: Default::default(),
+            send_date: true,
+        },
+        Bytes::from(body),
+    )
 }
 
 /// Which entity tag a buffered response asks the engine to add (Express's `etag` setting).
@@ -49,7 +67,9 @@ impl EntityTag {
         // Built in place: this runs for every buffered response (one allocation, the value's).
         let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, body);
         let mut hash = [0u8; 28];
-        let encoded = base64::engine::general_purpose::STANDARD.encode_slice(digest.as_ref(), &mut hash).ok()?;
+        let encoded = base64::engine::general_purpose::STANDARD
+            .encode_slice(digest.as_ref(), &mut hash)
+            .ok()?;
         let mut tag = Vec::with_capacity(48);
         if self == EntityTag::Weak {
             tag.extend_from_slice(b"W/");
@@ -77,7 +97,9 @@ fn write_hex(out: &mut Vec<u8>, mut value: usize) {
 }
 
 fn html_document(message: &str) -> String {
-    let escaped = escape_html(message).replace('\n', "<br>").replace("  ", " &nbsp;");
+    let escaped = escape_html(message)
+        .replace('\n', "<br>")
+        .replace("  ", " &nbsp;");
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>{escaped}</pre>\n</body>\n</html>\n"
     )
@@ -137,7 +159,10 @@ mod tests {
             &body[..],
             b"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>Cannot GET /nope</pre>\n</body>\n</html>\n"
         );
-        assert_eq!(head.headers["content-length"], body.len().to_string().as_str());
+        assert_eq!(
+            head.headers["content-length"],
+            body.len().to_string().as_str()
+        );
         assert_eq!(head.headers["x-powered-by"], "Express");
     }
 
@@ -145,7 +170,10 @@ mod tests {
     fn not_found_page_encodes_then_escapes_the_path() {
         let (_, body) = not_found(&Method::POST, "/a<b>/'&\"/%zz/%41", false);
         let text = std::str::from_utf8(&body).expect("utf8");
-        assert!(text.contains("<pre>Cannot POST /a%3Cb%3E/&#39;&amp;%22/%25zz/%41</pre>"), "{text}");
+        assert!(
+            text.contains("<pre>Cannot POST /a%3Cb%3E/&#39;&amp;%22/%25zz/%41</pre>"),
+            "{text}"
+        );
     }
 
     #[test]

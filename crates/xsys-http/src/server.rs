@@ -120,12 +120,17 @@ impl RoutingMirror {
             return Routed::Dispatch(None);
         }
         let table = self.table.read().unwrap_or_else(|e| e.into_inner());
-        let Some(table) = table.as_ref() else { return Routed::Dispatch(None) };
+        let Some(table) = table.as_ref() else {
+            return Routed::Dispatch(None);
+        };
         match table.find(path) {
             Lookup::Layers(layers) if layers.is_empty() => {}
             Lookup::Layers(layers) => {
                 let ids = layers.iter().map(|layer| layer.id.0).collect();
-                return Routed::Dispatch(Some(LayerCandidates { version: self.version.load(Ordering::Relaxed), ids }));
+                return Routed::Dispatch(Some(LayerCandidates {
+                    version: self.version.load(Ordering::Relaxed),
+                    ids,
+                }));
             }
             Lookup::Defer => return Routed::Dispatch(None),
         }
@@ -168,8 +173,15 @@ impl Shared {
         let hint = (!keep_alive.is_zero())
             .then(|| http::HeaderValue::from_str(&format!("timeout={}", keep_alive.as_secs())).ok())
             .flatten();
-        *self.keep_alive_hint.write().unwrap_or_else(|e| e.into_inner()) = hint;
-        let timer = headers.max(keep_alive).as_millis().try_into().unwrap_or(u64::MAX);
+        *self
+            .keep_alive_hint
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = hint;
+        let timer = headers
+            .max(keep_alive)
+            .as_millis()
+            .try_into()
+            .unwrap_or(u64::MAX);
         self.head_timer_ms.store(timer, Ordering::Relaxed);
     }
 }
@@ -213,18 +225,30 @@ impl Server {
                     .and_then(tokio::net::UnixListener::from_std)
                     .map_err(|e| Error::listen(e, path.display().to_string()))?;
                 // Node removes its socket file when the server closes.
-                rt.spawn(accept_loop(listener, shared.clone(), shutdown_rx, Some(path.clone())));
+                rt.spawn(accept_loop(
+                    listener,
+                    shared.clone(),
+                    shutdown_rx,
+                    Some(path.clone()),
+                ));
                 Bound::Unix(path.clone())
             }
             None => {
                 let std_listener = bind(&options)?;
-                let local_addr = std_listener.local_addr().map_err(|e| Error::listen(e, describe(&options)))?;
-                let listener = TcpListener::from_std(std_listener).map_err(|e| Error::listen(e, describe(&options)))?;
+                let local_addr = std_listener
+                    .local_addr()
+                    .map_err(|e| Error::listen(e, describe(&options)))?;
+                let listener = TcpListener::from_std(std_listener)
+                    .map_err(|e| Error::listen(e, describe(&options)))?;
                 rt.spawn(accept_loop(listener, shared.clone(), shutdown_rx, None));
                 Bound::Tcp(local_addr)
             }
         };
-        Ok(Server { shared, bound, shutdown })
+        Ok(Server {
+            shared,
+            bound,
+            shutdown,
+        })
     }
 
     pub fn bound(&self) -> &Bound {
@@ -323,24 +347,47 @@ struct Peers {
 /// A listening socket the accept loop can take connections from.
 trait Acceptor: Send + 'static {
     type Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
-    fn poll_accept(&self, cx: &mut std::task::Context<'_>) -> Poll<std::io::Result<(Self::Io, Peers)>>;
+    fn poll_accept(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<(Self::Io, Peers)>>;
 }
 
 impl Acceptor for TcpListener {
     type Io = tokio::net::TcpStream;
-    fn poll_accept(&self, cx: &mut std::task::Context<'_>) -> Poll<std::io::Result<(Self::Io, Peers)>> {
+    fn poll_accept(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<(Self::Io, Peers)>> {
         TcpListener::poll_accept(self, cx).map_ok(|(stream, remote)| {
             let _ = stream.set_nodelay(true);
             let local = stream.local_addr().unwrap_or(remote);
-            (stream, Peers { remote: Some(remote), local: Some(local) })
+            (
+                stream,
+                Peers {
+                    remote: Some(remote),
+                    local: Some(local),
+                },
+            )
         })
     }
 }
 
 impl Acceptor for tokio::net::UnixListener {
     type Io = tokio::net::UnixStream;
-    fn poll_accept(&self, cx: &mut std::task::Context<'_>) -> Poll<std::io::Result<(Self::Io, Peers)>> {
-        tokio::net::UnixListener::poll_accept(self, cx).map_ok(|(stream, _)| (stream, Peers { remote: None, local: None }))
+    fn poll_accept(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<(Self::Io, Peers)>> {
+        tokio::net::UnixListener::poll_accept(self, cx).map_ok(|(stream, _)| {
+            (
+                stream,
+                Peers {
+                    remote: None,
+                    local: None,
+                },
+            )
+        })
     }
 }
 
@@ -472,7 +519,8 @@ async fn handle(
     connection: Arc<Connection>,
 ) -> Result<Response<ResponseBody>, CloseConnection> {
     let shared = &connection.shared;
-    let hand_over = (req.method() == Method::CONNECT && shared.routing.connect_listener.load(Ordering::Relaxed))
+    let hand_over = (req.method() == Method::CONNECT
+        && shared.routing.connect_listener.load(Ordering::Relaxed))
         || (shared.routing.upgrade_listener.load(Ordering::Relaxed) && asks_upgrade(req.headers()));
     let mut tunnel = hand_over.then(|| HandOver {
         connect: req.method() == Method::CONNECT,
@@ -500,7 +548,11 @@ async fn handle(
     }
     // Node's req.url: the target as sent, fragment included.
     let (target, raw_headers, after_head) = match recorded {
-        Some(recorded) => (recorded.original_target, Some(recorded.raw_headers), recorded.after_head),
+        Some(recorded) => (
+            recorded.original_target,
+            Some(recorded.raw_headers),
+            recorded.after_head,
+        ),
         None => (None, None, Bytes::new()),
     };
     let target = target.unwrap_or_else(|| match parts.uri.path_and_query() {
@@ -508,14 +560,21 @@ async fn handle(
         _ => Bytes::from(parts.uri.to_string()),
     });
     let path = if target.starts_with(b"/") {
-        let end = target.iter().position(|&b| b == b'?' || b == b'#').unwrap_or(target.len());
+        let end = target
+            .iter()
+            .position(|&b| b == b'?' || b == b'#')
+            .unwrap_or(target.len());
         // The target is ASCII: bytes above it are refused before hyper parses the line.
         std::str::from_utf8(&target[..end]).unwrap_or_else(|_| parts.uri.path())
     } else {
         parts.uri.path()
     };
     // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the routes.
-    let routed = if tunnel.is_some() { Routed::Dispatch(None) } else { shared.routing.route(&parts.method, path) };
+    let routed = if tunnel.is_some() {
+        Routed::Dispatch(None)
+    } else {
+        shared.routing.route(&parts.method, path)
+    };
     let candidates = match routed {
         Routed::Native(mut response) => {
             complete_head(&mut response, keep_alive, &shared.keep_alive_hint);
@@ -536,14 +595,18 @@ async fn handle(
     } else {
         // A client waiting for 100 Continue gets it only when the handlers read the body, so a
         // handler may refuse the request without it, as with Node's 'checkContinue'.
-        let awaits_continue = parts.headers.get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let awaits_continue = parts
+            .headers
+            .get(http::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         match body.size_hint().exact() {
             Some(len) if len <= shared.limits.inline_body_limit as u64 && !awaits_continue => {
                 let mut received = BytesMut::with_capacity(len as usize);
                 let read_whole = async {
                     while let Some(frame) = body.frame().await {
                         match frame {
-                            Ok(frame) => received.extend_from_slice(frame.data_ref().map_or(&[][..], |d| &d[..])),
+                            Ok(frame) => received
+                                .extend_from_slice(frame.data_ref().map_or(&[][..], |d| &d[..])),
                             Err(_) => return false,
                         }
                     }
@@ -562,7 +625,14 @@ async fn handle(
                     Err(_) => {
                         let control = BodyPump::new();
                         pump = Some(control.clone());
-                        tokio::spawn(pump_body(id, body, control, shared.queue.clone(), false, received));
+                        tokio::spawn(pump_body(
+                            id,
+                            body,
+                            control,
+                            shared.queue.clone(),
+                            false,
+                            received,
+                        ));
                         BodyPayload::Streaming
                     }
                 }
@@ -570,21 +640,34 @@ async fn handle(
             _ => {
                 let control = BodyPump::new();
                 pump = Some(control.clone());
-                tokio::spawn(pump_body(id, body, control, shared.queue.clone(), awaits_continue, BytesMut::new()));
+                tokio::spawn(pump_body(
+                    id,
+                    body,
+                    control,
+                    shared.queue.clone(),
+                    awaits_continue,
+                    BytesMut::new(),
+                ));
                 BodyPayload::Streaming
             }
         }
     };
 
     if !connection.announced.swap(true, Ordering::AcqRel) {
-        shared.queue.push(Event::Connection(connection.info.clone()));
+        shared
+            .queue
+            .push(Event::Connection(connection.info.clone()));
     }
     let head = RequestHead {
         id,
         connection: connection.info.id,
         method: parts.method,
         target,
-        http_minor: if parts.version == http::Version::HTTP_10 { 0 } else { 1 },
+        http_minor: if parts.version == http::Version::HTTP_10 {
+            0
+        } else {
+            1
+        },
         headers: parts.headers,
         body: payload,
         candidates,
@@ -596,7 +679,10 @@ async fn handle(
     shared.queue.push(Event::Request(Box::new(head)));
     if let Some(received) = left_mid_body {
         if !received.is_empty() {
-            shared.queue.push(Event::Body { id, chunk: received });
+            shared.queue.push(Event::Body {
+                id,
+                chunk: received,
+            });
         }
         // The guard reports the abort and frees the slot; the connection is gone.
         return Err(CloseConnection("client left mid-body"));
@@ -615,7 +701,10 @@ async fn handle(
 fn asks_upgrade(headers: &http::HeaderMap) -> bool {
     headers.contains_key(http::header::UPGRADE)
         && headers.get_all(http::header::CONNECTION).iter().any(|v| {
-            v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
+            v.to_str().is_ok_and(|v| {
+                v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            })
         })
 }
 
@@ -623,7 +712,8 @@ fn asks_upgrade(headers: &http::HeaderMap) -> bool {
 fn wants_keep_alive(version: http::Version, headers: &http::HeaderMap) -> bool {
     let connection = |token: &str| {
         headers.get_all(http::header::CONNECTION).iter().any(|v| {
-            v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
         })
     };
     match version {
@@ -637,8 +727,15 @@ fn wants_keep_alive(version: http::Version, headers: &http::HeaderMap) -> bool {
 /// on a kept-alive connection, `Connection: keep-alive` and `Keep-Alive: timeout=5` (clients and
 /// byte-for-byte comparisons with Express expect them), else `Connection: close`. The timeout is
 /// `server.keepAliveTimeout` in seconds: the engine's own idle limit is never shorter.
-fn complete_head(response: &mut Response<ResponseBody>, keep_alive: bool, keep_alive_hint: &RwLock<Option<http::HeaderValue>>) {
-    let send_date = response.extensions().get::<crate::exchange::NoDate>().is_none();
+fn complete_head(
+    response: &mut Response<ResponseBody>,
+    keep_alive: bool,
+    keep_alive_hint: &RwLock<Option<http::HeaderValue>>,
+) {
+    let send_date = response
+        .extensions()
+        .get::<crate::exchange::NoDate>()
+        .is_none();
     let headers = response.headers_mut();
     if send_date && !headers.contains_key(http::header::DATE) {
         headers.insert(http::header::DATE, crate::date::now());
@@ -648,11 +745,21 @@ fn complete_head(response: &mut Response<ResponseBody>, keep_alive: bool, keep_a
     }
     if !keep_alive {
         // hyper would add it only for HTTP/1.1; Node says it to HTTP/1.0 clients too.
-        headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+        headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
         return;
     }
-    headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("keep-alive"));
-    if let Some(hint) = keep_alive_hint.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+    headers.insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("keep-alive"),
+    );
+    if let Some(hint) = keep_alive_hint
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+    {
         headers.insert("keep-alive", hint.clone());
     }
 }
@@ -661,10 +768,40 @@ fn complete_head(response: &mut Response<ResponseBody>, keep_alive: bool, keep_a
 fn is_node_method(method: &str) -> bool {
     matches!(
         method,
-        "GET" | "POST" | "PUT" | "DELETE" | "HEAD" | "OPTIONS" | "PATCH" | "ACL" | "BIND" | "CHECKOUT"
-            | "CONNECT" | "COPY" | "LINK" | "LOCK" | "M-SEARCH" | "MERGE" | "MKACTIVITY" | "MKCALENDAR"
-            | "MKCOL" | "MOVE" | "NOTIFY" | "PROPFIND" | "PROPPATCH" | "PURGE" | "QUERY" | "REBIND"
-            | "REPORT" | "SEARCH" | "SOURCE" | "SUBSCRIBE" | "TRACE" | "UNBIND" | "UNLINK" | "UNLOCK"
+        "GET"
+            | "POST"
+            | "PUT"
+            | "DELETE"
+            | "HEAD"
+            | "OPTIONS"
+            | "PATCH"
+            | "ACL"
+            | "BIND"
+            | "CHECKOUT"
+            | "CONNECT"
+            | "COPY"
+            | "LINK"
+            | "LOCK"
+            | "M-SEARCH"
+            | "MERGE"
+            | "MKACTIVITY"
+            | "MKCALENDAR"
+            | "MKCOL"
+            | "MOVE"
+            | "NOTIFY"
+            | "PROPFIND"
+            | "PROPPATCH"
+            | "PURGE"
+            | "QUERY"
+            | "REBIND"
+            | "REPORT"
+            | "SEARCH"
+            | "SOURCE"
+            | "SUBSCRIBE"
+            | "TRACE"
+            | "UNBIND"
+            | "UNLINK"
+            | "UNLOCK"
             | "UNSUBSCRIBE"
     )
 }
@@ -672,7 +809,10 @@ fn is_node_method(method: &str) -> bool {
 fn bad_request() -> Response<ResponseBody> {
     let mut response = Response::new(ResponseBody::none());
     *response.status_mut() = StatusCode::BAD_REQUEST;
-    response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    response.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
     response
 }
 
@@ -681,12 +821,17 @@ fn missing_host() -> Response<ResponseBody> {
     let mut response = Response::new(ResponseBody::full(Bytes::new()));
     *response.status_mut() = StatusCode::BAD_REQUEST;
     let headers = response.headers_mut();
-    headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    headers.insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
     headers.insert(http::header::DATE, crate::date::now());
-    headers.insert(http::header::TRANSFER_ENCODING, http::HeaderValue::from_static("chunked"));
+    headers.insert(
+        http::header::TRANSFER_ENCODING,
+        http::HeaderValue::from_static("chunked"),
+    );
     response
 }
-
 
 /// How long a small announced body may take to follow its head before the request is handed to
 /// the handlers without it (it then streams). Bodies sent with their head arrive well within it.
@@ -779,7 +924,10 @@ async fn pump_body(
         if owed && (!pending.is_empty() || ended) {
             owed = false;
             if !pending.is_empty() {
-                queue.push(Event::Body { id, chunk: pending.split().freeze() });
+                queue.push(Event::Body {
+                    id,
+                    chunk: pending.split().freeze(),
+                });
             }
             if ended {
                 queue.push(Event::BodyEnd { id });

@@ -56,14 +56,21 @@ impl Recordings {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
     }
     fn push(&self, recorded: Recorded) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push_back(recorded);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(recorded);
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Before and in the request line; `spaces` counts the delimiters seen.
-    RequestLine { spaces: u8, started: bool, in_query: bool },
+    RequestLine {
+        spaces: u8,
+        started: bool,
+        in_query: bool,
+    },
     HeaderLine,
     Body(u64),
     ChunkSize,
@@ -101,7 +108,11 @@ pub struct Tracker {
 impl Tracker {
     pub fn new(recordings: Arc<Recordings>) -> Self {
         Tracker {
-            state: State::RequestLine { spaces: 0, started: false, in_query: false },
+            state: State::RequestLine {
+                spaces: 0,
+                started: false,
+                in_query: false,
+            },
             recordings,
             line: Vec::new(),
             target: Vec::new(),
@@ -189,7 +200,14 @@ impl Tracker {
     }
 
     fn request_line_byte(&mut self, byte: &mut u8) {
-        let State::RequestLine { spaces, started, in_query } = &mut self.state else { return };
+        let State::RequestLine {
+            spaces,
+            started,
+            in_query,
+        } = &mut self.state
+        else {
+            return;
+        };
         self.head_len += 1;
         let last_was_cr = std::mem::replace(&mut self.last_was_cr, *byte == b'\r');
         match *byte {
@@ -247,7 +265,9 @@ impl Tracker {
             State::HeaderLine => self.header_line(line),
             State::ChunkSize => {
                 let digits = line.split(|&b| b == b';').next().unwrap_or_default();
-                let size = std::str::from_utf8(digits).ok().and_then(|s| u64::from_str_radix(s.trim(), 16).ok());
+                let size = std::str::from_utf8(digits)
+                    .ok()
+                    .and_then(|s| u64::from_str_radix(s.trim(), 16).ok());
                 self.head_len = 0;
                 self.state = match size {
                     Some(0) => State::Trailers,
@@ -272,7 +292,9 @@ impl Tracker {
             self.unusual = true;
         }
         if name.eq_ignore_ascii_case(b"content-length") {
-            let length = std::str::from_utf8(value).ok().and_then(|v| v.parse::<u64>().ok());
+            let length = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok());
             match (length, self.content_length) {
                 (Some(n), None) => self.content_length = Some(n),
                 (Some(n), Some(m)) if n == m => {}
@@ -339,7 +361,11 @@ impl Tracker {
         self.bare_lf = false;
         self.last_was_cr = false;
         self.upgrade = false;
-        State::RequestLine { spaces: 0, started: false, in_query: false }
+        State::RequestLine {
+            spaces: 0,
+            started: false,
+            in_query: false,
+        }
     }
 }
 
@@ -353,8 +379,14 @@ fn accepted_by_http(b: u8, in_query: bool) -> bool {
 }
 
 fn trim(value: &[u8]) -> &[u8] {
-    let start = value.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(value.len());
-    let end = value.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(start, |e| e + 1);
+    let start = value
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(start, |e| e + 1);
     &value[start..end]
 }
 
@@ -370,12 +402,19 @@ pin_project_lite::pin_project! {
 
 impl<T> WireIo<T> {
     pub fn new(inner: T, recordings: Arc<Recordings>) -> Self {
-        WireIo { inner, tracker: Tracker::new(recordings) }
+        WireIo {
+            inner,
+            tracker: Tracker::new(recordings),
+        }
     }
 }
 
 impl<T: AsyncRead> AsyncRead for WireIo<T> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.project();
         let before = buf.filled().len();
         let polled = this.inner.poll_read(cx, buf);
@@ -387,12 +426,24 @@ impl<T: AsyncRead> AsyncRead for WireIo<T> {
 }
 
 impl<T: AsyncWrite> AsyncWrite for WireIo<T> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.project();
         if let Some(shortened) = node_refusal(buf) {
-            return this.inner.poll_write(cx, &shortened).map_ok(|n| written_of_refusal(n, shortened.len(), buf.len()));
+            return this
+                .inner
+                .poll_write(cx, &shortened)
+                .map_ok(|n| written_of_refusal(n, shortened.len(), buf.len()));
         }
-        match this.tracker.http10_seen.then(|| node_status_lines(buf)).flatten() {
+        match this
+            .tracker
+            .http10_seen
+            .then(|| node_status_lines(buf))
+            .flatten()
+        {
             Some(rewritten) => this.inner.poll_write(cx, &rewritten),
             None => this.inner.poll_write(cx, buf),
         }
@@ -415,7 +466,9 @@ impl<T: AsyncWrite> AsyncWrite for WireIo<T> {
         let inner = this.inner;
         if let [only] = bufs {
             if let Some(shortened) = node_refusal(only) {
-                return inner.poll_write(cx, &shortened).map_ok(|n| written_of_refusal(n, shortened.len(), only.len()));
+                return inner
+                    .poll_write(cx, &shortened)
+                    .map_ok(|n| written_of_refusal(n, shortened.len(), only.len()));
             }
         }
         if this.tracker.http10_seen {
@@ -457,7 +510,9 @@ fn node_refusal(slice: &[u8]) -> Option<Vec<u8>> {
         b"HTTP/1.1 431 Request Header Fields Too Large",
     ];
     let status = slice.strip_suffix(TAIL)?;
-    REFUSALS.contains(&status).then(|| [status, b"\r\nConnection: close\r\n\r\n"].concat())
+    REFUSALS
+        .contains(&status)
+        .then(|| [status, b"\r\nConnection: close\r\n\r\n"].concat())
 }
 
 /// The kernel took `n` bytes of a refusal shortened to `kept`; hyper must see the whole of its
@@ -507,10 +562,15 @@ fn lower_case_chunk_sizes(bufs: &[io::IoSlice<'_>]) -> Option<Vec<(usize, Vec<u8
         let framed = size.len() >= 3
             && size.len() <= 18
             && size.ends_with(b"\r\n")
-            && size[..size.len() - 2].iter().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F'))
+            && size[..size.len() - 2]
+                .iter()
+                .all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F'))
             && &bufs[i + 2][..] == b"\r\n"
-            && usize::from_str_radix(std::str::from_utf8(&size[..size.len() - 2]).unwrap_or("x"), 16)
-                .is_ok_and(|n| n == bufs[i + 1].len());
+            && usize::from_str_radix(
+                std::str::from_utf8(&size[..size.len() - 2]).unwrap_or("x"),
+                16,
+            )
+            .is_ok_and(|n| n == bufs[i + 1].len());
         if framed {
             if size.iter().any(|b| matches!(b, b'A'..=b'F')) {
                 found.push((i, size.to_ascii_lowercase()));
@@ -549,9 +609,15 @@ mod tests {
     #[test]
     fn records_header_lines_in_order_and_case() {
         for piece in [1, 2, 7, 1000] {
-            let (seen, recorded) = follow(b"GET /a HTTP/1.1\r\nHost: x\r\nX-Thing:  v1 \r\nhost: y\r\nX-Thing: v2\r\n\r\n", piece);
+            let (seen, recorded) = follow(
+                b"GET /a HTTP/1.1\r\nHost: x\r\nX-Thing:  v1 \r\nhost: y\r\nX-Thing: v2\r\n\r\n",
+                piece,
+            );
             assert_eq!(recorded.len(), 1);
-            assert_eq!(headers(&recorded[0]), "Host\nx\nX-Thing\nv1\nhost\ny\nX-Thing\nv2");
+            assert_eq!(
+                headers(&recorded[0]),
+                "Host\nx\nX-Thing\nv1\nhost\ny\nX-Thing\nv2"
+            );
             assert_eq!(recorded[0].lines, 4);
             assert_eq!(recorded[0].original_target, None);
             assert!(seen.starts_with(b"GET /a HTTP/1.1"));
@@ -563,8 +629,14 @@ mod tests {
         let line = b"GET /<script>`x`?q=\"a\"&b={1}#frag HTTP/1.1\r\n\r\n";
         for piece in [1, 3, 1000] {
             let (seen, recorded) = follow(line, piece);
-            assert_eq!(&seen[..], b"GET /_script__x_?q=_a_&b={1}_frag HTTP/1.1\r\n\r\n");
-            assert_eq!(recorded[0].original_target.as_deref(), Some(&b"/<script>`x`?q=\"a\"&b={1}#frag"[..]));
+            assert_eq!(
+                &seen[..],
+                b"GET /_script__x_?q=_a_&b={1}_frag HTTP/1.1\r\n\r\n"
+            );
+            assert_eq!(
+                recorded[0].original_target.as_deref(),
+                Some(&b"/<script>`x`?q=\"a\"&b={1}#frag"[..])
+            );
         }
         // Characters the http crate takes stay as they are: no recording of the target.
         let (seen, recorded) = follow(b"GET /a\"{}|^\\?x=`{}|^ HTTP/1.1\r\n\r\n", 1000);
@@ -586,12 +658,23 @@ mod tests {
         for piece in [1, 4, 1000] {
             let (seen, recorded) = follow(stream, piece);
             let seen = String::from_utf8(seen).expect("ascii");
-            assert!(seen.contains("Length: 9\r\n\r\nGET /<x> \r\n"), "body untouched: {seen}");
+            assert!(
+                seen.contains("Length: 9\r\n\r\nGET /<x> \r\n"),
+                "body untouched: {seen}"
+            );
             assert!(seen.contains("GET /_y_ HTTP"), "{seen}");
             assert!(seen.contains("\r\nGET /<\r\n"), "chunk untouched: {seen}");
             assert!(seen.contains("GET /_z_ HTTP"), "{seen}");
             let targets: Vec<_> = recorded.iter().map(|r| r.original_target.clone()).collect();
-            assert_eq!(targets, [None, Some(Bytes::from_static(b"/<y>")), None, Some(Bytes::from_static(b"/<z>"))]);
+            assert_eq!(
+                targets,
+                [
+                    None,
+                    Some(Bytes::from_static(b"/<y>")),
+                    None,
+                    Some(Bytes::from_static(b"/<z>"))
+                ]
+            );
         }
     }
 
@@ -613,7 +696,10 @@ mod tests {
     #[test]
     fn connect_and_upgrade_heads_keep_what_followed_them_in_the_read() {
         for piece in [1000, 1] {
-            let (_, recorded) = follow(b"GET /ws HTTP/1.1\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nknock, knock", piece);
+            let (_, recorded) = follow(
+                b"GET /ws HTTP/1.1\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nknock, knock",
+                piece,
+            );
             let expected: &[u8] = if piece == 1000 { b"knock, knock" } else { b"" };
             assert_eq!(recorded[0].after_head, expected, "pieces of {piece}");
         }
@@ -630,18 +716,37 @@ mod tests {
         assert!(refused(b"GET / HTTP/1.1\nHost: x\r\n\r\n"));
         assert!(refused(b"GET / HTTP/1.1\r\nHost: x\n\r\n"));
         assert!(refused(b"GET / HTTP/1.1\r\nHost: x\r\n\n"));
-        assert!(refused(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        assert!(refused(
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ));
     }
 
     #[test]
     fn chunk_sizes_go_out_in_lower_case_and_data_is_never_touched() {
-        let slices = |parts: &[&'static [u8]]| parts.iter().map(|p| io::IoSlice::new(p)).collect::<Vec<_>>();
+        let slices = |parts: &[&'static [u8]]| {
+            parts
+                .iter()
+                .map(|p| io::IoSlice::new(p))
+                .collect::<Vec<_>>()
+        };
         let ten = b"0123456789";
-        let lowered = lower_case_chunk_sizes(&slices(&[b"HTTP/1.1 200 OK\r\n\r\n", b"A\r\n", ten, b"\r\n", b"0\r\n\r\n"]));
+        let lowered = lower_case_chunk_sizes(&slices(&[
+            b"HTTP/1.1 200 OK\r\n\r\n",
+            b"A\r\n",
+            ten,
+            b"\r\n",
+            b"0\r\n\r\n",
+        ]));
         assert_eq!(lowered, Some(vec![(1, b"a\r\n".to_vec())]));
         // Data shaped like a size, but not framed as one: left alone.
-        assert_eq!(lower_case_chunk_sizes(&slices(&[b"3\r\n", b"B\r\n", b"\r\n"])), None);
-        assert_eq!(lower_case_chunk_sizes(&slices(&[b"AB\r\n", ten, b"\r\n"])), None);
+        assert_eq!(
+            lower_case_chunk_sizes(&slices(&[b"3\r\n", b"B\r\n", b"\r\n"])),
+            None
+        );
+        assert_eq!(
+            lower_case_chunk_sizes(&slices(&[b"AB\r\n", ten, b"\r\n"])),
+            None
+        );
         // Sizes without letters need nothing.
         assert_eq!(lower_case_chunk_sizes(&slices(&[b"A0\r\n"])), None);
     }
@@ -649,7 +754,8 @@ mod tests {
     #[test]
     fn status_lines_of_http10_answers_say_http11_and_bodies_stay() {
         assert_eq!(
-            node_status_lines(b"HTTP/1.0 200 OK\r\nA: b\r\n\r\nHTTP/1.0 304 Not Modified\r\n\r\n").as_deref(),
+            node_status_lines(b"HTTP/1.0 200 OK\r\nA: b\r\n\r\nHTTP/1.0 304 Not Modified\r\n\r\n")
+                .as_deref(),
             Some(&b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\n"[..])
         );
         // Not nothing but heads: a body that merely starts like one.
@@ -669,10 +775,16 @@ mod tests {
     fn refusals_go_out_without_a_content_length_as_from_node() {
         let refusal = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
         let shortened = node_refusal(refusal).expect("a refusal");
-        assert_eq!(shortened, b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        assert_eq!(
+            shortened,
+            b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+        );
         let kept = shortened.len();
         assert_eq!(node_refusal(b"HTTP/1.1 400 Bad Request\r\nX: y\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"), None);
-        assert_eq!(node_refusal(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"), None);
+        assert_eq!(
+            node_refusal(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
+            None
+        );
         // Partial writes map back onto hyper's buffer.
         assert_eq!(written_of_refusal(kept, kept, refusal.len()), refusal.len());
         assert_eq!(written_of_refusal(10, kept, refusal.len()), 10);
@@ -682,7 +794,10 @@ mod tests {
     struct Lcg(u64);
     impl Lcg {
         fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             self.0 >> 33
         }
         fn below(&mut self, n: u64) -> usize {
@@ -701,14 +816,34 @@ mod tests {
             for _ in 0..1 + rng.below(5) {
                 let target = TARGETS[rng.below(TARGETS.len() as u64)];
                 // Bodies made of what a tracker could mistake for request lines.
-                let body: Vec<u8> = (0..rng.below(300)).map(|_| b"GET /<x> HTTP/1.1\r\n"[rng.below(19)]).collect();
+                let body: Vec<u8> = (0..rng.below(300))
+                    .map(|_| b"GET /<x> HTTP/1.1\r\n"[rng.below(19)])
+                    .collect();
                 let head_bytes = match rng.below(3) {
                     0 => format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n").into_bytes(),
-                    1 => format!("POST {target} HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes(),
-                    _ => format!("POST {target} HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n").into_bytes(),
+                    1 => format!(
+                        "POST {target} HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes(),
+                    _ => format!(
+                        "POST {target} HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    )
+                    .into_bytes(),
                 };
-                let shown: String = target.chars().map(|c| if matches!(c, '<' | '>' | '"' | '`' | '#') { '_' } else { c }).collect();
-                let expected_head = String::from_utf8(head_bytes.clone()).expect("ascii").replacen(target, &shown, 1);
+                let shown: String = target
+                    .chars()
+                    .map(|c| {
+                        if matches!(c, '<' | '>' | '"' | '`' | '#') {
+                            '_'
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                let expected_head = String::from_utf8(head_bytes.clone())
+                    .expect("ascii")
+                    .replacen(target, &shown, 1);
                 let framed_body = if head_bytes.starts_with(b"GET") {
                     Vec::new()
                 } else if head_bytes.windows(7).any(|w| w == b"chunked") {
@@ -727,14 +862,18 @@ mod tests {
                 stream.extend_from_slice(&framed_body);
                 expected_stream.extend_from_slice(expected_head.as_bytes());
                 expected_stream.extend_from_slice(&framed_body);
-                expected_targets.push((shown != target).then(|| Bytes::copy_from_slice(target.as_bytes())));
+                expected_targets
+                    .push((shown != target).then(|| Bytes::copy_from_slice(target.as_bytes())));
             }
             let piece = 1 + rng.below(64);
             let (seen, recorded) = follow(&stream, piece);
             assert_eq!(seen, expected_stream, "seed {seed}, pieces of {piece}");
             let targets: Vec<_> = recorded.iter().map(|r| r.original_target.clone()).collect();
             assert_eq!(targets, expected_targets, "seed {seed}");
-            assert!(recorded.iter().all(|r| !r.refused && r.lines >= 1), "seed {seed}");
+            assert!(
+                recorded.iter().all(|r| !r.refused && r.lines >= 1),
+                "seed {seed}"
+            );
         }
     }
 

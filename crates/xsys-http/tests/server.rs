@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use xsys_http::{Event, EventQueue, Exchange, ListenOptions, ResponseHead, RoutingMirror, Server, Wake};
+use xsys_http::{
+    Event, EventQueue, Exchange, ListenOptions, ResponseHead, RoutingMirror, Server, Wake,
+};
 use xsys_router::{LayerId, Methods, RouteTable, TableOptions};
 
 /// Forwards wake-ups to the test thread.
@@ -21,14 +23,22 @@ impl Wake for ChannelWake {
 fn start(routing: Arc<RoutingMirror>) -> (Server, Arc<EventQueue>, mpsc::Receiver<()>) {
     let (tx, rx) = mpsc::channel();
     let queue = EventQueue::new(ChannelWake(tx));
-    let options = ListenOptions { path: None, host: Some("127.0.0.1".into()), port: 0, backlog: 128, limits: Default::default() };
+    let options = ListenOptions {
+        path: None,
+        host: Some("127.0.0.1".into()),
+        port: 0,
+        backlog: 128,
+        limits: Default::default(),
+    };
     let server = Server::listen(options, queue.clone(), routing).expect("listen on 127.0.0.1:0");
     (server, queue, rx)
 }
 
 fn roundtrip(port: u16, request: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     stream.write_all(request.as_bytes()).expect("write");
     let mut out = Vec::new();
     let _ = stream.read_to_end(&mut out);
@@ -36,8 +46,18 @@ fn roundtrip(port: u16, request: &str) -> String {
 }
 
 /// Answers every request with its target as the body, until `count` requests were answered.
-fn serve(queue: Arc<EventQueue>, wakes: mpsc::Receiver<()>, count: usize) -> std::thread::JoinHandle<usize> {
-    serve_with(queue, wakes, count, |target| ("content-type:text/plain\n", Bytes::copy_from_slice(target.as_bytes()), false))
+fn serve(
+    queue: Arc<EventQueue>,
+    wakes: mpsc::Receiver<()>,
+    count: usize,
+) -> std::thread::JoinHandle<usize> {
+    serve_with(queue, wakes, count, |target| {
+        (
+            "content-type:text/plain\n",
+            Bytes::copy_from_slice(target.as_bytes()),
+            false,
+        )
+    })
 }
 
 /// Answers each request from `reply(target)`: a header block, a body, and whether to add an ETag.
@@ -55,10 +75,18 @@ fn serve_with(
             }
             for event in queue.drain() {
                 if let Event::Request(head) = event {
-                    let (block, body, etag) = reply(std::str::from_utf8(&head.target).expect("ascii target"));
-                    let tag = if etag { xsys_http::native::EntityTag::Weak } else { Default::default() };
+                    let (block, body, etag) =
+                        reply(std::str::from_utf8(&head.target).expect("ascii target"));
+                    let tag = if etag {
+                        xsys_http::native::EntityTag::Weak
+                    } else {
+                        Default::default()
+                    };
                     let reply = ResponseHead::from_block(200, block).expect("valid head");
-                    Exchange::global().prepare(head.id, reply, body, tag).expect("in flight").send();
+                    Exchange::global()
+                        .prepare(head.id, reply, body, tag)
+                        .expect("in flight")
+                        .send();
                     answered += 1;
                 }
             }
@@ -71,7 +99,10 @@ fn serve_with(
 fn dispatches_a_request_and_writes_the_answer() {
     let (server, queue, wakes) = start(RoutingMirror::new());
     let handler = serve(queue, wakes, 1);
-    let response = roundtrip(server.local_addr().expect("tcp").port(), "GET /hello?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let response = roundtrip(
+        server.local_addr().expect("tcp").port(),
+        "GET /hello?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
     assert!(response.ends_with("\r\n\r\n/hello?x=1"), "{response}");
     assert_eq!(handler.join().expect("handler thread"), 1);
@@ -82,21 +113,34 @@ fn answers_what_no_layer_matches_without_dispatching() {
     let routing = RoutingMirror::new();
     routing.update(|table| {
         let mut t = RouteTable::new(TableOptions::default());
-        t.insert(LayerId(0), "/known", true, Methods::GET).expect("valid pattern");
+        t.insert(LayerId(0), "/known", true, Methods::GET)
+            .expect("valid pattern");
         *table = Some(t);
     });
     let (server, queue, _wakes) = start(routing);
-    let response = roundtrip(server.local_addr().expect("tcp").port(), "GET /unknown HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    assert!(response.starts_with("HTTP/1.1 404 Not Found\r\n"), "{response}");
-    assert!(response.contains("<pre>Cannot GET /unknown</pre>"), "{response}");
+    let response = roundtrip(
+        server.local_addr().expect("tcp").port(),
+        "GET /unknown HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        response.starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "{response}"
+    );
+    assert!(
+        response.contains("<pre>Cannot GET /unknown</pre>"),
+        "{response}"
+    );
     assert!(queue.drain().is_empty(), "nothing reached the handler side");
 }
 
 #[test]
 fn a_client_that_leaves_frees_its_request() {
     let (server, queue, wakes) = start(RoutingMirror::new());
-    let mut stream = TcpStream::connect(("127.0.0.1", server.local_addr().expect("tcp").port())).expect("connect");
-    stream.write_all(b"GET /wait HTTP/1.1\r\nHost: t\r\n\r\n").expect("write");
+    let mut stream = TcpStream::connect(("127.0.0.1", server.local_addr().expect("tcp").port()))
+        .expect("connect");
+    stream
+        .write_all(b"GET /wait HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
     let mut id = None;
     let deadline = Instant::now() + Duration::from_secs(5);
     while id.is_none() && Instant::now() < deadline {
@@ -112,11 +156,17 @@ fn a_client_that_leaves_frees_its_request() {
     let mut aborted = false;
     while !aborted && Instant::now() < deadline {
         let _ = wakes.recv_timeout(Duration::from_millis(100));
-        aborted = queue.drain().iter().any(|e| matches!(e, Event::Aborted { id: a } if *a == id));
+        aborted = queue
+            .drain()
+            .iter()
+            .any(|e| matches!(e, Event::Aborted { id: a } if *a == id));
     }
     assert!(aborted, "the handler side hears of the abort");
     let late = ResponseHead::from_block(200, "").expect("valid");
-    assert!(Exchange::global().respond(id, late, Bytes::new()).unwrap_err().is_unknown_request());
+    assert!(Exchange::global()
+        .respond(id, late, Bytes::new())
+        .unwrap_err()
+        .is_unknown_request());
 }
 
 #[test]
@@ -131,7 +181,10 @@ fn close_stops_accepting_and_reports_closed() {
         closed = queue.drain().iter().any(|e| matches!(e, Event::Closed));
     }
     assert!(closed);
-    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "no longer accepting");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "no longer accepting"
+    );
 }
 
 #[test]
@@ -145,19 +198,32 @@ fn a_taken_port_is_a_listen_error_with_the_os_cause() {
         backlog: 16,
         limits: Default::default(),
     };
-    let err = Server::listen(options, EventQueue::new(ChannelWake(tx)), RoutingMirror::new())
-        .err()
-        .expect("second bind fails");
+    let err = Server::listen(
+        options,
+        EventQueue::new(ChannelWake(tx)),
+        RoutingMirror::new(),
+    )
+    .err()
+    .expect("second bind fails");
     assert!(err.is_listen());
-    assert_eq!(err.io_error().map(|e| e.kind()), Some(std::io::ErrorKind::AddrInUse));
+    assert_eq!(
+        err.io_error().map(|e| e.kind()),
+        Some(std::io::ErrorKind::AddrInUse)
+    );
 }
 
 #[test]
 fn a_malformed_request_gets_400_and_no_dispatch() {
     let (server, queue, _wakes) = start(RoutingMirror::new());
-    let response = roundtrip(server.local_addr().expect("tcp").port(), "GET /x HTTP/1.1\r\nHost x\r\n\r\n");
+    let response = roundtrip(
+        server.local_addr().expect("tcp").port(),
+        "GET /x HTTP/1.1\r\nHost x\r\n\r\n",
+    );
     assert!(response.starts_with("HTTP/1.1 400"), "{response:?}");
-    assert!(queue.drain().iter().all(|e| !matches!(e, Event::Request(_))));
+    assert!(queue
+        .drain()
+        .iter()
+        .all(|e| !matches!(e, Event::Request(_))));
 }
 
 /// Header lines of a raw response, the Date value masked.
@@ -165,14 +231,21 @@ fn head_lines(response: &str) -> Vec<String> {
     let head = response.split("\r\n\r\n").next().unwrap_or_default();
     head.split("\r\n")
         .skip(1)
-        .map(|line| if line.starts_with("Date: ") { "Date: <date>".to_owned() } else { line.to_owned() })
+        .map(|line| {
+            if line.starts_with("Date: ") {
+                "Date: <date>".to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
         .collect()
 }
 
 #[test]
 fn headers_go_out_as_node_writes_them_in_case_and_order() {
     let (server, queue, wakes) = start(RoutingMirror::new());
-    let handler = serve_with(queue, wakes, 3, |target| match target {
+    let handler = serve_with(queue, wakes, 3, |target| {
+        match target {
         "/named" => (
             "X-Powered-By:Express\nx-lower:1\nX-XSS-Protection:0\nset-cookie:a=1\nset-cookie:b=2\nContent-Type:text/plain\nContent-Length:2\n",
             Bytes::from_static(b"hi"),
@@ -180,13 +253,18 @@ fn headers_go_out_as_node_writes_them_in_case_and_order() {
         ),
         "/empty" => ("X-Powered-By:Express\nContent-Length:0\n", Bytes::new(), false),
         _ => ("Content-Length:5\n", Bytes::new(), false),
+    }
     });
     let port = server.local_addr().expect("tcp").port();
 
     // Kept alive: read just this response.
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    stream.write_all(b"GET /named HTTP/1.1\r\nHost: t\r\n\r\n").expect("write");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream
+        .write_all(b"GET /named HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
     let mut named = String::new();
     let mut buffer = [0u8; 4096];
     while !named.ends_with("\r\n\r\nhi") {
@@ -212,12 +290,31 @@ fn headers_go_out_as_node_writes_them_in_case_and_order() {
         "{named}"
     );
 
-    let empty = roundtrip(port, "GET /empty HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    assert_eq!(head_lines(&empty), ["X-Powered-By: Express", "Content-Length: 0", "Date: <date>", "Connection: close"], "{empty}");
+    let empty = roundtrip(
+        port,
+        "GET /empty HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        head_lines(&empty),
+        [
+            "X-Powered-By: Express",
+            "Content-Length: 0",
+            "Date: <date>",
+            "Connection: close"
+        ],
+        "{empty}"
+    );
 
     // A length the (empty) body does not have would leave the client waiting: it becomes 0.
-    let wrong = roundtrip(port, "GET /wrong HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    assert_eq!(head_lines(&wrong), ["Date: <date>", "Connection: close", "Content-Length: 0"], "{wrong}");
+    let wrong = roundtrip(
+        port,
+        "GET /wrong HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        head_lines(&wrong),
+        ["Date: <date>", "Connection: close", "Content-Length: 0"],
+        "{wrong}"
+    );
     assert_eq!(handler.join().expect("handler thread"), 3);
 }
 
@@ -237,10 +334,24 @@ fn an_upgrade_hands_the_connection_over_for_raw_bytes_both_ways() {
                 match event {
                     Event::Request(head) => {
                         // "early" came with the head: it is the request's, not the tunnel's.
-                        assert!(matches!(&head.body, xsys_http::BodyPayload::Tunnel(early) if early.as_ref() == b"early"));
+                        assert!(
+                            matches!(&head.body, xsys_http::BodyPayload::Tunnel(early) if early.as_ref() == b"early")
+                        );
                         // The head in two writes, the first tunnel bytes with the second.
-                        Exchange::global().tunnel_write(head.id, Bytes::from_static(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n")).expect("write");
-                        Exchange::global().tunnel_write(head.id, Bytes::from_static(b"Connection: Upgrade\r\n\r\nhello")).expect("write");
+                        Exchange::global()
+                            .tunnel_write(
+                                head.id,
+                                Bytes::from_static(
+                                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n",
+                                ),
+                            )
+                            .expect("write");
+                        Exchange::global()
+                            .tunnel_write(
+                                head.id,
+                                Bytes::from_static(b"Connection: Upgrade\r\n\r\nhello"),
+                            )
+                            .expect("write");
                     }
                     Event::Body { id, chunk } => {
                         got.extend_from_slice(&chunk);
@@ -254,9 +365,16 @@ fn an_upgrade_hands_the_connection_over_for_raw_bytes_both_ways() {
         }
         got
     });
-    let mut stream = TcpStream::connect(("127.0.0.1", server.local_addr().expect("tcp").port())).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    stream.write_all(b"GET /chat HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly").expect("write");
+    let mut stream = TcpStream::connect(("127.0.0.1", server.local_addr().expect("tcp").port()))
+        .expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream
+        .write_all(
+            b"GET /chat HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly",
+        )
+        .expect("write");
     let mut seen = String::new();
     let mut buffer = [0u8; 1024];
     while !seen.ends_with("hello") {
@@ -264,9 +382,14 @@ fn an_upgrade_hands_the_connection_over_for_raw_bytes_both_ways() {
         assert!(n > 0, "closed early: {seen:?}");
         seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
     }
-    assert_eq!(seen, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nhello");
+    assert_eq!(
+        seen,
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nhello"
+    );
     stream.write_all(b"ping").expect("write");
-    stream.shutdown(std::net::Shutdown::Write).expect("half close");
+    stream
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half close");
     let mut rest = Vec::new();
     stream.read_to_end(&mut rest).expect("read to end");
     assert_eq!(rest, b"ping");
@@ -280,21 +403,48 @@ fn listens_on_a_unix_socket_and_removes_it_on_close() {
     let _ = std::fs::remove_file(&path);
     let (tx, wakes) = mpsc::channel();
     let queue = EventQueue::new(ChannelWake(tx));
-    let options = ListenOptions { path: Some(path.clone()), host: None, port: 0, backlog: 16, limits: Default::default() };
-    let server = Server::listen(options, queue.clone(), RoutingMirror::new()).expect("listen on a path");
+    let options = ListenOptions {
+        path: Some(path.clone()),
+        host: None,
+        port: 0,
+        backlog: 16,
+        limits: Default::default(),
+    };
+    let server =
+        Server::listen(options, queue.clone(), RoutingMirror::new()).expect("listen on a path");
     assert_eq!(server.bound(), &xsys_http::Bound::Unix(path.clone()));
     let handler = serve(queue.clone(), wakes, 1);
     let mut stream = UnixStream::connect(&path).expect("connect");
-    stream.write_all(b"GET /over-unix HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").expect("write");
+    stream
+        .write_all(b"GET /over-unix HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .expect("write");
     let mut out = String::new();
     stream.read_to_string(&mut out).expect("read");
-    assert!(out.starts_with("HTTP/1.1 200 OK\r\n") && out.ends_with("/over-unix"), "{out}");
+    assert!(
+        out.starts_with("HTTP/1.1 200 OK\r\n") && out.ends_with("/over-unix"),
+        "{out}"
+    );
     assert_eq!(handler.join().expect("handler"), 1);
     // A second server on the same path: the address is in use, as under Node.
     let (tx2, _rx2) = mpsc::channel();
-    let again = ListenOptions { path: Some(path.clone()), host: None, port: 0, backlog: 16, limits: Default::default() };
-    let err = Server::listen(again, EventQueue::new(ChannelWake(tx2)), RoutingMirror::new()).err().expect("in use");
-    assert_eq!(err.io_error().map(|e| e.kind()), Some(std::io::ErrorKind::AddrInUse));
+    let again = ListenOptions {
+        path: Some(path.clone()),
+        host: None,
+        port: 0,
+        backlog: 16,
+        limits: Default::default(),
+    };
+    let err = Server::listen(
+        again,
+        EventQueue::new(ChannelWake(tx2)),
+        RoutingMirror::new(),
+    )
+    .err()
+    .expect("in use");
+    assert_eq!(
+        err.io_error().map(|e| e.kind()),
+        Some(std::io::ErrorKind::AddrInUse)
+    );
     server.close();
     let deadline = Instant::now() + Duration::from_secs(5);
     while path.exists() && Instant::now() < deadline {

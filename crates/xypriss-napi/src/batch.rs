@@ -46,7 +46,12 @@ impl Writer {
     unsafe fn latin1(&mut self, bytes: &[u8]) -> Result<()> {
         let mut value = ptr::null_mut();
         check_status!(unsafe {
-            sys::napi_create_string_latin1(self.env, bytes.as_ptr().cast(), bytes.len() as isize, &mut value)
+            sys::napi_create_string_latin1(
+                self.env,
+                bytes.as_ptr().cast(),
+                bytes.len() as isize,
+                &mut value,
+            )
         })?;
         unsafe { self.push(value) }
     }
@@ -55,7 +60,13 @@ impl Writer {
         let mut value = ptr::null_mut();
         let mut data: *mut c_void = ptr::null_mut();
         check_status!(unsafe {
-            sys::napi_create_buffer_copy(self.env, bytes.len(), bytes.as_ptr().cast(), &mut data, &mut value)
+            sys::napi_create_buffer_copy(
+                self.env,
+                bytes.len(),
+                bytes.as_ptr().cast(),
+                &mut data,
+                &mut value,
+            )
         })?;
         unsafe { self.push(value) }
     }
@@ -86,7 +97,11 @@ impl ToNapiValue for EventBatch {
     unsafe fn to_napi_value(env: sys::napi_env, batch: Self) -> Result<sys::napi_value> {
         let mut array = ptr::null_mut();
         check_status!(unsafe { sys::napi_create_array(env, &mut array) })?;
-        let mut w = Writer { env, array, index: 0 };
+        let mut w = Writer {
+            env,
+            array,
+            index: 0,
+        };
         let mut headers = Vec::with_capacity(256);
         for event in batch.0 {
             unsafe {
@@ -134,10 +149,18 @@ impl ToNapiValue for EventBatch {
                             // request head in the same read, the rest follows as BODY.
                             BodyPayload::Tunnel(head) => {
                                 let mut list = ptr::null_mut();
-                                check_status!(sys::napi_create_array_with_length(env, 1, &mut list))?;
+                                check_status!(sys::napi_create_array_with_length(
+                                    env, 1, &mut list
+                                ))?;
                                 let mut data: *mut std::ffi::c_void = ptr::null_mut();
                                 let mut buffer = ptr::null_mut();
-                                check_status!(sys::napi_create_buffer_copy(env, head.len(), head.as_ptr().cast(), &mut data, &mut buffer))?;
+                                check_status!(sys::napi_create_buffer_copy(
+                                    env,
+                                    head.len(),
+                                    head.as_ptr().cast(),
+                                    &mut data,
+                                    &mut buffer
+                                ))?;
                                 check_status!(sys::napi_set_element(env, list, 0, buffer))?;
                                 w.push(list)?;
                             }
@@ -146,13 +169,26 @@ impl ToNapiValue for EventBatch {
                         match &head.candidates {
                             Some(c) => {
                                 let mut list = ptr::null_mut();
-                                check_status!(sys::napi_create_array_with_length(env, c.ids.len() + 1, &mut list))?;
+                                check_status!(sys::napi_create_array_with_length(
+                                    env,
+                                    c.ids.len() + 1,
+                                    &mut list
+                                ))?;
                                 let mut element = ptr::null_mut();
-                                check_status!(sys::napi_create_uint32(env, c.version, &mut element))?;
+                                check_status!(sys::napi_create_uint32(
+                                    env,
+                                    c.version,
+                                    &mut element
+                                ))?;
                                 check_status!(sys::napi_set_element(env, list, 0, element))?;
                                 for (i, id) in c.ids.iter().enumerate() {
                                     check_status!(sys::napi_create_uint32(env, *id, &mut element))?;
-                                    check_status!(sys::napi_set_element(env, list, i as u32 + 1, element))?;
+                                    check_status!(sys::napi_set_element(
+                                        env,
+                                        list,
+                                        i as u32 + 1,
+                                        element
+                                    ))?;
                                 }
                                 w.push(list)?;
                             }

@@ -87,7 +87,15 @@ pub fn respond_string(
     flags: Option<u32>,
     reason: Option<String>,
 ) -> Result<bool> {
-    hold(&env, request, status, &headers, Bytes::from(body), flags, reason)
+    hold(
+        &env,
+        request,
+        status,
+        &headers,
+        Bytes::from(body),
+        flags,
+        reason,
+    )
 }
 
 /// Status, headers and a binary body, in one call; leaves at the next `flushResponses()`.
@@ -101,7 +109,15 @@ pub fn respond_bytes(
     flags: Option<u32>,
     reason: Option<String>,
 ) -> Result<bool> {
-    hold(&env, request, status, &headers, Bytes::copy_from_slice(body), flags, reason)
+    hold(
+        &env,
+        request,
+        status,
+        &headers,
+        Bytes::copy_from_slice(body),
+        flags,
+        reason,
+    )
 }
 
 /// Hands every held response to its connection. Sending them together lets one wake-up of the
@@ -118,8 +134,18 @@ pub fn flush_responses() -> u32 {
 
 /// Sends the head of a streaming response.
 #[napi]
-pub fn write_head(env: Env, request: i64, status: u32, headers: String, reason: Option<String>, flags: Option<u32>) -> Result<bool> {
-    let head = with_flags(head(&env, status, &headers, reason.as_deref())?, flags.unwrap_or(0));
+pub fn write_head(
+    env: Env,
+    request: i64,
+    status: u32,
+    headers: String,
+    reason: Option<String>,
+    flags: Option<u32>,
+) -> Result<bool> {
+    let head = with_flags(
+        head(&env, status, &headers, reason.as_deref())?,
+        flags.unwrap_or(0),
+    );
     outcome(&env, Exchange::global().write_head(id(request), head))
 }
 
@@ -164,14 +190,19 @@ pub fn in_flight() -> u32 {
 #[napi]
 pub fn raw_headers(request: i64) -> Option<String> {
     // Header bytes are latin1, as Node reads them.
-    Exchange::global().raw_headers(id(request)).map(|bytes| bytes.iter().map(|&b| char::from(b)).collect())
+    Exchange::global()
+        .raw_headers(id(request))
+        .map(|bytes| bytes.iter().map(|&b| char::from(b)).collect())
 }
 
 /// Raw bytes from the handler on a handed-over connection (`socket.write` after an
 /// `'upgrade'` or `'connect'`); the first ones are the response head.
 #[napi]
 pub fn tunnel_write(env: Env, request: i64, chunk: &[u8]) -> Result<bool> {
-    outcome(&env, Exchange::global().tunnel_write(id(request), Bytes::copy_from_slice(chunk)))
+    outcome(
+        &env,
+        Exchange::global().tunnel_write(id(request), Bytes::copy_from_slice(chunk)),
+    )
 }
 
 /// Ends the handler's side of a handed-over connection (`socket.end()`).

@@ -85,7 +85,12 @@ impl Default for NativeServer {
 impl NativeServer {
     #[napi(constructor)]
     pub fn new() -> Self {
-        NativeServer { routing: RoutingMirror::new(), wake: Arc::default(), queue: None, server: None }
+        NativeServer {
+            routing: RoutingMirror::new(),
+            wake: Arc::default(),
+            queue: None,
+            server: None,
+        }
     }
 
     /// Binds and starts accepting. `on_events` receives one flat array per wake-up (see batch.rs).
@@ -97,7 +102,11 @@ impl NativeServer {
         #[napi(ts_arg_type = "(batch: unknown[]) => void")] on_events: Function<'_, EventBatch, ()>,
     ) -> Result<AddressInfo> {
         if self.server.is_some() {
-            return Err(throw(&env, "ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing."));
+            return Err(throw(
+                &env,
+                "ERR_SERVER_ALREADY_LISTEN",
+                "Listen method has been called more than once without closing.",
+            ));
         }
         let queue = EventQueue::new(SharedWake(self.wake.clone()));
         let weak_queue: Weak<EventQueue> = Arc::downgrade(&queue);
@@ -108,24 +117,43 @@ impl NativeServer {
                 let events = weak_queue.upgrade().map(|q| q.drain()).unwrap_or_default();
                 Ok(EventBatch(events))
             })?;
-        *self.wake.events_fn.lock().unwrap_or_else(|e| e.into_inner()) = Some(events_fn);
+        *self
+            .wake
+            .events_fn
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(events_fn);
 
         let defaults = Limits::default();
         let limits = Limits {
             headers_timeout: config
                 .headers_timeout
-                .map_or(defaults.headers_timeout, |ms| Duration::from_millis(u64::from(ms))),
-            max_header_size: config.max_header_size.map_or(defaults.max_header_size, |n| n as usize),
-            max_headers: config.max_headers.map_or(defaults.max_headers, |n| n as usize),
-            keep_alive: config
-                .keep_alive_timeout
-                .map_or(defaults.keep_alive, |ms| Duration::from_millis(u64::from(ms))),
+                .map_or(defaults.headers_timeout, |ms| {
+                    Duration::from_millis(u64::from(ms))
+                }),
+            max_header_size: config
+                .max_header_size
+                .map_or(defaults.max_header_size, |n| n as usize),
+            max_headers: config
+                .max_headers
+                .map_or(defaults.max_headers, |n| n as usize),
+            keep_alive: config.keep_alive_timeout.map_or(defaults.keep_alive, |ms| {
+                Duration::from_millis(u64::from(ms))
+            }),
             ..defaults
         };
         let options = ListenOptions {
-            path: config.path.filter(|p| !p.is_empty()).map(std::path::PathBuf::from),
+            path: config
+                .path
+                .filter(|p| !p.is_empty())
+                .map(std::path::PathBuf::from),
             host: config.host.filter(|h| !h.is_empty()),
-            port: u16::try_from(config.port).map_err(|_| throw(&env, "ERR_SOCKET_BAD_PORT", "port should be >= 0 and < 65536"))?,
+            port: u16::try_from(config.port).map_err(|_| {
+                throw(
+                    &env,
+                    "ERR_SOCKET_BAD_PORT",
+                    "port should be >= 0 and < 65536",
+                )
+            })?,
             backlog: config.backlog.unwrap_or(511),
             limits,
         };
@@ -134,11 +162,19 @@ impl NativeServer {
                 let info = match server.bound() {
                     Bound::Tcp(addr) => AddressInfo {
                         address: addr.ip().to_string(),
-                        family: if addr.is_ipv4() { "IPv4".into() } else { "IPv6".into() },
+                        family: if addr.is_ipv4() {
+                            "IPv4".into()
+                        } else {
+                            "IPv6".into()
+                        },
                         port: u32::from(addr.port()),
                     },
                     // JS reports the path itself as the address, as Node does.
-                    Bound::Unix(path) => AddressInfo { address: path.display().to_string(), family: "Unix".into(), port: 0 },
+                    Bound::Unix(path) => AddressInfo {
+                        address: path.display().to_string(),
+                        family: "Unix".into(),
+                        port: 0,
+                    },
                 };
                 self.server = Some(server);
                 self.queue = Some(queue);
@@ -167,7 +203,11 @@ impl NativeServer {
     /// Drops the threadsafe function so Node can exit; called after the closed event.
     #[napi]
     pub fn release(&mut self) {
-        self.wake.events_fn.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.wake
+            .events_fn
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         self.queue = None;
     }
 
@@ -176,7 +216,13 @@ impl NativeServer {
     #[allow(deprecated)]
     #[napi(js_name = "ref")]
     pub fn refer(&self, env: Env) -> Result<()> {
-        if let Some(f) = self.wake.events_fn.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        if let Some(f) = self
+            .wake
+            .events_fn
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
             f.refer(&env)?;
         }
         Ok(())
@@ -185,7 +231,13 @@ impl NativeServer {
     #[allow(deprecated)]
     #[napi]
     pub fn unref(&self, env: Env) -> Result<()> {
-        if let Some(f) = self.wake.events_fn.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        if let Some(f) = self
+            .wake
+            .events_fn
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
             f.unref(&env)?;
         }
         Ok(())
@@ -255,7 +307,12 @@ impl NativeServer {
     /// Starts a fresh mirror of the app's stack at `version`; until then every request goes to JS.
     #[napi]
     pub fn reset_routes(&self, case_sensitive: bool, strict: bool, version: u32) {
-        self.routing.update(|table| *table = Some(RouteTable::new(TableOptions { case_sensitive, strict })));
+        self.routing.update(|table| {
+            *table = Some(RouteTable::new(TableOptions {
+                case_sensitive,
+                strict,
+            }))
+        });
         self.routing.set_version(version);
     }
 
@@ -279,7 +336,9 @@ impl NativeServer {
     ) -> Result<()> {
         let methods = methods_of(&methods);
         self.routing.update(|table| {
-            let Some(table) = table.as_mut() else { return Ok(()) };
+            let Some(table) = table.as_mut() else {
+                return Ok(());
+            };
             let inserted = match &paths {
                 Either::A(path) => table.insert(LayerId(id), path, end, methods),
                 Either::B(list) => {
@@ -305,7 +364,11 @@ impl NativeServer {
 
 fn methods_of(names: &[String]) -> Methods {
     names.iter().fold(Methods::default(), |all, name| {
-        all | if name == "ALL" { Methods::ALL } else { Methods::from_name(name) }
+        all | if name == "ALL" {
+            Methods::ALL
+        } else {
+            Methods::from_name(name)
+        }
     })
 }
 

@@ -15,7 +15,9 @@ use napi::{check_status, sys, Env, Result, Status, Task};
 use napi_derive::napi;
 use xems::{Completion, HardwareId, Options, RecoveryKey, Store};
 
-use crate::errors::{throw, XEMS_CLOSED, XEMS_INTEGRITY, XEMS_INVALID_ARGUMENT, XEMS_IO, XEMS_KEY, XEMS_LOCKED};
+use crate::errors::{
+    throw, XEMS_CLOSED, XEMS_INTEGRITY, XEMS_INVALID_ARGUMENT, XEMS_IO, XEMS_KEY, XEMS_LOCKED,
+};
 
 /// The code of a core error, declared in errors.rs like every other.
 fn code_of(error: &xems::Error) -> &'static str {
@@ -53,7 +55,10 @@ where
 {
     match result {
         Ok(value) => Outcome::from(value),
-        Err(e) => Outcome::Failed { code: code_of(&e), message: e.to_string() },
+        Err(e) => Outcome::Failed {
+            code: code_of(&e),
+            message: e.to_string(),
+        },
     }
 }
 impl From<()> for Outcome {
@@ -118,7 +123,10 @@ impl ToNapiValue for CompletionBatch {
                     }
                     Outcome::Failed { code, message } => {
                         push(bool::to_napi_value(env, false)?)?;
-                        push(Vec::<String>::to_napi_value(env, vec![code.to_owned(), message])?)?;
+                        push(Vec::<String>::to_napi_value(
+                            env,
+                            vec![code.to_owned(), message],
+                        )?)?;
                     }
                 }
             }
@@ -143,7 +151,12 @@ impl CompletionQueue {
             !std::mem::replace(&mut state.1, true)
         };
         if wake {
-            if let Some(f) = self.deliver.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            if let Some(f) = self
+                .deliver
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+            {
                 f.call((), ThreadsafeFunctionCallMode::NonBlocking);
             }
         }
@@ -188,7 +201,10 @@ fn options_of(o: &XemsOpenOptions) -> std::result::Result<Options, String> {
         .hardware_bound(o.hardware_bound.unwrap_or(true))
         .recovery_key(o.create_recovery_key.unwrap_or(false));
     if let Some(id) = &o.hardware_id {
-        let bytes: [u8; 32] = id.as_ref().try_into().map_err(|_| "hardwareId must be 32 bytes".to_owned())?;
+        let bytes: [u8; 32] = id
+            .as_ref()
+            .try_into()
+            .map_err(|_| "hardwareId must be 32 bytes".to_owned())?;
         options = options.hardware_id(HardwareId::from_bytes(bytes));
     }
     Ok(options)
@@ -220,7 +236,8 @@ impl Task for OpenTask {
             match Store::open(&self.options.path, options.clone()) {
                 // Other hardware or secret: with the recovery key, re-bind to this one and retry.
                 Err(e) if e.is_key() && self.rebind_with.is_some() => {
-                    let recovery = RecoveryKey::parse(self.rebind_with.as_deref().unwrap_or_default())?;
+                    let recovery =
+                        RecoveryKey::parse(self.rebind_with.as_deref().unwrap_or_default())?;
                     Store::rebind(&self.options.path, &recovery, options.clone())?;
                     Store::open(&self.options.path, options.clone())
                 }
@@ -240,8 +257,15 @@ impl Task for OpenTask {
                 dropped_tail_bytes: report.dropped_tail.map_or(0.0, |t| t.bytes as f64),
             }),
             Err((code, message)) => {
-                self.queue.deliver.lock().unwrap_or_else(|p| p.into_inner()).take();
-                Either::B(XemsFailure { code: code.to_owned(), message })
+                self.queue
+                    .deliver
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+                Either::B(XemsFailure {
+                    code: code.to_owned(),
+                    message,
+                })
             }
         })
     }
@@ -253,7 +277,11 @@ impl Task for OpenTask {
 pub fn xems_open(
     env: Env,
     options: XemsOpenOptions,
-    #[napi(ts_arg_type = "(batch: unknown[]) => void")] on_complete: Function<'_, CompletionBatch, ()>,
+    #[napi(ts_arg_type = "(batch: unknown[]) => void")] on_complete: Function<
+        '_,
+        CompletionBatch,
+        (),
+    >,
     rebind_with: Option<String>,
 ) -> Result<AsyncTask<OpenTask>> {
     let queue = Arc::new(CompletionQueue::default());
@@ -262,12 +290,20 @@ pub fn xems_open(
     let mut deliver: CompletionsFn = on_complete
         .build_threadsafe_function::<()>()
         .callee_handled::<false>()
-        .build_callback(move |_| Ok(CompletionBatch(weak.upgrade().map(|q| q.drain()).unwrap_or_default())))?;
+        .build_callback(move |_| {
+            Ok(CompletionBatch(
+                weak.upgrade().map(|q| q.drain()).unwrap_or_default(),
+            ))
+        })?;
     // Referenced only while writes are pending (see XemsStore::track).
     #[allow(deprecated)]
     deliver.unref(&env)?;
     *queue.deliver.lock().unwrap_or_else(|e| e.into_inner()) = Some(deliver);
-    Ok(AsyncTask::new(OpenTask { options, rebind_with, queue }))
+    Ok(AsyncTask::new(OpenTask {
+        options,
+        rebind_with,
+        queue,
+    }))
 }
 
 #[napi(object)]
@@ -296,7 +332,9 @@ pub struct XemsStore {
 
 impl XemsStore {
     fn store(&self, env: &Env) -> Result<&Store> {
-        self.store.as_ref().ok_or_else(|| throw(env, XEMS_CLOSED, "the store is closed"))
+        self.store
+            .as_ref()
+            .ok_or_else(|| throw(env, XEMS_CLOSED, "the store is closed"))
     }
 
     /// Routes a completion to JS as operation `op`, keeping Node alive until it arrives.
@@ -307,7 +345,13 @@ impl XemsStore {
     {
         if self.pending.get() == 0 {
             #[allow(deprecated)]
-            if let Some(f) = self.queue.deliver.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            if let Some(f) = self
+                .queue
+                .deliver
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+            {
                 f.refer(env)?;
             }
         }
@@ -328,7 +372,8 @@ fn js_value(bytes: &[u8]) -> Either<String, Buffer> {
 }
 
 fn ttl(ms: Option<f64>) -> Option<Duration> {
-    ms.filter(|ms| ms.is_finite() && *ms > 0.0).map(|ms| Duration::from_millis(ms as u64))
+    ms.filter(|ms| ms.is_finite() && *ms > 0.0)
+        .map(|ms| Duration::from_millis(ms as u64))
 }
 
 fn grace(ms: Option<f64>) -> Duration {
@@ -356,7 +401,13 @@ impl XemsStore {
         self.pending.set(left);
         if left == 0 {
             #[allow(deprecated)]
-            if let Some(f) = self.queue.deliver.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            if let Some(f) = self
+                .queue
+                .deliver
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+            {
                 f.unref(&env)?;
             }
         }
@@ -364,7 +415,15 @@ impl XemsStore {
     }
 
     #[napi]
-    pub fn set(&self, env: Env, op: u32, sandbox: String, key: String, value: &[u8], ttl_ms: Option<f64>) -> Result<()> {
+    pub fn set(
+        &self,
+        env: Env,
+        op: u32,
+        sandbox: String,
+        key: String,
+        value: &[u8],
+        ttl_ms: Option<f64>,
+    ) -> Result<()> {
         let completion = self.store(&env)?.set(&sandbox, &key, value, ttl(ttl_ms));
         self.track(&env, op, completion)
     }
@@ -372,7 +431,12 @@ impl XemsStore {
     /// Decrypted on the calling thread: no round trip through the writer for reads. A session's
     /// data is read the same way, with its token as the key.
     #[napi]
-    pub fn get(&self, env: Env, sandbox: String, key: String) -> Result<Option<Either<String, Buffer>>> {
+    pub fn get(
+        &self,
+        env: Env,
+        sandbox: String,
+        key: String,
+    ) -> Result<Option<Either<String, Buffer>>> {
         match self.store(&env)?.get(&sandbox, &key) {
             Ok(value) => Ok(value.map(|v| js_value(&v))),
             Err(e) => Err(throw_xems(&env, &e)),
@@ -386,14 +450,32 @@ impl XemsStore {
     }
 
     #[napi]
-    pub fn create_session(&self, env: Env, op: u32, sandbox: String, data: &[u8], ttl_ms: Option<f64>) -> Result<()> {
-        let completion = self.store(&env)?.create_session(&sandbox, data, ttl(ttl_ms));
+    pub fn create_session(
+        &self,
+        env: Env,
+        op: u32,
+        sandbox: String,
+        data: &[u8],
+        ttl_ms: Option<f64>,
+    ) -> Result<()> {
+        let completion = self
+            .store(&env)?
+            .create_session(&sandbox, data, ttl(ttl_ms));
         self.track(&env, op, completion)
     }
 
     #[napi]
-    pub fn rotate_session(&self, env: Env, op: u32, sandbox: String, token: String, grace_ms: Option<f64>) -> Result<()> {
-        let completion = self.store(&env)?.rotate_session(&sandbox, &token, grace(grace_ms));
+    pub fn rotate_session(
+        &self,
+        env: Env,
+        op: u32,
+        sandbox: String,
+        token: String,
+        grace_ms: Option<f64>,
+    ) -> Result<()> {
+        let completion = self
+            .store(&env)?
+            .rotate_session(&sandbox, &token, grace(grace_ms));
         self.track(&env, op, completion)
     }
 
@@ -417,7 +499,10 @@ impl XemsStore {
 
     #[napi]
     pub fn close(&mut self, env: Env, op: u32) -> Result<()> {
-        let store = self.store.take().ok_or_else(|| throw(&env, XEMS_CLOSED, "the store is closed"))?;
+        let store = self
+            .store
+            .take()
+            .ok_or_else(|| throw(&env, XEMS_CLOSED, "the store is closed"))?;
         let completion = store.close();
         self.track(&env, op, completion)
     }
