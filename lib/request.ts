@@ -9,6 +9,7 @@ import parseRange from 'range-parser'
 import typeis from 'type-is'
 import { native } from './binding'
 import { EngineSocket } from './engine/socket'
+import { cleanDestroyCompletesAtOnce, unreadRequestEndsAtFinish } from './node-behaviour'
 import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kRawHeaderList, kRawHeaders } from './symbols'
 import type { Application } from './application'
 import type { ServerResponse } from './response'
@@ -21,6 +22,9 @@ const SINGLE_VALUED = new Set([
 ])
 
 type HeaderValue = string | string[] | undefined
+
+/** Set by any read of the body (the app's, a pipe's, 'data' listeners'), as Node's `_consuming`. */
+const kConsuming = Symbol('xypriss.consuming')
 
 export interface ParsedUrl {
   raw: string
@@ -89,7 +93,8 @@ export class EngineIncomingMessage extends Readable {
   [kRawHeaderList]: string[] | undefined = undefined;
   [kBody]: boolean | Buffer;
   [kParsedUrl]: ParsedUrl | undefined = undefined;
-  [kCandidates]: number[] | undefined = undefined
+  [kCandidates]: number[] | undefined = undefined;
+  [kConsuming] = false
 
   constructor(
     id: number,
@@ -173,6 +178,11 @@ export class EngineIncomingMessage extends Readable {
     return this
   }
 
+  read(size?: number): any {
+    this[kConsuming] = true
+    return super.read(size)
+  }
+
   _read(): void {
     const body = this[kBody]
     if (body === true) {
@@ -198,7 +208,10 @@ export class EngineIncomingMessage extends Readable {
       this.emit('aborted')
     }
     if (this.aborted && !this.socket.destroyed) this.socket.destroy()
-    callback(this.listenerCount('error') === 0 ? null : error)
+    const outcome = this.listenerCount('error') === 0 ? null : error
+    // as the running Node: a clean destroy completes now (Node 24) or on the next tick
+    if (cleanDestroyCompletesAtOnce || this.aborted || error) callback(outcome)
+    else process.nextTick(callback, outcome)
   }
 
   [kBodyChunk](chunk: Buffer) {
@@ -220,6 +233,28 @@ export class EngineIncomingMessage extends Readable {
     this.socket.markClosed()
     this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
   }
+}
+
+/**
+ * As Node's server once the response finished: a request nobody read is read to its end and
+ * dropped, so it ends and closes as a stream does (Node 24: at once when nothing is left to read).
+ * False when nothing was done: it was read, or the engine still holds part of its body (which the
+ * engine drops itself).
+ */
+export function dumpUnread(req: EngineIncomingMessage): boolean {
+  if (req[kConsuming] || req.destroyed || (req as any)._readableState.resumeScheduled) return false
+  const body = req[kBody]
+  if (body === true && !req.complete) return false
+  req.removeAllListeners('data')
+  if (unreadRequestEndsAtFinish && body === false && req.readableLength === 0) {
+    // all there is was received and none of it is left: Node's message has ended already
+    req.complete = true
+    req.push(null)
+    req.read(0)
+  } else {
+    req.resume()
+  }
+  return true
 }
 
 /** Express 5's `req`: what an app's requests are built from (`express.request`). */

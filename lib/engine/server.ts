@@ -5,6 +5,7 @@ import http from 'node:http'
 import { constants as osConstants } from 'node:os'
 import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
+import { defaultHighWaterMark } from '../node-behaviour'
 import { EngineIncomingMessage } from '../request'
 import { EngineServerResponse } from '../response'
 import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kServer } from '../symbols'
@@ -52,7 +53,7 @@ export class HttpServer extends EventEmitter {
   // Node's http.Server options, with Node's defaults; the engine applies its own equivalents.
   maxRequestsPerSocket = 0
   connectionsCheckingInterval = 30_000
-  highWaterMark = 16 * 1024
+  highWaterMark = defaultHighWaterMark
   requireHostHeader = true
   rejectNonStandardBodyWrites = false
   noDelay = true
