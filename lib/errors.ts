@@ -35,6 +35,8 @@ export const errors = {
   serverNotRunning: () => coded('ERR_SERVER_NOT_RUNNING', 'Server is not running.'),
   xems: (code: string, message: string) => coded(code, message),
   callbackRequired: () => coded('XYP_ERR_CALLBACK_REQUIRED', 'argument callback is required', TypeError),
+  nativeMissing: (message: string, cause: unknown) =>
+    Object.assign(coded('XYP_ERR_NATIVE_MISSING', message), { cause }),
   handlerRequired: (method: string, type: string) =>
     coded('XYP_ERR_HANDLER_REQUIRED', `argument handler must be a function (${method}: ${type})`, TypeError),
 }
