@@ -78,9 +78,20 @@ describe('the platform packages', () => {
 })
 
 describe('the release steps keep the versions in sync', () => {
-  it('napi pre-publish lists every platform package at the exact version, as pack:local does', async () => {
+  it('the release job: npm run artifacts fills npm/<platform>/, napi pre-publish lists every platform package at the exact version, as pack:local does', async () => {
     const dir = releaseCopy()
-    for (const t of await napiTargets()) writeFileSync(join(dir, 'npm', t.platformArchABI, `${manifest.napi.binaryName}.${t.platformArchABI}.node`), 'placeholder')
+    // as actions/download-artifact lays out the build job's uploads
+    for (const t of await napiTargets()) {
+      const artifact = join(dir, 'artifacts', `bindings-${t.triple}`)
+      mkdirSync(artifact, { recursive: true })
+      writeFileSync(join(artifact, `${manifest.napi.binaryName}.${t.platformArchABI}.node`), `placeholder for ${t.triple}`)
+    }
+    const artifacts = spawnSync('npm', ['run', 'artifacts'], { cwd: dir, encoding: 'utf8' })
+    expect(artifacts.status, artifacts.stderr).toBe(0)
+    for (const t of await napiTargets()) {
+      const binary = join(dir, 'npm', t.platformArchABI, `${manifest.napi.binaryName}.${t.platformArchABI}.node`)
+      expect(readFileSync(binary, 'utf8')).toBe(`placeholder for ${t.triple}`)
+    }
     const result = spawnSync(process.execPath, [napiCli, 'pre-publish', '-t', 'npm', '--npm-dir', 'npm', '--skip-optional-publish'], { cwd: dir, encoding: 'utf8' })
     expect(result.status, result.stderr).toBe(0)
     const released = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
