@@ -843,6 +843,7 @@ module.exports.flushResponses = nativeBinding.flushResponses
 module.exports.inFlight = nativeBinding.inFlight
 module.exports.rawHeaders = nativeBinding.rawHeaders
 module.exports.readBody = nativeBinding.readBody
+module.exports.readTarget = nativeBinding.readTarget
 module.exports.respondBytes = nativeBinding.respondBytes
 module.exports.respondString = nativeBinding.respondString
 module.exports.tunnelEnd = nativeBinding.tunnelEnd
