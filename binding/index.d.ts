@@ -134,6 +134,9 @@ export declare function respondBytes(request: number, status: number, headers: s
  */
 export declare function respondString(request: number, status: number, headers: string, body: string, flags?: number | undefined | null, reason?: string | undefined | null): boolean
 
+/** Why static files must not be served for this path (below their mount point), or null. */
+export declare function staticPathRefusal(path: string): string | null
+
 export interface TargetReading {
   pathname?: string
   query?: string

@@ -1,8 +1,8 @@
-//! The engine's reading of request targets, for JS: the tests hold JS's reading against the
-//! engine's.
+//! The engine's reading of request targets and its rule for static file paths, for JS: the
+//! static files middleware asks the rule, and the tests hold JS's reading against the engine's.
 
 use napi_derive::napi;
-use xsys_http::target;
+use xsys_http::{static_path, target};
 
 #[napi(object)]
 pub struct TargetReading {
@@ -18,4 +18,10 @@ pub fn read_target(target: String) -> TargetReading {
         pathname: reading.pathname.map(str::to_owned),
         query: reading.query.map(str::to_owned),
     }
+}
+
+/// Why static files must not be served for this path (below their mount point), or null.
+#[napi]
+pub fn static_path_refusal(path: String) -> Option<&'static str> {
+    static_path::refusal(&path).map(static_path::Refusal::as_str)
 }
