@@ -52,7 +52,8 @@ const CASES = 3000
 describe('the engine reads a target as JS does', () => {
   it('for generated strings of every kind, as the engine computes it', () => {
     const g = generator(0x7a26e7)
-    const alphabet = [...PIECES, ...STARTS, ...REFUSED, 'http://', 'Ftp://h', 'a+b.c-1://h/', 'é', '\u2028']
+    const escapes = Array.from({ length: 256 }, (_, b) => ['%' + b.toString(16).padStart(2, '0'), '%' + b.toString(16).padStart(2, '0').toUpperCase()]).flat()
+    const alphabet = [...PIECES, ...STARTS, ...REFUSED, 'http://', 'Ftp://h', 'a+b.c-1://h/', 'é', '\u2028', ...escapes]
     for (let i = 0; i < 200_000; i++) {
       let s = ''
       for (let n = g.below(8); n > 0; n--) s += g.pick(alphabet)
@@ -141,7 +142,7 @@ describe('over the wire: Express on node:http, the JS side and the engine read e
     await routesOnly?.close()
   })
 
-  it(`${CASES} seeded targets: refused alike, the same req.url, req.originalUrl, req.path, req.query, mounts and native 404`, async () => {
+  it(`every escaped byte and ${CASES - 512} seeded targets: refused alike, the same req.url, req.originalUrl, req.path, req.query, mounts and native 404`, async () => {
     const g = generator(0x5eed)
     const clients = [new RawClient(onNode.port), new RawClient(onEngine.port), new RawClient(routesOnly.port)]
     const failures: string[] = []
@@ -152,8 +153,15 @@ describe('over the wire: Express on node:http, the JS side and the engine read e
     let absoluteForm = 0
     const handedBefore = routesOnly.server.requests
     try {
-      for (let i = 0; i < CASES; i++) {
-        const target = generateTarget(g)
+      // Every byte escaped, in both cases, then the generated targets.
+      const targets: string[] = []
+      for (let b = 0; b < 256; b++) {
+        const escape = '%' + b.toString(16).padStart(2, '0')
+        targets.push(`/m/x${escape}${g.pick(PIECES)}`, `/a${escape.toUpperCase()}${g.pick(PIECES)}`)
+      }
+      while (targets.length < CASES) targets.push(generateTarget(g))
+      for (let i = 0; i < targets.length; i++) {
+        const target = targets[i]
         const [node, engine, native404] = await Promise.all(clients.map((c) => c.get(target)))
         const fail = (what: string) => failures.push(`case ${i} ${JSON.stringify(target)}: ${what}`)
         const nodeRefused = node.status === 400 && node.body.length === 0

@@ -167,6 +167,23 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_escaped_byte_in_either_case_is_refused_exactly_when_decoding_changes_the_path() {
+        for byte in 0..=255u8 {
+            for escape in [format!("%{byte:02x}"), format!("%{byte:02X}")] {
+                let path = format!("/a{escape}b/c");
+                let expected = match byte {
+                    b'/' | b'\\' => Some(Refusal::EncodedSeparator),
+                    b if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => {
+                        Some(Refusal::EncodedUnreserved)
+                    }
+                    _ => None,
+                };
+                assert_eq!(refusal(&path), expected, "{path}");
+            }
+        }
+    }
+
     /// What `send` does with a path before it opens a file: decode it, then normalise it the
     /// POSIX way (`\` is not a separator there, but is on Windows: both are modelled).
     fn opened(path: &str, backslash_separates: bool) -> Option<Vec<Vec<u8>>> {
