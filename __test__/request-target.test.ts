@@ -280,6 +280,27 @@ describe('regressions', () => {
     expect(after.status).toBe(200)
   })
 
+  it('parseurl (serve-static, finalhandler) hands a target with a fragment to url.parse: it gets the one reading from req._parsedUrl', async () => {
+    const parseurl = require('parseurl')
+    const app = xypriss()
+    app.use('/mnt', (req: any, res: any) =>
+      res.json({ path: parseurl(req).pathname, original: parseurl.original(req).pathname, query: parseurl(req).query }),
+    )
+    const running = await listen(app)
+    try {
+      for (const [target, path, original, query] of [
+        ['/mnt/a\\b?x=1#f', '/a\\b', '/mnt/a\\b', 'x=1'],
+        ['/mnt//u@h/p#', '//u@h/p', '/mnt//u@h/p', null],
+        ["/mnt/it's#", "/it's", "/mnt/it's", null],
+      ]) {
+        const r = await get(running.port, target as string)
+        expect([target, JSON.parse(r.body.toString())]).toEqual([target, { path, original, query }])
+      }
+    } finally {
+      await running.close()
+    }
+  })
+
   it('hyper rebuilt an absolute-form target: req.url is the target as sent', async () => {
     for (const target of ['HTTP://h/echo', 'http://u@h:80/echo?x#y']) {
       const r = await get(onEngine.port, target)
