@@ -15,6 +15,7 @@ mod error;
 mod header;
 pub mod helmet;
 mod js;
+pub mod rate_limit;
 pub mod regexp;
 pub mod vary;
 

@@ -681,12 +681,14 @@ mod tests {
 
     #[test]
     fn hsts_floors_and_refuses_negative_ages() {
-        let mut options = HelmetOptions::default();
-        options.strict_transport_security = Some(StrictTransportSecurity {
-            max_age: 86400.9,
-            include_sub_domains: false,
-            preload: true,
-        });
+        let mut options = HelmetOptions {
+            strict_transport_security: Some(StrictTransportSecurity {
+                max_age: 86400.9,
+                include_sub_domains: false,
+                preload: true,
+            }),
+            ..HelmetOptions::default()
+        };
         let helmet = Helmet::new(&options).expect("valid");
         let hsts = helmet
             .headers()
