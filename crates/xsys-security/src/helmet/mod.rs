@@ -5,6 +5,8 @@
 
 mod csp;
 
+use std::sync::Arc;
+
 pub use csp::{ContentSecurityPolicy, DirectiveValue, DEFAULT_DIRECTIVES};
 
 use crate::error::{Error, Warning, WarningLevel};
@@ -122,7 +124,7 @@ impl Default for XPermittedCrossDomainPolicies {
 /// The compiled stage: the headers `helmet(options)` sets, in the order it sets them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Helmet {
-    headers: Vec<Header>,
+    headers: Arc<[Header]>,
     removes_powered_by: bool,
     warnings: Vec<Warning>,
 }
@@ -343,6 +345,11 @@ impl Helmet {
         &self.headers
     }
 
+    /// The same list, shared: a response can hold it until its head is written.
+    pub fn shared_headers(&self) -> Arc<[Header]> {
+        Arc::clone(&self.headers)
+    }
+
     /// Whether the response loses its `X-Powered-By` (Express's, set before any middleware).
     pub fn removes_powered_by(&self) -> bool {
         self.removes_powered_by
@@ -384,7 +391,7 @@ impl Builder {
 
     fn finish(self) -> Helmet {
         Helmet {
-            headers: self.headers,
+            headers: self.headers.into(),
             removes_powered_by: self.removes_powered_by,
             warnings: self.warnings,
         }
