@@ -12,7 +12,6 @@ use crate::error::Error;
 use crate::header::Header;
 use crate::js::{joined_header, latin1_header_value, number_to_string, OptionValue};
 use crate::regexp::JsRegExp;
-use crate::vary;
 
 /// cors's options after its defaults are applied. [`CorsOptions::default`] is `cors()`.
 #[derive(Debug, Clone, PartialEq)]
@@ -458,11 +457,6 @@ fn status_code(value: &OptionValue) -> Result<u16, Error> {
                 "this optionsSuccessStatus makes Node throw on every preflight; it stays in JS",
             )
         })
-}
-
-/// `vary(res, field)` on a response that already has `Vary: existing`: the new value.
-pub fn merge_vary(existing: &str, field: &str) -> Option<String> {
-    vary::append(existing, field)
 }
 
 #[cfg(test)]
