@@ -3,8 +3,10 @@
 // of that app only. The engine builds each request from a class whose prototype is the listening
 // app's `app.request`, so the root app costs nothing per request; a sub-app switches prototypes
 // only when its own were extended (Express switches on every entry).
-import { EngineIncomingMessage, IncomingRequest } from './request'
-import { EngineServerResponse, ServerResponse } from './response'
+import { EngineIncomingMessage } from './engine/incoming-message'
+import { EngineServerResponse } from './engine/server-response'
+import { IncomingRequest } from './request'
+import { ServerResponse } from './response'
 import { isNodePrototype, nodeRequestPrototype, nodeResponsePrototype } from './node-compat'
 import type { Application } from './application'
 
