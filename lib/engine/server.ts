@@ -1,5 +1,5 @@
 // A Node-compatible `http.Server` whose sockets and parsing live in the native engine.
-// Events arrive in batches (one flat array per wake-up, see crates/xypriss-napi/src/batch.rs).
+// Events arrive in batches: one flat array per wake-up, laid out as lib/engine/batch-layout.ts says.
 import { EventEmitter } from 'node:events'
 import http from 'node:http'
 import { constants as osConstants } from 'node:os'
@@ -8,17 +8,20 @@ import { errors } from '../errors'
 import { EngineIncomingMessage } from './incoming-message'
 import { EngineServerResponse } from './server-response'
 import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kServer } from '../symbols'
+import {
+  AbortedEvent,
+  BodyEndEvent,
+  BodyEvent,
+  ClosedEvent,
+  ConnectionClosedEvent,
+  ConnectionEvent,
+  DrainEvent,
+  RequestEvent,
+  TAG_COUNT,
+  Tag,
+} from './batch-layout'
 import { EngineSocket } from './socket'
 import { TunnelSocket } from './tunnel'
-
-const TAG_CONNECTION = 0
-const TAG_REQUEST = 1
-const TAG_BODY = 2
-const TAG_BODY_END = 3
-const TAG_ABORTED = 4
-const TAG_DRAIN = 5
-const TAG_CONNECTION_CLOSED = 6
-const TAG_CLOSED = 7
 
 export type RequestListener = (req: EngineIncomingMessage, res: EngineServerResponse) => void
 
@@ -256,45 +259,48 @@ export class HttpServer extends EventEmitter {
     const length = batch.length
     let i = 0
     while (i < length) {
-      const tag = batch[i] as number
+      // `at` is the event's tag; `i` moves past the event first, so a listener that throws
+      // leaves the loop at the next event
+      const at = i
+      const tag = batch[at] as Tag
       try {
         switch (tag) {
-          case TAG_REQUEST: {
-            i += 9
+          case Tag.Request: {
+            i += RequestEvent.Stride
             this.onRequest(
-              batch[i - 8] as number,
-              batch[i - 7] as number,
-              batch[i - 6] as string,
-              batch[i - 5] as string,
-              batch[i - 4] as number,
-              batch[i - 3] as string,
-              batch[i - 2] as boolean | Buffer | [Buffer],
-              batch[i - 1] as number[] | undefined,
+              batch[at + RequestEvent.Id] as number,
+              batch[at + RequestEvent.Connection] as number,
+              batch[at + RequestEvent.Method] as string,
+              batch[at + RequestEvent.Url] as string,
+              batch[at + RequestEvent.HttpMinor] as number,
+              batch[at + RequestEvent.Headers] as string,
+              batch[at + RequestEvent.Body] as boolean | Buffer | [Buffer],
+              batch[at + RequestEvent.Candidates] as number[] | undefined,
             )
             break
           }
-          case TAG_CONNECTION: {
-            i += 7
+          case Tag.Connection: {
+            i += ConnectionEvent.Stride
             const socket = new EngineSocket(
               {
-                remoteAddress: batch[i - 5] as string,
-                remotePort: batch[i - 4] as number,
-                family: batch[i - 3] as number,
-                localAddress: batch[i - 2] as string,
-                localPort: batch[i - 1] as number,
+                remoteAddress: batch[at + ConnectionEvent.RemoteAddress] as string,
+                remotePort: batch[at + ConnectionEvent.RemotePort] as number,
+                family: batch[at + ConnectionEvent.Family] as number,
+                localAddress: batch[at + ConnectionEvent.LocalAddress] as string,
+                localPort: batch[at + ConnectionEvent.LocalPort] as number,
               },
               this.destroyRequest,
             )
-            this.sockets.set(batch[i - 6] as number, socket)
+            this.sockets.set(batch[at + ConnectionEvent.Id] as number, socket)
             socket.onTimeout = this.socketTimedOut
             if (this.timeout > 0) socket.setTimeout(this.timeout)
             if (this.listenerCount('connection') !== 0) this.emit('connection', socket)
             break
           }
-          case TAG_BODY: {
-            i += 3
-            const id = batch[i - 2] as number
-            const chunk = batch[i - 1] as Buffer
+          case Tag.Body: {
+            i += BodyEvent.Stride
+            const id = batch[at + BodyEvent.Id] as number
+            const chunk = batch[at + BodyEvent.Chunk] as Buffer
             const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
             if (tunnel) {
               tunnel.deliver(chunk)
@@ -305,17 +311,17 @@ export class HttpServer extends EventEmitter {
             }
             break
           }
-          case TAG_BODY_END: {
-            i += 2
-            const id = batch[i - 1] as number
+          case Tag.BodyEnd: {
+            i += BodyEndEvent.Stride
+            const id = batch[at + BodyEndEvent.Id] as number
             const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
             if (tunnel) tunnel.deliver(null)
             else this.exchanges.get(id)?.req[kBodyEnd]()
             break
           }
-          case TAG_ABORTED: {
-            i += 2
-            const id = batch[i - 1] as number
+          case Tag.Aborted: {
+            i += AbortedEvent.Stride
+            const id = batch[at + AbortedEvent.Id] as number
             const tunnel = this.tunnels.get(id)
             if (tunnel) {
               // The engine closed the handed-over connection.
@@ -330,15 +336,16 @@ export class HttpServer extends EventEmitter {
             }
             break
           }
-          case TAG_DRAIN:
-            i += 2
-            this.exchanges.get(batch[i - 1] as number)?.res[kOnDrain]()
+          case Tag.Drain:
+            i += DrainEvent.Stride
+            this.exchanges.get(batch[at + DrainEvent.Id] as number)?.res[kOnDrain]()
             break
-          case TAG_CONNECTION_CLOSED: {
-            i += 2
-            const socket = this.sockets.get(batch[i - 1] as number)
+          case Tag.ConnectionClosed: {
+            i += ConnectionClosedEvent.Stride
+            const id = batch[at + ConnectionClosedEvent.Id] as number
+            const socket = this.sockets.get(id)
             if (socket) {
-              this.sockets.delete(batch[i - 1] as number)
+              this.sockets.delete(id)
               // As Node's socketOnClose: the request in flight is aborted before the socket's own
               // 'close' listeners run (this event may come before the request's abort).
               const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
@@ -350,8 +357,8 @@ export class HttpServer extends EventEmitter {
             }
             break
           }
-          case TAG_CLOSED:
-            i += 1
+          case Tag.Closed:
+            i += ClosedEvent.Stride
             this.native.release()
             liveServers.delete(this)
             this.emit('close')
@@ -366,7 +373,7 @@ export class HttpServer extends EventEmitter {
           throw error
         })
         // the stride of an unknown tag is unknown: the rest of the batch cannot be read
-        if (!(tag >= TAG_CONNECTION && tag <= TAG_CLOSED)) return
+        if (!(tag >= 0 && tag < TAG_COUNT)) return
       }
     }
   }
