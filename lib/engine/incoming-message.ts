@@ -3,6 +3,7 @@
 // when read.
 import { Readable } from 'node:stream'
 import { native } from '../binding'
+import { errors } from '../errors'
 import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kRawHeaderList, kRawHeaders } from '../symbols'
 import type { EngineSocket } from './socket'
 
@@ -178,7 +179,7 @@ export class EngineIncomingMessage extends Readable {
     if (this.destroyed) return
     // as in Node, the socket is closed by the time the request hears of it
     this.socket.markClosed()
-    this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
+    this.destroy(errors.aborted())
   }
 }
 

@@ -28,14 +28,6 @@ function validateHeader(name: string, value: unknown) {
   }
 }
 
-// Node's errors for writeHead(), with Node's codes (not in ./errors: only writeHead throws them).
-function invalidArgValue(name: string, value: unknown) {
-  return Object.assign(new TypeError(`The argument '${name}' is invalid. Received ${JSON.stringify(value)}`), { code: 'ERR_INVALID_ARG_VALUE' })
-}
-function invalidStatusMessage() {
-  return Object.assign(new TypeError('Invalid character in statusMessage'), { code: 'ERR_INVALID_CHAR' })
-}
-
 function toChunk(chunk: unknown, encoding?: BufferEncoding): Buffer {
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding ?? 'utf8')
   if (Buffer.isBuffer(chunk)) return chunk
@@ -196,7 +188,7 @@ export class EngineServerResponse extends EventEmitter {
     this.statusCode = code
     if (Array.isArray(headers)) {
       // flat [name, value, name, value]; as Node 20, a repeated name keeps its last value
-      if (headers.length % 2 !== 0) throw invalidArgValue('headers', headers)
+      if (headers.length % 2 !== 0) throw errors.invalidArgValue('headers', headers)
       for (let i = 0; i < headers.length; i += 2) {
         if (headers[i]) this.setHeader(headers[i] as string, headers[i + 1] as OutValue)
       }
@@ -205,7 +197,7 @@ export class EngineServerResponse extends EventEmitter {
         if (name) this.setHeader(name, headers[name])
       }
     }
-    if (INVALID_VALUE.test(this.statusMessage!)) throw invalidStatusMessage()
+    if (INVALID_VALUE.test(this.statusMessage!)) throw errors.invalidStatusMessage()
     this.headersSent = true
     this[kHead] = [code, this.statusMessage]
     return this

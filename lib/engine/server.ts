@@ -148,7 +148,7 @@ export class HttpServer extends EventEmitter {
     if (options.path !== undefined) return this.listenOn({ path: String(options.path), port: 0, backlog: options.backlog }, options.path, 0)
     const port = options.port === undefined || options.port === null || options.port === '' ? 0 : Number(options.port)
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw Object.assign(new RangeError(`options.port should be >= 0 and < 65536. Received ${String(options.port)}.`), { code: 'ERR_SOCKET_BAD_PORT' })
+      throw errors.badPort(options.port)
     }
     return this.listenOn({ host: options.host, port, backlog: options.backlog }, options.host, port)
   }

@@ -1,7 +1,7 @@
 // The XEMS store from JS: encrypted, hardware-bound, crash-safe. A write's promise resolves once
 // the record is on disk (appended and fsynced; concurrent writers share one fsync).
 import { native } from '../binding'
-import { errors } from '../errors'
+import { codes, errors } from '../errors'
 
 export type XemsValue = string | Buffer | Uint8Array | object | number | boolean | null
 
@@ -47,7 +47,7 @@ function decode(stored: string | Buffer | null | undefined): any {
     if (tag === STRING) return stored.slice(1)
     if (tag === JSON_VALUE) return JSON.parse(stored.slice(1))
     if (tag === BYTES) return Buffer.from(stored.slice(1), 'utf8')
-    throw errors.xems('XYP_ERR_XEMS_INTEGRITY', 'stored value has an unknown type tag')
+    throw errors.xems(codes.XEMS_INTEGRITY, 'stored value has an unknown type tag')
   }
   const body = stored.subarray(1)
   switch (stored[0]) {
@@ -58,7 +58,7 @@ function decode(stored: string | Buffer | null | undefined): any {
     case JSON_VALUE:
       return JSON.parse(body.toString('utf8'))
     default:
-      throw errors.xems('XYP_ERR_XEMS_INTEGRITY', 'stored value has an unknown type tag')
+      throw errors.xems(codes.XEMS_INTEGRITY, 'stored value has an unknown type tag')
   }
 }
 
@@ -105,7 +105,7 @@ export class XemsStore {
     }
     const secret = options.passphrase === undefined ? toBuffer(options.secret ?? process.env.XEMS_SECRET) : undefined
     if (options.passphrase === undefined && secret === undefined) {
-      throw errors.xems('XYP_ERR_XEMS_KEY', 'xems needs a secret: options.secret, options.passphrase or env XEMS_SECRET')
+      throw errors.xems(codes.XEMS_KEY, 'xems needs a secret: options.secret, options.passphrase or env XEMS_SECRET')
     }
     const result = await native.xemsOpen(
       {

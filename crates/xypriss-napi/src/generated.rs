@@ -6,10 +6,13 @@ use std::path::PathBuf;
 
 /// Every generated file: its path from the repository root, and its content.
 fn files() -> Vec<(&'static str, String)> {
-    vec![(
-        "lib/engine/batch-layout.ts",
-        crate::batch::typescript_layout(),
-    )]
+    vec![
+        (
+            "lib/engine/batch-layout.ts",
+            crate::batch::typescript_layout(),
+        ),
+        ("lib/error-codes.ts", crate::errors::typescript_codes()),
+    ]
 }
 
 fn path(relative: &str) -> PathBuf {
