@@ -9,7 +9,7 @@ import { HttpServer } from './engine/server'
 import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass } from './prototypes'
 import { createRouter, type Router } from './router'
 import { methods } from './router/methods'
-import type { Layer } from './router/layer'
+import { mirrorStack, POWERED_BY, setNotFoundPage } from './route-mirror'
 import { kETagMode } from './symbols'
 import { compileTrust } from './utils'
 import { View } from './view'
@@ -122,7 +122,7 @@ app.handle = function handle(this: Application, req: any, res: any, callback?: (
   const done =
     callback ||
     ((err?: any) => finalhandler(req, res, { env: this.get('env'), onerror: logError.bind(this) })(err))
-  if (this.settings['x-powered-by']) res.setHeader('X-Powered-By', 'Express')
+  if (this.settings['x-powered-by']) res.setHeader('X-Powered-By', POWERED_BY)
   adoptPrototypes(req, res, this)
   req.res = res
   res.req = req
@@ -201,7 +201,7 @@ app.set = function set(this: Application, setting: string, value?: any) {
       Object.defineProperty(this.settings, trustProxyDefaultSymbol, { configurable: true, value: false })
       break
     case 'x-powered-by':
-      for (const server of this.servers as Set<HttpServer>) server.native.setPoweredBy(Boolean(value))
+      for (const server of this.servers as Set<HttpServer>) setNotFoundPage(server.native, Boolean(value))
       break
   }
   return this
@@ -332,33 +332,13 @@ app.listen = function listen(this: Application, ...args: any[]) {
 
 /**
  * Mirrors the root stack into each listening engine so it can answer what nothing matches
- * (Express's 404) without waking JS. Anything the table cannot model turns the mirror off.
+ * (Express's 404) without waking JS, and gives each the page to answer with.
  */
 app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
   const targets = only ? [only] : [...(this.servers as Set<HttpServer>)]
   for (const server of targets) {
-    const engine = server.native
-    engine.setPoweredBy(this.enabled('x-powered-by'))
-    if (!server.routesMirrorable) continue
-    const router = this.router
-    engine.resetRoutes(router.caseSensitive, router.strict, router.version)
-    router.mirrored = true
-    try {
-      router.stack.forEach((layer: Layer, index: number) => {
-        if (!layer.route && layer.handle.length === 4) return // error handlers never match a clean request
-        // A string and a one-element array differ, as in Express: '/' matches every path, ['/'] only '/'.
-        const spec = layer.spec
-        const paths = Array.isArray(spec) ? spec.flat(Infinity) : spec
-        if (typeof paths !== 'string' && !(Array.isArray(paths) && paths.every((p) => typeof p === 'string'))) {
-          throw new Error('RegExp paths are matched in JS')
-        }
-        const methodNames: string[] = layer.route ? layer.route._methods() : ['ALL']
-        if (layer.route && layer.route.methods._all) methodNames.push('ALL')
-        engine.insertRoute(index, paths as string | string[], layer.end, methodNames)
-      })
-    } catch {
-      engine.disableRoutes()
-    }
+    setNotFoundPage(server.native, this.enabled('x-powered-by'))
+    if (server.routesMirrorable) mirrorStack(server.native, this.router)
   }
 }
 

@@ -2,7 +2,7 @@
 // The engine's event batch is one flat array: each event is its tag, then its fields in
 // this order. The reader indexes it with these constants (inlined by the build).
 
-export const enum Tag {
+export enum Tag {
   Connection = 0,
   Request = 1,
   Body = 2,
@@ -17,7 +17,7 @@ export const enum Tag {
 export const TAG_COUNT = 8
 
 /** Slots of the Connection event after its tag; Stride counts the tag too. */
-export const enum ConnectionEvent {
+export enum ConnectionEvent {
   /** number: the connection id */
   Id = 1,
   /** string | undefined (undefined on a Unix socket) */
@@ -34,7 +34,7 @@ export const enum ConnectionEvent {
 }
 
 /** Slots of the Request event after its tag; Stride counts the tag too. */
-export const enum RequestEvent {
+export enum RequestEvent {
   /** number: the request id (or the handed-over connection's) */
   Id = 1,
   /** number: the id of its connection */
@@ -55,7 +55,7 @@ export const enum RequestEvent {
 }
 
 /** Slots of the Body event after its tag; Stride counts the tag too. */
-export const enum BodyEvent {
+export enum BodyEvent {
   /** number: the request id (or the handed-over connection's) */
   Id = 1,
   /** Buffer */
@@ -64,34 +64,34 @@ export const enum BodyEvent {
 }
 
 /** Slots of the BodyEnd event after its tag; Stride counts the tag too. */
-export const enum BodyEndEvent {
+export enum BodyEndEvent {
   /** number: the request id (or the handed-over connection's) */
   Id = 1,
   Stride = 2,
 }
 
 /** Slots of the Aborted event after its tag; Stride counts the tag too. */
-export const enum AbortedEvent {
+export enum AbortedEvent {
   /** number: the request id (or the handed-over connection's) */
   Id = 1,
   Stride = 2,
 }
 
 /** Slots of the Drain event after its tag; Stride counts the tag too. */
-export const enum DrainEvent {
+export enum DrainEvent {
   /** number: the request id (or the handed-over connection's) */
   Id = 1,
   Stride = 2,
 }
 
 /** Slots of the ConnectionClosed event after its tag; Stride counts the tag too. */
-export const enum ConnectionClosedEvent {
+export enum ConnectionClosedEvent {
   /** number: the connection id */
   Id = 1,
   Stride = 2,
 }
 
 /** Slots of the Closed event after its tag; Stride counts the tag too. */
-export const enum ClosedEvent {
+export enum ClosedEvent {
   Stride = 1,
 }

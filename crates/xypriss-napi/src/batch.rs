@@ -370,7 +370,7 @@ pub fn typescript_layout() -> String {
         "// Generated from LAYOUT in crates/xypriss-napi/src/batch.rs by `npm run generate`: do not edit.\n\
          // The engine's event batch is one flat array: each event is its tag, then its fields in\n\
          // this order. The reader indexes it with these constants (inlined by the build).\n\n\
-         export const enum Tag {\n",
+         export enum Tag {\n",
     );
     for layout in LAYOUT {
         ts += &format!("  {} = {},\n", layout.name, layout.tag);
@@ -379,7 +379,7 @@ pub fn typescript_layout() -> String {
     ts += &format!("export const TAG_COUNT = {}\n", LAYOUT.len());
     for layout in LAYOUT {
         ts += &format!(
-            "\n/** Slots of the {} event after its tag; Stride counts the tag too. */\nexport const enum {}Event {{\n",
+            "\n/** Slots of the {} event after its tag; Stride counts the tag too. */\nexport enum {}Event {{\n",
             layout.name, layout.name
         );
         for (i, (name, meaning)) in layout.fields.iter().enumerate() {
