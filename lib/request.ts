@@ -1,6 +1,7 @@
 // Express 5's `req` (`express.request`): the members Express adds over Node's IncomingMessage
 // surface (lib/engine/incoming-message.ts), and parseUrl, the one reading of `req.url` that
 // `req.path`, `req.query` and the router share.
+import type { IncomingMessage } from 'node:http'
 import { isIP } from 'node:net'
 import { parse as parseLegacyUrl } from 'node:url'
 import accepts from 'accepts'
@@ -9,8 +10,7 @@ import parseRange from 'range-parser'
 import typeis from 'type-is'
 import { EngineIncomingMessage, type HeaderValue, type ParsedUrl } from './engine/incoming-message'
 import { kParsedUrl } from './symbols'
-import type { Application } from './application'
-import type { ServerResponse } from './response'
+import type { AppContext, NextFunction, Params } from './types'
 
 export type { ParsedUrl }
 
@@ -23,7 +23,7 @@ function legacyParse(url: string): ParsedUrl {
   return { raw: url, pathname: parsed.pathname as string, search: parsed.search, query: parsed.query as string | null }
 }
 
-export function parseUrl(req: EngineIncomingMessage): ParsedUrl {
+export function parseUrl(req: Pick<EngineIncomingMessage, 'url' | typeof kParsedUrl>): ParsedUrl {
   const url = req.url
   let parsed = req[kParsedUrl]
   if (parsed !== undefined && parsed.raw === url) return parsed
@@ -48,18 +48,35 @@ export function parseUrl(req: EngineIncomingMessage): ParsedUrl {
   return parsed
 }
 
+/** What `req.fresh` reads of the response. */
+interface ResponseFacts {
+  statusCode: number
+  get(field: string): unknown
+}
+
+/**
+ * The request as the header-reading packages (accepts, type-is, proxy-addr) take it: they read
+ * only `headers` (and proxy-addr `socket.remoteAddress`), which the engine's request has.
+ */
+function asNodeRequest(req: EngineIncomingMessage): IncomingMessage {
+  return req as unknown as IncomingMessage
+}
+
+type Negotiate = (...offers: Array<string | string[]>) => string | string[] | false
+
 /** Express 5's `req`: what an app's requests are built from (`express.request`). */
 export class IncomingRequest extends EngineIncomingMessage {
-  params: Record<string, any> = {}
-  body: any = undefined
+  params: Params = {}
+  body: unknown = undefined
   baseUrl = ''
   // Set by the router (`req.originalUrl || req.url`), not here: a plain (req, res) listener's
   // request has none, as Node's, and parseurl.original() then reads req.url as rewritten.
   originalUrl: string = undefined as unknown as string
-  route: any = undefined
-  app!: Application
-  res!: ServerResponse
-  next?: (err?: any) => void
+  /** The Route being dispatched (lib/router/route.ts). */
+  route: unknown = undefined
+  app!: AppContext
+  res!: ResponseFacts
+  next?: NextFunction
 
   get(name: string): HeaderValue {
     if (!name) throw new TypeError('name argument is required to req.get')
@@ -74,8 +91,8 @@ export class IncomingRequest extends EngineIncomingMessage {
     return this.get(name)
   }
 
-  get query(): Record<string, any> {
-    const parse = this.app?.get('query parser fn') as ((s: string) => any) | undefined
+  get query(): Record<string, unknown> {
+    const parse = this.app?.get('query parser fn')
     if (!parse) return Object.create(null)
     return parse(parseUrl(this).query ?? '')
   }
@@ -89,25 +106,26 @@ export class IncomingRequest extends EngineIncomingMessage {
     return typeof value === 'string' && value.toLowerCase() === 'xmlhttprequest'
   }
 
-  // Content negotiation (the accepts package, as Express).
-  accepts(...types: any[]): any {
-    const accept = accepts(this as any)
-    return (accept.types as any)(...types)
+  // Content negotiation (the accepts package, as Express): the arguments go through as given,
+  // a list or one array.
+  accepts(...types: Array<string | string[]>): string | string[] | false {
+    const accept = accepts(asNodeRequest(this))
+    return (accept.types as Negotiate)(...types)
   }
 
-  acceptsEncodings(...encodings: any[]): any {
-    const accept = accepts(this as any)
-    return (accept.encodings as any)(...encodings)
+  acceptsEncodings(...encodings: Array<string | string[]>): string | string[] | false {
+    const accept = accepts(asNodeRequest(this))
+    return (accept.encodings as Negotiate)(...encodings)
   }
 
-  acceptsCharsets(...charsets: any[]): any {
-    const accept = accepts(this as any)
-    return (accept.charsets as any)(...charsets)
+  acceptsCharsets(...charsets: Array<string | string[]>): string | string[] | false {
+    const accept = accepts(asNodeRequest(this))
+    return (accept.charsets as Negotiate)(...charsets)
   }
 
-  acceptsLanguages(...languages: any[]): any {
-    const accept = accepts(this as any)
-    return (accept.languages as any)(...languages)
+  acceptsLanguages(...languages: Array<string | string[]>): string | string[] | false {
+    const accept = accepts(asNodeRequest(this))
+    return (accept.languages as Negotiate)(...languages)
   }
 
   /** Parses the Range header against a resource of `size` bytes (range-parser). */
@@ -120,7 +138,7 @@ export class IncomingRequest extends EngineIncomingMessage {
   /** Checks the request's Content-Type against `types` (type-is). */
   is(...types: Array<string | string[]>): string | false | null {
     const arr = Array.isArray(types[0]) ? types[0] : (types as string[])
-    return typeis(this as any, arr)
+    return typeis(asNodeRequest(this), arr)
   }
 
   get protocol(): string {
@@ -138,11 +156,11 @@ export class IncomingRequest extends EngineIncomingMessage {
   }
 
   get ip(): string {
-    return proxyaddr(this as any, this.app.get('trust proxy fn'))
+    return proxyaddr(asNodeRequest(this), this.app.get('trust proxy fn'))
   }
 
   get ips(): string[] {
-    const addrs = proxyaddr.all(this as any, this.app.get('trust proxy fn'))
+    const addrs = proxyaddr.all(asNodeRequest(this), this.app.get('trust proxy fn'))
     // farthest -> closest, without the socket address
     addrs.reverse().pop()
     return addrs
@@ -195,5 +213,8 @@ export class IncomingRequest extends EngineIncomingMessage {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const freshCheck = require('fresh') as (reqHeaders: any, resHeaders: any) => boolean
+// fresh ships no types
+const freshCheck = require('fresh') as (
+  reqHeaders: Record<string, HeaderValue>,
+  resHeaders: { etag: unknown; 'last-modified': unknown },
+) => boolean

@@ -1,5 +1,6 @@
 // Express 5's `res` (`express.response`): the members Express adds over Node's ServerResponse
 // surface, which lib/engine/server-response.ts gives every response.
+import type { ServerResponse as NodeServerResponse } from 'node:http'
 import { basename, extname, isAbsolute, resolve } from 'node:path'
 import { create as contentDisposition } from 'content-disposition'
 import { format as formatContentType, parse as parseContentType } from 'content-type'
@@ -14,16 +15,27 @@ import send from 'send'
 import statuses from 'statuses'
 import vary from 'vary'
 import { EngineServerResponse, type OutValue, protoEnd, protoWriteHead } from './engine/server-response'
-import { kETagMode, kNativeETag } from './symbols'
-import type { Application } from './application'
+import { errors } from './errors'
 import type { IncomingRequest } from './request'
+import { kETagMode, kNativeETag } from './symbols'
+import type { AppContext, JsonReplacer, NextFunction, RenderCallback } from './types'
+
+/**
+ * The response as the header helpers (vary, on-finished) take it: they use getHeader, setHeader
+ * and the events, which the engine's response has as Node's does.
+ */
+function asNodeResponse(res: EngineServerResponse): NodeServerResponse {
+  return res as unknown as NodeServerResponse
+}
+
+type FormatHandler = (req: IncomingRequest, res: ServerResponse, next: NextFunction) => void
 
 
 /** Express 5's `res`: what an app's responses are built from (`express.response`). */
 export class ServerResponse extends EngineServerResponse {
   declare readonly req: IncomingRequest
-  app!: Application
-  locals: Record<string, any> = Object.create(null)
+  app!: AppContext
+  locals: Record<string, unknown> = Object.create(null)
 
   status(code: number): this {
     if (!Number.isInteger(code)) {
@@ -52,7 +64,7 @@ export class ServerResponse extends EngineServerResponse {
     )
   }
 
-  set(field: string | Record<string, any>, value?: any): this {
+  set(field: string | Record<string, unknown>, value?: unknown): this {
     if (typeof field === 'object') {
       for (const key in field) this.set(key, field[key])
       return this
@@ -66,7 +78,7 @@ export class ServerResponse extends EngineServerResponse {
     return this
   }
 
-  header(field: string | Record<string, any>, value?: any): this {
+  header(field: string | Record<string, unknown>, value?: unknown): this {
     return this.set(field, value)
   }
 
@@ -76,7 +88,7 @@ export class ServerResponse extends EngineServerResponse {
 
   append(field: string, value: string | string[]): this {
     const prev = this.get(field)
-    let next: any = value
+    let next: unknown = value
     if (prev) next = Array.isArray(prev) ? prev.concat(value) : Array.isArray(value) ? [prev].concat(value) : [prev, value]
     return this.set(field, next)
   }
@@ -100,7 +112,7 @@ export class ServerResponse extends EngineServerResponse {
   jsonp(obj: unknown): this {
     const app = this.app
     let body: string | undefined = stringify(obj, app.get('json replacer'), app.get('json spaces'), app.get('json escape'))
-    let callback = (this.req.query as Record<string, any>)[app.get('jsonp callback name')]
+    let callback = this.req.query[app.get('jsonp callback name')]
     if (!this.get('Content-Type')) {
       this.set('X-Content-Type-Options', 'nosniff')
       this.set('Content-Type', 'application/json')
@@ -133,15 +145,26 @@ export class ServerResponse extends EngineServerResponse {
     const pathname = encodeURI(path)
     // wire the application's etag setting to send, as Express does
     opts.etag = this.app.enabled('etag')
-    const file = send(req as any, pathname, opts as any)
-    sendfile(this, file, opts, (err?: any) => {
-      if (done) return done(err)
-      if (err && err.code === 'EISDIR') return next!()
+    const file = send(req, pathname, opts as send.SendOptions)
+    sendfile(this, file, opts, (err?: SendError) => {
+      if (done) {
+        done(err)
+        return
+      }
+      if (err && err.code === 'EISDIR') {
+        next!()
+        return
+      }
       if (err && err.code !== 'ECONNABORTED' && err.syscall !== 'write') next!(err)
     })
   }
 
-  download(path: string, filename?: any, options?: any, callback?: SendFileCallback): void {
+  download(
+    path: string,
+    filename?: string | SendFileOptions | SendFileCallback | null,
+    options?: SendFileOptions | SendFileCallback | null,
+    callback?: SendFileCallback,
+  ): void {
     let done = callback
     let name = filename
     let opts = options || null
@@ -157,31 +180,33 @@ export class ServerResponse extends EngineServerResponse {
       name = null
       opts = filename
     }
-    const headers: Record<string, any> = { 'Content-Disposition': contentDisposition(basename(name || path)) }
-    if (opts && opts.headers) {
-      for (const key of Object.keys(opts.headers)) {
-        if (key.toLowerCase() !== 'content-disposition') headers[key] = opts.headers[key]
+    const given = opts as SendFileOptions | null
+    const headers: Record<string, unknown> = { 'Content-Disposition': contentDisposition(basename((name as string | null) || path)) }
+    if (given && given.headers) {
+      for (const key of Object.keys(given.headers)) {
+        if (key.toLowerCase() !== 'content-disposition') headers[key] = given.headers[key]
       }
     }
-    opts = Object.create(opts)
-    opts.headers = headers
-    const fullPath = !opts.root ? resolve(path) : path
-    return this.sendFile(fullPath, opts, done)
+    const sendOptions: SendFileOptions = Object.create(given)
+    sendOptions.headers = headers
+    const fullPath = !sendOptions.root ? resolve(path) : path
+    return this.sendFile(fullPath, sendOptions, done)
   }
 
-  format(obj: Record<string, (req: any, res: any, next: any) => void>): this {
-    const req = this.req as any
+  format(obj: Record<string, FormatHandler>): this {
+    const req = this.req
     const next = req.next
     const keys = Object.keys(obj).filter((v) => v !== 'default')
-    const key = keys.length > 0 ? req.accepts(keys) : false
+    // an array in, one type (or false) out
+    const key = keys.length > 0 ? (req.accepts(keys) as string | false) : false
     this.vary('Accept')
     if (key) {
       this.set('Content-Type', normalizeType(key))
-      obj[key](req, this, next)
+      obj[key](req, this, next!)
     } else if (obj.default) {
-      obj.default(req, this, next)
+      obj.default(req, this, next!)
     } else {
-      next(createError(406, { types: keys.map(normalizeType) }))
+      next!(createError(406, { types: keys.map(normalizeType) }))
     }
     return this
   }
@@ -195,14 +220,15 @@ export class ServerResponse extends EngineServerResponse {
 
   cookie(name: string, value: unknown, options?: CookieOptions): this {
     const opts: CookieOptions = { ...options }
-    const secret = (this.req as any).secret
+    // cookie-parser's, when it ran with a secret
+    const secret = (this.req as IncomingRequest & { secret?: string }).secret
     const signed = opts.signed
     if (signed && !secret) throw new Error('cookieParser("secret") required for signed cookies')
     let val = typeof value === 'object' ? 'j:' + JSON.stringify(value) : String(value)
-    if (signed) val = 's:' + sign(val, secret)
+    if (signed) val = 's:' + sign(val, secret!)
     if (opts.maxAge != null) {
-      const maxAge = (opts.maxAge as number) - 0
-      if (!isNaN(maxAge)) {
+      const maxAge = opts.maxAge - 0
+      if (!Number.isNaN(maxAge)) {
         opts.expires = new Date(Date.now() + maxAge)
         opts.maxAge = Math.floor(maxAge / 1000)
       }
@@ -224,15 +250,16 @@ export class ServerResponse extends EngineServerResponse {
     return this.set('Location', encodeUrl(url))
   }
 
-  redirect(url: string | number, ...rest: any[]): void {
-    let address: any = url
+  /** `redirect(url)` or `redirect(status, url)`. */
+  redirect(...args: [url: string] | [status: number, url: string]): void {
+    let address = args[0] as string
     let body = ''
-    let status: any = 302
-    if (arguments.length === 2) {
-      status = url
-      address = rest[0]
+    let status = 302
+    if (args.length === 2) {
+      status = args[0]
+      address = args[1]
     }
-    address = this.location(address).get('Location')
+    address = this.location(address).get('Location') as string
     const message = (statuses.message as Record<number, string | undefined>)[status]
     this.format({
       text: () => {
@@ -253,24 +280,27 @@ export class ServerResponse extends EngineServerResponse {
   }
 
   vary(field: string | string[]): this {
-    vary(this as any, field)
+    vary(asNodeResponse(this), field)
     return this
   }
 
-  render(view: string, options?: Record<string, any> | RenderCallback, callback?: RenderCallback): void {
+  render(view: string, options?: Record<string, unknown> | RenderCallback, callback?: RenderCallback): void {
     const app = this.req.app
     let done = callback
-    let opts: Record<string, any> = (options as Record<string, any>) || {}
+    let opts: Record<string, unknown> = (options as Record<string, unknown>) || {}
     const req = this.req
     if (typeof options === 'function') {
-      done = options as RenderCallback
+      done = options
       opts = {}
     }
     opts._locals = this.locals
     done =
       done ||
-      ((err: any, str?: string) => {
-        if (err) return req.next!(err)
+      ((err: unknown, str?: string) => {
+        if (err) {
+          req.next!(err)
+          return
+        }
         this.send(str)
       })
     app.render(view, opts, done)
@@ -284,7 +314,8 @@ export class ServerResponse extends EngineServerResponse {
   }
 
   send(body?: unknown): this {
-    let chunk: any = body
+    // what send() is given to send; anything else is refused by end() as by Node's
+    let chunk = body as string | Buffer | NodeJS.ArrayBufferView | undefined
     let encoding: BufferEncoding | undefined
     const req = this.req
     switch (typeof chunk) {
@@ -294,7 +325,7 @@ export class ServerResponse extends EngineServerResponse {
       case 'boolean':
       case 'number':
       case 'object':
-        if (chunk === null) chunk = ''
+        if (body === null) chunk = ''
         else if (ArrayBuffer.isView(chunk)) {
           if (!this.hasHeader('content-type')) this.type('bin')
         } else return this.json(chunk)
@@ -307,23 +338,24 @@ export class ServerResponse extends EngineServerResponse {
         this.setHeader('Content-Type', setCharset(type, 'utf-8'))
       }
     }
-    const etagFn = this.app?.get('etag fn') as ((body: any, encoding?: string) => string) | undefined
+    const etagFn = this.app?.get('etag fn')
     const generateETag = typeof etagFn === 'function' && !this.hasHeader('etag')
     let len: number | undefined
     if (chunk !== undefined) {
       if (Buffer.isBuffer(chunk)) len = chunk.length
-      else if (!generateETag && chunk.length < 1000) len = Buffer.byteLength(chunk, encoding)
+      else if (!generateETag && (chunk as string | Uint8Array).length < 1000) len = Buffer.byteLength(chunk, encoding)
       else if (typeof chunk === 'string') len = Buffer.byteLength(chunk, encoding)
       else {
-        chunk = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-        len = chunk.length
+        const view: Buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        chunk = view
+        len = view.length
       }
       // Content-Length and Transfer-Encoding exclude each other (Express 5.3): an app that set the
       // latter frames the body itself
       if (!this.hasHeader('transfer-encoding')) this.setHeader('Content-Length', len!)
     }
     if (generateETag && len !== undefined) {
-      const mode = (etagFn as any)[kETagMode] as number | undefined
+      const mode = (etagFn as { [kETagMode]?: number })[kETagMode]
       const status = this.statusCode
       // The engine hashes exactly the body it sends, so only where that is the body Express
       // hashed and no freshness check needs the tag here.
@@ -331,7 +363,8 @@ export class ServerResponse extends EngineServerResponse {
       if (mode && req.method !== 'HEAD' && status !== 204 && status !== 205 && status !== 304 && this.end === protoEnd && this.writeHead === protoWriteHead && !hasConditionalHeaders(req)) {
         this[kNativeETag] = mode
       } else {
-        const etag = etagFn!(chunk, encoding)
+        // a view was made a Buffer above, where a tag is computed
+        const etag = etagFn!(chunk as string | Buffer, encoding)
         if (etag) this.setHeader('ETag', etag)
       }
     }
@@ -353,11 +386,11 @@ export class ServerResponse extends EngineServerResponse {
   }
 }
 
-export type SendFileCallback = (err?: any) => void
-export type RenderCallback = (err: any, html?: string) => void
+type SendError = Error & { code?: string; syscall?: string }
+export type SendFileCallback = (err?: SendError) => void
 export interface SendFileOptions {
   root?: string
-  headers?: Record<string, any>
+  headers?: Record<string, unknown>
   dotfiles?: 'allow' | 'deny' | 'ignore'
   maxAge?: string | number
   lastModified?: boolean
@@ -365,7 +398,7 @@ export interface SendFileOptions {
   immutable?: boolean
   acceptRanges?: boolean
   etag?: boolean
-  [option: string]: any
+  [option: string]: unknown
 }
 export interface CookieOptions {
   maxAge?: number
@@ -379,7 +412,7 @@ export interface CookieOptions {
   sameSite?: boolean | 'lax' | 'strict' | 'none'
   priority?: 'low' | 'medium' | 'high'
   partitioned?: boolean
-  [option: string]: any
+  [option: string]: unknown
 }
 
 /** Express's utils.normalizeType(type).value: an extension or a full type (parameters dropped), to a media type. */
@@ -390,24 +423,20 @@ function normalizeType(type: string): string {
 }
 
 /** Express's sendfile(): pipes a send stream into res and reports the outcome once. */
-function sendfile(res: ServerResponse, file: any, options: SendFileOptions, callback: (err?: any) => void) {
+function sendfile(res: ServerResponse, file: send.SendStream, options: SendFileOptions, callback: SendFileCallback) {
   let done = false
   let streaming: boolean | undefined
   function onaborted() {
     if (done) return
     done = true
-    const err: any = new Error('Request aborted')
-    err.code = 'ECONNABORTED'
-    callback(err)
+    callback(errors.sendAborted())
   }
   function ondirectory() {
     if (done) return
     done = true
-    const err: any = new Error('EISDIR, read')
-    err.code = 'EISDIR'
-    callback(err)
+    callback(errors.sendIsDirectory())
   }
-  function onerror(err: any) {
+  function onerror(err: SendError) {
     if (done) return
     done = true
     callback(err)
@@ -420,9 +449,15 @@ function sendfile(res: ServerResponse, file: any, options: SendFileOptions, call
   function onfile() {
     streaming = false
   }
-  function onfinish(err: any) {
-    if (err && err.code === 'ECONNRESET') return onaborted()
-    if (err) return onerror(err)
+  function onfinish(err: SendError | null) {
+    if (err && err.code === 'ECONNRESET') {
+      onaborted()
+      return
+    }
+    if (err) {
+      onerror(err)
+      return
+    }
     if (done) return
     setImmediate(() => {
       if (streaming !== false && !done) {
@@ -442,14 +477,14 @@ function sendfile(res: ServerResponse, file: any, options: SendFileOptions, call
   file.on('error', onerror)
   file.on('file', onfile)
   file.on('stream', onstream)
-  onFinished(res as any, onfinish)
+  onFinished(asNodeResponse(res), onfinish)
   if (options.headers) {
     file.on('headers', (r: ServerResponse) => {
       const obj = options.headers!
-      for (const k of Object.keys(obj)) r.setHeader(k, obj[k])
+      for (const k of Object.keys(obj)) r.setHeader(k, obj[k] as OutValue)
     })
   }
-  file.pipe(res)
+  file.pipe(asNodeResponse(res))
 }
 
 
@@ -470,7 +505,7 @@ function setCharset(type: string, charset: string): string {
   return formatContentType(parsed)
 }
 
-export function stringify(value: unknown, replacer?: any, spaces?: any, escape?: boolean): string {
+export function stringify(value: unknown, replacer?: JsonReplacer, spaces?: string | number, escape?: boolean): string {
   let json = replacer || spaces ? JSON.stringify(value, replacer, spaces) : JSON.stringify(value)
   if (escape && typeof json === 'string') {
     json = json.replace(/[<>&]/g, (c) =>
