@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse as NodeServerResponse } from 'node:http'
 import { resolve } from 'node:path'
 import finalhandler from 'finalhandler'
-import { HttpServer } from './engine/server'
+import { HttpServer, type ServerOptions } from './engine/server'
 import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass, type PrototypeOwner } from './prototypes'
 import { mirrorStack, POWERED_BY, setNotFoundPage } from './route-mirror'
 import { createRouter, type ParamHandler, type RoutedRequest, type RoutedResponse, type Router } from './router'
@@ -315,8 +315,8 @@ app.all = function all(this: Application, path: PathSpec, ...handlers: unknown[]
  * An engine server whose listener is `app`, registered with the app so its route table is mirrored
  * into the engine and 'x-powered-by' changes reach it: what app.listen() and createHttpServer(app) use.
  */
-export function createAppServer(application: Application): HttpServer {
-  const server = new HttpServer(application)
+export function createAppServer(application: Application, options?: ServerOptions): HttpServer {
+  const server = new HttpServer(options, application)
   // requests come built on this app's prototypes: no switch when it handles them
   server.requestClass = application[kRequestClass]
   server.responseClass = application[kResponseClass]

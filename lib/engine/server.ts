@@ -20,10 +20,14 @@ import {
   TAG_COUNT,
   Tag,
 } from './batch-layout'
+import { checkOption, OPTION_RULES } from './server-options'
 import { EngineSocket } from './socket'
 import { TunnelSocket } from './tunnel'
 
 export type RequestListener = (req: EngineIncomingMessage, res: EngineServerResponse) => void
+
+/** `http.createServer(options)`'s options: the server's own settings, then those of server-options.ts. */
+export type ServerOptions = http.ServerOptions & Record<string, unknown>
 
 export interface ListenOptions {
   port?: number | string
@@ -49,18 +53,22 @@ export class HttpServer extends EventEmitter {
   listening = false
   private timeouts = { headers: 30_000, keepAlive: 5_000 }
   maxHeaderSize = 16 * 1024
-  maxHeadersCount: number | null = null
-  requestTimeout = 300_000
   timeout = 0
-  // Node's http.Server options, with Node's defaults; the engine applies its own equivalents.
-  maxRequestsPerSocket = 0
-  connectionsCheckingInterval = 30_000
-  highWaterMark = 16 * 1024
-  requireHostHeader = true
-  rejectNonStandardBodyWrites = false
-  noDelay = true
-  keepAlive = false
-  keepAliveInitialDelay = 0
+  // Node's options the engine has no setting for (server-options.ts): accessors below read Node's
+  // defaults and refuse values the engine cannot honour.
+  declare maxHeadersCount: number | null
+  declare requestTimeout: number
+  declare maxRequestsPerSocket: number
+  declare maxConnections: number | undefined
+  declare connectionsCheckingInterval: number
+  declare highWaterMark: number
+  declare requireHostHeader: boolean
+  declare rejectNonStandardBodyWrites: boolean
+  declare noDelay: boolean
+  declare keepAlive: boolean
+  declare keepAliveInitialDelay: number
+  /** Values set for the options of server-options.ts, each one the engine honours. */
+  private readonly optionValues: Record<string, unknown> = {}
   readonly native: NativeServer = new native.NativeServer()
   /**
    * What req/res are built from: Node's surface only for a plain listener; an app's server builds
@@ -90,8 +98,11 @@ export class HttpServer extends EventEmitter {
     process.nextTick(abortExchange, exchange)
   }
 
-  constructor(requestListener?: RequestListener) {
+  /** As Node's `new http.Server([options][, requestListener])`. */
+  constructor(options?: ServerOptions | RequestListener, requestListener?: RequestListener) {
     super()
+    if (typeof options === 'function') requestListener = options
+    else if (options) this.configure(options)
     if (requestListener) this.on('request', requestListener)
     this.on('newListener', (event) => {
       if (event === 'request') this.requestListenersChanged()
@@ -105,6 +116,35 @@ export class HttpServer extends EventEmitter {
       if (event === 'connect' && this.listenerCount('connect') === 0) this.native.setConnectListener(false)
       if (event === 'upgrade' && this.listenerCount('upgrade') === 0) this.native.setUpgradeListener(false)
     })
+  }
+
+  static {
+    for (const [name, rule] of Object.entries(OPTION_RULES)) {
+      if (!rule.property) continue
+      Object.defineProperty(HttpServer.prototype, name, {
+        configurable: true,
+        get(this: HttpServer) {
+          return name in this.optionValues ? this.optionValues[name] : rule.initial
+        },
+        set(this: HttpServer, value: unknown) {
+          this.optionValues[name] = checkOption(name, value)
+        },
+      })
+    }
+  }
+
+  /** Applies createServer()'s options; an unknown one is ignored, as by Node. */
+  private configure(options: ServerOptions): void {
+    for (const name of Object.keys(options)) {
+      const value = options[name]
+      if (value === undefined) continue
+      if (name === 'headersTimeout' || name === 'keepAliveTimeout' || name === 'maxHeaderSize') {
+        this[name] = value as number
+      } else if (name in OPTION_RULES) {
+        checkOption(name, value)
+        if (OPTION_RULES[name].property) this.optionValues[name] = value
+      }
+    }
   }
 
   // Settable before or after listen(), as on Node's server (`server.keepAliveTimeout = 65_000`
@@ -137,13 +177,18 @@ export class HttpServer extends EventEmitter {
     }
   }
 
-  listen(...args: any[]): this {
-    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+  /** As Node's: `(port, host, backlog, cb)`, `(path, backlog, cb)`, `(options, cb)`. */
+  listen(...args: unknown[]): this {
+    const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
+    const [first, second, third] = args
     let options: ListenOptions
-    if (args[0] !== null && typeof args[0] === 'object') options = args[0]
+    if (first !== null && typeof first === 'object') options = first
     // As Node: a string that is not a port number is a Unix socket path.
-    else if (typeof args[0] === 'string' && args[0] !== '' && !Number.isInteger(Number(args[0]))) options = { path: args[0], backlog: args[1] }
-    else options = { port: args[0], host: typeof args[1] === 'string' ? args[1] : undefined, backlog: typeof args[1] === 'number' ? args[1] : args[2] }
+    else if (typeof first === 'string' && first !== '' && !Number.isInteger(Number(first))) options = { path: first, backlog: second as number | undefined }
+    else {
+      const backlog = typeof second === 'number' ? second : third
+      options = { port: first as number | string | undefined, host: typeof second === 'string' ? second : undefined, backlog: backlog as number | undefined }
+    }
     if (callback) this.once('listening', callback)
     if (options.path !== undefined) return this.listenOn({ path: String(options.path), port: 0, backlog: options.backlog }, options.path, 0)
     const port = options.port === undefined || options.port === null || options.port === '' ? 0 : Number(options.port)
@@ -164,12 +209,12 @@ export class HttpServer extends EventEmitter {
           maxHeaderSize: this.maxHeaderSize,
           maxHeaders: this.maxHeadersCount ?? undefined,
         },
-        this.onEventsBound as any,
+        this.onEventsBound,
       )
       // A Unix socket's address is its path, as in Node.
       this.addressInfo = info.family === 'Unix' ? info.address : info
-    } catch (error: any) {
-      decorateListenError(error, shownHost, shownPort, where.path)
+    } catch (error) {
+      decorateListenError(error as ListenError, shownHost, shownPort, where.path)
       process.nextTick(() => this.emit('error', error))
       return this
     }
@@ -413,8 +458,10 @@ export class HttpServer extends EventEmitter {
     const socket = new TunnelSocket(id, connection)
     this.tunnels.set(id, socket)
     const req = new EngineIncomingMessage(id, connection, method, url, httpMinor, headers, false)
-    ;(req as any).upgrade = true
-    req.socket = socket as any
+    ;(req as { upgrade: boolean }).upgrade = true
+    // As Node's, a handed-over request's socket is the connection itself: here the tunnel, which
+    // nothing of the request path uses from now on.
+    req.socket = socket as unknown as EngineSocket
     socket.once('close', () => this.tunnels.delete(id))
     this.emit(method === 'CONNECT' ? 'connect' : 'upgrade', req, socket, head)
   }
@@ -429,8 +476,11 @@ function abortExchange(exchange: Exchange) {
   exchange.res[kOnAbort]()
 }
 
-function decorateListenError(error: any, host: string | undefined, port: number, path?: string) {
-  const code = error.code as string
+/** A failed listen as Node reports it. */
+type ListenError = Error & { code: string; errno?: number; syscall?: string; address?: string; port?: number }
+
+function decorateListenError(error: ListenError, host: string | undefined, port: number, path?: string) {
+  const code = error.code
   const errno = (osConstants.errno as Record<string, number>)[code]
   const address = path ?? host ?? '::'
   error.message = path === undefined ? `listen ${code}: ${describe(code)} ${address}:${port}` : `listen ${code}: ${describe(code)} ${path}`
