@@ -359,6 +359,7 @@ function logError(this: Application, err: unknown) {
 }
 
 export function createApplication(): Application {
+  // biome-ignore lint/complexity/useArrowFunction: an app is a plain function, as Express's (it has a prototype)
   const application = function (req: object, res: object, next?: NextFunction) {
     application.handle(req, res, next)
   } as Application

@@ -182,7 +182,7 @@ export class ServerResponse extends EngineServerResponse {
     }
     const given = opts as SendFileOptions | null
     const headers: Record<string, unknown> = { 'Content-Disposition': contentDisposition(basename((name as string | null) || path)) }
-    if (given && given.headers) {
+    if (given?.headers) {
       for (const key of Object.keys(given.headers)) {
         if (key.toLowerCase() !== 'content-disposition') headers[key] = given.headers[key]
       }
@@ -190,7 +190,7 @@ export class ServerResponse extends EngineServerResponse {
     const sendOptions: SendFileOptions = Object.create(given)
     sendOptions.headers = headers
     const fullPath = !sendOptions.root ? resolve(path) : path
-    return this.sendFile(fullPath, sendOptions, done)
+    this.sendFile(fullPath, sendOptions, done)
   }
 
   format(obj: Record<string, FormatHandler>): this {
@@ -505,9 +505,9 @@ function setCharset(type: string, charset: string): string {
   return formatContentType(parsed)
 }
 
-export function stringify(value: unknown, replacer?: JsonReplacer, spaces?: string | number, escape?: boolean): string {
+export function stringify(value: unknown, replacer?: JsonReplacer, spaces?: string | number, htmlSafe?: boolean): string {
   let json = replacer || spaces ? JSON.stringify(value, replacer, spaces) : JSON.stringify(value)
-  if (escape && typeof json === 'string') {
+  if (htmlSafe && typeof json === 'string') {
     json = json.replace(/[<>&]/g, (c) =>
       c === '<' ? '\\u003c' : c === '>' ? '\\u003e' : '\\u0026',
     )

@@ -138,7 +138,8 @@ export class EngineServerResponse extends EventEmitter {
       this[kOutHeaders][key] = [name, value]
     } else {
       const list = Array.isArray(existing[1]) ? [...existing[1]] : [String(existing[1])]
-      existing[1] = list.concat(value as any)
+      // a number joins the list as given, as in Node
+      existing[1] = list.concat(value as string | readonly string[])
     }
     return this
   }

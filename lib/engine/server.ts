@@ -285,7 +285,7 @@ export class HttpServer extends EventEmitter {
   private readonly socketTimedOut = (socket: EngineSocket) => {
     const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
     const byRequest = exchange !== undefined && !exchange.req.complete && exchange.req.emit('timeout', socket)
-    const byResponse = exchange !== undefined && exchange.res.emit('timeout', socket)
+    const byResponse = exchange?.res.emit('timeout', socket)
     const byServer = this.emit('timeout', socket)
     if (!byRequest && !byResponse && !byServer) socket.destroy()
   }
