@@ -5,9 +5,12 @@ import type { ParsedUrl } from '../engine/incoming-message'
 import { parseUrl } from '../request'
 import { kCandidates, kParsedUrl } from '../symbols'
 import type { NextFunction, Params } from '../types'
-import { type Handler, isThenable, Layer, type LayerMatch, type PathSpec, type RouteEntry } from './layer'
+import { type Handler, Layer, type LayerMatch, type PathSpec, type RouteEntry } from './layer'
 import { methods } from './methods'
+import { type ParamCall, type ParamHandler, processParams } from './params'
 import { Route, type RouteMethod } from './route'
+
+export type { ParamHandler }
 
 /** What the router reads and sets on a request: the engine's, or Node's under `http.createServer(app)`. */
 export interface RoutedRequest {
@@ -29,8 +32,6 @@ export interface RoutedResponse {
   end(chunk: string): unknown
 }
 
-/** A `param()` callback: `(req, res, next, value, name)`. */
-export type ParamHandler = (req: never, res: never, next: NextFunction, value: unknown, name: string) => unknown
 
 export interface RouterOptions {
   caseSensitive?: boolean
@@ -273,82 +274,6 @@ routerProto.handle = function handle(this: Router, req: RoutedRequest, res: Rout
     if (layerError) layer.handleError(layerError, req, res, next)
     else layer.handleRequest(req, res, next)
   }
-}
-
-/** A param() callback's outcome for one value, reused while the value stays the same. */
-interface ParamCall {
-  error: unknown
-  match: unknown
-  value: unknown
-}
-
-function processParams(
-  params: Record<string, ParamHandler[]>,
-  keys: string[],
-  called: Record<string, ParamCall>,
-  req: RoutedRequest,
-  res: object,
-  done: NextFunction,
-): void {
-  if (keys.length === 0) {
-    done()
-    return
-  }
-  let i = 0
-  let paramIndex = 0
-  let key: string
-  let paramVal: unknown
-  let paramCallbacks: ParamHandler[] | undefined
-  let paramCalled: ParamCall
-
-  function param(err?: unknown): void {
-    if (err) {
-      done(err)
-      return
-    }
-    if (i >= keys.length) {
-      done()
-      return
-    }
-    paramIndex = 0
-    key = keys[i++]
-    paramVal = req.params[key]
-    paramCallbacks = params[key]
-    paramCalled = called[key]
-    if (paramVal === undefined || !paramCallbacks) {
-      param()
-      return
-    }
-    if (paramCalled && (paramCalled.match === paramVal || (paramCalled.error && paramCalled.error !== 'route'))) {
-      req.params[key] = paramCalled.value as string
-      param(paramCalled.error)
-      return
-    }
-    called[key] = paramCalled = { error: null, match: paramVal, value: paramVal }
-    paramCallback()
-  }
-
-  function paramCallback(err?: unknown): void {
-    const fn = paramCallbacks![paramIndex++] as ((...args: unknown[]) => unknown) | undefined
-    paramCalled.value = req.params[key]
-    if (err) {
-      paramCalled.error = err
-      param(err)
-      return
-    }
-    if (!fn) {
-      param()
-      return
-    }
-    try {
-      const ret = fn(req, res, paramCallback, paramVal, key)
-      if (ret && isThenable(ret)) ret.then(null, (error: unknown) => paramCallback(error || new Error('Rejected promise')))
-    } catch (e) {
-      paramCallback(e)
-    }
-  }
-
-  param()
 }
 
 function getProtohost(url: string): string | undefined {
