@@ -9,9 +9,9 @@ const root = join(__dirname, '..')
 
 /** Lowest first. A pattern ending in `/` holds the folder's files. */
 const LAYERS: Array<[layer: string, files: string[]]> = [
-  ['shared declarations', ['lib/types.ts', 'lib/symbols.ts', 'lib/error-codes.ts', 'lib/errors.ts', 'lib/binding.ts']],
+  ['shared declarations', ['lib/types.ts', 'lib/symbols.ts', 'lib/error-codes.ts', 'lib/errors.ts', 'lib/binding.ts', 'lib/target.ts']],
   ['engine: Node http.Server, IncomingMessage, ServerResponse', ['lib/engine/']],
-  ["Express's req and res", ['lib/request.ts', 'lib/response.ts', 'lib/utils.ts', 'lib/view.ts', 'lib/node-compat.ts']],
+  ["Express's req, res and static files", ['lib/request.ts', 'lib/response.ts', 'lib/utils.ts', 'lib/view.ts', 'lib/node-compat.ts', 'lib/static.ts']],
   ['router', ['lib/router/']],
   ['application', ['lib/application.ts', 'lib/prototypes.ts', 'lib/route-mirror.ts']],
   ['public API', ['lib/xems/', 'lib/xypriss.ts', 'lib/index.ts', 'lib/esm.ts']],

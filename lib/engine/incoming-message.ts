@@ -5,6 +5,7 @@ import { Readable } from 'node:stream'
 import { native } from '../binding'
 import { errors } from '../errors'
 import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kRawHeaderList, kRawHeaders } from '../symbols'
+import type { TargetReading } from '../target'
 import type { EngineSocket } from './socket'
 
 // Node keeps the first value of these and drops repeats.
@@ -15,14 +16,6 @@ const SINGLE_VALUED = new Set([
 ])
 
 export type HeaderValue = string | string[] | undefined
-
-export interface ParsedUrl {
-  raw: string
-  pathname: string
-  search: string | null
-  query: string | null
-}
-
 
 /**
  * Node's IncomingMessage surface only: what a plain `(req, res)` listener gets. Middleware probe
@@ -49,7 +42,7 @@ export class EngineIncomingMessage extends Readable {
   [kHeaders]: Record<string, HeaderValue> | undefined = undefined;
   [kRawHeaderList]: string[] | undefined = undefined;
   [kBody]: boolean | Buffer;
-  [kParsedUrl]: ParsedUrl | undefined = undefined;
+  [kParsedUrl]: TargetReading | undefined = undefined;
   [kCandidates]: number[] | undefined = undefined
 
   constructor(

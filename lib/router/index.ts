@@ -1,9 +1,9 @@
 // Router: the middleware/route stack and its dispatch, with Express 5 (router@2) semantics:
 // mounted paths strip `req.url`, `next('route')` / `next('router')`, error layers, params,
 // rejected promises reaching `next(err)`, and the automatic OPTIONS response.
-import type { ParsedUrl } from '../engine/incoming-message'
 import { parseUrl } from '../request'
 import { kCandidates, kParsedUrl } from '../symbols'
+import type { TargetReading } from '../target'
 import type { NextFunction, Params } from '../types'
 import { type Handler, Layer, type LayerMatch, type PathSpec, type RouteEntry } from './layer'
 import { methods } from './methods'
@@ -21,7 +21,7 @@ export interface RoutedRequest {
   params: Params
   next?: NextFunction
   route?: unknown
-  [kParsedUrl]: ParsedUrl | undefined
+  [kParsedUrl]: TargetReading | undefined
   /** The engine's matching layers for this request, `[stackVersion, index, ...]`. */
   [kCandidates]?: number[]
 }
@@ -199,8 +199,8 @@ routerProto.handle = function handle(this: Router, req: RoutedRequest, res: Rout
       return
     }
     // no path to match (req.url missing or empty, as parseurl sees it): nothing in this stack runs
-    const path = typeof req.url === 'string' ? parseUrl(req).pathname : ''
-    if (path.length === 0) {
+    const path = typeof req.url === 'string' ? parseUrl(req).pathname : null
+    if (path === null) {
       done(layerError)
       return
     }

@@ -10,8 +10,10 @@ mod exchange;
 #[cfg(test)]
 mod generated;
 mod server;
+mod target;
 mod xems;
 
 pub use exchange::*;
 pub use server::*;
+pub use target::*;
 pub use xems::*;
