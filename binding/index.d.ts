@@ -21,7 +21,12 @@ export declare class NativeServer {
   unref(): void
   connections(): number
   stats(): EngineStats
-  setPoweredBy(on: boolean): void
+  /**
+   * The page for a request no mirrored layer can match: a status, a header block
+   * (`name:value
+  `...) and the body's three parts around the method and the path.
+   */
+  setNotFoundPage(status: number, headers: string, body: Array<string>): void
   /** `server.headersTimeout` / `server.keepAliveTimeout` changed while listening, in ms. */
   setTimeouts(headersTimeout: number, keepAliveTimeout: number): void
   /** Closes every HTTP connection now (`server.closeAllConnections()`). */
