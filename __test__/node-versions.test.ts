@@ -1,4 +1,4 @@
-import http from 'node:http'
+import { getDefaultHighWaterMark } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { express, listen, onBoth, raw, request, xypriss } from './helpers'
 
@@ -161,7 +161,7 @@ describe('the properties that follow the running Node', () => {
     })
     const server = await listen(app)
     await request(server.port, 'GET', '/')
-    expect(server.server.highWaterMark).toBe(new http.Server().highWaterMark ?? (await import('node:stream')).getDefaultHighWaterMark(false))
+    expect(server.server.highWaterMark).toBe(getDefaultHighWaterMark(false))
     expect(seen).toBe(server.server.highWaterMark)
     await server.close()
   })

@@ -21,7 +21,12 @@ export declare class NativeServer {
   unref(): void
   connections(): number
   stats(): EngineStats
-  setPoweredBy(on: boolean): void
+  /**
+   * The page for a request no mirrored layer can match: a status, a header block
+   * (`name:value
+  `...) and the body's three parts around the method and the path.
+   */
+  setNotFoundPage(status: number, headers: string, body: Array<string>): void
   /** `server.headersTimeout` / `server.keepAliveTimeout` changed while listening, in ms. */
   setTimeouts(headersTimeout: number, keepAliveTimeout: number): void
   /** Closes every HTTP connection now (`server.closeAllConnections()`). */
@@ -133,6 +138,12 @@ export declare function respondBytes(request: number, status: number, headers: s
  * 4 leaves Date out. `reason`: a status message other than the canonical one.
  */
 export declare function respondString(request: number, status: number, headers: string, body: string, flags?: number | undefined | null, reason?: string | undefined | null): boolean
+
+/**
+ * Bytes a streaming response may hold unsent before `writeChunk` says `false`: the running
+ * Node's default highWaterMark (`stream.getDefaultHighWaterMark(false)`), set once by lib/.
+ */
+export declare function setHighWaterMark(bytes: number): void
 
 /** Why static files must not be served for this path (below their mount point), or null. */
 export declare function staticPathRefusal(path: string): string | null

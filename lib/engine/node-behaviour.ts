@@ -2,6 +2,7 @@
 // running Node does. Each answer is asked of Node itself, on throwaway objects, once at load: the
 // changes landed in minor releases (and may be backported), so a version number would be a guess.
 import http from 'node:http'
+import type { Socket } from 'node:net'
 import { Writable, getDefaultHighWaterMark } from 'node:stream'
 
 function ask(probe: () => boolean): boolean {
@@ -14,7 +15,7 @@ function ask(probe: () => boolean): boolean {
 }
 
 function probeRequest(): http.IncomingMessage {
-  const req = new http.IncomingMessage(null as any)
+  const req = new http.IncomingMessage(null as unknown as Socket)
   req.method = 'GET'
   req.httpVersionMajor = 1
   req.httpVersionMinor = 1
@@ -47,10 +48,10 @@ export const writableFinishedAtFinish = ask(() => {
  * finishes (`_dump()` reads it to its end); before, it was resumed and ended a few ticks later.
  */
 export const unreadRequestEndsAtFinish = ask(() => {
-  const req = new http.IncomingMessage(null as any)
+  const req = new http.IncomingMessage(null as unknown as Socket)
   req.complete = true
   req.push(null)
-  ;(req as any)._dump()
+  ;(req as unknown as { _dump(): void })._dump()
   return req.readableFlowing === null
 })
 
@@ -61,7 +62,7 @@ export const unreadRequestEndsAtFinish = ask(() => {
 export const writesJoinPerTick = ask(() => {
   const res = new http.ServerResponse(probeRequest())
   const socket = new Writable({ write: (_chunk, _encoding, callback) => callback() })
-  res.assignSocket(socket as any)
+  res.assignSocket(socket as unknown as Socket)
   res.write('a')
   const held = socket.writableLength === 0
   res.destroy()
@@ -79,6 +80,9 @@ export const cleanDestroyCompletesAtOnce = ask(() => {
     complete: { value: true },
     socket: { value: null },
   })
-  ;(http.IncomingMessage.prototype as any)._destroy.call(ended, null, () => (completed = true))
+  const { _destroy } = http.IncomingMessage.prototype as unknown as { _destroy(error: Error | null, callback: () => void): void }
+  _destroy.call(ended, null, () => {
+    completed = true
+  })
   return completed
 })
