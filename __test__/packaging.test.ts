@@ -16,6 +16,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const target = require('../binding/target.js')
 const { publishedManifest } = require('../scripts/pack-local.js')
+const { npm } = require('../scripts/npm-cli.js')
 const napiCli = join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js')
 
 const scratch: string[] = []
@@ -35,7 +36,7 @@ async function napiTargets(): Promise<{ triple: string; platformArchABI: string;
 
 /** The root package's files as `npm pack` selects them. */
 function packedFiles(): string[] {
-  const [listing] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' }))
+  const [listing] = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root }).stdout)
   return listing.files.map((f: { path: string }) => f.path)
 }
 
@@ -43,7 +44,7 @@ function packedFiles(): string[] {
 function releaseCopy(): string {
   const dir = tempDir()
   for (const path of ['package.json', 'npm', 'binding/index.js', 'binding/index.d.ts', 'index.d.ts']) cpSync(join(root, path), join(dir, path), { recursive: true })
-  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'))
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'junction')
   const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args], { cwd: dir, stdio: 'ignore' })
   git('init', '-q')
   git('add', '-A')
@@ -86,7 +87,7 @@ describe('the release steps keep the versions in sync', () => {
       mkdirSync(artifact, { recursive: true })
       writeFileSync(join(artifact, `${manifest.napi.binaryName}.${t.platformArchABI}.node`), `placeholder for ${t.triple}`)
     }
-    const artifacts = spawnSync('npm', ['run', 'artifacts'], { cwd: dir, encoding: 'utf8' })
+    const artifacts = npm(['run', 'artifacts'], { cwd: dir })
     expect(artifacts.status, artifacts.stderr).toBe(0)
     for (const t of await napiTargets()) {
       const binary = join(dir, 'npm', t.platformArchABI, `${manifest.napi.binaryName}.${t.platformArchABI}.node`)
@@ -102,7 +103,7 @@ describe('the release steps keep the versions in sync', () => {
 
   it('npm version moves every platform package to the new version', () => {
     const dir = releaseCopy()
-    const result = spawnSync('npm', ['version', '9.8.7', '--no-git-tag-version'], { cwd: dir, encoding: 'utf8' })
+    const result = npm(['version', '9.8.7', '--no-git-tag-version'], { cwd: dir })
     expect(result.status, result.stderr).toBe(0)
     for (const platform of readdirSync(join(dir, 'npm'))) {
       expect(JSON.parse(readFileSync(join(dir, 'npm', platform, 'package.json'), 'utf8')).version).toBe('9.8.7')

@@ -23,6 +23,7 @@ const root = join(__dirname, '..')
 const keep = process.argv.includes('--keep')
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const target = require('../binding/target.js')
+const { npm: npmCli } = require('./npm-cli.js')
 
 const nodes = [process.execPath, ...(process.env.XYPRISS_TEST_NODES || '').split(delimiter).filter(Boolean)]
 const pathWithoutCargo = (process.env.PATH || '')
@@ -44,7 +45,10 @@ function run(command, args, { cwd, env = {}, timeout = 10 * 60_000 } = {}) {
   const result = spawnSync(command, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 })
   return { status: result.status, output: `${result.stdout || ''}${result.stderr || ''}${result.error ? result.error.message : ''}` }
 }
-const npm = (args, options) => run(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, options)
+function npm(args, { cwd, env = {}, timeout = 10 * 60_000 } = {}) {
+  const result = npmCli(args, { cwd, env: { ...process.env, ...env }, timeout })
+  return { status: result.status, output: `${result.stdout || ''}${result.stderr || ''}${result.error ? result.error.message : ''}` }
+}
 
 const SERVE = `
 const http = require('node:http')

@@ -12,10 +12,16 @@ const { basename, join } = require('node:path')
 
 const root = join(__dirname, '..')
 const out = join(root, 'pack')
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+const { npm } = require('./npm-cli.js')
 
 function run(command, args, options = {}) {
   return execFileSync(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...options })
+}
+
+function runNpm(args, options = {}) {
+  const result = npm(args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], ...options })
+  if (result.status !== 0) throw new Error(`npm ${args.join(' ')} failed${result.error ? `: ${result.error.message}` : ''}`)
+  return result.stdout
 }
 
 /** The root manifest as published: napi pre-publish's optionalDependencies (see __test__/packaging.test.ts). */
@@ -30,14 +36,14 @@ async function publishedManifest(manifest) {
 
 /** `npm pack` of `dir` into pack/; the tarball's path. */
 function pack(dir) {
-  const [result] = JSON.parse(run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: dir }))
+  const [result] = JSON.parse(runNpm(['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: dir }))
   return join(out, result.filename)
 }
 
 async function main() {
   if (!process.argv.includes('--no-build')) {
     run(process.execPath, [join(__dirname, 'install.js')], { stdio: 'inherit', env: { ...process.env, XYPRISS_BUILD_FROM_SOURCE: '1' } })
-    run(npm, ['run', 'build:ts'], { stdio: ['ignore', 'ignore', 'inherit'] })
+    runNpm(['run', 'build:ts'], { stdio: ['ignore', 'ignore', 'inherit'] })
   }
   const target = require('../binding/target.js')
   if (target.triple === undefined) throw new Error(`no platform package is configured for ${target.platform}`)
@@ -49,7 +55,7 @@ async function main() {
   try {
     // the root package: npm's own file list, with the manifest as published
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-    const [listing] = JSON.parse(run(npm, ['pack', '--dry-run', '--json', '--ignore-scripts']))
+    const [listing] = JSON.parse(runNpm(['pack', '--dry-run', '--json', '--ignore-scripts']))
     const rootStage = join(stage, 'root')
     for (const { path } of listing.files) cpSync(join(root, path), join(rootStage, path))
     writeFileSync(join(rootStage, 'package.json'), JSON.stringify(await publishedManifest(manifest), null, 2) + '\n')
