@@ -38,3 +38,19 @@ export const errors = {
   handlerRequired: (method: string, type: string) =>
     coded('XYP_ERR_HANDLER_REQUIRED', `argument handler must be a function (${method}: ${type})`, TypeError),
 }
+
+/** Codes of XEMS errors: thrown by the binding (declared in crates/xypriss-napi/src/errors.rs)
+ *  or by lib/xems, always through `errors.xems`. */
+export const XEMS_CODES = {
+  /** Wrong secret, other hardware, or wrong recovery key. */
+  KEY: 'XYP_ERR_XEMS_KEY',
+  /** The file is damaged or was tampered with. */
+  INTEGRITY: 'XYP_ERR_XEMS_INTEGRITY',
+  /** Another process holds the store. */
+  LOCKED: 'XYP_ERR_XEMS_LOCKED',
+  IO: 'XYP_ERR_XEMS_IO',
+  CLOSED: 'XYP_ERR_XEMS_CLOSED',
+  INVALID_ARGUMENT: 'XYP_ERR_XEMS_INVALID_ARGUMENT',
+  /** The store file or its directory is writable by group or other users. */
+  PERMISSIONS: 'XYP_ERR_XEMS_PERMISSIONS',
+} as const

@@ -1,7 +1,7 @@
 // The XEMS store from JS: encrypted, hardware-bound, crash-safe. A write's promise resolves once
 // the record is on disk (appended and fsynced; concurrent writers share one fsync).
 import { native } from '../binding'
-import { errors } from '../errors'
+import { errors, XEMS_CODES } from '../errors'
 
 export type XemsValue = string | Buffer | Uint8Array | object | number | boolean | null
 
@@ -19,6 +19,26 @@ export interface XemsOpenOptions {
   recoveryKey?: boolean | string
   /** Replaces the detected hardware id (32 bytes); for tests and deployments with their own id. */
   hardwareId?: Buffer
+  /** Compact by itself once dead records (superseded, deleted, rotated) pass `deadPercent` % of
+   *  the file (default 50) and the file is at least `minFileSize` bytes (default 1 MiB).
+   *  `false` leaves compaction to `compact()`. Default on. */
+  autoCompact?: false | { minFileSize?: number; deadPercent?: number }
+}
+
+export interface XemsStats {
+  liveRecords: number
+  aliases: number
+  expiredPending: number
+  sandboxes: number
+  fileSize: number
+  liveBytes: number
+  /** Wiped records and commit metadata: what compaction reclaims. */
+  deadBytes: number
+  generation: number
+  writes: number
+  fsyncs: number
+  compactions: number
+  autoCompactions: number
 }
 
 export interface SessionOptions {
@@ -47,7 +67,7 @@ function decode(stored: string | Buffer | null | undefined): any {
     if (tag === STRING) return stored.slice(1)
     if (tag === JSON_VALUE) return JSON.parse(stored.slice(1))
     if (tag === BYTES) return Buffer.from(stored.slice(1), 'utf8')
-    throw errors.xems('XYP_ERR_XEMS_INTEGRITY', 'stored value has an unknown type tag')
+    throw errors.xems(XEMS_CODES.INTEGRITY, 'stored value has an unknown type tag')
   }
   const body = stored.subarray(1)
   switch (stored[0]) {
@@ -58,7 +78,7 @@ function decode(stored: string | Buffer | null | undefined): any {
     case JSON_VALUE:
       return JSON.parse(body.toString('utf8'))
     default:
-      throw errors.xems('XYP_ERR_XEMS_INTEGRITY', 'stored value has an unknown type tag')
+      throw errors.xems(XEMS_CODES.INTEGRITY, 'stored value has an unknown type tag')
   }
 }
 
@@ -105,7 +125,11 @@ export class XemsStore {
     }
     const secret = options.passphrase === undefined ? toBuffer(options.secret ?? process.env.XEMS_SECRET) : undefined
     if (options.passphrase === undefined && secret === undefined) {
-      throw errors.xems('XYP_ERR_XEMS_KEY', 'xems needs a secret: options.secret, options.passphrase or env XEMS_SECRET')
+      throw errors.xems(XEMS_CODES.KEY, 'xems needs a secret: options.secret, options.passphrase or env XEMS_SECRET')
+    }
+    const auto = options.autoCompact
+    if (auto !== undefined && auto !== false && (auto === null || typeof auto !== 'object')) {
+      throw new TypeError('xems.open: autoCompact must be false or { minFileSize, deadPercent }')
     }
     const result = await native.xemsOpen(
       {
@@ -116,6 +140,9 @@ export class XemsStore {
         hardwareBound: options.hardwareBound ?? true,
         createRecoveryKey: options.recoveryKey === true,
         hardwareId: options.hardwareId,
+        autoCompact: auto !== false,
+        autoCompactMinFileSize: auto ? auto.minFileSize : undefined,
+        autoCompactDeadPercent: auto ? auto.deadPercent : undefined,
       },
       onComplete as any,
       typeof options.recoveryKey === 'string' ? options.recoveryKey : undefined,
@@ -179,11 +206,17 @@ export class XemsStore {
     return { data, token: rotated ?? token }
   }
 
-  /** Replaces a session's data, keeping its token. */
-  saveSession(token: string, data: XemsValue, options: SessionOptions = {}): Promise<void> {
-    return this.set(options.sandbox ?? 'sessions', token, data, { ttl: options.ttl })
+  /**
+   * Replaces the data of the session `token` names now, and resolves to whether there was one:
+   * a token rotated away within its grace period saves into its successor; one rotated away
+   * longer ago, destroyed or unknown saves nothing (a stale request never revives a session).
+   * `ttl` restarts the session's lifetime; without it the session keeps its expiry.
+   */
+  saveSession(token: string, data: XemsValue, options: SessionOptions = {}): Promise<boolean> {
+    return this.write((op) => this.handle.saveSession(op, options.sandbox ?? 'sessions', token, encode(data), options.ttl))
   }
 
+  /** Destroys the session `token` names (through a rotated-away token: its successor too). */
   destroySession(token: string, options: { sandbox?: string } = {}): Promise<boolean> {
     return this.write((op) => this.handle.destroySession(op, options.sandbox ?? 'sessions', token))
   }
@@ -201,7 +234,7 @@ export class XemsStore {
     return this.write((op) => this.handle.close(op))
   }
 
-  stats() {
+  stats(): XemsStats {
     return this.handle.stats()
   }
 }

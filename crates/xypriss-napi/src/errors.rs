@@ -14,6 +14,8 @@ pub const XEMS_LOCKED: &str = "XYP_ERR_XEMS_LOCKED";
 pub const XEMS_IO: &str = "XYP_ERR_XEMS_IO";
 pub const XEMS_CLOSED: &str = "XYP_ERR_XEMS_CLOSED";
 pub const XEMS_INVALID_ARGUMENT: &str = "XYP_ERR_XEMS_INVALID_ARGUMENT";
+/// The store file or its directory is writable by group or other users.
+pub const XEMS_PERMISSIONS: &str = "XYP_ERR_XEMS_PERMISSIONS";
 
 /// Throws a JS `Error` whose `code` is `code`; the returned error tells napi-rs it is pending.
 pub fn throw(env: &Env, code: &str, message: &str) -> Error {
