@@ -2,8 +2,29 @@
 // `res.xLink(data)` starts a session, `res.xUnlink()` ends it. The token travels in an HttpOnly
 // cookie; a request header is accepted only when `headerName` is set (API clients), because a
 // token that scripts can read and send defeats HttpOnly.
+import type { IncomingHttpHeaders } from 'node:http'
 import cookie from 'cookie'
-import type { XemsStore } from './store'
+import type { NextFunction } from '../types'
+import type { XemsStore, XemsValue } from './store'
+
+/** What the middleware uses of a request (the engine's or Node's). */
+export interface SessionRequest {
+  headers: IncomingHttpHeaders
+  session?: unknown
+  /** Express's `req.secure` (honours `trust proxy`); decides `Secure` on the cookie. */
+  secure?: boolean
+}
+
+/** What the middleware uses of a response, and the two methods it adds. */
+export interface SessionResponse {
+  headersSent: boolean
+  statusCode: number
+  getHeader(name: string): unknown
+  setHeader(name: string, value: string | string[]): unknown
+  end(...args: unknown[]): unknown
+  xLink?: (data?: XemsValue) => Promise<string>
+  xUnlink?: () => Promise<boolean>
+}
 
 export interface XemsSessionCookieOptions extends Omit<cookie.CookieSerializeOptions, 'secure' | 'httpOnly' | 'encode'> {
   /** `'auto'` (default): `Secure` when the request is secure (`req.secure`, which honours
@@ -31,7 +52,7 @@ export interface XemsSessionOptions {
 }
 
 export function session(options: XemsSessionOptions) {
-  if (!options || !options.store) throw new TypeError('xems.session needs { store }')
+  if (!options?.store) throw new TypeError('xems.session needs { store }')
   const store = options.store
   const cookieName = options.cookieName ?? 'xems_token'
   const headerName = options.headerName === undefined ? undefined : String(options.headerName).toLowerCase()
@@ -53,7 +74,7 @@ export function session(options: XemsSessionOptions) {
     httpOnly: true,
   }
 
-  function sendToken(req: any, res: any, token: string | null) {
+  function sendToken(req: SessionRequest, res: SessionResponse, token: string | null) {
     const attributes = { ...cookieOptions, secure: secure === 'auto' ? req.secure === true : secure }
     const value = token === null
       ? cookie.serialize(cookieName, '', { ...attributes, maxAge: undefined, expires: new Date(0) })
@@ -64,7 +85,7 @@ export function session(options: XemsSessionOptions) {
     if (headerName !== undefined && token !== null) res.setHeader(headerName, token)
   }
 
-  return function xemsSession(req: any, res: any, next: (err?: any) => void) {
+  return function xemsSession(req: SessionRequest, res: SessionResponse, next: NextFunction) {
     const fromCookie = req.headers.cookie ? cookie.parse(req.headers.cookie)[cookieName] : undefined
     const header = headerName === undefined ? undefined : req.headers[headerName]
     const presented: string | undefined = fromCookie || (typeof header === 'string' && header !== '' ? header : undefined)
@@ -72,7 +93,7 @@ export function session(options: XemsSessionOptions) {
     let snapshot = ''
     const pending: Promise<unknown>[] = []
 
-    res.xLink = (data: any = {}) => {
+    res.xLink = (data: XemsValue = {}) => {
       const linking = store.createSession(data, { sandbox, ttl }).then((created) => {
         token = created
         req.session = data
@@ -97,7 +118,7 @@ export function session(options: XemsSessionOptions) {
     // its grace period that is its successor; after it (or once destroyed), nothing, so a slow
     // request can never bring a session back.
     const end = res.end
-    res.end = function (this: any, ...args: any[]) {
+    res.end = function (this: SessionResponse, ...args: unknown[]) {
       res.end = end
       if (token && req.session !== undefined && JSON.stringify(req.session) !== snapshot) {
         pending.push(store.saveSession(token, req.session, { sandbox, ttl }))

@@ -39,6 +39,7 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Sandboxes and keys are 1..=`max` bytes (they are length-prefixed in the record).
 pub(crate) fn check_name(what: &str, s: &str, max: usize) -> Result<(), Error> {
     if s.is_empty() || s.len() > max {
         return Err(Error::invalid(format!(
@@ -49,6 +50,7 @@ pub(crate) fn check_name(what: &str, s: &str, max: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// The expiry (Unix ms) of a write made now with `ttl`; 0 is never.
 pub(crate) fn ttl_ms(ttl: Option<Duration>) -> Result<u64, Error> {
     match ttl {
         None => Ok(0),
@@ -65,8 +67,9 @@ impl Store {
     /// Opens (or creates) the store at `path`.
     ///
     /// A second `open` of the same file in this process returns the same store (`report.shared`)
-    /// after checking the secret; another process gets a Locked error. Nothing is written to the
-    /// file before the key has been verified.
+    /// after checking the secret; another process gets a Locked error. A file (or directory)
+    /// that other users can write is refused with a Permissions error. Nothing is written to
+    /// the file before the key has been verified.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<(Store, OpenReport), Error> {
         options.validate()?;
         let canon = canonical(path.as_ref())?;

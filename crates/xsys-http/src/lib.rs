@@ -14,6 +14,8 @@ mod header_case;
 pub mod native;
 pub mod runtime;
 mod server;
+pub mod static_path;
+pub mod target;
 mod wire;
 
 pub use body::ResponseBody;

@@ -22,9 +22,10 @@ use xsys_router::{Lookup, RouteTable};
 use crate::body::ResponseBody;
 use crate::bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead};
 use crate::exchange::{BodyPump, Exchange, HandOver};
+use crate::native::NotFoundPage;
 use crate::runtime::runtime;
 use crate::wire::{Recordings, WireIo};
-use crate::{native, Error};
+use crate::Error;
 
 /// Bounds that keep one client from holding the server's resources.
 #[derive(Debug, Clone)]
@@ -71,7 +72,8 @@ pub struct ListenOptions {
 /// responses it gives natively.
 pub struct RoutingMirror {
     table: RwLock<Option<RouteTable>>,
-    powered_by: AtomicBool,
+    /// What a request no layer can match gets; without one such requests go to the handlers.
+    not_found: RwLock<Option<Arc<NotFoundPage>>>,
     connect_listener: AtomicBool,
     upgrade_listener: AtomicBool,
     version: AtomicU32,
@@ -81,7 +83,7 @@ impl RoutingMirror {
     pub fn new() -> Arc<Self> {
         Arc::new(RoutingMirror {
             table: RwLock::new(None),
-            powered_by: AtomicBool::new(true),
+            not_found: RwLock::new(None),
             connect_listener: AtomicBool::new(false),
             upgrade_listener: AtomicBool::new(false),
             version: AtomicU32::new(0),
@@ -99,8 +101,9 @@ impl RoutingMirror {
         change(&mut self.table.write().unwrap_or_else(|e| e.into_inner()))
     }
 
-    pub fn set_powered_by(&self, on: bool) {
-        self.powered_by.store(on, Ordering::Relaxed);
+    /// The page for requests no layer can match (the framework's 404).
+    pub fn set_not_found(&self, page: NotFoundPage) {
+        *self.not_found.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(page));
     }
 
     /// Without a `'connect'` listener, Node closes a CONNECT request's connection.
@@ -134,11 +137,19 @@ impl RoutingMirror {
             }
             Lookup::Defer => return Routed::Dispatch(None),
         }
-        let (head, body) = native::not_found(method, path, self.powered_by.load(Ordering::Relaxed));
-        let mut response = Response::new(ResponseBody::full(body));
-        *response.status_mut() = head.status;
-        *response.headers_mut() = head.headers;
-        Routed::Native(response)
+        let page = self
+            .not_found
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match page {
+            Some(page) => Routed::Native(page.render(method, path)),
+            // no page to give: the handlers answer, visiting no layer
+            None => Routed::Dispatch(Some(LayerCandidates {
+                version: self.version.load(Ordering::Relaxed),
+                ids: Vec::new(),
+            })),
+        }
     }
 }
 
@@ -559,21 +570,18 @@ async fn handle(
         Some(pq) if parts.uri.scheme().is_none() => Bytes::copy_from_slice(pq.as_str().as_bytes()),
         _ => Bytes::from(parts.uri.to_string()),
     });
-    let path = if target.starts_with(b"/") {
-        let end = target
-            .iter()
-            .position(|&b| b == b'?' || b == b'#')
-            .unwrap_or(target.len());
-        // The target is ASCII: bytes above it are refused before hyper parses the line.
-        std::str::from_utf8(&target[..end]).unwrap_or_else(|_| parts.uri.path())
-    } else {
-        parts.uri.path()
-    };
+    if parts.method != Method::CONNECT && !crate::target::node_parser_accepts(&target) {
+        return Ok(bad_request());
+    }
+    // The one reading of the target that JS makes too (see target.rs). The target is ASCII:
+    // bytes above it are refused before hyper parses the line.
+    let path = std::str::from_utf8(&target)
+        .ok()
+        .and_then(|target| crate::target::read(target).pathname);
     // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the routes.
-    let routed = if tunnel.is_some() {
-        Routed::Dispatch(None)
-    } else {
-        shared.routing.route(&parts.method, path)
+    let routed = match path {
+        Some(path) if tunnel.is_none() => shared.routing.route(&parts.method, path),
+        _ => Routed::Dispatch(None),
     };
     let candidates = match routed {
         Routed::Native(mut response) => {
