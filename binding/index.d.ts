@@ -144,6 +144,12 @@ export declare function respondBytes(request: number, status: number, headers: s
  */
 export declare function respondString(request: number, status: number, headers: string, body: string, flags?: number | undefined | null, reason?: string | undefined | null): boolean
 
+/**
+ * Bytes a streaming response may hold unsent before `writeChunk` says `false`: the running
+ * Node's default highWaterMark (`stream.getDefaultHighWaterMark(false)`), set once by lib/.
+ */
+export declare function setHighWaterMark(bytes: number): void
+
 /** Why static files must not be served for this path (below their mount point), or null. */
 export declare function staticPathRefusal(path: string): string | null
 
