@@ -134,9 +134,13 @@ export declare function respondString(request: number, status: number, headers: 
 /** Ends the handler's side of a handed-over connection (`socket.end()`). */
 export declare function tunnelEnd(request: number): boolean
 
+/** Stops (`false`) or resumes (`true`) reading from the client of a handed-over connection. */
+export declare function tunnelFlow(request: number, flowing: boolean): boolean
+
 /**
  * Raw bytes from the handler on a handed-over connection (`socket.write` after an
- * `'upgrade'` or `'connect'`); the first ones are the response head.
+ * `'upgrade'` or `'connect'`); the first ones are the response head. `false` means the client is
+ * behind: wait for the drain event. A connection already gone takes them quietly (`true`).
  */
 export declare function tunnelWrite(request: number, chunk: Uint8Array): boolean
 

@@ -846,6 +846,7 @@ module.exports.readBody = nativeBinding.readBody
 module.exports.respondBytes = nativeBinding.respondBytes
 module.exports.respondString = nativeBinding.respondString
 module.exports.tunnelEnd = nativeBinding.tunnelEnd
+module.exports.tunnelFlow = nativeBinding.tunnelFlow
 module.exports.tunnelWrite = nativeBinding.tunnelWrite
 module.exports.writeChunk = nativeBinding.writeChunk
 module.exports.writeHead = nativeBinding.writeHead

@@ -44,7 +44,7 @@ export class HttpServer extends EventEmitter {
   /** Requests handed to JS handlers by this server. */
   requests = 0
   listening = false
-  private timeouts = { headers: 30_000, keepAlive: 5_000 }
+  private timeouts = { headers: 60_000, keepAlive: 5_000 }
   maxHeaderSize = 16 * 1024
   maxHeadersCount: number | null = null
   requestTimeout = 300_000

@@ -1,11 +1,13 @@
-//! Responses the engine gives without waking the handlers, byte-identical to Express 5's.
+//! Responses the engine gives without waking the handlers, byte-identical to Express 5's (its
+//! 404 page) or to Node's server (its refusals).
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderMap, Method, StatusCode};
+use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, Method, Response, StatusCode};
 
-use crate::exchange::ResponseHead;
+use crate::body::ResponseBody;
+use crate::head::ResponseHead;
 
 /// Express's (finalhandler's) 404 page: `Cannot <METHOD> <encoded pathname>`.
 pub fn not_found(method: &Method, pathname: &str, powered_by: bool) -> (ResponseHead, Bytes) {
@@ -38,6 +40,31 @@ pub fn not_found(method: &Method, pathname: &str, powered_by: bool) -> (Response
         },
         Bytes::from(body),
     )
+}
+
+/// A refusal as Node's server writes one: the status line and `Connection: close`, no body, and
+/// the connection closes (the wire writer leaves out the `Content-Length: 0` hyper adds).
+pub(crate) fn refusal(status: StatusCode) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::none());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Node's answer to HTTP/1.1 without Host: `writeHead(400, ['Connection', 'close'])` and `end()`.
+pub(crate) fn missing_host() -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::full(Bytes::new()));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    let headers = response.headers_mut();
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    headers.insert(http::header::DATE, crate::date::now());
+    headers.insert(
+        http::header::TRANSFER_ENCODING,
+        HeaderValue::from_static("chunked"),
+    );
+    response
 }
 
 /// Which entity tag a buffered response asks the engine to add (Express's `etag` setting).
