@@ -330,10 +330,14 @@ export class HttpServer extends EventEmitter {
             }
             break
           }
-          case TAG_DRAIN:
+          case TAG_DRAIN: {
             i += 2
-            this.exchanges.get(batch[i - 1] as number)?.res[kOnDrain]()
+            const id = batch[i - 1] as number
+            const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
+            if (tunnel) tunnel.drained()
+            else this.exchanges.get(id)?.res[kOnDrain]()
             break
+          }
           case TAG_CONNECTION_CLOSED: {
             i += 2
             const socket = this.sockets.get(batch[i - 1] as number)
