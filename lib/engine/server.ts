@@ -326,7 +326,7 @@ export class HttpServer extends EventEmitter {
             const exchange = this.exchanges.get(id)
             if (exchange) {
               this.exchanges.delete(id)
-              abortExchange(exchange)
+              connectionLost(exchange)
             }
             break
           }
@@ -348,9 +348,11 @@ export class HttpServer extends EventEmitter {
               const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
               if (exchange !== undefined) {
                 this.exchanges.delete(socket.currentRequest)
-                abortExchange(exchange)
-              }
-              socket.markClosed()
+                connectionLost(exchange, socket)
+              } else if (abortsPending.has(socket)) {
+                // after the request's own (deferred) abort, as Node orders them
+                setImmediate(() => socket.markClosed())
+              } else socket.markClosed()
             }
             break
           }
@@ -421,9 +423,34 @@ export class HttpServer extends EventEmitter {
 // it. Every method of those prototypes is defined above, so none of Node's internals runs here.
 Object.setPrototypeOf(HttpServer.prototype, http.Server.prototype)
 
+/** Sockets whose request's abort waits for the handlers to have read what came (see below). */
+const abortsPending = new WeakSet<EngineSocket>()
+
 function abortExchange(exchange: Exchange) {
   exchange.req[kOnAbort]()
   exchange.res[kOnAbort]()
+}
+
+/**
+ * The connection closed under an exchange, as Node's socket 'close' aborts the request in
+ * flight. A request whose body came whole is the handlers' first: Node reads the close only after
+ * it has delivered what came before it, so a body parser already reading gets its 'end' and no
+ * 'aborted'. The abort waits for that turn of the event loop here too (the engine may report the
+ * close in the same batch as the request).
+ */
+function connectionLost(exchange: Exchange, socket?: EngineSocket) {
+  const { req } = exchange
+  if (req.complete && !req.readableEnded && !req.destroyed) {
+    abortsPending.add(req.socket)
+    setImmediate(() => {
+      abortsPending.delete(req.socket)
+      abortExchange(exchange)
+      socket?.markClosed()
+    })
+    return
+  }
+  abortExchange(exchange)
+  socket?.markClosed()
 }
 
 function decorateListenError(error: any, host: string | undefined, port: number, path?: string) {
