@@ -76,6 +76,32 @@ describe.each([
     await running.close()
   })
 
+  it('a body too large to come with its head (it streams) is delivered whole too', async () => {
+    const seen = { ok: 0, aborted: 0, errors: [] as string[], incomplete: 0 }
+    const running = await listen(app(framework, seen))
+    const large = JSON.stringify({ items: Array.from({ length: 100 }, (_, i) => ({ id: i, name: 'y'.repeat(2000) })) })
+    await Promise.all(
+      Array.from(
+        { length: 16 },
+        (_, i) =>
+          new Promise<void>((resolve) => {
+            const socket = net.connect(running.port, '127.0.0.1', () => {
+              const request = `POST /items HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(large)}\r\n\r\n${large}`
+              if (i % 2 === 1) socket.write(request, () => socket.destroy())
+              else socket.end(request, () => setTimeout(() => socket.destroy(), 1500))
+            })
+            socket.on('close', () => resolve())
+            socket.on('error', () => resolve())
+          }),
+      ),
+    )
+    await waitFor(() => seen.ok + seen.errors.length >= 16, 10_000).catch(() => {})
+    expect(seen.errors).toEqual([])
+    expect(seen.aborted).toBe(0)
+    expect(seen.ok).toBe(16)
+    await running.close()
+  })
+
   it("a body cut short is 'aborted', and the body parser says so", async () => {
     const seen = { ok: 0, aborted: 0, errors: [] as string[], incomplete: 0 }
     const running = await listen(app(framework, seen))
