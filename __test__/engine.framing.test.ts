@@ -189,7 +189,7 @@ describe('hostile request streams', () => {
       const bytes = payload + END
       const [node, engine] = await Promise.all([transcript(both.express.port, bytes), transcript(both.xypriss.port, bytes)])
       // Whatever Node refuses, the engine refuses too: it answers no more requests than Node.
-      const answered = (text: string) => (text.match(/^HTTP\/1\.1 [12]\d\d |\r\n\r\n[^]*?HTTP\/1\.1 [12]\d\d /g) ?? []).length
+      const answered = (text: string) => (text.match(/HTTP\/1\.1 [12]\d\d /g) ?? []).length
       if (expected !== 'next400') expect(answered(engine)).toBeLessThanOrEqual(answered(node))
       switch (expected) {
         case 'same':
@@ -198,11 +198,11 @@ describe('hostile request streams', () => {
         case 'rfc400':
         case 'parser400':
           expect(node, 'Node accepts it').toMatch(/^HTTP\/1\.1 200 /)
-          expect(engine).toMatch(new RegExp(`^(HTTP/1\\.1 200 [^]*?\\r\\n\\r\\n\\{[^}]*\\})?${escape(BAD_REQUEST)} <closed>$`))
+          expect(engine).toMatch(new RegExp(`^(HTTP/1\\.1 200 [\\s\\S]*?\\r\\n\\r\\n\\{[^}]*\\})?${regexEscape(BAD_REQUEST)} <closed>$`))
           break
         case 'next400':
           expect(node).toBe(`${BAD_REQUEST} <closed>`)
-          expect(engine).toMatch(new RegExp(`^HTTP/1\\.1 200 [^]*?\\r\\n\\r\\n\\{[^]*?\\}${escape(BAD_REQUEST)} <closed>$`))
+          expect(engine).toMatch(new RegExp(`^HTTP/1\\.1 200 [\\s\\S]*?\\r\\n\\r\\n\\{[\\s\\S]*?\\}${regexEscape(BAD_REQUEST)} <closed>$`))
           break
         case 'rfc501':
           expect(node, 'Node accepts it').toMatch(/^HTTP\/1\.1 200 /)
@@ -213,6 +213,6 @@ describe('hostile request streams', () => {
   }
 })
 
-function escape(text: string) {
+function regexEscape(text: string) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\r/g, '\\r').replace(/\n/g, '\\n')
 }

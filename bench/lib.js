@@ -131,6 +131,46 @@ function expectRoute999(res, server) {
 // from that map, or mapped to { na }, is not part of the scenario and reported as "n/a".
 const NOT_IN_SCENARIO = { na: 'n/a (not part of this scenario)' };
 
+// The production-shaped scenario: helmet, CORS, a rate limit, static files and a JSON router, on
+// each framework with what its users install (Express: the npm middleware; Fastify: its plugins;
+// xypriss: its own). bench/servers/<server>-prod.js.
+const STATIC_DIR = path.join(BENCH_DIR, 'static');
+const STATIC_FILE = 'file-2k.txt';
+const STATIC_BODY = fs.readFileSync(path.join(STATIC_DIR, STATIC_FILE), 'utf8');
+
+function expectStaticFile(res) {
+  if (res.status !== 200) return `status ${res.status}, expected 200`;
+  if (res.body !== STATIC_BODY) return `body of ${res.body.length} bytes differs from ${STATIC_FILE}`;
+  if (!/^text\/plain/.test(res.headers['content-type'] || '')) return `Content-Type ${JSON.stringify(res.headers['content-type'])}, expected text/plain`;
+  return null;
+}
+
+// What every server's stack must have added: helmet's headers (as the installed helmet computes
+// them; @fastify/helmet wraps the same helmet), the CORS origin, and the rate limiter's counters.
+function expectThroughStack(res, server, inner) {
+  const wrong = inner();
+  if (wrong) return wrong;
+  const { set } = helmetHeaders();
+  for (const [name, value] of Object.entries(set)) {
+    if (res.headers[name] !== value) return `header ${name}: ${JSON.stringify(res.headers[name])}, expected ${JSON.stringify(value)} (helmet)`;
+  }
+  if (res.headers['access-control-allow-origin'] !== '*') {
+    return `access-control-allow-origin: ${JSON.stringify(res.headers['access-control-allow-origin'])}, expected "*" (cors)`;
+  }
+  const limited = Object.keys(res.headers).some((name) => /^(x-)?ratelimit/.test(name));
+  if (!limited) return `no rate-limit header on ${server.label}'s answer: is the limiter in the stack?`;
+  return null;
+}
+
+const PRODUCTION_STACK = {
+  'node-http': NOT_IN_SCENARIO,
+  express: 'express-prod.js',
+  fastify: 'fastify-prod.js',
+  xypriss: 'xypriss-prod.js',
+  ceiling: NOT_IN_SCENARIO,
+};
+
+
 const ROUTES = [
   {
     name: 'json',
@@ -204,13 +244,83 @@ const ROUTES = [
     },
     check: expectRoute999,
   },
+  {
+    name: 'prod-json',
+    title: 'GET /api/json through a production stack (helmet + cors + rate limit + static + router)',
+    method: 'GET',
+    path: '/api/json',
+    headers: { Origin: 'http://example.com' },
+    servers: PRODUCTION_STACK,
+    check: (res, server) => expectThroughStack(res, server, () => expectJson(res, '{"hello":"world"}', { ...server, expressLike: false })),
+  },
+  {
+    name: 'prod-static',
+    title: `GET /${STATIC_FILE} (2 KB) through the production stack`,
+    method: 'GET',
+    path: `/${STATIC_FILE}`,
+    headers: { Origin: 'http://example.com' },
+    servers: PRODUCTION_STACK,
+    check: (res, server) => expectThroughStack(res, server, () => expectStaticFile(res)),
+  },
+  {
+    name: 'static',
+    title: `GET /${STATIC_FILE} (2 KB), an app that serves static files only`,
+    method: 'GET',
+    path: `/${STATIC_FILE}`,
+    servers: {
+      'node-http': NOT_IN_SCENARIO,
+      express: 'express-static.js',
+      fastify: 'fastify-static.js',
+      xypriss: 'xypriss-static.js',
+      ceiling: NOT_IN_SCENARIO,
+      nginx: 'nginx.js',
+    },
+    check: (res) => expectStaticFile(res),
+  },
+  {
+    name: 'prod-429',
+    title: 'GET /api/json over the rate limit (429) through the production stack',
+    method: 'GET',
+    path: '/api/json',
+    headers: { Origin: 'http://example.com' },
+    // A limit of one request per hour: the check's first request uses it up, every later one is a 429.
+    env: { RATE_LIMIT: '1' },
+    prime: 1,
+    expectErrorStatus: true,
+    servers: PRODUCTION_STACK,
+    check: (res) => (res.status === 429 ? null : `status ${res.status}, expected 429`),
+  },
+  {
+    name: 'prod-preflight',
+    title: 'OPTIONS /api/json, a CORS preflight through the production stack',
+    method: 'OPTIONS',
+    path: '/api/json',
+    headers: { Origin: 'http://example.com', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+    lua: path.join(BENCH_DIR, 'options.lua'),
+    servers: PRODUCTION_STACK,
+    check: (res) => {
+      if (res.status !== 204) return `status ${res.status}, expected 204`;
+      if (res.headers['access-control-allow-origin'] !== '*') return `access-control-allow-origin: ${JSON.stringify(res.headers['access-control-allow-origin'])}, expected "*"`;
+      if (!/POST/.test(res.headers['access-control-allow-methods'] || '')) return `access-control-allow-methods: ${JSON.stringify(res.headers['access-control-allow-methods'])}, expected POST among them`;
+      return null;
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
 // Servers
 
+// The Node that runs the Node servers (`--node`); the harness itself may run on another.
+let nodeBinary = process.execPath;
+function setNodeBinary(file) {
+  const probe = spawnSync(file, ['-v'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) throw new Error(`--node ${file}: cannot run it (${probe.error ? probe.error.message : probe.stderr.trim()})`);
+  nodeBinary = path.resolve(file);
+  return probe.stdout.trim();
+}
+
 function nodeServer(file) {
-  return () => ({ ok: true, command: process.execPath, args: [path.join(BENCH_DIR, 'servers', file)] });
+  return () => ({ ok: true, command: nodeBinary, args: [path.join(BENCH_DIR, 'servers', file)] });
 }
 
 function prepareXypriss() {
@@ -218,18 +328,18 @@ function prepareXypriss() {
   if (!fs.existsSync(entry)) {
     return { ok: false, reason: 'skipped: dist/index.cjs is not built yet (npm run build)' };
   }
-  return { ok: true, command: process.execPath, args: [path.join(BENCH_DIR, 'servers', 'xypriss.js')] };
+  return { ok: true, command: nodeBinary, args: [path.join(BENCH_DIR, 'servers', 'xypriss.js')] };
 }
 
 // The command that serves `route` on `server`, given what server.prepare() returned:
 // the server's own app for the shared routes, the route's own app file for scenario routes,
 // or { na } when the server is not part of the scenario.
 function commandFor(route, server, prepared) {
-  if (!route.servers) return prepared;
+  if (!route.servers) return server.scenarioOnly ? { ok: false, na: true, reason: NOT_IN_SCENARIO.na } : prepared;
   const entry = route.servers[server.name] || NOT_IN_SCENARIO;
   if (typeof entry !== 'string') return { ok: false, na: true, reason: entry.na };
   if (!prepared.ok) return prepared;
-  return { ok: true, command: process.execPath, args: [path.join(BENCH_DIR, 'servers', entry)] };
+  return { ok: true, command: nodeBinary, args: [path.join(BENCH_DIR, 'servers', entry)] };
 }
 
 function newestMtime(dir) {
@@ -271,12 +381,20 @@ function prepareCeiling() {
 }
 
 const SERVERS = [
-  { name: 'node-http', label: 'node:http', aliases: ['node', 'node:http', 'http'], prepare: nodeServer('node-http.js') },
-  { name: 'express', label: 'Express 5', aliases: [], prepare: nodeServer('express.js'), expressLike: true },
-  { name: 'fastify', label: 'Fastify 5', aliases: [], prepare: nodeServer('fastify.js') },
-  { name: 'xypriss', label: 'xypriss', aliases: [], prepare: prepareXypriss, expressLike: true },
+  { name: 'node-http', label: 'node:http', aliases: ['node', 'node:http', 'http'], prepare: nodeServer('node-http.js'), runsJs: true },
+  { name: 'express', label: 'Express 5', aliases: [], prepare: nodeServer('express.js'), expressLike: true, runsJs: true },
+  { name: 'fastify', label: 'Fastify 5', aliases: [], prepare: nodeServer('fastify.js'), runsJs: true },
+  { name: 'xypriss', label: 'xypriss', aliases: [], prepare: prepareXypriss, expressLike: true, runsJs: true },
   { name: 'ceiling', label: 'Rust hyper (ceiling)', aliases: ['rust', 'hyper'], prepare: prepareCeiling },
+  { name: 'nginx', label: 'nginx (1 worker, sendfile)', aliases: [], prepare: prepareNginx, scenarioOnly: true },
 ];
+
+// nginx is the reference for static files where it is installed (Debian: nginx-light).
+function prepareNginx() {
+  const probe = spawnSync(process.env.NGINX || 'nginx', ['-v'], { encoding: 'utf8' });
+  if (probe.error) return { ok: false, reason: `skipped: nginx not found (${probe.error.message})` };
+  return { ok: true, version: (probe.stderr || probe.stdout).trim() };
+}
 
 function pickServers(list) {
   if (!list) return SERVERS;
@@ -316,15 +434,17 @@ function freePort() {
 
 // Spawns a server and resolves once it printed `LISTENING <port>`.
 // The returned handle collects stdout lines (for STATS) and the tail of stderr (for error messages).
-async function startServer(server, prepared) {
+async function startServer(server, prepared, env = {}) {
   const port = await freePort();
   const child = spawn(prepared.command, prepared.args, {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port) },
+    env: { ...process.env, ...env, PORT: String(port), BENCH_STATIC_DIR: STATIC_DIR },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
-  const handle = { child, port: null, lines: [], stderr: '', exited: false, exitInfo: null };
+  // `pid`: the process whose CPU is measured; a wrapper (nginx.js) names the real server with a
+  // `PID <n>` line before `LISTENING`.
+  const handle = { child, pid: child.pid, port: null, lines: [], stderr: '', exited: false, exitInfo: null };
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk) => {
     handle.stderr = (handle.stderr + chunk).slice(-4000);
@@ -345,6 +465,8 @@ async function startServer(server, prepared) {
     const timer = setTimeout(() => reject(new Error(`no LISTENING line within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
     lines.on('line', (line) => {
       handle.lines.push(line);
+      const pid = /^PID (\d+)\s*$/.exec(line);
+      if (pid) handle.pid = Number(pid[1]);
       const m = /^LISTENING (\d+)\s*$/.exec(line);
       if (m && handle.port === null) {
         clearTimeout(timer);
@@ -422,6 +544,7 @@ async function verify(server, port, route) {
   let response;
   try {
     response = await request(port, route);
+    for (let i = 0; i < (route.prime || 0); i++) response = await request(port, route);
   } catch (err) {
     return `request failed: ${err.message}`;
   }
@@ -536,6 +659,67 @@ function readRss(pid, field = 'VmRSS') {
 }
 
 // ---------------------------------------------------------------------------------------------
+// CPU time per thread, from /proc/<pid>/task/*/stat (Linux)
+
+const CLOCK_TICKS = (() => {
+  const probe = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const ticks = Number(probe.stdout);
+  return probe.status === 0 && ticks > 0 ? ticks : 100;
+})();
+
+// tid -> { name, ticks } (user + system time) for every thread of the process, now.
+function threadTimes(pid) {
+  const out = new Map();
+  let tids;
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The name is in parentheses and may hold spaces; the fields after it are space-separated.
+      const close = stat.lastIndexOf(')');
+      const name = stat.slice(stat.indexOf('(') + 1, close);
+      const fields = stat.slice(close + 2).split(' ');
+      out.set(Number(tid), { name, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // The thread ended between readdir and read.
+    }
+  }
+  return out;
+}
+
+// A thread that runs JavaScript: the main thread (tid = pid), a worker_threads thread (named
+// WorkerThread from Node 22 on), or a thread the server named with a `JS_THREADS a,b` line.
+function isJsThread(pid, tid, name, announced) {
+  return tid === pid || name === 'WorkerThread' || announced.has(tid);
+}
+
+// CPU µs per request between two threadTimes() samples: all threads, the JS thread(s), and the
+// busiest other threads by name.
+function cpuPerRequest(pid, before, after, requests, announced = new Set()) {
+  if (!requests || after.size === 0) return null;
+  const usPerTick = 1e6 / CLOCK_TICKS;
+  let all = 0;
+  let js = 0;
+  const byName = new Map();
+  for (const [tid, now] of after) {
+    const used = now.ticks - (before.get(tid)?.ticks ?? 0);
+    all += used;
+    if (isJsThread(pid, tid, now.name, announced)) js += used;
+    else byName.set(now.name, (byName.get(now.name) ?? 0) + used);
+  }
+  const perRequest = (ticks) => (ticks * usPerTick) / requests;
+  return {
+    allUs: perRequest(all),
+    jsUs: perRequest(js),
+    others: Object.fromEntries([...byName].filter(([, t]) => t > 0).map(([name, t]) => [name, perRequest(t)])),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Small helpers
 
 function sleep(ms) {
@@ -599,6 +783,9 @@ function exitReason(handle) {
 
 module.exports = {
   BENCH_DIR,
+  cpuPerRequest,
+  setNodeBinary,
+  threadTimes,
   exitReason,
   ROOT,
   RESULTS_DIR,

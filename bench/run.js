@@ -14,6 +14,8 @@ const USAGE = `usage: node bench/run.js [options]      (npm run bench -- [option
   --warmup N        seconds of unmeasured load before each measurement (default 2)
   --connections N   wrk connections (default 64)
   --threads N       wrk threads (default 1)
+  --rounds N        measure every server N times per route and report the medians (default 3)
+  --node PATH       the Node binary that runs the Node servers (default: the one running this)
   --only a,b        servers: ${lib.SERVERS.map((s) => s.name).join(', ')}
   --routes a,b      routes: ${lib.ROUTES.map((r) => r.name).join(', ')}
   --rss             run the memory test instead (same as node bench/rss.js; see its --help)
@@ -25,6 +27,8 @@ const OPTIONS = {
   warmup: 'number',
   connections: 'number',
   threads: 'number',
+  rounds: 'number',
+  node: 'string',
   only: 'string',
   routes: 'string',
   help: 'boolean',
@@ -83,32 +87,41 @@ function describeStats(stats) {
   return parts.join(', ');
 }
 
+function fmtUs(us) {
+  return us == null ? '—' : us.toFixed(1);
+}
+
 function routeTable(route, servers, rows) {
   const x = rows.get('xypriss');
   const xRps = x && x.wrk ? x.wrk.rps : null;
   const out = [];
   out.push(`### ${route.title}`, '');
-  out.push('| server | req/s | p99 | non-2xx | socket errors | xypriss ÷ this |');
-  out.push('|---|--:|--:|--:|--:|--:|');
+  out.push('| server | req/s | p99 | CPU µs/req, all threads | CPU µs/req, JS thread | non-2xx | socket errors | xypriss ÷ this |');
+  out.push('|---|--:|--:|--:|--:|--:|--:|--:|');
   for (const server of servers) {
     const row = rows.get(server.name);
-    if (row && row.na) {
-      out.push(`| ${server.label} | ${cell(row.na)} | | | | |`);
+    if (!row) continue;
+    if (row.na) {
+      out.push(`| ${server.label} | ${cell(row.na)} | | | | | | |`);
       continue;
     }
-    if (!row || !row.wrk) {
-      out.push(`| ${server.label} | ${cell(row ? row.problem : 'not run')} | | | | |`);
+    if (!row.wrk) {
+      out.push(`| ${server.label} | ${cell(row.problem || 'not run')} | | | | | | |`);
       continue;
     }
     const w = row.wrk;
     let ratio = server.name === 'xypriss' ? '1.00×' : fmtRatio(xRps, w.rps);
     if (server.name === 'ceiling' && xRps) ratio += ` (${((100 * xRps) / w.rps).toFixed(0)} % of ceiling)`;
-    const non2xx = route.expectErrorStatus
-      ? `${fmtInt(w.non2xx)} (404s expected)`
-      : fmtInt(w.non2xx);
+    const non2xx = route.expectErrorStatus ? `${fmtInt(w.non2xx)} (expected)` : fmtInt(w.non2xx);
+    const js = row.cpu && server.runsJs ? fmtUs(row.cpu.jsUs) : '—';
     out.push(
-      `| ${server.label} | ${fmtInt(w.rps)} | ${fmtMs(w.latencyMs.p99)} | ${non2xx} | ${fmtSocketErrors(w.socketErrors)} | ${ratio} |`,
+      `| ${server.label} | ${fmtInt(w.rps)} | ${fmtMs(w.latencyMs.p99)} | ${fmtUs(row.cpu && row.cpu.allUs)} | ${js} | ${non2xx} | ${fmtSocketErrors(w.socketErrors)} | ${ratio} |`,
     );
+  }
+  const rounds = [...rows.values()].find((row) => row.rounds)?.rounds;
+  if (rounds && rounds.length > 1) out.push('', `Medians of ${rounds.length} rounds; req/s per round: ${servers.filter((s) => rows.get(s.name)?.rounds).map((s) => `${s.label} ${rows.get(s.name).rounds.map((r) => (r.wrk ? fmtInt(r.wrk.rps) : '×')).join(' / ')}`).join('; ')}.`);
+  if (x && x.cpu && Object.keys(x.cpu.others).length) {
+    out.push('', `xypriss CPU µs/req by thread: JS ${fmtUs(x.cpu.jsUs)}, ${Object.entries(x.cpu.others).sort((a, b) => b[1] - a[1]).map(([name, us]) => `${name} ${fmtUs(us)}`).join(', ')}.`);
   }
   if (x && x.stats) out.push('', `xypriss engine: ${describeStats(x.stats)}.`);
   out.push('');
@@ -120,11 +133,12 @@ function summaryTable(routes, results) {
     ['node-http', 'xypriss ÷ node:http'],
     ['express', 'xypriss ÷ Express'],
     ['fastify', 'xypriss ÷ Fastify'],
+    ['nginx', 'xypriss ÷ nginx'],
     ['ceiling', 'xypriss ÷ Rust ceiling'],
-  ];
-  const out = ['### Summary: xypriss req/s as a multiple of each server', ''];
-  out.push(`| route | ${others.map(([, t]) => t).join(' | ')} |`);
-  out.push(`|---|${others.map(() => '--:').join('|')}|`);
+  ].filter(([name]) => routes.some((route) => results.get(route.name).has(name)));
+  const out = ['### Summary: xypriss req/s as a multiple of each server, and CPU per request', ''];
+  out.push(`| route | ${others.map(([, t]) => t).join(' | ')} | CPU µs/req (all / JS thread): xypriss | node:http | Express | Fastify |`);
+  out.push(`|---|${others.map(() => '--:').join('|')}|--:|--:|--:|--:|`);
   const xyprissMeasured = routes.some((route) => {
     const row = results.get(route.name).get('xypriss');
     return row && row.wrk;
@@ -141,9 +155,14 @@ function summaryTable(routes, results) {
     };
     const ratio = (name) => {
       const row = rows.get(name);
-      return row && row.na ? 'n/a' : fmtRatio(rps('xypriss'), rps(name));
+      if (!row) return '';
+      return row.na ? 'n/a' : fmtRatio(rps('xypriss'), rps(name));
     };
-    out.push(`| ${route.title} | ${others.map(([name]) => ratio(name)).join(' | ')} |`);
+    const cpu = (name) => {
+      const row = rows.get(name);
+      return row && row.cpu ? `${fmtUs(row.cpu.allUs)} / ${fmtUs(row.cpu.jsUs)}` : '—';
+    };
+    out.push(`| ${route.title} | ${others.map(([name]) => ratio(name)).join(' | ')} | ${cpu('xypriss')} | ${cpu('node-http')} | ${cpu('express')} | ${cpu('fastify')} |`);
   }
   out.push('');
   return out.join('\n');
@@ -155,7 +174,7 @@ function summaryTable(routes, results) {
 async function measure(server, prepared, route, opts) {
   let handle;
   try {
-    handle = await lib.startServer(server, prepared);
+    handle = await lib.startServer(server, prepared, route.env);
   } catch (err) {
     return { problem: err.message };
   }
@@ -176,9 +195,15 @@ async function verifyAndLoad(server, handle, route, opts) {
 
   const wrkOpts = { port: handle.port, route, connections: opts.connections, threads: opts.threads };
   if (opts.warmup > 0) await lib.runWrk({ ...wrkOpts, seconds: opts.warmup });
+  const announced = new Set(
+    handle.lines.filter((l) => l.startsWith('JS_THREADS ')).flatMap((l) => l.slice(11).split(',').map(Number)),
+  );
+  const before = lib.threadTimes(handle.pid);
   const wrk = await lib.runWrk({ ...wrkOpts, seconds: opts.duration });
+  const after = lib.threadTimes(handle.pid);
   if (handle.exited) return { problem: `during the run: ${lib.exitReason(handle)}` };
   if (wrk.requests === 0) return { problem: 'no request completed during the measured run', discardedWrk: wrk };
+  const cpu = lib.cpuPerRequest(handle.pid, before, after, wrk.requests, announced);
 
   // Answering correctly when idle is not enough: check again after the load.
   const wrongAfter = await lib.verify(server, handle.port, route);
@@ -186,7 +211,41 @@ async function verifyAndLoad(server, handle, route, opts) {
     // Kept in latest.json for debugging, never reported.
     return { problem: `WRONG ANSWER after the load, numbers discarded: ${wrongAfter}`, discardedWrk: wrk };
   }
-  return { wrk };
+  return { wrk, cpu };
+}
+
+function median(values) {
+  const sorted = values.filter((v) => v != null).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+// One row from several rounds: the median of each figure (each taken separately), the rounds kept.
+function combineRounds(rounds) {
+  const measured = rounds.filter((r) => r.wrk);
+  if (measured.length === 0) return { ...rounds[rounds.length - 1], rounds };
+  const pick = (get) => median(measured.map(get));
+  const wrk = {
+    ...measured[0].wrk,
+    rps: pick((r) => r.wrk.rps),
+    requests: pick((r) => r.wrk.requests),
+    non2xx: pick((r) => r.wrk.non2xx),
+    latencyMs: { avg: pick((r) => r.wrk.latencyMs.avg), p50: pick((r) => r.wrk.latencyMs.p50), p99: pick((r) => r.wrk.latencyMs.p99) },
+    socketErrors: Object.fromEntries(Object.keys(measured[0].wrk.socketErrors).map((k) => [k, measured.reduce((sum, r) => sum + r.wrk.socketErrors[k], 0)])),
+  };
+  let cpu = null;
+  const withCpu = measured.filter((r) => r.cpu);
+  if (withCpu.length) {
+    const names = new Set(withCpu.flatMap((r) => Object.keys(r.cpu.others)));
+    cpu = {
+      allUs: median(withCpu.map((r) => r.cpu.allUs)),
+      jsUs: median(withCpu.map((r) => r.cpu.jsUs)),
+      others: Object.fromEntries([...names].map((n) => [n, median(withCpu.map((r) => r.cpu.others[n] ?? 0))])),
+    };
+  }
+  const problems = rounds.filter((r) => !r.wrk).map((r) => r.problem);
+  return { wrk, cpu, stats: measured[measured.length - 1].stats, rounds, problems };
 }
 
 async function main() {
@@ -206,7 +265,17 @@ async function main() {
     process.stdout.write(USAGE);
     return;
   }
-  opts = { duration: 10, warmup: 2, connections: 64, threads: 1, ...opts };
+  opts = { duration: 10, warmup: 2, connections: 64, threads: 1, rounds: 3, ...opts };
+  opts.rounds = Math.max(1, Math.round(opts.rounds));
+  let nodeVersion = process.version;
+  if (opts.node) {
+    try {
+      nodeVersion = lib.setNodeBinary(opts.node);
+    } catch (err) {
+      console.error(err.message);
+      process.exit(2);
+    }
+  }
   opts.duration = Math.max(1, Math.round(opts.duration));
   opts.warmup = Math.round(opts.warmup);
 
@@ -220,14 +289,14 @@ async function main() {
     process.exit(2);
   }
 
-  const machine = lib.machineInfo(lib.checkWrk());
+  const machine = { ...lib.machineInfo(lib.checkWrk()), node: nodeVersion };
   const command = `node bench/run.js${argv.length ? ' ' + argv.join(' ') : ''}`;
 
   // Prepare every server once (the ceiling may need a cargo build), unless none of the chosen
   // routes uses it (scenario routes such as stack leave node:http and the ceiling out).
   const prepared = new Map();
   for (const server of servers) {
-    const used = routes.some((r) => !r.servers || typeof r.servers[server.name] === 'string');
+    const used = routes.some((r) => (!r.servers && !server.scenarioOnly) || (r.servers && typeof r.servers[server.name] === 'string'));
     if (!used) {
       prepared.set(server.name, { ok: false, reason: 'not used by the chosen routes' });
       continue;
@@ -254,14 +323,28 @@ async function main() {
         rows.set(server.name, { problem: p.reason });
         continue;
       }
-      lib.log(`${route.title}: ${server.label} ...`);
-      const row = await measure(server, p, route, opts);
-      rows.set(server.name, row);
-      if (row.wrk) {
-        lib.log(`  ${fmtInt(row.wrk.rps)} req/s, p99 ${fmtMs(row.wrk.latencyMs.p99)}`);
-      } else {
-        lib.log(`  ${row.problem}`);
+      rows.set(server.name, { rounds: [] });
+    }
+    // Rounds interleave the servers, so a drift of the machine's load spreads over all of them.
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const server of servers) {
+        const row = rows.get(server.name);
+        if (!row.rounds) continue;
+        const p = lib.commandFor(route, server, prepared.get(server.name));
+        lib.log(`${route.title}: ${server.label}${opts.rounds > 1 ? ` (round ${round}/${opts.rounds})` : ''} ...`);
+        const result = await measure(server, p, route, opts);
+        row.rounds.push(result);
+        if (result.wrk) {
+          const cpu = result.cpu ? `, CPU ${fmtUs(result.cpu.allUs)} µs/req (JS thread ${fmtUs(result.cpu.jsUs)})` : '';
+          lib.log(`  ${fmtInt(result.wrk.rps)} req/s, p99 ${fmtMs(result.wrk.latencyMs.p99)}${cpu}`);
+        } else {
+          lib.log(`  ${result.problem}`);
+        }
       }
+    }
+    for (const server of servers) {
+      const row = rows.get(server.name);
+      if (row.rounds) rows.set(server.name, combineRounds(row.rounds));
     }
   }
 
@@ -271,7 +354,8 @@ async function main() {
   lines.push(`- Command: \`${command}\``);
   lines.push(
     `- Load: \`wrk -t${opts.threads} -c${opts.connections} -d${opts.duration}s --latency\` per route and server, ` +
-      `after ${opts.warmup} s of warm-up, each server in a fresh process`,
+      `after ${opts.warmup} s of warm-up, each server in a fresh process; ${opts.rounds} round(s), medians reported; ` +
+      `CPU per request = user + system time of the server's threads (\`/proc/<pid>/task/*/stat\`) over the measured run ÷ requests`,
   );
   lines.push(`- Machine: ${machine.nproc} CPUs (nproc), ${machine.cpu}, ${machine.os}, load average at start ${machine.loadavg.join(' ')}`);
   lines.push(
@@ -279,6 +363,7 @@ async function main() {
       (routes.some((r) => r.name === 'stack')
         ? `, cookie-parser ${machine.cookieParser}, cors ${machine.cors}, helmet ${machine.helmet}`
         : '') +
+      (prepared.get('nginx')?.version ? `, ${prepared.get('nginx').version}` : '') +
       (machine.commit ? `, xypriss commit ${machine.commit}` : ''),
   );
   lines.push('');

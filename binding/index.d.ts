@@ -21,7 +21,12 @@ export declare class NativeServer {
   unref(): void
   connections(): number
   stats(): EngineStats
-  setPoweredBy(on: boolean): void
+  /**
+   * The page for a request no mirrored layer can match: a status, a header block
+   * (`name:value
+  `...) and the body's three parts around the method and the path.
+   */
+  setNotFoundPage(status: number, headers: string, body: Array<string>): void
   /** `server.headersTimeout` / `server.keepAliveTimeout` changed while listening, in ms. */
   setTimeouts(headersTimeout: number, keepAliveTimeout: number): void
   /** Closes every HTTP connection now (`server.closeAllConnections()`). */
@@ -102,9 +107,9 @@ export interface ListenConfig {
   host?: string
   port: number
   backlog?: number
-  /** Milliseconds to receive a request head (idle keep-alive included). */
+  /** Milliseconds to receive a request head, then 408 (`server.headersTimeout`). */
   headersTimeout?: number
-  /** Milliseconds an idle kept-alive connection is announced and kept (keepAliveTimeout). */
+  /** Milliseconds announced to keep an idle connection; it is closed 1 s later (keepAliveTimeout). */
   keepAliveTimeout?: number
   maxHeaderSize?: number
   maxHeaders?: number
@@ -121,6 +126,9 @@ export declare function rawHeaders(request: number): string | null
 /** Asks for the next part of a streaming request body. */
 export declare function readBody(request: number): boolean
 
+/** The path and query the engine reads from a request target. */
+export declare function readTarget(target: string): TargetReading
+
 /** Status, headers and a binary body, in one call; leaves at the next `flushResponses()`. */
 export declare function respondBytes(request: number, status: number, headers: string, body: Uint8Array, flags?: number | undefined | null, reason?: string | undefined | null): boolean
 
@@ -130,6 +138,14 @@ export declare function respondBytes(request: number, status: number, headers: s
  * 4 leaves Date out. `reason`: a status message other than the canonical one.
  */
 export declare function respondString(request: number, status: number, headers: string, body: string, flags?: number | undefined | null, reason?: string | undefined | null): boolean
+
+/** Why static files must not be served for this path (below their mount point), or null. */
+export declare function staticPathRefusal(path: string): string | null
+
+export interface TargetReading {
+  pathname?: string
+  query?: string
+}
 
 /** Ends the handler's side of a handed-over connection (`socket.end()`). */
 export declare function tunnelEnd(request: number): boolean

@@ -13,6 +13,7 @@ export const kServer = Symbol('xypriss.server')
 // lower-case name -> [name, value].
 export const kOutHeaders: unique symbol = (Object.getOwnPropertySymbols(new OutgoingMessage()).find(
   (s) => s.description === 'kOutHeaders',
+  // biome-ignore lint/suspicious/noExplicitAny: a symbol found at run time can be typed `unique symbol` only through any
 ) ?? Symbol('xypriss.outHeaders')) as any
 export const kStreaming = Symbol('xypriss.streaming')
 export const kOnAbort = Symbol('xypriss.onAbort')
@@ -20,6 +21,7 @@ export const kOnDrain = Symbol('xypriss.onDrain')
 export const kBodyChunk = Symbol('xypriss.bodyChunk')
 export const kBodyEnd = Symbol('xypriss.bodyEnd')
 export const kParsedUrl = Symbol('xypriss.parsedUrl')
+export const kParsedOriginalUrl = Symbol('xypriss.parsedOriginalUrl')
 /** On an etag generator: 1 weak, 2 strong; the engine can compute that tag itself. */
 export const kETagMode = Symbol('xypriss.etagMode')
 export const kNativeETag = Symbol('xypriss.nativeETag')

@@ -26,7 +26,9 @@ mod request_body;
 mod routing;
 pub mod runtime;
 mod shutdown;
-pub mod wire;
+pub mod static_path;
+pub mod target;
+mod wire;
 
 pub use body::ResponseBody;
 pub use bridge::{

@@ -1,7 +1,7 @@
 //! What the engine knows of the app: the mirrored route table and the settings that shape the
 //! responses it gives natively.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 
 use http::{Method, Response};
@@ -9,12 +9,13 @@ use xsys_router::{Lookup, RouteTable};
 
 use crate::body::ResponseBody;
 use crate::bridge::LayerCandidates;
-use crate::native;
+use crate::native::NotFoundPage;
 use crate::wire::Listeners;
 
 pub struct RoutingMirror {
     table: RwLock<Option<RouteTable>>,
-    powered_by: AtomicBool,
+    /// What a request no layer can match gets; without one such requests go to the handlers.
+    not_found: RwLock<Option<Arc<NotFoundPage>>>,
     pub(crate) listeners: Arc<Listeners>,
     version: AtomicU32,
 }
@@ -23,7 +24,7 @@ impl RoutingMirror {
     pub fn new() -> Arc<Self> {
         Arc::new(RoutingMirror {
             table: RwLock::new(None),
-            powered_by: AtomicBool::new(true),
+            not_found: RwLock::new(None),
             listeners: Arc::default(),
             version: AtomicU32::new(0),
         })
@@ -40,8 +41,9 @@ impl RoutingMirror {
         change(&mut self.table.write().unwrap_or_else(|e| e.into_inner()))
     }
 
-    pub fn set_powered_by(&self, on: bool) {
-        self.powered_by.store(on, Ordering::Relaxed);
+    /// The page for requests no layer can match (the framework's 404).
+    pub fn set_not_found(&self, page: NotFoundPage) {
+        *self.not_found.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(page));
     }
 
     /// With a `'connect'` listener, Node hands a CONNECT request's connection to it; without one
@@ -76,8 +78,19 @@ impl RoutingMirror {
             }
             Lookup::Defer => return Routed::Dispatch(None),
         }
-        let (head, body) = native::not_found(method, path, self.powered_by.load(Ordering::Relaxed));
-        Routed::Native(head.into_response(ResponseBody::full(body)))
+        let page = self
+            .not_found
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match page {
+            Some(page) => Routed::Native(page.render(method, path)),
+            // no page to give: the handlers answer, visiting no layer
+            None => Routed::Dispatch(Some(LayerCandidates {
+                version: self.version.load(Ordering::Relaxed),
+                ids: Vec::new(),
+            })),
+        }
     }
 }
 

@@ -7,9 +7,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod batch;
 mod errors;
 mod exchange;
+#[cfg(test)]
+mod generated;
 mod server;
+mod target;
 mod xems;
 
 pub use exchange::*;
 pub use server::*;
+pub use target::*;
 pub use xems::*;

@@ -427,7 +427,9 @@ impl RequestReader {
         });
         head.raw_headers.pop();
         let recorded = Recorded {
-            original_target: head.replaced.then(|| Bytes::copy_from_slice(&head.target)),
+            // Also when not origin-form: hyper rebuilds those (scheme lower-cased, `/` added).
+            original_target: (head.replaced || head.target.first() != Some(&b'/'))
+                .then(|| Bytes::copy_from_slice(&head.target)),
             raw_headers: Bytes::from(std::mem::take(&mut head.raw_headers)),
             lines: head.lines,
             refusal: not_implemented.then_some(501),
@@ -477,7 +479,13 @@ impl RequestReader {
             State::Method => return self.request_line_byte_in_method(b),
             State::Target { in_query } => {
                 if b == b' ' {
-                    if self.head.target.is_empty() {
+                    // Node's parser takes origin-form, `*` and absolute-form targets (and any
+                    // authority after CONNECT); see target.rs.
+                    let target = &self.head.target;
+                    if target.is_empty()
+                        || (self.head.method != b"CONNECT"
+                            && !crate::target::node_parser_accepts(target))
+                    {
                         return Err(());
                     }
                     self.state = State::Version;

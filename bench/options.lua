@@ -1,0 +1,2 @@
+-- OPTIONS requests (CORS preflights); the headers come from -H.
+wrk.method = "OPTIONS"
