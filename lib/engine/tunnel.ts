@@ -25,6 +25,16 @@ export class TunnelSocket extends Duplex {
     Object.assign(this, { remoteAddress, remotePort, remoteFamily, localAddress, localPort })
   }
 
+  /** As net.Socket: the engine stops reading from the client now, not once the buffer fills. */
+  pause(): this {
+    super.pause()
+    if (!this.readingStopped && !this.destroyed) {
+      this.readingStopped = true
+      native.tunnelFlow(this.id, false)
+    }
+    return this
+  }
+
   _read(): void {
     // The consumer wants more: the engine reads from the client again.
     if (this.readingStopped) {

@@ -201,6 +201,7 @@ async fn handle(
         connect: kind == HandOverKind::Connect,
         upgrade: hyper::upgrade::on(&mut req),
         already_delivered: 0,
+        paused: false,
     });
     let (parts, mut body) = req.into_parts();
     let keep_alive = wants_keep_alive(parts.version, &parts.headers);

@@ -29,6 +29,8 @@ pub(crate) struct HandOver {
     /// Bytes after the head already given to the handlers with the request (Node's `head`);
     /// they come again first on the upgraded connection, so the tunnel skips them.
     pub(crate) already_delivered: usize,
+    /// The handler paused the socket before the tunnel began.
+    pub(crate) paused: bool,
 }
 
 pub(crate) enum TunnelMessage {

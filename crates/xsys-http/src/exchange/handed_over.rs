@@ -58,6 +58,7 @@ impl Exchange {
         if switches {
             let (to_client, from_handler) = mpsc::unbounded_channel();
             let shared = TunnelShared::new(id, queue);
+            shared.set_flowing(!hand_over.paused);
             let below = rest.is_empty() || shared.add_buffered(rest.len());
             if !rest.is_empty() {
                 let _ = to_client.send(TunnelMessage::Data(rest));
@@ -128,10 +129,15 @@ impl Exchange {
     /// The handler pauses (false) or resumes (true) reading from the client (`socket.pause()`,
     /// `resume()`, or its stream buffer filling and emptying).
     pub fn tunnel_flow(&self, id: u64, flowing: bool) -> Result<(), Error> {
-        let shard = self.shard(id);
-        let slot = shard.get(&id).ok_or_else(|| Error::unknown_request(id))?;
-        if let SlotState::Tunnel { shared, .. } = &slot.state {
-            shared.set_flowing(flowing);
+        let mut shard = self.shard(id);
+        let slot = shard
+            .get_mut(&id)
+            .ok_or_else(|| Error::unknown_request(id))?;
+        match (&slot.state, slot.tunnel.as_mut()) {
+            (SlotState::Tunnel { shared, .. }, _) => shared.set_flowing(flowing),
+            // Before the 101: the tunnel starts paused or not.
+            (SlotState::AwaitingHead(_), Some((hand_over, _))) => hand_over.paused = !flowing,
+            _ => {}
         }
         Ok(())
     }
