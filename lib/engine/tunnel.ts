@@ -35,6 +35,13 @@ export class TunnelSocket extends Duplex {
     return this
   }
 
+  /** As net.Socket: reading from the client starts again now (a paused stream may not ask). */
+  resume(): this {
+    super.resume()
+    this._read()
+    return this
+  }
+
   _read(): void {
     // The consumer wants more: the engine reads from the client again.
     if (this.readingStopped) {
