@@ -41,6 +41,33 @@ impl ReadyResponse {
     }
 }
 
+/// A request completed by its handler whose response is still to be built (see
+/// [`Exchange::complete`]). Dropped unanswered, it closes the connection.
+pub struct Completion {
+    sender: ResponseSender,
+}
+
+impl Completion {
+    /// The whole response: `head` and `body`, with Express's entity tag when `etag` asks for one.
+    pub fn ready(self, head: ResponseHead, body: Bytes, etag: EntityTag) -> ReadyResponse {
+        let mut head = head;
+        fix_content_length(&mut head.headers, &body);
+        if let Some(tag) = etag.of(&body) {
+            head.headers.insert(http::header::ETAG, tag);
+            head.case.note("ETag");
+        }
+        let body = if body.is_empty() && announces_nonzero_length(&head.headers) {
+            ResponseBody::none()
+        } else {
+            ResponseBody::full(body)
+        };
+        ReadyResponse {
+            sender: self.sender,
+            response: head.into_response(body),
+        }
+    }
+}
+
 enum SlotState {
     AwaitingHead(ResponseSender),
     Streaming {
@@ -197,6 +224,12 @@ impl Exchange {
         body: Bytes,
         etag: EntityTag,
     ) -> Result<ReadyResponse, Error> {
+        Ok(self.complete(id)?.ready(head, body, etag))
+    }
+
+    /// Completes the request now, before its response is built: the [`Completion`] builds and
+    /// sends it later, on any thread, so the handler's thread pays only for this.
+    pub fn complete(&self, id: u64) -> Result<Completion, Error> {
         let slot = self.take(id)?;
         match &slot.state {
             SlotState::AwaitingHead(_) => {}
@@ -210,21 +243,7 @@ impl Exchange {
         let SlotState::AwaitingHead(sender) = take_state(slot) else {
             unreachable!("checked above")
         };
-        let mut head = head;
-        fix_content_length(&mut head.headers, &body);
-        if let Some(tag) = etag.of(&body) {
-            head.headers.insert(http::header::ETAG, tag);
-            head.case.note("ETag");
-        }
-        let body = if body.is_empty() && announces_nonzero_length(&head.headers) {
-            ResponseBody::none()
-        } else {
-            ResponseBody::full(body)
-        };
-        Ok(ReadyResponse {
-            sender,
-            response: head.into_response(body),
-        })
+        Ok(Completion { sender })
     }
 
     /// Sends the head now and streams the body through `write` and `end`.

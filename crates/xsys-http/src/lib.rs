@@ -36,7 +36,7 @@ pub use bridge::{
     BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead, Wake,
 };
 pub use error::Error;
-pub use exchange::{Exchange, ReadyResponse};
+pub use exchange::{Completion, Exchange, ReadyResponse};
 pub use head::ResponseHead;
 pub use listener::{Bound, Limits, ListenOptions, Server};
 pub use routing::RoutingMirror;
