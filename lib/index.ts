@@ -2,6 +2,7 @@
 import bodyParser from 'body-parser'
 import { type Application, applicationPrototype, createAppServer, createApplication } from './application'
 import { native } from './binding'
+import { settle } from './engine/completions'
 import { HttpServer, liveServers, type RequestListener, type ServerOptions } from './engine/server'
 import { createRouter } from './router'
 import { Route } from './router/route'
@@ -17,6 +18,7 @@ function express() {
 
 /** Requests handed to JS and not finished or aborted yet, across the process. */
 function inFlight(): number {
+  settle()
   return native.inFlight()
 }
 
@@ -25,6 +27,7 @@ function inFlight(): number {
  * the largest batch, and native calls from JS into the engine (process-wide).
  */
 function engineStats() {
+  settle()
   const total = { requests: 0, wakeups: 0, events: 0, maxBatch: 0, nativeCalls: 0, inFlight: native.inFlight() }
   for (const server of liveServers) {
     const s = server.stats()

@@ -32,3 +32,6 @@ export const kHead = Symbol('xypriss.head')
 /** On a response: Node's shouldKeepAlive / useChunkedEncodingByDefault once set or computed. */
 export const kKeepAlive = Symbol('xypriss.keepAlive')
 export const kChunkedByDefault = Symbol('xypriss.chunkedByDefault')
+/** On a response: setHeader() / hasHeader() for names Express's own members use, by lower-case key. */
+export const kSetKnownHeader = Symbol('xypriss.setKnownHeader')
+export const kHasKnownHeader = Symbol('xypriss.hasKnownHeader')

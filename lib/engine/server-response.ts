@@ -1,12 +1,13 @@
 // Node's ServerResponse surface, as the engine gives it to a plain `(req, res)` listener (an
-// EventEmitter-based stream, as Node's own is). A response written with one `end()` crosses to the
-// engine in a single native call; `write()` streams with backpressure (`false`, then `'drain'`).
+// EventEmitter-based stream, as Node's own is). A response written with one `end()` is handed to
+// the engine with the others of its batch (./completions.ts); `write()` streams with backpressure
+// (`false`, then `'drain'`).
 import { EventEmitter } from 'node:events'
 import { STATUS_CODES } from 'node:http'
 import { native } from '../binding'
 import { errors } from '../errors'
-import { kChunkedByDefault, kHead, kId, kKeepAlive, kNativeETag, kOnAbort, kOnDrain, kOutHeaders, kServer, kStreaming } from '../symbols'
-import { scheduleFlush } from './flush'
+import { kChunkedByDefault, kHasKnownHeader, kHead, kId, kKeepAlive, kNativeETag, kOnAbort, kOnDrain, kOutHeaders, kServer, kSetKnownHeader, kStreaming } from '../symbols'
+import { respondBytes, respondString } from './completions'
 import { dumpUnread, type EngineIncomingMessage } from './incoming-message'
 import { defaultHighWaterMark, flatHeadersAppend, writableFinishedAtFinish, writesJoinPerTick } from './node-behaviour'
 
@@ -26,15 +27,46 @@ const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 export type OutValue = string | number | readonly string[]
 type Entry = [name: string, value: OutValue]
 
-function validateHeader(name: string, value: unknown) {
+/**
+ * Header names already found valid, to their lower-case key. Apps use a few dozen names, so the
+ * check and the lower-casing happen once per name, not once per response. Bounded all the same.
+ */
+const validNames = new Map<string, string>()
+const VALID_NAMES_MAX = 1024
+
+/** The key of a name being set: Node's name check, then the lower-case form. */
+function validKey(name: string): string {
+  const key = validNames.get(name)
+  if (key !== undefined) return key
   if (typeof name !== 'string' || !TOKEN.test(name)) throw errors.invalidHeaderName(String(name))
+  const lower = name.toLowerCase()
+  if (validNames.size < VALID_NAMES_MAX) validNames.set(name, lower)
+  return lower
+}
+
+/** The key of a name being read or removed (no check, as in Node). */
+function keyOf(name: string): string {
+  return validNames.get(name) ?? name.toLowerCase()
+}
+
+function validateValue(name: string, value: unknown) {
+  if (typeof value === 'number') return
   if (value === undefined) throw errors.missingHeaderValue(name)
   if (Array.isArray(value)) {
     for (const v of value) if (INVALID_VALUE.test(String(v))) throw errors.invalidHeaderValue(name)
-  } else if (INVALID_VALUE.test(String(value))) {
+  } else if (INVALID_VALUE.test(typeof value === 'string' ? value : String(value))) {
     throw errors.invalidHeaderValue(name)
   }
 }
+
+/**
+ * A response's headers, lower-case name to `[name as set, value]`, as Node's own (Node's
+ * OutgoingMessage methods, which some libraries call on any response, read and write this very
+ * map). Prototype-less as Node's, but a fast-mode object: the few names most responses set share
+ * V8's hidden classes, so writing and listing them is cheap.
+ */
+const OutHeaders = function OutHeaders() {} as unknown as new () => Record<string, Entry>
+OutHeaders.prototype = Object.create(null)
 
 function toChunk(chunk: unknown, encoding?: BufferEncoding): Buffer {
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding ?? 'utf8')
@@ -46,8 +78,12 @@ function toChunk(chunk: unknown, encoding?: BufferEncoding): Buffer {
 /**
  * Node's ServerResponse surface only: what a plain `(req, res)` listener gets. Middleware probe
  * for Express's members (the `cookies` package uses `res.set` when it exists), so they are not here.
+ *
+ * An EventEmitter by prototype whose constructor is not run: its event list is made by the first
+ * listener, as EventEmitter's own methods allow, so a response nobody listens to costs none.
  */
-export class EngineServerResponse extends EventEmitter {
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the EventEmitter members come from the prototype (see below)
+export class EngineServerResponse {
   statusCode = 200
   statusMessage: string | undefined = undefined
   headersSent = false
@@ -56,10 +92,18 @@ export class EngineServerResponse extends EventEmitter {
   sendDate = true
   chunkedEncoding = false
   strictContentLength = false
-  readonly req: EngineIncomingMessage;
+  /** As Node's OutgoingMessage: stays true after end(); `writableEnded` tells. */
+  writable = true
+  destroyed = false
+  closed = false
+  readonly req: EngineIncomingMessage
+  // EventEmitter's own fields, as its constructor would leave them with no listener yet
+  _events: Record<string | symbol, unknown> | undefined = undefined
+  _eventsCount = 0
+  _maxListeners: number | undefined = undefined;
 
   [kId]: number;
-  [kOutHeaders]: Record<string, Entry> = Object.create(null);
+  [kOutHeaders]: Record<string, Entry> = new OutHeaders();
   [kStreaming] = false;
   /**
    * Set by writeHead(): Node writes the head there, so a later `res.statusCode = 200` (on-headers'
@@ -69,18 +113,19 @@ export class EngineServerResponse extends EventEmitter {
   /** The entity tag the engine adds to the body given to end(): 0 none, 1 weak, 2 strong. */
   [kNativeETag] = 0;
   /** The server that tracks this exchange until it completes. */
-  [kServer]: { forget(id: number): void } | undefined = undefined;
+  [kServer]: { forget(id: number): void } | undefined;
   [kKeepAlive]: boolean | undefined = undefined;
   [kChunkedByDefault]: boolean | undefined = undefined;
-  [kJoined]: Buffer[] = [];
+  /** Chunks written while corked (Node 24), made by the first such write. */
+  [kJoined]: Buffer[] | undefined = undefined;
   [kJoinedLength] = 0;
   [kCorked] = 0;
   [kNeedDrain] = false
 
-  constructor(req: EngineIncomingMessage) {
-    super()
+  constructor(req: EngineIncomingMessage, server?: { forget(id: number): void }) {
     this.req = req
     this[kId] = req[kId]
+    this[kServer] = server
   }
 
   get socket() {
@@ -89,10 +134,6 @@ export class EngineServerResponse extends EventEmitter {
   get connection() {
     return this.req.socket
   }
-  /** As Node's OutgoingMessage: stays true after end(); `writableEnded` tells. */
-  writable = true
-  destroyed = false
-  closed = false
   get writableEnded() {
     return this.finished
   }
@@ -143,15 +184,16 @@ export class EngineServerResponse extends EventEmitter {
 
   setHeader(name: string, value: OutValue): this {
     if (this.headersSent) throw errors.headersSent('set')
-    validateHeader(name, value)
-    this[kOutHeaders][name.toLowerCase()] = [name, value]
+    const key = validKey(name)
+    validateValue(name, value)
+    this[kOutHeaders][key] = [name, value]
     return this
   }
 
   appendHeader(name: string, value: OutValue): this {
     if (this.headersSent) throw errors.headersSent('append')
-    validateHeader(name, value)
-    const key = name.toLowerCase()
+    const key = validKey(name)
+    validateValue(name, value)
     const existing = this[kOutHeaders][key]
     if (existing === undefined) {
       this[kOutHeaders][key] = [name, value]
@@ -164,7 +206,7 @@ export class EngineServerResponse extends EventEmitter {
   }
 
   getHeader(name: string): OutValue | undefined {
-    return this[kOutHeaders][name.toLowerCase()]?.[1]
+    return this[kOutHeaders][keyOf(name)]?.[1]
   }
 
   getHeaders(): Record<string, OutValue> {
@@ -182,12 +224,26 @@ export class EngineServerResponse extends EventEmitter {
   }
 
   hasHeader(name: string): boolean {
-    return this[kOutHeaders][name.toLowerCase()] !== undefined
+    return this[kOutHeaders][keyOf(name)] !== undefined
   }
 
   removeHeader(name: string): void {
     if (this.headersSent) throw errors.headersSent('remove')
-    delete this[kOutHeaders][name.toLowerCase()]
+    delete this[kOutHeaders][keyOf(name)]
+  }
+
+  /**
+   * setHeader() for a name and value known valid, from Express's own members: the same map entry
+   * without the checks, unless the app replaced setHeader (then it is called, as Express would).
+   */
+  [kSetKnownHeader](key: string, name: string, value: OutValue): void {
+    if (this.setHeader !== protoSetHeader || this.headersSent) this.setHeader(name, value)
+    else this[kOutHeaders][key] = [name, value]
+  }
+
+  /** hasHeader() for a lower-case name, from Express's own members (the same unless replaced). */
+  [kHasKnownHeader](key: string): boolean {
+    return this.hasHeader === protoHasHeader ? this[kOutHeaders][key] !== undefined : this.hasHeader(key)
   }
 
   /**
@@ -277,7 +333,8 @@ export class EngineServerResponse extends EventEmitter {
   /** The status message when it is not the code's canonical phrase (which the engine writes itself). */
   private customReason(): string | undefined {
     const head = this[kHead]
-    const [status, message] = head === undefined ? [this.statusCode, this.statusMessage] : head
+    const status = head === undefined ? this.statusCode : head[0]
+    const message = head === undefined ? this.statusMessage : head[1]
     return message === undefined || message === STATUS_CODES[status] ? undefined : message
   }
 
@@ -332,7 +389,7 @@ export class EngineServerResponse extends EventEmitter {
         this[kCorked] = 1
         process.nextTick(uncorkAtTickEnd, this)
       }
-      this[kJoined].push(buffer)
+      ;(this[kJoined] ??= []).push(buffer)
       this[kJoinedLength] += buffer.length
       below = this.writableLength < defaultHighWaterMark
       if (!below) this[kNeedDrain] = true
@@ -346,9 +403,9 @@ export class EngineServerResponse extends EventEmitter {
   /** The chunks joined while corked, in one native write; 'drain' if a write said false and the engine took them. */
   private writeJoined(): void {
     const joined = this[kJoined]
-    if (joined.length === 0) return
+    if (joined === undefined || joined.length === 0) return
     const data = joined.length === 1 ? joined[0] : Buffer.concat(joined, this[kJoinedLength])
-    this[kJoined] = []
+    this[kJoined] = undefined
     this[kJoinedLength] = 0
     if (this.destroyed || this.socket.destroyed) return
     const below = native.writeChunk(this[kId], data)
@@ -362,10 +419,10 @@ export class EngineServerResponse extends EventEmitter {
   private takeJoined(last: Buffer | undefined): Buffer | undefined {
     this[kCorked] = 0
     const joined = this[kJoined]
-    if (joined.length === 0) return last
+    if (joined === undefined || joined.length === 0) return last
     if (last !== undefined && last.length !== 0) joined.push(last)
     const data = joined.length === 1 ? joined[0] : Buffer.concat(joined)
-    this[kJoined] = []
+    this[kJoined] = undefined
     this[kJoinedLength] = 0
     return data
   }
@@ -405,27 +462,30 @@ export class EngineServerResponse extends EventEmitter {
     } else {
       // As Node: a HEAD answer announces no length it was not told (hyper would count the body).
       if (chunk != null && this.req.method === 'HEAD' && !this.hasHeader('content-length')) chunk = undefined
+      const status = this.sentStatus()
+      const head = this.headerBlock()
+      const reason = this.customReason()
       if (chunk == null) {
-        native.respondString(id, this.sentStatus(), this.headerBlock(), '', this.sendDate ? 0 : FLAG_NO_DATE, this.customReason())
+        respondString(id, status, head, '', this.sendDate ? 0 : FLAG_NO_DATE, reason)
       } else if (typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8')) {
-        native.respondString(id, this.sentStatus(), this.headerBlock(), chunk, this.responseFlags(), this.customReason())
+        respondString(id, status, head, chunk, this.responseFlags(), reason)
       } else {
-        native.respondBytes(id, this.sentStatus(), this.headerBlock(), toChunk(chunk, encoding as BufferEncoding), this.responseFlags(), this.customReason())
+        respondBytes(id, status, head, toChunk(chunk, encoding as BufferEncoding), this.responseFlags(), reason)
       }
-      scheduleFlush()
     }
-    this.socket.currentRequest = 0
+    const req = this.req
+    req.socket.currentRequest = 0
     this[kServer]?.forget(id)
     if (callback) this.once('finish', callback)
     // Only pay for the events someone listens to (on-finished and friends attach before end()).
     // As Node once the socket took the data: 'finish' on the next tick, writableFinished before it
     // (Node 24: with it; with no listener there is no 'finish' to wait for).
-    const req = this.req
     if (
-      this.listenerCount('finish') !== 0 ||
-      this.listenerCount('close') !== 0 ||
-      req.listenerCount('close') !== 0 ||
-      req.listenerCount('end') !== 0
+      (this._eventsCount !== 0 || req._eventsCount !== 0) &&
+      (this.listenerCount('finish') !== 0 ||
+        this.listenerCount('close') !== 0 ||
+        req.listenerCount('close') !== 0 ||
+        req.listenerCount('end') !== 0)
     ) {
       if (!writableFinishedAtFinish) this.writableFinished = true
       process.nextTick(emitFinished, this)
@@ -440,7 +500,7 @@ export class EngineServerResponse extends EventEmitter {
   destroy(error?: Error): this {
     if (this.destroyed) return this
     this.destroyed = true
-    this[kJoined] = []
+    this[kJoined] = undefined
     this[kJoinedLength] = 0
     this.socket.destroy(error)
     return this
@@ -491,7 +551,14 @@ export class EngineServerResponse extends EventEmitter {
 
 }
 
+// The EventEmitter surface, by prototype: `instanceof EventEmitter` holds and every method is Node's.
+export interface EngineServerResponse extends EventEmitter {}
+Object.setPrototypeOf(EngineServerResponse.prototype, EventEmitter.prototype)
+Object.setPrototypeOf(EngineServerResponse, EventEmitter)
+
 export const protoWriteHead = EngineServerResponse.prototype.writeHead
+export const protoSetHeader = EngineServerResponse.prototype.setHeader
+export const protoHasHeader = EngineServerResponse.prototype.hasHeader
 export const protoImplicitHeader = EngineServerResponse.prototype._implicitHeader
 export const protoEnd = EngineServerResponse.prototype.end
 

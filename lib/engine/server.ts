@@ -5,10 +5,11 @@ import http from 'node:http'
 import { constants as osConstants } from 'node:os'
 import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
+import { settle } from './completions'
 import { EngineIncomingMessage } from './incoming-message'
 import { defaultHighWaterMark } from './node-behaviour'
 import { EngineServerResponse } from './server-response'
-import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kServer } from '../symbols'
+import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain } from '../symbols'
 import {
   AbortedEvent,
   BodyEndEvent,
@@ -38,11 +39,6 @@ export interface ListenOptions {
   ipv6Only?: boolean
   path?: string
   signal?: AbortSignal
-}
-
-interface Exchange {
-  req: EngineIncomingMessage
-  res: EngineServerResponse
 }
 
 /** Every engine-backed server that is listening, for `engineStats()`. */
@@ -80,7 +76,8 @@ export class HttpServer extends EventEmitter {
    */
   requestClass: typeof EngineIncomingMessage = EngineIncomingMessage
   responseClass: typeof EngineServerResponse = EngineServerResponse
-  private readonly exchanges = new Map<number, Exchange>()
+  /** The responses in progress, by request id (each knows its request). */
+  private readonly exchanges = new Map<number, EngineServerResponse>()
   private readonly sockets = new Map<number, EngineSocket>()
   /** Connections handed to 'upgrade' / 'connect' listeners, by request id. */
   private readonly tunnels = new Map<number, TunnelSocket>()
@@ -95,11 +92,12 @@ export class HttpServer extends EventEmitter {
    * the request in flight ('aborted', then the response's 'close').
    */
   private readonly destroyRequest = (id: number) => {
+    settle()
     native.destroyRequest(id)
-    const exchange = this.exchanges.get(id)
-    if (exchange === undefined) return
+    const res = this.exchanges.get(id)
+    if (res === undefined) return
     this.exchanges.delete(id)
-    process.nextTick(abortExchange, exchange)
+    process.nextTick(abortExchange, res)
   }
 
   /** As Node's `new http.Server([options][, requestListener])`. */
@@ -287,9 +285,9 @@ export class HttpServer extends EventEmitter {
   /** Node's socketOnTimeout: the request, the response, then the server may take the timeout;
    * when none listens, the socket is destroyed. */
   private readonly socketTimedOut = (socket: EngineSocket) => {
-    const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
-    const byRequest = exchange !== undefined && !exchange.req.complete && exchange.req.emit('timeout', socket)
-    const byResponse = exchange?.res.emit('timeout', socket)
+    const res = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
+    const byRequest = res !== undefined && !res.req.complete && res.req.emit('timeout', socket)
+    const byResponse = res?.emit('timeout', socket)
     const byServer = this.emit('timeout', socket)
     if (!byRequest && !byResponse && !byServer) socket.destroy()
   }
@@ -354,9 +352,9 @@ export class HttpServer extends EventEmitter {
             if (tunnel) {
               tunnel.deliver(chunk)
             } else {
-              const exchange = this.exchanges.get(id)
-              exchange?.req.socket.touch()
-              exchange?.req[kBodyChunk](chunk)
+              const req = this.exchanges.get(id)?.req
+              req?.socket.touch()
+              req?.[kBodyChunk](chunk)
             }
             break
           }
@@ -378,10 +376,10 @@ export class HttpServer extends EventEmitter {
               tunnel.destroy()
               break
             }
-            const exchange = this.exchanges.get(id)
-            if (exchange) {
+            const res = this.exchanges.get(id)
+            if (res) {
               this.exchanges.delete(id)
-              connectionLost(exchange)
+              connectionLost(res)
             }
             break
           }
@@ -390,7 +388,7 @@ export class HttpServer extends EventEmitter {
             const id = batch[at + DrainEvent.Id] as number
             const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
             if (tunnel) tunnel.drained()
-            else this.exchanges.get(id)?.res[kOnDrain]()
+            else this.exchanges.get(id)?.[kOnDrain]()
             break
           }
           case Tag.ConnectionClosed: {
@@ -401,10 +399,10 @@ export class HttpServer extends EventEmitter {
               this.sockets.delete(id)
               // As Node's socketOnClose: the request in flight is aborted before the socket's own
               // 'close' listeners run (this event may come before the request's abort).
-              const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
-              if (exchange !== undefined) {
+              const res = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
+              if (res !== undefined) {
                 this.exchanges.delete(socket.currentRequest)
-                connectionLost(exchange, socket)
+                connectionLost(res, socket)
               } else if (abortsPending.has(socket)) {
                 // after the request's own (deferred) abort, as Node orders them
                 setImmediate(() => socket.markClosed())
@@ -451,10 +449,8 @@ export class HttpServer extends EventEmitter {
     socket.touch()
     const req = new this.requestClass(id, socket, method, url, httpMinor, headers, body)
     if (candidates !== undefined) req[kCandidates] = candidates
-    const res = new this.responseClass(req)
-    const exchange: Exchange = { req, res }
-    this.exchanges.set(id, exchange)
-    res[kServer] = this
+    const res = new this.responseClass(req, this)
+    this.exchanges.set(id, res)
     const listener = this.requestListener
     if (listener !== undefined) listener.call(this, req, res)
     else if (this.listenerCount('checkContinue') !== 0 && req.headers.expect === '100-continue') this.emit('checkContinue', req, res)
@@ -484,9 +480,9 @@ Object.setPrototypeOf(HttpServer.prototype, http.Server.prototype)
 /** Sockets whose request's abort waits for the handlers to have read what came (see below). */
 const abortsPending = new WeakSet<EngineSocket>()
 
-function abortExchange(exchange: Exchange) {
-  exchange.req[kOnAbort]()
-  exchange.res[kOnAbort]()
+function abortExchange(res: EngineServerResponse) {
+  res.req[kOnAbort]()
+  res[kOnAbort]()
 }
 
 /**
@@ -496,18 +492,18 @@ function abortExchange(exchange: Exchange) {
  * 'aborted'. The abort waits for that turn of the event loop here too (the engine may report the
  * close in the same batch as the request).
  */
-function connectionLost(exchange: Exchange, socket?: EngineSocket) {
-  const { req } = exchange
+function connectionLost(res: EngineServerResponse, socket?: EngineSocket) {
+  const { req } = res
   if (req.complete && !req.readableEnded && !req.destroyed) {
     abortsPending.add(req.socket)
     setImmediate(() => {
       abortsPending.delete(req.socket)
-      abortExchange(exchange)
+      abortExchange(res)
       socket?.markClosed()
     })
     return
   }
-  abortExchange(exchange)
+  abortExchange(res)
   socket?.markClosed()
 }
 
