@@ -11,8 +11,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 export declare class NativeServer {
   constructor()
-  /** Binds and starts accepting. `on_events` receives one flat array per wake-up (see batch.rs). */
-  listen(config: ListenConfig, onEvents: (batch: unknown[]) => void): AddressInfo
+  /** Binds and starts accepting. `on_events` is called once per wake-up with a batch of events (see batch.rs). */
+  listen(config: ListenConfig, onEvents: (numbers: Float64Array, packed: unknown[] | undefined, ...values: unknown[]) => void): AddressInfo
   /** Stops accepting; in-flight requests finish; the closed event follows. */
   close(): void
   /** Drops the threadsafe function so Node can exit; called after the closed event. */

@@ -13,11 +13,13 @@ import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain } from '../symbol
 import {
   AbortedEvent,
   BodyEndEvent,
+  BodyKind,
   BodyEvent,
   ClosedEvent,
   ConnectionClosedEvent,
   ConnectionEvent,
   DrainEvent,
+  METHODS,
   RequestEvent,
   TAG_COUNT,
   Tag,
@@ -85,7 +87,9 @@ export class HttpServer extends EventEmitter {
   private requestListener: RequestListener | undefined
   /** The app given to the constructor is the only 'request' listener it has ever had. */
   routesMirrorable = true
-  private readonly onEventsBound = (batch: unknown[]) => this.onEvents(batch)
+  /** The engine's call with a batch (see batch-layout.ts): its numbers, then its values, spread or packed. */
+  private readonly onEventsBound = (numbers: Float64Array, packed: unknown[] | undefined, ...values: unknown[]) =>
+    this.onEvents(numbers, packed ?? values)
   /**
    * `req.socket.destroy()` / `res.destroy()` from the app. The engine reports no abort for a
    * request it was told to drop, so the exchange is aborted here, as Node's socket 'close' aborts
@@ -302,43 +306,62 @@ export class HttpServer extends EventEmitter {
     return this.native.stats()
   }
 
-  private onEvents(batch: unknown[]): void {
-    const length = batch.length
+  private onEvents(numbers: Float64Array, batch: unknown[]): void {
+    const length = numbers.length
+    // `i` walks the numbers, `v` the values
     let i = 0
+    let v = 0
     while (i < length) {
-      // `at` is the event's tag; `i` moves past the event first, so a listener that throws
+      // `at` is the event's tag; `i` and `v` move past the event first, so a listener that throws
       // leaves the loop at the next event
       const at = i
-      const tag = batch[at] as Tag
+      const tag = numbers[at] as Tag
       try {
         switch (tag) {
           case Tag.Request: {
-            i += RequestEvent.Stride
+            const m = numbers[at + RequestEvent.Method]
+            const method = m >= 0 ? METHODS[m] : (batch[v++] as string)
+            const url = batch[v++] as string
+            const headers = batch[v++] as string
+            const kind = numbers[at + RequestEvent.Body] as BodyKind
+            const body: boolean | Buffer | [Buffer] =
+              kind === BodyKind.None ? false : kind === BodyKind.Streams ? true : kind === BodyKind.Whole ? (batch[v++] as Buffer) : [batch[v++] as Buffer]
+            const count = numbers[at + RequestEvent.Candidates]
+            let candidates: number[] | undefined
+            if (count !== 0) {
+              candidates = new Array<number>(count)
+              for (let k = 0; k < count; k++) candidates[k] = numbers[at + RequestEvent.Stride + k]
+            }
+            i += RequestEvent.Stride + count
             this.onRequest(
-              batch[at + RequestEvent.Id] as number,
-              batch[at + RequestEvent.Connection] as number,
-              batch[at + RequestEvent.Method] as string,
-              batch[at + RequestEvent.Url] as string,
-              batch[at + RequestEvent.HttpMinor] as number,
-              batch[at + RequestEvent.Headers] as string,
-              batch[at + RequestEvent.Body] as boolean | Buffer | [Buffer],
-              batch[at + RequestEvent.Candidates] as number[] | undefined,
+              numbers[at + RequestEvent.Id],
+              numbers[at + RequestEvent.Connection],
+              method,
+              url,
+              numbers[at + RequestEvent.HttpMinor],
+              headers,
+              body,
+              candidates,
             )
             break
           }
           case Tag.Connection: {
             i += ConnectionEvent.Stride
+            const family = numbers[at + ConnectionEvent.Family]
+            // a Unix socket has no addresses: undefined, as in Node
             const socket = new EngineSocket(
-              {
-                remoteAddress: batch[at + ConnectionEvent.RemoteAddress] as string,
-                remotePort: batch[at + ConnectionEvent.RemotePort] as number,
-                family: batch[at + ConnectionEvent.Family] as number,
-                localAddress: batch[at + ConnectionEvent.LocalAddress] as string,
-                localPort: batch[at + ConnectionEvent.LocalPort] as number,
-              },
+              family === 0
+                ? {}
+                : {
+                    remoteAddress: batch[v++] as string,
+                    remotePort: numbers[at + ConnectionEvent.RemotePort],
+                    family,
+                    localAddress: batch[v++] as string,
+                    localPort: numbers[at + ConnectionEvent.LocalPort],
+                  },
               this.destroyRequest,
             )
-            this.sockets.set(batch[at + ConnectionEvent.Id] as number, socket)
+            this.sockets.set(numbers[at + ConnectionEvent.Id], socket)
             socket.onTimeout = this.socketTimedOut
             if (this.timeout > 0) socket.setTimeout(this.timeout)
             if (this.listenerCount('connection') !== 0) this.emit('connection', socket)
@@ -346,8 +369,8 @@ export class HttpServer extends EventEmitter {
           }
           case Tag.Body: {
             i += BodyEvent.Stride
-            const id = batch[at + BodyEvent.Id] as number
-            const chunk = batch[at + BodyEvent.Chunk] as Buffer
+            const id = numbers[at + BodyEvent.Id]
+            const chunk = batch[v++] as Buffer
             const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
             if (tunnel) {
               tunnel.deliver(chunk)
@@ -360,7 +383,7 @@ export class HttpServer extends EventEmitter {
           }
           case Tag.BodyEnd: {
             i += BodyEndEvent.Stride
-            const id = batch[at + BodyEndEvent.Id] as number
+            const id = numbers[at + BodyEndEvent.Id]
             const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
             if (tunnel) tunnel.deliver(null)
             else this.exchanges.get(id)?.req[kBodyEnd]()
@@ -368,7 +391,7 @@ export class HttpServer extends EventEmitter {
           }
           case Tag.Aborted: {
             i += AbortedEvent.Stride
-            const id = batch[at + AbortedEvent.Id] as number
+            const id = numbers[at + AbortedEvent.Id]
             const tunnel = this.tunnels.get(id)
             if (tunnel) {
               // The engine closed the handed-over connection.
@@ -385,7 +408,7 @@ export class HttpServer extends EventEmitter {
           }
           case Tag.Drain: {
             i += DrainEvent.Stride
-            const id = batch[at + DrainEvent.Id] as number
+            const id = numbers[at + DrainEvent.Id]
             const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
             if (tunnel) tunnel.drained()
             else this.exchanges.get(id)?.[kOnDrain]()
@@ -393,7 +416,7 @@ export class HttpServer extends EventEmitter {
           }
           case Tag.ConnectionClosed: {
             i += ConnectionClosedEvent.Stride
-            const id = batch[at + ConnectionClosedEvent.Id] as number
+            const id = numbers[at + ConnectionClosedEvent.Id]
             const socket = this.sockets.get(id)
             if (socket) {
               this.sockets.delete(id)
