@@ -260,6 +260,12 @@ export class EngineServerResponse extends EventEmitter {
     return head === undefined ? this.statusCode : head[0]
   }
 
+  /** Node's `_hasBody`: none in an answer to HEAD, a 204, a 304 or an interim 1xx. */
+  private hasBody(): boolean {
+    const status = this.sentStatus()
+    return this.req.method !== 'HEAD' && status !== 204 && status !== 304 && status >= 200
+  }
+
   private bodyIsChunkedAfterExplicitHead(): boolean {
     const status = this.sentStatus()
     return (
@@ -323,6 +329,11 @@ export class EngineServerResponse extends EventEmitter {
     if (!this[kStreaming]) {
       if (!this.headersSent) this._implicitHeader()
       this.startStreaming()
+    }
+    // As Node: an answer that has no body ignores writes, and never asks to wait.
+    if (!this.hasBody()) {
+      if (callback) process.nextTick(callback)
+      return true
     }
     let below = true
     if (buffer.length === 0) {
