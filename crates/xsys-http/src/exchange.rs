@@ -646,7 +646,7 @@ fn take_state(mut slot: Slot) -> SlotState {
     std::mem::replace(&mut slot.state, SlotState::AwaitingHead(placeholder))
 }
 
-fn build(head: ResponseHead, body: ResponseBody) -> Response<ResponseBody> {
+pub(crate) fn build(head: ResponseHead, body: ResponseBody) -> Response<ResponseBody> {
     let mut response = Response::new(body);
     *response.status_mut() = head.status;
     *response.headers_mut() = head.headers;

@@ -14,6 +14,7 @@ mod header_case;
 pub mod native;
 pub mod runtime;
 mod server;
+mod static_files;
 mod wire;
 
 pub use body::ResponseBody;

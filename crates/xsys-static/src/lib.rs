@@ -14,8 +14,9 @@
 //!   `Date.parse` reads, a URL parseurl hands to `url.parse`, a FIFO): run the JS middleware.
 //!
 //! One rule is stricter than send's: a pathname holding an encoded separator (`%2f`, `%5c`, any
-//! case) or a backslash maps to no file (400 before any file-system call), where send would
-//! decode `%2f` into a separator. The JS middleware applies the same rule.
+//! case) or a backslash names no file (answered as a missing one, before any file-system call),
+//! where send would decode `%2f` into a separator. The engine's static path rule refuses these
+//! (and more) before this crate is asked; the JS middleware applies the same rule.
 //!
 //! The crate does its file-system calls itself (`stat` per request, as send; `open` and small
 //! reads): callers decide which thread runs [`StaticFiles::serve`]. Large bodies are read by

@@ -75,9 +75,8 @@ fn ms(text: &str) -> Option<f64> {
     let number_start = i;
     let int_digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
     i += int_digits;
-    let mut frac_digits = 0;
     if bytes.get(i) == Some(&b'.') {
-        frac_digits = bytes[i + 1..]
+        let frac_digits = bytes[i + 1..]
             .iter()
             .take_while(|b| b.is_ascii_digit())
             .count();
@@ -88,14 +87,18 @@ fn ms(text: &str) -> Option<f64> {
     } else if int_digits == 0 {
         return None;
     }
+    // parseFloat of the matched number; Rust wants a digit before the point.
     let number = &text[number_start..i];
-    let value: f64 = if int_digits == 0 {
+    let magnitude: f64 = if int_digits == 0 {
         format!("0{number}").parse().ok()?
     } else {
         number.parse().ok()?
     };
-    let value = if number_start == 1 { -value } else { value };
-    let _ = frac_digits;
+    let value = if number_start == 1 {
+        -magnitude
+    } else {
+        magnitude
+    };
     let rest = text[i..].trim_start_matches(' ');
     let unit = rest.to_ascii_lowercase();
     let factor = match unit.as_str() {

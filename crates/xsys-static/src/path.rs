@@ -5,8 +5,9 @@
 //! `./<path>`, refuses a `..` segment that survives normalisation (403), checks the segments for
 //! dotfiles, and joins the rest to the root. Because it decodes before it splits, `%2f` acts as
 //! `/` there; here a pathname holding `%2f` or `%5c` (any case), or a backslash in any spelling,
-//! is refused with 400 before anything touches the file system: a name that changes meaning
-//! with the platform or with the number of decodings is not a file name.
+//! names no file (404, as for a file that does not exist) and nothing touches the file system.
+//! That is the engine's static path rule (xsys-http's `static_path`) on separators, kept here
+//! too so that this crate is safe on its own.
 
 use std::borrow::Cow;
 
@@ -100,8 +101,10 @@ fn has_encoded_separator(raw: &str) -> bool {
 /// Why a pathname maps to no file, with the status send's error carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refused {
-    /// 400: a malformed escape, a NUL, an encoded separator, a backslash.
+    /// 400: a malformed escape or a NUL (send's).
     BadRequest,
+    /// 404, as for a file that does not exist: an encoded separator or a backslash.
+    Separator,
     /// 403: `..` above the root, or a dotfile with `dotfiles: 'deny'`.
     Forbidden,
     /// 404: a dotfile with `dotfiles: 'ignore'`.
@@ -112,6 +115,7 @@ impl Refused {
     pub(crate) fn status(self) -> u16 {
         match self {
             Refused::BadRequest => 400,
+            Refused::Separator => 404,
             Refused::Forbidden => 403,
             Refused::NotFound => 404,
         }
@@ -121,11 +125,11 @@ impl Refused {
 /// Maps send's `path` (a pathname, still percent-encoded) to `normalize(join(root, path))`.
 /// `root` is absolute and normalised, without a trailing slash unless it is `/`.
 pub(crate) fn resolve(root: &str, path: &str, dotfiles: Dotfiles) -> Result<String, Refused> {
-    if has_encoded_separator(path) {
-        return Err(Refused::BadRequest);
+    if has_encoded_separator(path) || path.contains('\\') {
+        return Err(Refused::Separator);
     }
     let decoded = decode_uri_component(path).ok_or(Refused::BadRequest)?;
-    if decoded.contains(['\0', '\\']) {
+    if decoded.contains('\0') {
         return Err(Refused::BadRequest);
     }
     if decoded.is_empty() {
@@ -388,12 +392,19 @@ mod tests {
     }
 
     #[test]
-    fn malformed_escapes_nul_and_any_separator_in_disguise_are_400() {
+    fn malformed_escapes_and_nul_are_400() {
+        for path in ["/%", "/%zz", "/%c0%ae%c0%ae/x", "/a%00b", "/%E0%80%AF"] {
+            assert_eq!(
+                resolve(ROOT, path, Dotfiles::Allow),
+                Err(Refused::BadRequest),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_separator_in_disguise_names_no_file() {
         for path in [
-            "/%",
-            "/%zz",
-            "/%c0%ae%c0%ae/x",
-            "/a%00b",
             "/a%2fb",
             "/a%2Fb",
             "/..%2f..%2fx",
@@ -402,13 +413,15 @@ mod tests {
             "/a\\b",
             "/..\\x",
             "/%255c/%2F",
+            "/%zz%2f",
         ] {
             assert_eq!(
                 resolve(ROOT, path, Dotfiles::Allow),
-                Err(Refused::BadRequest),
+                Err(Refused::Separator),
                 "{path}"
             );
         }
+        assert_eq!(Refused::Separator.status(), 404);
         // A doubly encoded separator decodes once to a literal "%2f": an ordinary name.
         assert_eq!(
             resolve(ROOT, "/a%252fb", Dotfiles::Allow),

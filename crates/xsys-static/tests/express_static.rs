@@ -173,11 +173,11 @@ fn body_bytes(body: &Body) -> Vec<u8> {
 fn check(case: &Value, outcome: &Outcome, root: &Path) -> Result<(), String> {
     let expect = &case["expect"];
     if case["divergence"].as_str() == Some("encoded-separator") {
-        // Refused before any file is looked at: a miss, or a 400 without fallthrough.
+        // Refused before any file is looked at: a miss, or a 404 without fallthrough.
         let fallthrough = case["options"].get("fallthrough") != Some(&Value::Bool(false));
         return match outcome {
             Outcome::Next if fallthrough => Ok(()),
-            Outcome::Forward(f) if !fallthrough && f.status == 400 && f.cause.is_none() => Ok(()),
+            Outcome::Forward(f) if !fallthrough && f.status == 404 && f.cause.is_none() => Ok(()),
             other => Err(format!("an encoded separator gave {other:?}")),
         };
     }
