@@ -121,6 +121,9 @@ export declare function rawHeaders(request: number): string | null
 /** Asks for the next part of a streaming request body. */
 export declare function readBody(request: number): boolean
 
+/** The path and query the engine reads from a request target. */
+export declare function readTarget(target: string): TargetReading
+
 /** Status, headers and a binary body, in one call; leaves at the next `flushResponses()`. */
 export declare function respondBytes(request: number, status: number, headers: string, body: Uint8Array, flags?: number | undefined | null, reason?: string | undefined | null): boolean
 
@@ -130,6 +133,14 @@ export declare function respondBytes(request: number, status: number, headers: s
  * 4 leaves Date out. `reason`: a status message other than the canonical one.
  */
 export declare function respondString(request: number, status: number, headers: string, body: string, flags?: number | undefined | null, reason?: string | undefined | null): boolean
+
+/** Why static files must not be served for this path (below their mount point), or null. */
+export declare function staticPathRefusal(path: string): string | null
+
+export interface TargetReading {
+  pathname?: string
+  query?: string
+}
 
 /** Ends the handler's side of a handed-over connection (`socket.end()`). */
 export declare function tunnelEnd(request: number): boolean

@@ -1,6 +1,5 @@
 // xypriss: an Express 5 drop-in whose HTTP engine is Rust, running inside this process.
 import bodyParser from 'body-parser'
-import serveStatic from 'serve-static'
 import { applicationPrototype, createAppServer, createApplication } from './application'
 import { native } from './binding'
 import { HttpServer, liveServers } from './engine/server'
@@ -8,6 +7,7 @@ import { createRouter } from './router'
 import { Route } from './router/route'
 import { IncomingRequest } from './request'
 import { ServerResponse } from './response'
+import { staticFiles } from './static'
 import { xems } from './xems'
 import { createServer } from './xypriss'
 
@@ -46,7 +46,7 @@ const exported = Object.assign(express, {
   raw: bodyParser.raw,
   text: bodyParser.text,
   urlencoded: bodyParser.urlencoded,
-  static: serveStatic,
+  static: staticFiles,
   application: applicationPrototype,
   request: IncomingRequest.prototype,
   response: ServerResponse.prototype,

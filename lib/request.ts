@@ -2,14 +2,14 @@
 // Headers arrive from the engine as one latin1 string and become an object only when read.
 import { isIP } from 'node:net'
 import { Readable } from 'node:stream'
-import { parse as parseLegacyUrl } from 'node:url'
 import accepts from 'accepts'
 import proxyaddr from 'proxy-addr'
 import parseRange from 'range-parser'
 import typeis from 'type-is'
 import { native } from './binding'
 import { EngineSocket } from './engine/socket'
-import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kRawHeaderList, kRawHeaders } from './symbols'
+import { readTarget, type TargetReading } from './target'
+import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedOriginalUrl, kParsedUrl, kRawHeaderList, kRawHeaders } from './symbols'
 import type { Application } from './application'
 import type { ServerResponse } from './response'
 
@@ -22,45 +22,12 @@ const SINGLE_VALUED = new Set([
 
 type HeaderValue = string | string[] | undefined
 
-export interface ParsedUrl {
-  raw: string
-  pathname: string
-  search: string | null
-  query: string | null
-}
-
-/** Characters after which parseurl (Express's parser) hands the URL to Node's legacy url.parse. */
-const NEEDS_FULL_PARSE = /[\t\n\f\r #\u00a0\ufeff]/
-
-function legacyParse(url: string): ParsedUrl {
-  const parsed = parseLegacyUrl(url)
-  // As parseurl: what url.parse gives, a null pathname included.
-  return { raw: url, pathname: parsed.pathname as string, search: parsed.search, query: parsed.query as string | null }
-}
-
-export function parseUrl(req: EngineIncomingMessage): ParsedUrl {
+/** The one reading of `req.url` (see target.ts), kept until req.url changes. */
+export function parseUrl(req: { url: string; [kParsedUrl]?: TargetReading }): TargetReading {
   const url = req.url
-  let parsed = req[kParsedUrl]
-  if (parsed !== undefined && parsed.raw === url) return parsed
-  if (NEEDS_FULL_PARSE.test(url)) return (req[kParsedUrl] = legacyParse(url))
-  const q = url.indexOf('?')
-  let pathname = q === -1 ? url : url.slice(0, q)
-  // absolute-form targets (proxies): the path is what routes see
-  if (pathname.charCodeAt(0) !== 47 /* / */) {
-    const scheme = pathname.indexOf('://')
-    if (scheme !== -1) {
-      const slash = pathname.indexOf('/', scheme + 3)
-      pathname = slash === -1 ? '/' : pathname.slice(slash)
-    }
-  }
-  parsed = {
-    raw: url,
-    pathname,
-    search: q === -1 ? null : url.slice(q),
-    query: q === -1 ? null : url.slice(q + 1),
-  }
-  req[kParsedUrl] = parsed
-  return parsed
+  const parsed = req[kParsedUrl]
+  if (parsed !== undefined && parsed._raw === url) return parsed
+  return (req[kParsedUrl] = readTarget(url))
 }
 
 /**
@@ -88,7 +55,7 @@ export class EngineIncomingMessage extends Readable {
   [kHeaders]: Record<string, HeaderValue> | undefined = undefined;
   [kRawHeaderList]: string[] | undefined = undefined;
   [kBody]: boolean | Buffer;
-  [kParsedUrl]: ParsedUrl | undefined = undefined;
+  [kParsedUrl]: TargetReading | undefined = undefined;
   [kCandidates]: number[] | undefined = undefined
 
   constructor(
@@ -233,7 +200,8 @@ export class IncomingRequest extends EngineIncomingMessage {
   route: any = undefined
   app!: Application
   res!: ServerResponse
-  next?: (err?: any) => void
+  next?: (err?: any) => void;
+  [kParsedOriginalUrl]: TargetReading | undefined = undefined
 
   get(name: string): HeaderValue {
     if (!name) throw new TypeError('name argument is required to req.get')
@@ -255,8 +223,30 @@ export class IncomingRequest extends EngineIncomingMessage {
   }
 
   get path(): string {
-    return parseUrl(this).pathname
+    return parseUrl(this).pathname as string
   }
+
+  /**
+   * parseurl's cache of its reading of req.url, answered with the one reading, so that
+   * serve-static, finalhandler and any other parseurl user read the path the router reads.
+   * What parseurl or anyone would store here is not kept: the one reading always answers.
+   */
+  get _parsedUrl(): TargetReading | undefined {
+    return typeof this.url === 'string' ? parseUrl(this) : undefined
+  }
+
+  set _parsedUrl(_value: unknown) {}
+
+  /** The same for req.originalUrl (parseurl.original). */
+  get _parsedOriginalUrl(): TargetReading | undefined {
+    const url = this.originalUrl
+    if (typeof url !== 'string') return undefined
+    const parsed = this[kParsedOriginalUrl]
+    if (parsed !== undefined && parsed._raw === url) return parsed
+    return (this[kParsedOriginalUrl] = readTarget(url))
+  }
+
+  set _parsedOriginalUrl(_value: unknown) {}
 
   get xhr(): boolean {
     const value = this.get('X-Requested-With')

@@ -20,6 +20,7 @@ export const kOnDrain = Symbol('xypriss.onDrain')
 export const kBodyChunk = Symbol('xypriss.bodyChunk')
 export const kBodyEnd = Symbol('xypriss.bodyEnd')
 export const kParsedUrl = Symbol('xypriss.parsedUrl')
+export const kParsedOriginalUrl = Symbol('xypriss.parsedOriginalUrl')
 /** On an etag generator: 1 weak, 2 strong; the engine can compute that tag itself. */
 export const kETagMode = Symbol('xypriss.etagMode')
 export const kNativeETag = Symbol('xypriss.nativeETag')

@@ -172,8 +172,8 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
       return
     }
     // no path to match (req.url missing or empty, as parseurl sees it): nothing in this stack runs
-    const path = typeof req.url === 'string' ? parseUrl(req).pathname : ''
-    if (path.length === 0) {
+    const path = typeof req.url === 'string' ? parseUrl(req).pathname : null
+    if (path === null) {
       done(layerError)
       return
     }

@@ -15,6 +15,8 @@ pub mod native;
 pub mod runtime;
 mod server;
 mod static_files;
+pub mod static_path;
+pub mod target;
 mod wire;
 
 pub use body::ResponseBody;

@@ -559,21 +559,18 @@ async fn handle(
         Some(pq) if parts.uri.scheme().is_none() => Bytes::copy_from_slice(pq.as_str().as_bytes()),
         _ => Bytes::from(parts.uri.to_string()),
     });
-    let path = if target.starts_with(b"/") {
-        let end = target
-            .iter()
-            .position(|&b| b == b'?' || b == b'#')
-            .unwrap_or(target.len());
-        // The target is ASCII: bytes above it are refused before hyper parses the line.
-        std::str::from_utf8(&target[..end]).unwrap_or_else(|_| parts.uri.path())
-    } else {
-        parts.uri.path()
-    };
+    if parts.method != Method::CONNECT && !crate::target::node_parser_accepts(&target) {
+        return Ok(bad_request());
+    }
+    // The one reading of the target that JS makes too (see target.rs). The target is ASCII:
+    // bytes above it are refused before hyper parses the line.
+    let path = std::str::from_utf8(&target)
+        .ok()
+        .and_then(|target| crate::target::read(target).pathname);
     // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the routes.
-    let routed = if tunnel.is_some() {
-        Routed::Dispatch(None)
-    } else {
-        shared.routing.route(&parts.method, path)
+    let routed = match path {
+        Some(path) if tunnel.is_none() => shared.routing.route(&parts.method, path),
+        _ => Routed::Dispatch(None),
     };
     let candidates = match routed {
         Routed::Native(mut response) => {

@@ -33,7 +33,8 @@ const MAX_RECORDED_HEAD: usize = 64 * 1024;
 /// One request head as sent.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Recorded {
-    /// The target as sent, when bytes of it were replaced for hyper's sake.
+    /// The target as sent, when bytes of it were replaced for hyper's sake or it is not
+    /// origin-form (hyper rebuilds those).
     pub original_target: Option<Bytes>,
     /// `name\nvalue\n` per header line, in order; names in their case, values trimmed.
     pub raw_headers: Bytes,
@@ -324,7 +325,9 @@ impl Tracker {
     }
 
     fn end_of_head(&mut self) -> State {
-        let original_target = self.replaced.then(|| Bytes::copy_from_slice(&self.target));
+        // hyper rebuilds a target that is not origin-form (scheme lower-cased, `/` added).
+        let original_target = (self.replaced || self.target.first() != Some(&b'/'))
+            .then(|| Bytes::copy_from_slice(&self.target));
         self.raw_headers.pop();
         let recorded = Recorded {
             original_target,

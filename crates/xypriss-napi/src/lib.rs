@@ -8,8 +8,10 @@ mod batch;
 mod errors;
 mod exchange;
 mod server;
+mod target;
 mod xems;
 
 pub use exchange::*;
 pub use server::*;
+pub use target::*;
 pub use xems::*;

@@ -1,0 +1,717 @@
+//! helmet 8: the security headers, computed once per configuration.
+//!
+//! `helmet(options)` sets the same headers on every response (unless a CSP directive is a
+//! function, which stays in JS), so the stage is a prepared list: applying it clones the list.
+
+mod csp;
+
+use std::sync::Arc;
+
+pub use csp::{ContentSecurityPolicy, DirectiveValue, DEFAULT_DIRECTIVES};
+
+use crate::error::{Error, Warning, WarningLevel};
+use crate::header::Header;
+use crate::js::{json_display, json_quote, latin1_header_value, number_to_string, OptionValue};
+
+/// helmet's options, one field per header in helmet's order; `None` turns a header off
+/// (`false` in JS). [`HelmetOptions::default`] is `helmet()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HelmetOptions {
+    pub content_security_policy: Option<ContentSecurityPolicy>,
+    /// Off unless asked for, as in helmet 8.
+    pub cross_origin_embedder_policy: Option<Policy>,
+    pub cross_origin_opener_policy: Option<Policy>,
+    pub cross_origin_resource_policy: Option<Policy>,
+    pub origin_agent_cluster: bool,
+    pub referrer_policy: Option<ReferrerPolicy>,
+    pub strict_transport_security: Option<StrictTransportSecurity>,
+    pub x_content_type_options: bool,
+    pub x_dns_prefetch_control: Option<XDnsPrefetchControl>,
+    pub x_download_options: bool,
+    pub x_frame_options: Option<XFrameOptions>,
+    pub x_permitted_cross_domain_policies: Option<XPermittedCrossDomainPolicies>,
+    /// Remove `X-Powered-By` (helmet's `xPoweredBy`/`hidePoweredBy`).
+    pub x_powered_by: bool,
+    pub x_xss_protection: bool,
+}
+
+impl Default for HelmetOptions {
+    fn default() -> Self {
+        Self {
+            content_security_policy: Some(ContentSecurityPolicy::default()),
+            cross_origin_embedder_policy: None,
+            cross_origin_opener_policy: Some(Policy::default()),
+            cross_origin_resource_policy: Some(Policy::default()),
+            origin_agent_cluster: true,
+            referrer_policy: Some(ReferrerPolicy::default()),
+            strict_transport_security: Some(StrictTransportSecurity::default()),
+            x_content_type_options: true,
+            x_dns_prefetch_control: Some(XDnsPrefetchControl::default()),
+            x_download_options: true,
+            x_frame_options: Some(XFrameOptions::default()),
+            x_permitted_cross_domain_policies: Some(XPermittedCrossDomainPolicies::default()),
+            x_powered_by: true,
+            x_xss_protection: true,
+        }
+    }
+}
+
+/// `{ policy }` of the Cross-Origin-*-Policy headers; `None` is the header's own default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub policy: Option<String>,
+}
+
+/// `{ policy }` of Referrer-Policy: one or more tokens; `None` is `no-referrer`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReferrerPolicy {
+    pub policy: Option<Vec<String>>,
+}
+
+/// `{ maxAge, includeSubDomains, preload }` of Strict-Transport-Security.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrictTransportSecurity {
+    /// Seconds; helmet floors it and refuses negatives and non-finite numbers.
+    pub max_age: f64,
+    pub include_sub_domains: bool,
+    pub preload: bool,
+}
+
+impl Default for StrictTransportSecurity {
+    fn default() -> Self {
+        Self {
+            max_age: 365.0 * 24.0 * 60.0 * 60.0,
+            include_sub_domains: true,
+            preload: false,
+        }
+    }
+}
+
+/// `{ allow }` of X-DNS-Prefetch-Control.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XDnsPrefetchControl {
+    pub allow: bool,
+}
+
+/// `{ action }` of X-Frame-Options: `deny`, `sameorigin` or `same-origin`, any case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XFrameOptions {
+    pub action: String,
+}
+
+impl Default for XFrameOptions {
+    fn default() -> Self {
+        Self {
+            action: "sameorigin".to_owned(),
+        }
+    }
+}
+
+/// `{ permittedPolicies }` of X-Permitted-Cross-Domain-Policies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XPermittedCrossDomainPolicies {
+    pub permitted_policies: String,
+}
+
+impl Default for XPermittedCrossDomainPolicies {
+    fn default() -> Self {
+        Self {
+            permitted_policies: "none".to_owned(),
+        }
+    }
+}
+
+/// The compiled stage: the headers `helmet(options)` sets, in the order it sets them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Helmet {
+    headers: Arc<[Header]>,
+    removes_powered_by: bool,
+    warnings: Vec<Warning>,
+}
+
+impl Helmet {
+    /// Builds the stage from typed options, with helmet's validation.
+    pub fn new(options: &HelmetOptions) -> Result<Helmet, Error> {
+        let mut builder = Builder::default();
+        if let Some(csp) = &options.content_security_policy {
+            let (name, value) = csp.header()?;
+            builder.set(name, &value)?;
+        }
+        if let Some(p) = &options.cross_origin_embedder_policy {
+            builder.set(COEP.0, coep_value(p.policy.as_deref())?)?;
+        }
+        if let Some(p) = &options.cross_origin_opener_policy {
+            builder.set(COOP.0, coop_value(p.policy.as_deref())?)?;
+        }
+        if let Some(p) = &options.cross_origin_resource_policy {
+            builder.set(CORP.0, corp_value(p.policy.as_deref())?)?;
+        }
+        if options.origin_agent_cluster {
+            builder.set("Origin-Agent-Cluster", "?1")?;
+        }
+        if let Some(p) = &options.referrer_policy {
+            let tokens = p
+                .policy
+                .clone()
+                .unwrap_or_else(|| vec!["no-referrer".to_owned()]);
+            builder.set("Referrer-Policy", &referrer_value(&tokens)?)?;
+        }
+        if let Some(h) = &options.strict_transport_security {
+            builder.set("Strict-Transport-Security", &hsts_value(h)?)?;
+        }
+        if options.x_content_type_options {
+            builder.set("X-Content-Type-Options", "nosniff")?;
+        }
+        if let Some(d) = &options.x_dns_prefetch_control {
+            builder.set("X-DNS-Prefetch-Control", if d.allow { "on" } else { "off" })?;
+        }
+        if options.x_download_options {
+            builder.set("X-Download-Options", "noopen")?;
+        }
+        if let Some(x) = &options.x_frame_options {
+            builder.set("X-Frame-Options", x_frame_value(&x.action)?)?;
+        }
+        if let Some(x) = &options.x_permitted_cross_domain_policies {
+            builder.set(
+                "X-Permitted-Cross-Domain-Policies",
+                xpcdp_value(&x.permitted_policies)?,
+            )?;
+        }
+        builder.removes_powered_by = options.x_powered_by;
+        if options.x_xss_protection {
+            builder.set("X-XSS-Protection", "0")?;
+        }
+        Ok(builder.finish())
+    }
+
+    /// `helmet(options)` for options as JS passed them: legacy aliases, `true`/`false`/objects,
+    /// helmet's errors (in helmet's order) and its warnings.
+    pub fn from_option_value(options: &OptionValue) -> Result<Helmet, Error> {
+        let o = options;
+        let mut b = Builder::default();
+        match o.get("contentSecurityPolicy") {
+            OptionValue::Undefined | OptionValue::Bool(true) => {
+                let (name, value) = ContentSecurityPolicy::default().header()?;
+                b.set(name, &value)?;
+            }
+            OptionValue::Bool(false) => {}
+            other => {
+                let (name, value) = ContentSecurityPolicy::header_from_option_value(other)?;
+                b.set(name, &value)?;
+            }
+        }
+        match o.get("crossOriginEmbedderPolicy") {
+            OptionValue::Undefined | OptionValue::Bool(false) => {}
+            OptionValue::Bool(true) => b.set(COEP.0, coep_value(None)?)?,
+            other => b.set(
+                COEP.0,
+                coep_value(policy_option(COEP.0, other)?.as_deref())?,
+            )?,
+        }
+        match o.get("crossOriginOpenerPolicy") {
+            OptionValue::Undefined | OptionValue::Bool(true) => b.set(COOP.0, COOP.1)?,
+            OptionValue::Bool(false) => {}
+            other => b.set(
+                COOP.0,
+                coop_value(policy_option(COOP.0, other)?.as_deref())?,
+            )?,
+        }
+        match o.get("crossOriginResourcePolicy") {
+            OptionValue::Undefined | OptionValue::Bool(true) => b.set(CORP.0, CORP.1)?,
+            OptionValue::Bool(false) => {}
+            other => b.set(
+                CORP.0,
+                corp_value(policy_option(CORP.0, other)?.as_deref())?,
+            )?,
+        }
+        match o.get("originAgentCluster") {
+            OptionValue::Undefined | OptionValue::Bool(true) => {
+                b.set("Origin-Agent-Cluster", "?1")?
+            }
+            OptionValue::Bool(false) => {}
+            _ => {
+                b.warn("Origin-Agent-Cluster does not take options. Remove the property to silence this warning.");
+                b.set("Origin-Agent-Cluster", "?1")?;
+            }
+        }
+        match o.get("referrerPolicy") {
+            OptionValue::Undefined | OptionValue::Bool(true) => {
+                b.set("Referrer-Policy", "no-referrer")?
+            }
+            OptionValue::Bool(false) => {}
+            other => b.set("Referrer-Policy", &referrer_from_option_value(other)?)?,
+        }
+        match aliased(
+            o,
+            "strictTransportSecurity",
+            "hsts",
+            "Strict-Transport-Security",
+        )? {
+            OptionValue::Undefined | OptionValue::Bool(true) => b.set(
+                "Strict-Transport-Security",
+                &hsts_value(&StrictTransportSecurity::default())?,
+            )?,
+            OptionValue::Bool(false) => {}
+            other => b.set(
+                "Strict-Transport-Security",
+                &hsts_value(&hsts_from_option_value(other)?)?,
+            )?,
+        }
+        if flag(
+            &mut b,
+            o,
+            "xContentTypeOptions",
+            "noSniff",
+            "X-Content-Type-Options",
+        )? {
+            b.set("X-Content-Type-Options", "nosniff")?;
+        }
+        match aliased(
+            o,
+            "xDnsPrefetchControl",
+            "dnsPrefetchControl",
+            "X-DNS-Prefetch-Control",
+        )? {
+            OptionValue::Undefined | OptionValue::Bool(true) => {
+                b.set("X-DNS-Prefetch-Control", "off")?
+            }
+            OptionValue::Bool(false) => {}
+            other => {
+                if matches!(other, OptionValue::Null) {
+                    // Unreachable through `??`, kept for the shape of helmet's switch.
+                    b.set("X-DNS-Prefetch-Control", "off")?;
+                } else {
+                    let allow = other.get("allow").is_truthy();
+                    b.set("X-DNS-Prefetch-Control", if allow { "on" } else { "off" })?;
+                }
+            }
+        }
+        if flag(
+            &mut b,
+            o,
+            "xDownloadOptions",
+            "ieNoOpen",
+            "X-Download-Options",
+        )? {
+            b.set("X-Download-Options", "noopen")?;
+        }
+        match aliased(o, "xFrameOptions", "frameguard", "X-Frame-Options")? {
+            OptionValue::Undefined | OptionValue::Bool(true) => {
+                b.set("X-Frame-Options", "SAMEORIGIN")?
+            }
+            OptionValue::Bool(false) => {}
+            other => {
+                let value = match other.get("action") {
+                    OptionValue::Undefined => "SAMEORIGIN",
+                    OptionValue::String(action) => x_frame_value(action)?,
+                    action => {
+                        return Err(Error::invalid(format!(
+                            "X-Frame-Options received an invalid action {}",
+                            json_display(action)
+                        )))
+                    }
+                };
+                b.set("X-Frame-Options", value)?;
+            }
+        }
+        match aliased(
+            o,
+            "xPermittedCrossDomainPolicies",
+            "permittedCrossDomainPolicies",
+            "X-Permitted-Cross-Domain-Policies",
+        )? {
+            OptionValue::Undefined | OptionValue::Bool(true) => {
+                b.set("X-Permitted-Cross-Domain-Policies", "none")?
+            }
+            OptionValue::Bool(false) => {}
+            other => {
+                let value = match other.get("permittedPolicies") {
+                    OptionValue::Undefined => "none",
+                    OptionValue::String(p) => xpcdp_value(p)?,
+                    p => return Err(xpcdp_error(p)),
+                };
+                b.set("X-Permitted-Cross-Domain-Policies", value)?;
+            }
+        }
+        b.removes_powered_by = flag(&mut b, o, "xPoweredBy", "hidePoweredBy", "X-Powered-By")?;
+        if flag(&mut b, o, "xXssProtection", "xssFilter", "X-XSS-Protection")? {
+            b.set("X-XSS-Protection", "0")?;
+        }
+        Ok(b.finish())
+    }
+
+    /// The headers to set on every response, in helmet's order.
+    pub fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+
+    /// The same list, shared: a response can hold it until its head is written.
+    pub fn shared_headers(&self) -> Arc<[Header]> {
+        Arc::clone(&self.headers)
+    }
+
+    /// Whether the response loses its `X-Powered-By` (Express's, set before any middleware).
+    pub fn removes_powered_by(&self) -> bool {
+        self.removes_powered_by
+    }
+
+    /// What helmet prints with `console.warn` when set up with these options.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    headers: Vec<Header>,
+    removes_powered_by: bool,
+    warnings: Vec<Warning>,
+}
+
+impl Builder {
+    fn set(&mut self, name: &'static str, value: &str) -> Result<(), Error> {
+        // Node's setHeader throws on each request for characters it cannot send; the JS
+        // middleware's failure is not something to reproduce here.
+        let value = latin1_header_value(value).ok_or_else(|| {
+            Error::not_native(format!(
+                "{name} would carry a character Node refuses in a header value"
+            ))
+        })?;
+        self.headers.push(Header::new(name, value));
+        Ok(())
+    }
+
+    fn warn(&mut self, message: &str) {
+        self.warnings.push(Warning {
+            code: None,
+            message: message.to_owned(),
+            level: WarningLevel::Warn,
+        });
+    }
+
+    fn finish(self) -> Helmet {
+        Helmet {
+            headers: self.headers.into(),
+            removes_powered_by: self.removes_powered_by,
+            warnings: self.warnings,
+        }
+    }
+}
+
+const COEP: (&str, &str) = ("Cross-Origin-Embedder-Policy", "require-corp");
+const COOP: (&str, &str) = ("Cross-Origin-Opener-Policy", "same-origin");
+const CORP: (&str, &str) = ("Cross-Origin-Resource-Policy", "same-origin");
+
+/// `options.name ?? options.alias`, after helmet's "specified twice" check.
+fn aliased<'a>(
+    options: &'a OptionValue,
+    name: &str,
+    alias: &str,
+    header: &str,
+) -> Result<&'a OptionValue, Error> {
+    if options.has(name) && options.has(alias) {
+        return Err(Error::invalid(format!(
+            "{header} option was specified twice. Remove the `{alias}` option to fix this error."
+        )));
+    }
+    Ok(options.get(name).defined().unwrap_or(options.get(alias)))
+}
+
+/// A header that takes no options: on unless `false`; anything else warns and stays on.
+fn flag(
+    b: &mut Builder,
+    options: &OptionValue,
+    name: &str,
+    alias: &str,
+    header: &str,
+) -> Result<bool, Error> {
+    Ok(match aliased(options, name, alias, header)? {
+        OptionValue::Undefined | OptionValue::Bool(true) => true,
+        OptionValue::Bool(false) => false,
+        _ => {
+            b.warn(&format!(
+                "{header} does not take options. Remove the property to silence this warning."
+            ));
+            true
+        }
+    })
+}
+
+/// `{ policy }` destructured from a sub-option object; a non-string policy fails the header's
+/// allowed-set check with its JSON form.
+fn policy_option(header: &str, value: &OptionValue) -> Result<Option<String>, Error> {
+    match value {
+        OptionValue::Null => Err(Error::invalid(
+            "Cannot read properties of null (reading 'policy')",
+        )),
+        other => match other.get("policy") {
+            OptionValue::Undefined => Ok(None),
+            OptionValue::String(s) => Ok(Some(s.clone())),
+            p => Err(Error::invalid(format!(
+                "{header} does not support the {} policy",
+                json_display(p)
+            ))),
+        },
+    }
+}
+
+fn checked_policy(
+    header: &str,
+    policy: Option<&str>,
+    default: &'static str,
+    allowed: &[&'static str],
+) -> Result<&'static str, Error> {
+    let policy = policy.unwrap_or(default);
+    allowed
+        .iter()
+        .find(|p| **p == policy)
+        .copied()
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "{header} does not support the {} policy",
+                json_quote(policy)
+            ))
+        })
+}
+
+fn coep_value(policy: Option<&str>) -> Result<&'static str, Error> {
+    checked_policy(
+        COEP.0,
+        policy,
+        COEP.1,
+        &["require-corp", "credentialless", "unsafe-none"],
+    )
+}
+
+fn coop_value(policy: Option<&str>) -> Result<&'static str, Error> {
+    checked_policy(
+        COOP.0,
+        policy,
+        COOP.1,
+        &[
+            "same-origin",
+            "same-origin-allow-popups",
+            "noopener-allow-popups",
+            "unsafe-none",
+        ],
+    )
+}
+
+fn corp_value(policy: Option<&str>) -> Result<&'static str, Error> {
+    checked_policy(
+        CORP.0,
+        policy,
+        CORP.1,
+        &["same-origin", "same-site", "cross-origin"],
+    )
+}
+
+const REFERRER_TOKENS: [&str; 9] = [
+    "no-referrer",
+    "no-referrer-when-downgrade",
+    "same-origin",
+    "origin",
+    "strict-origin",
+    "origin-when-cross-origin",
+    "strict-origin-when-cross-origin",
+    "unsafe-url",
+    "",
+];
+
+fn referrer_value(tokens: &[String]) -> Result<String, Error> {
+    let as_values: Vec<OptionValue> = tokens.iter().cloned().map(OptionValue::String).collect();
+    check_referrer_tokens(&as_values)?;
+    Ok(tokens.join(","))
+}
+
+/// helmet's `tokens.forEach` check: each token in turn must be allowed, then not repeated.
+fn check_referrer_tokens(tokens: &[OptionValue]) -> Result<(), Error> {
+    if tokens.is_empty() {
+        return Err(Error::invalid("Referrer-Policy received no policy tokens"));
+    }
+    for (i, token) in tokens.iter().enumerate() {
+        let allowed = token.as_str().is_some_and(|t| REFERRER_TOKENS.contains(&t));
+        if !allowed {
+            return Err(Error::invalid(format!(
+                "Referrer-Policy received an unexpected policy token {}",
+                json_display(token)
+            )));
+        }
+        if tokens[..i].contains(token) {
+            return Err(Error::invalid(format!(
+                "Referrer-Policy received a duplicate policy token {}",
+                json_display(token)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn referrer_from_option_value(value: &OptionValue) -> Result<String, Error> {
+    if matches!(value, OptionValue::Null) {
+        return Err(Error::invalid(
+            "Cannot read properties of null (reading 'policy')",
+        ));
+    }
+    match value.get("policy") {
+        OptionValue::Undefined => Ok("no-referrer".to_owned()),
+        OptionValue::String(s) => referrer_value(std::slice::from_ref(s)),
+        OptionValue::Null => Err(Error::invalid(
+            "Cannot read properties of null (reading 'length')",
+        )),
+        OptionValue::Array(items) => {
+            check_referrer_tokens(items)?;
+            let tokens: Vec<&str> = items.iter().filter_map(OptionValue::as_str).collect();
+            Ok(tokens.join(","))
+        }
+        _ => Err(Error::invalid("tokens.forEach is not a function")),
+    }
+}
+
+fn hsts_from_option_value(value: &OptionValue) -> Result<StrictTransportSecurity, Error> {
+    match value {
+        OptionValue::Object(_) => {}
+        // `"maxage" in value` throws for primitives.
+        other => {
+            let shown = other.to_js_string().unwrap_or_default();
+            return Err(Error::invalid(format!(
+                "Cannot use 'in' operator to search for 'maxage' in {shown}"
+            )));
+        }
+    }
+    if value.has("maxage") {
+        return Err(Error::invalid(
+            "Strict-Transport-Security received an unsupported property, `maxage`. Did you mean to pass `maxAge`?",
+        ));
+    }
+    if value.has("includeSubdomains") {
+        return Err(Error::invalid(
+            "Strict-Transport-Security middleware should use `includeSubDomains` instead of `includeSubdomains`. (The correct one has an uppercase \"D\".)",
+        ));
+    }
+    let max_age = match value.get("maxAge") {
+        OptionValue::Undefined => StrictTransportSecurity::default().max_age,
+        OptionValue::Number(n) => *n,
+        other => return Err(max_age_error(&json_display(other))),
+    };
+    let include = value.get("includeSubDomains");
+    Ok(StrictTransportSecurity {
+        max_age,
+        include_sub_domains: include.is_undefined() || include.is_truthy(),
+        preload: value.get("preload").is_truthy(),
+    })
+}
+
+fn max_age_error(shown: &str) -> Error {
+    Error::invalid(format!(
+        "Strict-Transport-Security: {shown} is not a valid value for maxAge. Please choose a positive integer."
+    ))
+}
+
+fn hsts_value(options: &StrictTransportSecurity) -> Result<String, Error> {
+    let max_age = options.max_age;
+    if !(max_age >= 0.0 && max_age.is_finite()) {
+        let shown = if max_age.is_finite() {
+            number_to_string(max_age)
+        } else {
+            "null".to_owned()
+        };
+        return Err(max_age_error(&shown));
+    }
+    let mut value = format!("max-age={}", number_to_string(max_age.floor()));
+    if options.include_sub_domains {
+        value.push_str("; includeSubDomains");
+    }
+    if options.preload {
+        value.push_str("; preload");
+    }
+    Ok(value)
+}
+
+fn x_frame_value(action: &str) -> Result<&'static str, Error> {
+    match action.to_uppercase().as_str() {
+        "SAME-ORIGIN" | "SAMEORIGIN" => Ok("SAMEORIGIN"),
+        "DENY" => Ok("DENY"),
+        _ => Err(Error::invalid(format!(
+            "X-Frame-Options received an invalid action {}",
+            json_quote(action)
+        ))),
+    }
+}
+
+fn xpcdp_value(policy: &str) -> Result<&'static str, Error> {
+    ["none", "master-only", "by-content-type", "all"]
+        .into_iter()
+        .find(|p| *p == policy)
+        .ok_or_else(|| xpcdp_error(&OptionValue::String(policy.to_owned())))
+}
+
+fn xpcdp_error(policy: &OptionValue) -> Error {
+    Error::invalid(format!(
+        "X-Permitted-Cross-Domain-Policies does not support {}",
+        json_display(policy)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(h: &Helmet) -> Vec<&'static str> {
+        h.headers().iter().map(|h| h.cased_name).collect()
+    }
+
+    #[test]
+    fn defaults_match_helmet_defaults_through_both_doors() {
+        let typed = Helmet::new(&HelmetOptions::default()).expect("valid");
+        let untyped = Helmet::from_option_value(&OptionValue::Object(vec![])).expect("valid");
+        assert_eq!(typed, untyped);
+        assert_eq!(
+            names(&typed),
+            [
+                "Content-Security-Policy",
+                "Cross-Origin-Opener-Policy",
+                "Cross-Origin-Resource-Policy",
+                "Origin-Agent-Cluster",
+                "Referrer-Policy",
+                "Strict-Transport-Security",
+                "X-Content-Type-Options",
+                "X-DNS-Prefetch-Control",
+                "X-Download-Options",
+                "X-Frame-Options",
+                "X-Permitted-Cross-Domain-Policies",
+                "X-XSS-Protection",
+            ]
+        );
+        assert!(typed.removes_powered_by());
+    }
+
+    #[test]
+    fn hsts_floors_and_refuses_negative_ages() {
+        let mut options = HelmetOptions {
+            strict_transport_security: Some(StrictTransportSecurity {
+                max_age: 86400.9,
+                include_sub_domains: false,
+                preload: true,
+            }),
+            ..HelmetOptions::default()
+        };
+        let helmet = Helmet::new(&options).expect("valid");
+        let hsts = helmet
+            .headers()
+            .iter()
+            .find(|h| h.cased_name == "Strict-Transport-Security")
+            .expect("set");
+        assert_eq!(hsts.value, "max-age=86400; preload");
+        options.strict_transport_security = Some(StrictTransportSecurity {
+            max_age: -1.0,
+            ..StrictTransportSecurity::default()
+        });
+        let error = Helmet::new(&options).expect_err("negative");
+        assert!(error.is_invalid_option());
+        assert_eq!(
+            error.message(),
+            "Strict-Transport-Security: -1 is not a valid value for maxAge. Please choose a positive integer."
+        );
+    }
+}

@@ -1,0 +1,665 @@
+//! express-rate-limit 8: counting, the headers it sets, and the response it sends past the
+//! limit, with its MemoryStore's fixed window (or, as an xypriss option, GCRA).
+//!
+//! A hit is one sharded-map operation plus the headers, which are the only per-request text.
+//! The time is always given by the caller (ms since the epoch, as `Date.now()`), so the stage
+//! is deterministic and testable with a fake clock.
+
+mod key;
+mod options;
+mod store;
+
+pub use key::ClientKey;
+pub use options::{Algorithm, JsHooks, Message, RateLimitOptions, StandardHeaders};
+
+use std::net::IpAddr;
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine as _;
+use bytes::Bytes;
+
+use crate::error::{Error, Warning};
+use crate::header::Header;
+use crate::js::{latin1_header_value, number_to_string, OptionValue};
+use store::{Entry, Shards};
+
+/// `req.rateLimit` as express-rate-limit fills it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimitInfo {
+    pub limit: f64,
+    /// Hits counted in the window, this one included (`used`, `current`).
+    pub used: u64,
+    pub remaining: f64,
+    /// When the window ends (`resetTime`), ms since the epoch.
+    pub reset_time_ms: u64,
+    pub key: ClientKey,
+}
+
+/// What a hit decides.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub info: RateLimitInfo,
+    /// Headers to set on the response, in express-rate-limit's order (on allowed requests
+    /// too). The legacy headers include `Date`: the engine must not add another.
+    pub headers: Vec<Header>,
+    /// Past the limit: the response to send instead of calling the next handler.
+    pub rejection: Option<Rejection>,
+    /// With `skipSuccessfulRequests`/`skipFailedRequests`: hand it to [`RateLimit::settle`]
+    /// once the response's fate is known (rejected responses included, as in JS).
+    pub pending: Option<PendingHit>,
+}
+
+/// The limiter's own answer: `res.status(statusCode).send(message)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub status: u16,
+    /// `Content-Type` and `Content-Length` as `res.send` sets them (none for 204/304). The
+    /// engine then adds what depends on the app: the `ETag` of `body` per the app's `etag`
+    /// setting (Express's default is weak), and no body for HEAD.
+    pub body_headers: Vec<Header>,
+    pub body: Bytes,
+    /// What Express computes the ETag from: the message, even when a 204 or 304 sends none.
+    pub etag_source: Bytes,
+}
+
+/// A counted hit that may be taken back when the response is known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingHit {
+    key: ClientKey,
+    reset_time_ms: u64,
+    skip_successful: bool,
+    skip_failed: bool,
+}
+
+/// How a response ended, for [`RateLimit::settle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// `'finish'`: the response was sent; `successful` is `requestWasSuccessful` (by default
+    /// `status < 400`, see [`Completion::finished`]).
+    Finished { successful: bool },
+    /// `'close'` before the response ended (the client went away), or `'error'`.
+    Aborted,
+}
+
+impl Completion {
+    /// A finished response judged by express-rate-limit's default `requestWasSuccessful`.
+    pub fn finished(status: u16) -> Completion {
+        Completion::Finished {
+            successful: status < 400,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    hits: u64,
+    reset_ms: u64,
+}
+
+impl Entry for Window {
+    fn expires_at(&self) -> f64 {
+        self.reset_ms as f64
+    }
+}
+
+/// GCRA state: the theoretical arrival time, ms.
+#[derive(Debug, Clone, Copy)]
+struct Arrival {
+    tat: f64,
+}
+
+impl Entry for Arrival {
+    fn expires_at(&self) -> f64 {
+        self.tat
+    }
+}
+
+enum Counters {
+    Fixed(Shards<Window>),
+    Gcra(Shards<Arrival>),
+}
+
+/// The compiled stage and its counters; share one per limiter across threads.
+pub struct RateLimit {
+    options: RateLimitOptions,
+    counters: Counters,
+    /// `Math.ceil(windowMs / 1000)`.
+    window_seconds: String,
+    /// draft-8's quoted name.
+    identifier: String,
+    rejection: Rejection,
+    warnings: Vec<Warning>,
+    hooks: JsHooks,
+}
+
+impl std::fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Below this, expressed in ms, two GCRA times are the same (float rounding).
+const EPSILON_MS: f64 = 1e-6;
+
+impl RateLimit {
+    /// Builds the stage from typed options.
+    pub fn new(options: RateLimitOptions) -> Result<RateLimit, Error> {
+        RateLimit::build(options, Vec::new(), JsHooks::default())
+    }
+
+    /// `rateLimit(options)` for options as JS passed them: defaults, aliases (`max`,
+    /// `headers`), express-rate-limit's logged validations as [`RateLimit::warnings`], and
+    /// the JS functions given as [`RateLimit::js_hooks`].
+    pub fn from_option_value(options: &OptionValue) -> Result<RateLimit, Error> {
+        let (options, warnings, hooks) = options::from_option_value(options)?;
+        RateLimit::build(options, warnings, hooks)
+    }
+
+    fn build(
+        options: RateLimitOptions,
+        warnings: Vec<Warning>,
+        hooks: JsHooks,
+    ) -> Result<RateLimit, Error> {
+        let w = options.window_ms;
+        if !(w >= 1.0 && w <= f64::from(i32::MAX)) {
+            // MemoryStore's interval would then fire every millisecond (Node clamps it),
+            // forgetting clients early; that is not worth mirroring.
+            return Err(Error::not_native(format!(
+                "windowMs {} is outside 1..2147483647; the MemoryStore then misbehaves in JS, which keeps it",
+                number_to_string(w)
+            )));
+        }
+        if !options.limit.is_finite() {
+            return Err(Error::not_native("a non-finite limit stays in JS"));
+        }
+        if !(100..=999).contains(&options.status_code) {
+            return Err(Error::not_native(format!(
+                "statusCode {} makes res.status() throw; it stays in JS",
+                options.status_code
+            )));
+        }
+        let identifier = match &options.identifier {
+            Some(name) => name.clone(),
+            None => default_identifier(options.limit, w),
+        };
+        if latin1_header_value(&identifier).is_none() {
+            return Err(Error::not_native(
+                "the draft-8 identifier has characters Node refuses in a header",
+            ));
+        }
+        let rejection = rejection(&options);
+        let counters = match options.algorithm {
+            Algorithm::FixedWindow => {
+                Counters::Fixed(Shards::new(options.shards, options.max_keys))
+            }
+            Algorithm::Gcra => Counters::Gcra(Shards::new(options.shards, options.max_keys)),
+        };
+        Ok(RateLimit {
+            window_seconds: number_to_string((w / 1000.0).ceil()),
+            identifier,
+            rejection,
+            counters,
+            warnings,
+            hooks,
+            options,
+        })
+    }
+
+    pub fn options(&self) -> &RateLimitOptions {
+        &self.options
+    }
+
+    /// What express-rate-limit logs (once) for these options; print them once.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// The JS functions among the options: the engine can only decide natively when none is
+    /// set; with only `keyGenerator`, JS computes the key and the counting stays here.
+    pub fn js_hooks(&self) -> JsHooks {
+        self.hooks
+    }
+
+    /// The default key for a client address as the socket reports it.
+    pub fn key_for_ip(&self, ip: IpAddr) -> ClientKey {
+        ClientKey::from_ip(ip, self.options.ipv6_subnet)
+    }
+
+    /// The default key for `req.ip` as text (after `trust proxy`).
+    pub fn key_for_ip_text(&self, ip: &str) -> ClientKey {
+        ClientKey::from_ip_text(ip, self.options.ipv6_subnet)
+    }
+
+    /// Counts a request from `key` at `now_ms` and says what to do with it.
+    pub fn hit(&self, key: &ClientKey, now_ms: u64) -> Hit {
+        let now = now_ms as f64;
+        let o = &self.options;
+        let (used, remaining, reset_ms, retry_seconds, over) = match &self.counters {
+            Counters::Fixed(shards) => {
+                let window = trunc_ms(o.window_ms);
+                let counted = shards.update(key, now, |entry| {
+                    let mut entry = match entry {
+                        Some(e) if e.reset_ms > now_ms => e,
+                        _ => Window {
+                            hits: 0,
+                            reset_ms: now_ms.saturating_add(window),
+                        },
+                    };
+                    entry.hits += 1;
+                    (Some(entry), entry)
+                });
+                let remaining = (o.limit - counted.hits as f64).max(0.0);
+                let reset_seconds = reset_seconds(counted.reset_ms, now_ms);
+                (
+                    counted.hits,
+                    remaining,
+                    counted.reset_ms,
+                    reset_seconds,
+                    counted.hits as f64 > o.limit,
+                )
+            }
+            Counters::Gcra(shards) => self.gcra_hit(shards, key, now),
+        };
+        let info = RateLimitInfo {
+            limit: o.limit,
+            used,
+            remaining,
+            reset_time_ms: reset_ms,
+            key: key.clone(),
+        };
+        let mut headers = Vec::with_capacity(8);
+        if o.legacy_headers {
+            headers.push(Header::ascii(
+                "X-RateLimit-Limit",
+                number_to_string(o.limit),
+            ));
+            headers.push(Header::ascii(
+                "X-RateLimit-Remaining",
+                number_to_string(remaining),
+            ));
+            headers.push(Header::ascii("Date", http_date(now_ms)));
+            headers.push(Header::ascii(
+                "X-RateLimit-Reset",
+                reset_ms.div_ceil(1000).to_string(),
+            ));
+        }
+        let reset_text = reset_seconds(reset_ms, now_ms).to_string();
+        let limit_text = number_to_string(o.limit);
+        match o.standard_headers {
+            StandardHeaders::Off | StandardHeaders::Unsupported => {}
+            StandardHeaders::Draft6 => {
+                headers.push(self.policy_header());
+                headers.push(Header::ascii("RateLimit-Limit", limit_text));
+                headers.push(Header::ascii(
+                    "RateLimit-Remaining",
+                    number_to_string(remaining),
+                ));
+                headers.push(Header::ascii("RateLimit-Reset", reset_text));
+            }
+            StandardHeaders::Draft7 => {
+                headers.push(self.policy_header());
+                headers.push(Header::ascii(
+                    "RateLimit",
+                    format!(
+                        "limit={limit_text}, remaining={}, reset={reset_text}",
+                        number_to_string(remaining)
+                    ),
+                ));
+            }
+            StandardHeaders::Draft8 => {
+                let name = &self.identifier;
+                headers.push(latin1(
+                    "RateLimit",
+                    &format!(
+                        "\"{name}\"; r={}; t={reset_text}",
+                        number_to_string(remaining)
+                    ),
+                ));
+                headers.push(latin1(
+                    "RateLimit-Policy",
+                    &format!(
+                        "\"{name}\"; q={limit_text}; w={}; pk=:{}:",
+                        self.window_seconds,
+                        partition_key(&key.to_string())
+                    ),
+                ));
+            }
+        }
+        let rejection = over.then(|| {
+            if o.legacy_headers || o.standard_headers != StandardHeaders::Off {
+                let value = match o.retry_after {
+                    Some(seconds) => number_to_string(seconds),
+                    None => retry_seconds.to_string(),
+                };
+                headers.push(Header::ascii("Retry-After", value));
+            }
+            self.rejection.clone()
+        });
+        let pending = (o.skip_successful_requests || o.skip_failed_requests).then(|| PendingHit {
+            key: key.clone(),
+            reset_time_ms: reset_ms,
+            skip_successful: o.skip_successful_requests,
+            skip_failed: o.skip_failed_requests,
+        });
+        Hit {
+            info,
+            headers,
+            rejection,
+            pending,
+        }
+    }
+
+    /// GCRA: each hit books `windowMs / limit` of a budget of `windowMs`; a hit that would
+    /// overdraw it is refused and not booked. `limit` hits may come at once, then one per
+    /// interval. Reset is when the budget is whole again; Retry-After when one hit fits.
+    fn gcra_hit(
+        &self,
+        shards: &Shards<Arrival>,
+        key: &ClientKey,
+        now: f64,
+    ) -> (u64, f64, u64, u64, bool) {
+        let o = &self.options;
+        let w = o.window_ms;
+        let interval = if o.limit > 0.0 {
+            w / o.limit
+        } else {
+            f64::INFINITY
+        };
+        let (tat, allowed) = shards.update(key, now, |entry| {
+            let tat = entry.map_or(now, |e| e.tat.max(now));
+            let next = tat + interval;
+            if next - now <= w + EPSILON_MS {
+                (Some(Arrival { tat: next }), (next, true))
+            } else {
+                (entry, (tat, false))
+            }
+        });
+        let booked = if interval.is_finite() {
+            ((tat - now) / interval - EPSILON_MS).ceil().max(0.0)
+        } else {
+            0.0
+        };
+        let remaining = (o.limit - booked).max(0.0).floor();
+        let used = booked as u64 + u64::from(!allowed);
+        let reset_ms = tat.ceil() as u64;
+        let retry_ms = if interval.is_finite() {
+            (tat + interval - w - now).max(0.0)
+        } else {
+            w
+        };
+        let retry_seconds = (retry_ms / 1000.0).ceil() as u64;
+        (used, remaining, reset_ms, retry_seconds, !allowed)
+    }
+
+    /// Takes a hit back per `skipSuccessfulRequests`/`skipFailedRequests`, unless its window
+    /// has ended by `now_ms`.
+    pub fn settle(&self, pending: PendingHit, completion: Completion, now_ms: u64) {
+        let take_back = match completion {
+            Completion::Finished { successful } => {
+                (successful && pending.skip_successful) || (!successful && pending.skip_failed)
+            }
+            Completion::Aborted => pending.skip_failed,
+        };
+        if !take_back || now_ms >= pending.reset_time_ms {
+            return;
+        }
+        let now = now_ms as f64;
+        match &self.counters {
+            Counters::Fixed(shards) => {
+                let window = trunc_ms(self.options.window_ms);
+                shards.update(&pending.key, now, |entry| {
+                    // MemoryStore's decrement creates the client when it is gone.
+                    let mut entry = entry.unwrap_or(Window {
+                        hits: 0,
+                        reset_ms: now_ms.saturating_add(window),
+                    });
+                    entry.hits = entry.hits.saturating_sub(1);
+                    (Some(entry), ())
+                });
+            }
+            Counters::Gcra(shards) => {
+                let interval = self.options.window_ms / self.options.limit;
+                shards.update(&pending.key, now, |entry| {
+                    (
+                        entry.map(|e| Arrival {
+                            tat: e.tat - interval,
+                        }),
+                        (),
+                    )
+                });
+            }
+        }
+    }
+
+    /// `limiter.getKey(key)`: hits and reset time of a live window.
+    pub fn get(&self, key: &ClientKey, now_ms: u64) -> Option<(u64, u64)> {
+        match &self.counters {
+            Counters::Fixed(shards) => shards
+                .get(key)
+                .filter(|e| e.reset_ms > now_ms)
+                .map(|e| (e.hits, e.reset_ms)),
+            Counters::Gcra(shards) => shards.get(key).filter(|e| e.tat > now_ms as f64).map(|e| {
+                let interval = self.options.window_ms / self.options.limit;
+                let booked = ((e.tat - now_ms as f64) / interval - EPSILON_MS).ceil();
+                (booked as u64, e.tat.ceil() as u64)
+            }),
+        }
+    }
+
+    /// `limiter.resetKey(key)`.
+    pub fn reset_key(&self, key: &ClientKey) {
+        match &self.counters {
+            Counters::Fixed(shards) => shards.remove(key),
+            Counters::Gcra(shards) => shards.remove(key),
+        }
+    }
+
+    /// MemoryStore's `resetAll()`.
+    pub fn reset_all(&self) {
+        match &self.counters {
+            Counters::Fixed(shards) => shards.clear(),
+            Counters::Gcra(shards) => shards.clear(),
+        }
+    }
+
+    /// Forgets ended windows (MemoryStore does this every `windowMs`; call it on a timer).
+    /// Returns how many were dropped.
+    pub fn sweep(&self, now_ms: u64) -> usize {
+        match &self.counters {
+            Counters::Fixed(shards) => shards.sweep(now_ms as f64),
+            Counters::Gcra(shards) => shards.sweep(now_ms as f64),
+        }
+    }
+
+    /// Keys currently held.
+    pub fn key_count(&self) -> usize {
+        match &self.counters {
+            Counters::Fixed(shards) => shards.len(),
+            Counters::Gcra(shards) => shards.len(),
+        }
+    }
+
+    fn policy_header(&self) -> Header {
+        Header::ascii(
+            "RateLimit-Policy",
+            format!(
+                "{};w={}",
+                number_to_string(self.options.limit),
+                self.window_seconds
+            ),
+        )
+    }
+}
+
+/// `new Date(now + windowMs)` keeps whole milliseconds (TimeClip truncates).
+fn trunc_ms(window_ms: f64) -> u64 {
+    window_ms.trunc() as u64
+}
+
+/// `Math.max(0, Math.ceil((resetTime - Date.now()) / 1000))`.
+fn reset_seconds(reset_ms: u64, now_ms: u64) -> u64 {
+    reset_ms.saturating_sub(now_ms).div_ceil(1000)
+}
+
+/// `new Date(now).toUTCString()`.
+fn http_date(now_ms: u64) -> String {
+    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(now_ms))
+}
+
+fn latin1(name: &'static str, value: &str) -> Header {
+    Header::new(
+        name,
+        latin1_header_value(value).unwrap_or_else(|| http::HeaderValue::from_static("")),
+    )
+}
+
+/// draft-8's `pk`: base64 of the first 12 hex digits of SHA-256(key).
+fn partition_key(key: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
+    let hex: String = digest.as_ref()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    base64::engine::general_purpose::STANDARD.encode(hex)
+}
+
+/// express-rate-limit's default `identifier`: `${limit}-in-${duration}`.
+fn default_identifier(limit: f64, window_ms: f64) -> String {
+    let seconds = window_ms / 1e3;
+    let minutes = window_ms / (1e3 * 60.0);
+    let hours = window_ms / (1e3 * 60.0 * 60.0);
+    let days = window_ms / (1e3 * 60.0 * 60.0 * 24.0);
+    let duration = if seconds < 60.0 {
+        format!("{}sec", number_to_string(seconds))
+    } else if minutes < 60.0 {
+        format!("{}min", number_to_string(minutes))
+    } else if hours < 24.0 {
+        format!(
+            "{}hr{}",
+            number_to_string(hours),
+            if hours > 1.0 { "s" } else { "" }
+        )
+    } else {
+        format!(
+            "{}day{}",
+            number_to_string(days),
+            if days > 1.0 { "s" } else { "" }
+        )
+    };
+    format!("{}-in-{duration}", number_to_string(limit))
+}
+
+/// `res.status(statusCode).send(message)` as Express 5 answers it, less the app's ETag.
+fn rejection(options: &RateLimitOptions) -> Rejection {
+    let (content_type, body): (Option<&'static str>, Bytes) = match &options.message {
+        Message::Text(text) => (
+            Some("text/html; charset=utf-8"),
+            Bytes::copy_from_slice(text.as_bytes()),
+        ),
+        Message::Json(json) => (
+            Some("application/json; charset=utf-8"),
+            Bytes::copy_from_slice(json.as_bytes()),
+        ),
+        Message::Bytes(bytes) => (
+            Some("application/octet-stream"),
+            Bytes::copy_from_slice(bytes),
+        ),
+        Message::Empty => (None, Bytes::new()),
+    };
+    let status = options.status_code;
+    let etag_source = body.clone();
+    let mut body_headers = Vec::with_capacity(2);
+    let body = if status == 204 || status == 304 {
+        Bytes::new()
+    } else {
+        if let Some(t) = content_type {
+            body_headers.push(Header::fixed("Content-Type", t));
+        }
+        if status == 205 {
+            body_headers.push(Header::fixed("Content-Length", "0"));
+            Bytes::new()
+        } else {
+            body_headers.push(Header::ascii("Content-Length", body.len().to_string()));
+            body
+        }
+    };
+    Rejection {
+        status,
+        body_headers,
+        body,
+        etag_source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(limit: f64, algorithm: Algorithm) -> RateLimit {
+        RateLimit::new(RateLimitOptions {
+            limit,
+            window_ms: 1000.0,
+            algorithm,
+            ..RateLimitOptions::default()
+        })
+        .expect("valid")
+    }
+
+    #[test]
+    fn fixed_window_counts_then_resets_at_the_window_end() {
+        let limiter = limiter(2.0, Algorithm::FixedWindow);
+        let key = ClientKey::Text("k".into());
+        let t0 = 1_700_000_000_500;
+        assert!(limiter.hit(&key, t0).rejection.is_none());
+        assert!(limiter.hit(&key, t0 + 10).rejection.is_none());
+        let third = limiter.hit(&key, t0 + 999);
+        assert!(third.rejection.is_some());
+        assert_eq!(third.info.used, 3);
+        assert_eq!(third.info.reset_time_ms, t0 + 1000);
+        let next = limiter.hit(&key, t0 + 1000);
+        assert!(next.rejection.is_none());
+        assert_eq!(next.info.used, 1);
+    }
+
+    #[test]
+    fn gcra_allows_a_burst_then_one_per_interval() {
+        let limiter = limiter(4.0, Algorithm::Gcra);
+        let key = ClientKey::Text("k".into());
+        let t0 = 1_700_000_000_000;
+        for i in 0..4 {
+            let hit = limiter.hit(&key, t0);
+            assert!(hit.rejection.is_none(), "burst hit {i}");
+            assert_eq!(hit.info.remaining, 3.0 - f64::from(i));
+        }
+        assert!(limiter.hit(&key, t0).rejection.is_some());
+        assert!(limiter.hit(&key, t0 + 249).rejection.is_some());
+        assert!(limiter.hit(&key, t0 + 250).rejection.is_none());
+        assert!(limiter.hit(&key, t0 + 251).rejection.is_some());
+    }
+
+    #[test]
+    fn memory_stays_bounded_under_distinct_keys() {
+        let limiter = RateLimit::new(RateLimitOptions {
+            max_keys: 1000,
+            shards: 8,
+            ..RateLimitOptions::default()
+        })
+        .expect("valid");
+        for i in 0..20_000u32 {
+            limiter.hit(&ClientKey::V4(i.into()), 1_700_000_000_000 + u64::from(i));
+        }
+        assert!(limiter.key_count() <= 1000, "{}", limiter.key_count());
+        assert!(limiter.key_count() >= 500, "{}", limiter.key_count());
+    }
+
+    #[test]
+    fn identifiers_name_the_window_as_express_rate_limit() {
+        assert_eq!(default_identifier(5.0, 60_000.0), "5-in-1min");
+        assert_eq!(default_identifier(100.0, 1_500.0), "100-in-1.5sec");
+        assert_eq!(default_identifier(10.0, 3_600_000.0), "10-in-1hr");
+        assert_eq!(default_identifier(10.0, 7_200_000.0), "10-in-2hrs");
+        assert_eq!(default_identifier(1.0, 86_400_000.0 * 2.0), "1-in-2days");
+    }
+}
