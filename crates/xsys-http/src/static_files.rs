@@ -62,8 +62,9 @@ mod tests {
         let headers = HeaderMap::new();
         match files.serve(&Request {
             method: &method,
-            url,
-            original_url: url,
+            path: url,
+            original_path: url,
+            original_search: Some(""),
             headers: &headers,
         }) {
             Outcome::Respond(response) => response,

@@ -1,8 +1,8 @@
 //! xsys-static: `express.static(root, options)` answered natively.
 //!
 //! Express's static middleware is serve-static 2 over send 1. [`StaticFiles`] takes the same
-//! options and, for one request (its method, `req.url` as the layer sees it, `req.originalUrl`
-//! and the headers), decides what that middleware would have done:
+//! options and, for one request (its method, the paths of `req.url` as the layer sees it and of
+//! `req.originalUrl`, and the headers), decides what that middleware would have done:
 //!
 //! - [`Outcome::Respond`]: the response, with send's headers in send's order and case, and a
 //!   body that is empty, in memory, or a byte range of an open file;
@@ -11,7 +11,7 @@
 //! - [`Outcome::Forward`]: serve-static calls `next(err)`, with the error and the headers send
 //!   had already set on the response (Express's error handlers then answer);
 //! - [`Outcome::NeedsJs`]: a case only JavaScript can settle exactly (a date only V8's
-//!   `Date.parse` reads, a URL parseurl hands to `url.parse`, a FIFO): run the JS middleware.
+//!   `Date.parse` reads, a redirect for an absolute-form target, a FIFO): run the JS middleware.
 //!
 //! One rule is stricter than send's: a pathname holding an encoded separator (`%2f`, `%5c`, any
 //! case) or a backslash names no file (answered as a missing one, before any file-system call),
@@ -28,7 +28,13 @@
 //!
 //! let files = StaticFiles::new("public", Options::default())?;
 //! let headers = HeaderMap::new();
-//! let request = Request { method: &Method::GET, url: "/app.js", original_url: "/app.js", headers: &headers };
+//! let request = Request {
+//!     method: &Method::GET,
+//!     path: "/app.js",
+//!     original_path: "/app.js",
+//!     original_search: Some(""),
+//!     headers: &headers,
+//! };
 //! match files.serve(&request) {
 //!     Outcome::Respond(response) => { /* write response.status, response.headers, response.body */ }
 //!     Outcome::Next | Outcome::Forward(_) | Outcome::NeedsJs(_) => { /* on to JS */ }
@@ -64,14 +70,20 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 /// A response header: the name in the case Node sends it (`ETag`, `Content-Length`), its value.
 pub type Header = (&'static str, HeaderValue);
 
-/// The request, as the static layer sees it in Express.
+/// The request, as the static layer sees it in Express. Paths come from the engine's one reading
+/// of the target (what `parseurl` gives serve-static in JS), still percent-encoded.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
     pub method: &'a Method,
-    /// `req.url` at the layer: the mount path already stripped, as Express's router does.
-    pub url: &'a str,
-    /// `req.originalUrl`, for the redirect to a directory's trailing slash.
-    pub original_url: &'a str,
+    /// The path of `req.url` at the layer: the mount path already stripped, as Express's router
+    /// strips it.
+    pub path: &'a str,
+    /// The path of `req.originalUrl`.
+    pub original_path: &'a str,
+    /// The search of `req.originalUrl` (`?` and the query, or empty), which a directory redirect
+    /// keeps; `None` when `url.format` of its reading would give back more than path and search
+    /// (an absolute-form target's scheme and host, a fragment), so that a redirect is left to JS.
+    pub original_search: Option<&'a str>,
     pub headers: &'a HeaderMap,
 }
 
@@ -192,7 +204,7 @@ pub struct FsCause {
 /// Why a request must be left to the JS middleware.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NeedsJs {
-    /// `req.url` or `req.originalUrl` is one parseurl hands to Node's `url.parse`.
+    /// A directory redirect for a `req.originalUrl` that is not a plain path and query.
     Url,
     /// A conditional header's date that only V8's `Date.parse` reads with certainty.
     Date,

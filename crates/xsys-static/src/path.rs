@@ -13,27 +13,6 @@ use std::borrow::Cow;
 
 use crate::Dotfiles;
 
-/// parseurl's fast path (the one it takes for every ordinary target): the pathname and the
-/// search (with its `?`) of a URL that starts with `/`. `None` where parseurl would fall back
-/// to Node's `url.parse`, whose rewriting only JS can reproduce.
-pub(crate) fn fast_parse(url: &str) -> Option<(&str, &str)> {
-    if !url.starts_with('/') {
-        return None;
-    }
-    let mut split = None;
-    for (i, c) in url.char_indices() {
-        match c {
-            '?' if split.is_none() => split = Some(i),
-            '\t' | '\n' | '\u{c}' | '\r' | ' ' | '#' | '\u{a0}' | '\u{feff}' => return None,
-            _ => {}
-        }
-    }
-    Some(match split {
-        Some(i) => (&url[..i], &url[i..]),
-        None => (url, ""),
-    })
-}
-
 /// `decodeURIComponent`: `None` where it throws (a malformed escape, or escapes that are not
 /// one well-formed UTF-8 sequence: overlong forms, surrogates, code points past U+10FFFF).
 pub(crate) fn decode_uri_component(text: &str) -> Option<Cow<'_, str>> {
@@ -285,26 +264,6 @@ pub(crate) fn resolve_root(root: &str, cwd: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fast_parse_splits_at_the_first_question_mark() {
-        assert_eq!(fast_parse("/a/b?x=1?y"), Some(("/a/b", "?x=1?y")));
-        assert_eq!(fast_parse("/a?"), Some(("/a", "?")));
-        assert_eq!(fast_parse("/"), Some(("/", "")));
-        // parseurl hands these to url.parse.
-        for url in [
-            "a/b",
-            "",
-            "*",
-            "http://h/x",
-            "/a#b",
-            "/a b",
-            "/a\u{a0}",
-            "/a?\tb",
-        ] {
-            assert_eq!(fast_parse(url), None, "{url:?}");
-        }
-    }
 
     #[test]
     fn decoding_is_decode_uri_component() {

@@ -70,8 +70,6 @@ struct Walk<'r> {
     request: &'r Request<'r>,
     /// send's `this.path`: the pathname still encoded, `''` for a mount point without its slash.
     path: &'r str,
-    original_path: &'r str,
-    original_search: &'r str,
 }
 
 enum Step {
@@ -138,24 +136,13 @@ impl StaticFiles {
                 body: Body::Bytes(Bytes::new()),
             });
         }
-        let (Some((path, _)), Some((original_path, original_search))) = (
-            path::fast_parse(request.url),
-            path::fast_parse(request.original_url),
-        ) else {
-            return Outcome::NeedsJs(NeedsJs::Url);
-        };
         // serve-static: make sure the redirect happens at the mount point.
-        let path = if path == "/" && !original_path.ends_with('/') {
+        let path = if request.path == "/" && !request.original_path.ends_with('/') {
             ""
         } else {
-            path
+            request.path
         };
-        let walk = Walk {
-            request,
-            path,
-            original_path,
-            original_search,
-        };
+        let walk = Walk { request, path };
         let resolved = match path::resolve(&self.root, path, self.options.dotfiles) {
             Ok(resolved) => resolved,
             Err(refused) => return self.fail(refused.status(), None, false),
@@ -274,10 +261,13 @@ impl StaticFiles {
         if !self.options.redirect || walk.path.ends_with('/') {
             return self.fail(404, None, false);
         }
+        let Some(search) = walk.request.original_search else {
+            return Outcome::NeedsJs(NeedsJs::Url);
+        };
+        // url.format of the original reading, its pathname given the slash.
         let target = format!(
-            "{}{}",
-            html::collapse_leading_slashes(&format!("{}/", walk.original_path)),
-            walk.original_search
+            "{}{search}",
+            html::collapse_leading_slashes(&format!("{}/", walk.request.original_path)),
         );
         let location = html::encode_url(&target);
         let page = html::document(

@@ -697,19 +697,28 @@ fn large_files_are_streamed_from_the_open_file() {
 }
 
 #[test]
-fn urls_parseurl_hands_to_url_parse_are_left_to_js() {
+fn a_redirect_for_an_original_url_that_is_not_plain_is_left_to_js() {
     let tree = Tree::new();
     let files = tree.files(Options::default());
-    for url in ["/a#b", "/a b", "http://host/hello.txt", "*"] {
+    // url.format would put the scheme and host, or the fragment, back into the location.
+    for original in ["http://host/sub", "/sub#top"] {
         assert!(
-            matches!(get(&files, url), Outcome::NeedsJs(NeedsJs::Url)),
-            "{url}"
+            matches!(
+                serve_with(&files, "GET", "/sub", original, &[]),
+                Outcome::NeedsJs(NeedsJs::Url)
+            ),
+            "{original}"
         );
     }
-    assert!(matches!(
-        serve_with(&files, "GET", "/hello.txt", "/x/hello.txt#f", &[]),
-        Outcome::NeedsJs(NeedsJs::Url)
+    // Files are served whatever the original URL looks like.
+    let r = response(serve_with(
+        &files,
+        "GET",
+        "/hello.txt",
+        "/hello.txt#top",
+        &[],
     ));
+    assert_eq!(body(&r), HELLO);
 }
 
 #[test]

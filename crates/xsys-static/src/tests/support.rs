@@ -108,6 +108,18 @@ pub(crate) fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     map
 }
 
+/// The one reading of a target, as the engine gives it: the path before `?` or `#`, and the
+/// search of a plain origin-form target.
+pub(crate) fn read(target: &str) -> (&str, Option<&str>) {
+    let end = target.find('#').unwrap_or(target.len());
+    let (path, search) = match target[..end].find('?') {
+        Some(q) => (&target[..q], &target[q..end]),
+        None => (&target[..end], ""),
+    };
+    let plain = target.starts_with('/') && end == target.len();
+    (path, plain.then_some(search))
+}
+
 pub(crate) fn serve_with(
     files: &StaticFiles,
     method: &str,
@@ -117,10 +129,13 @@ pub(crate) fn serve_with(
 ) -> Outcome {
     let method = Method::from_bytes(method.as_bytes()).expect("method");
     let headers = headers(pairs);
+    let (path, _) = read(url);
+    let (original_path, original_search) = read(original_url);
     files.serve(&Request {
         method: &method,
-        url,
-        original_url,
+        path,
+        original_path,
+        original_search,
         headers: &headers,
     })
 }
