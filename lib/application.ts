@@ -8,6 +8,7 @@ import qs from 'qs'
 import { HttpServer } from './engine/server'
 import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass } from './prototypes'
 import { createRouter, type Router } from './router'
+import { nativeStatic } from './static'
 import { methods } from './router/methods'
 import type { Layer } from './router/layer'
 import { kETagMode } from './symbols'
@@ -356,6 +357,13 @@ app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
         if (layer.route && layer.route.methods._all) methodNames.push('ALL')
         engine.insertRoute(index, paths as string | string[], layer.end, methodNames)
       })
+      // express.static layers before any other layer: nothing in JS runs before them, so the
+      // engine answers for them (a request they pass on reaches JS without them).
+      for (const [index, layer] of router.stack.entries()) {
+        const files = layer.route ? undefined : nativeStatic(layer.handle)
+        if (files === undefined) break
+        engine.insertStatic(index, files.root, files.options)
+      }
     } catch {
       engine.disableRoutes()
     }

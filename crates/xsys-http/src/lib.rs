@@ -16,6 +16,7 @@ pub mod runtime;
 mod server;
 mod static_files;
 pub mod static_path;
+pub mod static_stage;
 pub mod target;
 mod wire;
 

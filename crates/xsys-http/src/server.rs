@@ -8,7 +8,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
@@ -23,6 +23,7 @@ use crate::body::ResponseBody;
 use crate::bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead};
 use crate::exchange::{BodyPump, Exchange, HandOver};
 use crate::runtime::runtime;
+use crate::static_stage::{StageAnswer, StaticStages};
 use crate::wire::{Recordings, WireIo};
 use crate::{native, Error};
 
@@ -71,6 +72,8 @@ pub struct ListenOptions {
 /// responses it gives natively.
 pub struct RoutingMirror {
     table: RwLock<Option<RouteTable>>,
+    /// `express.static` layers at the top of the stack, answered natively.
+    statics: StaticStages,
     powered_by: AtomicBool,
     connect_listener: AtomicBool,
     upgrade_listener: AtomicBool,
@@ -81,6 +84,7 @@ impl RoutingMirror {
     pub fn new() -> Arc<Self> {
         Arc::new(RoutingMirror {
             table: RwLock::new(None),
+            statics: StaticStages::default(),
             powered_by: AtomicBool::new(true),
             connect_listener: AtomicBool::new(false),
             upgrade_listener: AtomicBool::new(false),
@@ -99,6 +103,11 @@ impl RoutingMirror {
         change(&mut self.table.write().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// The native static stages, which follow the table (lib/ registers them with it).
+    pub fn static_stages(&self) -> &StaticStages {
+        &self.statics
+    }
+
     pub fn set_powered_by(&self, on: bool) {
         self.powered_by.store(on, Ordering::Relaxed);
     }
@@ -114,27 +123,41 @@ impl RoutingMirror {
     }
 
     /// What the table says about a request: a response the engine gives alone when no layer
-    /// can match, else the matching layers (stack indices) for the JS router to visit.
-    fn route(&self, method: &Method, path: &str) -> Routed {
+    /// can match or a static stage answers, else the matching layers (stack indices) for the JS
+    /// router to visit, without the static layers that fell through natively. `target` is the
+    /// target as sent, `path` its one reading's path.
+    fn route(&self, method: &Method, target: &str, path: &str, headers: &HeaderMap) -> Routed {
         if !path.starts_with('/') {
             return Routed::Dispatch(None);
         }
         let table = self.table.read().unwrap_or_else(|e| e.into_inner());
-        let Some(table) = table.as_ref() else {
+        let Some(routes) = table.as_ref() else {
             return Routed::Dispatch(None);
         };
-        match table.find(path) {
-            Lookup::Layers(layers) if layers.is_empty() => {}
-            Lookup::Layers(layers) => {
-                let ids = layers.iter().map(|layer| layer.id.0).collect();
-                return Routed::Dispatch(Some(LayerCandidates {
-                    version: self.version.load(Ordering::Relaxed),
-                    ids,
-                }));
-            }
+        // Each matching layer and the part of the path it matched.
+        let layers: Vec<(u32, &str)> = match routes.find(path) {
+            Lookup::Layers(layers) => layers.iter().map(|l| (l.id.0, l.path)).collect(),
             Lookup::Defer => return Routed::Dispatch(None),
+        };
+        // No lock is held across the static stages' file-system calls.
+        drop(table);
+        let powered_by = self.powered_by.load(Ordering::Relaxed);
+        let answered = match self
+            .statics
+            .answer(method, target, path, headers, &layers, powered_by)
+        {
+            StageAnswer::Respond(response) => return Routed::Native(response),
+            StageAnswer::Continue { answered } => answered,
+        };
+        // With every matching layer a static one that fell through, Express answers its 404.
+        if answered < layers.len() {
+            let ids = layers[answered..].iter().map(|(id, _)| *id).collect();
+            return Routed::Dispatch(Some(LayerCandidates {
+                version: self.version.load(Ordering::Relaxed),
+                ids,
+            }));
         }
-        let (head, body) = native::not_found(method, path, self.powered_by.load(Ordering::Relaxed));
+        let (head, body) = native::not_found(method, path, powered_by);
         let mut response = Response::new(ResponseBody::full(body));
         *response.status_mut() = head.status;
         *response.headers_mut() = head.headers;
@@ -564,12 +587,15 @@ async fn handle(
     }
     // The one reading of the target that JS makes too (see target.rs). The target is ASCII:
     // bytes above it are refused before hyper parses the line.
-    let path = std::str::from_utf8(&target)
-        .ok()
-        .and_then(|target| crate::target::read(target).pathname);
+    let target_text = std::str::from_utf8(&target).ok();
+    let path = target_text.and_then(|target| crate::target::read(target).pathname);
     // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the routes.
-    let routed = match path {
-        Some(path) if tunnel.is_none() => shared.routing.route(&parts.method, path),
+    let routed = match (target_text, path) {
+        (Some(target), Some(path)) if tunnel.is_none() => {
+            shared
+                .routing
+                .route(&parts.method, target, path, &parts.headers)
+        }
         _ => Routed::Dispatch(None),
     };
     let candidates = match routed {

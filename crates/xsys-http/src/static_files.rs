@@ -9,8 +9,6 @@ use crate::header_case::CaseKey;
 
 /// serve-static's response as Express sends it: X-Powered-By first when the app says so
 /// (Express sets it before any middleware runs), then send's headers in send's order and case.
-// Until the request path asks the static stage (it needs the engine's one reading of the target).
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn response(answer: xsys_static::Response, powered_by: bool) -> Response<ResponseBody> {
     let mut headers = HeaderMap::with_capacity(answer.headers.len() + 1);
     let mut case = CaseKey::default();

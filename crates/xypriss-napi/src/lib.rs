@@ -8,6 +8,7 @@ mod batch;
 mod errors;
 mod exchange;
 mod server;
+mod static_files;
 mod target;
 mod xems;
 

@@ -12,8 +12,11 @@ use napi_derive::napi;
 use xsys_http::{Bound, EventQueue, Exchange, Limits, ListenOptions, RoutingMirror, Server, Wake};
 use xsys_router::{LayerId, Methods, RouteTable, TableOptions};
 
+use xsys_static::{Options, StaticFiles};
+
 use crate::batch::EventBatch;
 use crate::errors::{throw, NOT_LISTENING, ROUTE_PATTERN};
+use crate::static_files::StaticOptions;
 
 type EventsFn = ThreadsafeFunction<(), (), EventBatch, Status, false>;
 
@@ -314,12 +317,29 @@ impl NativeServer {
             }))
         });
         self.routing.set_version(version);
+        self.routing.static_stages().clear();
     }
 
     /// Turns the mirror off: the app has something the table cannot model.
     #[napi]
     pub fn disable_routes(&self) {
         self.routing.update(|table| *table = None);
+        self.routing.static_stages().clear();
+    }
+
+    /// Makes the mirrored layer `id`, an `express.static(root, options)` at the top of the stack,
+    /// a native stage. Returns why not when the engine cannot serve it (the JS middleware then
+    /// serves it, as it would anyway), else null.
+    #[napi]
+    pub fn insert_static(&self, id: u32, root: String, options: StaticOptions) -> Option<String> {
+        let stage = Options::try_from(options).and_then(|options| StaticFiles::new(&root, options));
+        match stage {
+            Ok(files) => {
+                self.routing.static_stages().insert(id, files);
+                None
+            }
+            Err(error) => Some(error.to_string()),
+        }
     }
 
     /// Mirrors one layer: `end` for a route (whole path), not for middleware (prefix). A string
