@@ -21,7 +21,12 @@ export declare class NativeServer {
   unref(): void
   connections(): number
   stats(): EngineStats
-  setPoweredBy(on: boolean): void
+  /**
+   * The page for a request no mirrored layer can match: a status, a header block
+   * (`name:value
+  `...) and the body's three parts around the method and the path.
+   */
+  setNotFoundPage(status: number, headers: string, body: Array<string>): void
   /** `server.headersTimeout` / `server.keepAliveTimeout` changed while listening, in ms. */
   setTimeouts(headersTimeout: number, keepAliveTimeout: number): void
   /** Closes every HTTP connection now (`server.closeAllConnections()`). */
@@ -33,6 +38,11 @@ export declare class NativeServer {
   resetRoutes(caseSensitive: boolean, strict: boolean, version: number): void
   /** Turns the mirror off: the app has something the table cannot model. */
   disableRoutes(): void
+  /**
+   * What the app sets on every response before any layer runs (Express's X-Powered-By), as a
+   * block of `name:value` lines: the native static stages' responses start with it.
+   */
+  setLeadHeaders(headers: string): void
   /**
    * Makes the mirrored layer `id`, an `express.static(root, options)` at the top of the stack,
    * a native stage. Returns why not when the engine cannot serve it (the JS middleware then

@@ -1,8 +1,8 @@
 // xypriss: an Express 5 drop-in whose HTTP engine is Rust, running inside this process.
 import bodyParser from 'body-parser'
-import { applicationPrototype, createAppServer, createApplication } from './application'
+import { type Application, applicationPrototype, createAppServer, createApplication } from './application'
 import { native } from './binding'
-import { HttpServer, liveServers } from './engine/server'
+import { HttpServer, liveServers, type RequestListener, type ServerOptions } from './engine/server'
 import { createRouter } from './router'
 import { Route } from './router/route'
 import { IncomingRequest } from './request'
@@ -37,6 +37,17 @@ function engineStats() {
   return total
 }
 
+function createHttpServer(options?: ServerOptions | RequestListener, listener?: RequestListener): HttpServer {
+  if (typeof options === 'function') {
+    listener = options
+    options = undefined
+  }
+  // an app gets what app.listen() gives it: its route table mirrored into the engine
+  return typeof listener === 'function' && (listener as { mirrorRoutes?: unknown }).mirrorRoutes === applicationPrototype.mirrorRoutes
+    ? createAppServer(listener as Application, options)
+    : new HttpServer(options, listener)
+}
+
 const exported = Object.assign(express, {
   default: express,
   express,
@@ -52,12 +63,8 @@ const exported = Object.assign(express, {
   response: ServerResponse.prototype,
   /** XyPriss API: an app with start(), getPort(), body parsing and XEMS sessions from options. */
   createServer,
-  /** Node's `http.createServer` on the engine: a server for any `(req, res)` listener. */
-  createHttpServer: (listener?: any) =>
-    // an app gets what app.listen() gives it: its route table mirrored into the engine
-    typeof listener === 'function' && listener.mirrorRoutes === applicationPrototype.mirrorRoutes
-      ? createAppServer(listener)
-      : new HttpServer(listener),
+  /** Node's `http.createServer([options][, listener])` on the engine: a server for any `(req, res)` listener. */
+  createHttpServer,
   HttpServer,
   inFlight,
   engineStats,

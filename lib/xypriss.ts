@@ -2,8 +2,9 @@
 // with `start()` and `getPort()`, body parsing and XEMS sessions wired from options.
 import bodyParser from 'body-parser'
 import { createApplication, type Application } from './application'
+import type { NextFunction } from './types'
 import type { HttpServer } from './engine/server'
-import { session, type XemsSessionOptions } from './xems/session'
+import { type SessionRequest, type SessionResponse, session, type XemsSessionOptions } from './xems/session'
 import { XemsStore, type XemsOpenOptions } from './xems/store'
 
 export interface XyPrissServerOptions {
@@ -44,7 +45,7 @@ export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
     opening.catch(() => {})
     app.xems = opening
     let middleware: ReturnType<typeof session> | undefined
-    app.use((req: any, res: any, next: (err?: any) => void) => {
+    app.use((req: SessionRequest, res: SessionResponse, next: NextFunction) => {
       opening.then((store) => {
         middleware ??= session({ ...sessionOptions, store })
         middleware(req, res, next)

@@ -22,10 +22,11 @@ use xsys_router::{Lookup, RouteTable};
 use crate::body::ResponseBody;
 use crate::bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead};
 use crate::exchange::{BodyPump, Exchange, HandOver};
+use crate::native::NotFoundPage;
 use crate::runtime::runtime;
 use crate::static_stage::{StageAnswer, StaticStages};
 use crate::wire::{Recordings, WireIo};
-use crate::{native, Error};
+use crate::Error;
 
 /// Bounds that keep one client from holding the server's resources.
 #[derive(Debug, Clone)]
@@ -72,9 +73,10 @@ pub struct ListenOptions {
 /// responses it gives natively.
 pub struct RoutingMirror {
     table: RwLock<Option<RouteTable>>,
+    /// What a request no layer can match gets; without one such requests go to the handlers.
+    not_found: RwLock<Option<Arc<NotFoundPage>>>,
     /// `express.static` layers at the top of the stack, answered natively.
     statics: StaticStages,
-    powered_by: AtomicBool,
     connect_listener: AtomicBool,
     upgrade_listener: AtomicBool,
     version: AtomicU32,
@@ -84,8 +86,8 @@ impl RoutingMirror {
     pub fn new() -> Arc<Self> {
         Arc::new(RoutingMirror {
             table: RwLock::new(None),
+            not_found: RwLock::new(None),
             statics: StaticStages::default(),
-            powered_by: AtomicBool::new(true),
             connect_listener: AtomicBool::new(false),
             upgrade_listener: AtomicBool::new(false),
             version: AtomicU32::new(0),
@@ -103,13 +105,14 @@ impl RoutingMirror {
         change(&mut self.table.write().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// The page for requests no layer can match (the framework's 404).
+    pub fn set_not_found(&self, page: NotFoundPage) {
+        *self.not_found.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(page));
+    }
+
     /// The native static stages, which follow the table (lib/ registers them with it).
     pub fn static_stages(&self) -> &StaticStages {
         &self.statics
-    }
-
-    pub fn set_powered_by(&self, on: bool) {
-        self.powered_by.store(on, Ordering::Relaxed);
     }
 
     /// Without a `'connect'` listener, Node closes a CONNECT request's connection.
@@ -141,11 +144,7 @@ impl RoutingMirror {
         };
         // No lock is held across the static stages' file-system calls.
         drop(table);
-        let powered_by = self.powered_by.load(Ordering::Relaxed);
-        let answered = match self
-            .statics
-            .answer(method, target, path, headers, &layers, powered_by)
-        {
+        let answered = match self.statics.answer(method, target, path, headers, &layers) {
             StageAnswer::Respond(response) => return Routed::Native(response),
             StageAnswer::Continue { answered } => answered,
         };
@@ -157,11 +156,19 @@ impl RoutingMirror {
                 ids,
             }));
         }
-        let (head, body) = native::not_found(method, path, powered_by);
-        let mut response = Response::new(ResponseBody::full(body));
-        *response.status_mut() = head.status;
-        *response.headers_mut() = head.headers;
-        Routed::Native(response)
+        let page = self
+            .not_found
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match page {
+            Some(page) => Routed::Native(page.render(method, path)),
+            // no page to give: the handlers answer, visiting no layer
+            None => Routed::Dispatch(Some(LayerCandidates {
+                version: self.version.load(Ordering::Relaxed),
+                ids: Vec::new(),
+            })),
+        }
     }
 }
 

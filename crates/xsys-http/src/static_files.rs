@@ -1,19 +1,24 @@
 //! The static-files stage's answers (xsys-static) as the engine's responses.
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::HeaderName;
 use http::{HeaderMap, Response};
 
 use crate::body::ResponseBody;
 use crate::exchange::{build, ResponseHead};
 use crate::header_case::CaseKey;
+use crate::static_stage::LeadHeaders;
 
-/// serve-static's response as Express sends it: X-Powered-By first when the app says so
-/// (Express sets it before any middleware runs), then send's headers in send's order and case.
-pub(crate) fn response(answer: xsys_static::Response, powered_by: bool) -> Response<ResponseBody> {
-    let mut headers = HeaderMap::with_capacity(answer.headers.len() + 1);
+/// serve-static's response as Express sends it: first what the app sets before any middleware
+/// runs (`lead`: Express's X-Powered-By), then send's headers in send's order and case.
+pub(crate) fn response(
+    answer: xsys_static::Response,
+    lead: &LeadHeaders,
+) -> Response<ResponseBody> {
+    let mut headers = HeaderMap::with_capacity(answer.headers.len() + lead.len());
     let mut case = CaseKey::default();
-    if powered_by {
-        headers.insert("x-powered-by", HeaderValue::from_static("Express"));
+    for (name, lower, value) in lead {
+        case.note(name);
+        headers.append(lower.clone(), value.clone());
     }
     for (name, value) in answer.headers {
         // xsys-static's names are fixed, valid header names.
@@ -43,6 +48,7 @@ pub(crate) fn response(answer: xsys_static::Response, powered_by: bool) -> Respo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::HeaderValue;
     use http::Method;
     use xsys_static::{Options, Outcome, Request, StaticFiles};
 
@@ -82,7 +88,12 @@ mod tests {
     async fn headers_keep_send_s_order_and_case_after_x_powered_by() {
         let dir = temp_dir("order");
         std::fs::write(dir.0.join("a.txt"), b"hello").expect("write");
-        let response = response(answer(&dir, Method::GET, "/a.txt"), true);
+        let lead = vec![(
+            "X-Powered-By".to_owned(),
+            HeaderName::from_static("x-powered-by"),
+            HeaderValue::from_static("Express"),
+        )];
+        let response = response(answer(&dir, Method::GET, "/a.txt"), &lead);
         let names: Vec<&str> = response.headers().keys().map(|n| n.as_str()).collect();
         assert_eq!(
             names,
@@ -109,7 +120,7 @@ mod tests {
         std::fs::write(dir.0.join("big.bin"), &content).expect("write");
         let answer = answer(&dir, Method::GET, "/big.bin");
         assert!(matches!(answer.body, xsys_static::Body::File(_)));
-        let response = response(answer, false);
+        let response = response(answer, &Vec::new());
         assert!(!response.headers().contains_key("x-powered-by"));
         let mut body = response.into_body();
         assert_eq!(
@@ -134,7 +145,7 @@ mod tests {
         std::fs::write(dir.0.join("big.bin"), vec![7u8; 200_000]).expect("write");
         let answer = answer(&dir, Method::GET, "/big.bin");
         std::fs::write(dir.0.join("big.bin"), b"short").expect("truncate");
-        let result = response(answer, false).into_body().into_bytes().await;
+        let result = response(answer, &Vec::new()).into_body().into_bytes().await;
         assert!(result.is_err(), "the announced length cannot be met");
     }
 
@@ -142,7 +153,7 @@ mod tests {
     async fn head_keeps_the_length_and_sends_nothing() {
         let dir = temp_dir("head");
         std::fs::write(dir.0.join("a.txt"), b"hello").expect("write");
-        let response = response(answer(&dir, Method::HEAD, "/a.txt"), false);
+        let response = response(answer(&dir, Method::HEAD, "/a.txt"), &Vec::new());
         assert_eq!(response.headers()["content-length"], "5");
         let body = response.into_body();
         assert!(hyper::body::Body::is_end_stream(&body));

@@ -17,17 +17,24 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Response};
 use xsys_static::{Outcome, Request, StaticFiles};
 
 use crate::body::ResponseBody;
-use crate::{static_files, static_path};
+use crate::exchange::latin1_header_value;
+use crate::{static_files, static_path, Error};
 
 /// The stages of the app's current stack, by layer index.
 #[derive(Default)]
 pub struct StaticStages {
     stages: RwLock<Arc<HashMap<u32, Arc<StaticFiles>>>>,
+    lead: RwLock<Arc<LeadHeaders>>,
 }
+
+/// What the app puts on every response before any layer runs (Express's X-Powered-By): the
+/// names in the case given, in order.
+pub(crate) type LeadHeaders = Vec<(String, HeaderName, HeaderValue)>;
 
 /// What the stages made of a request.
 pub(crate) enum StageAnswer {
@@ -41,6 +48,23 @@ impl StaticStages {
     /// Forgets every stage (the stack changed; lib/ registers the new ones).
     pub fn clear(&self) {
         *self.stages.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(HashMap::new());
+    }
+
+    /// Sets the headers the stages' responses start with, as a block of `name:value` lines.
+    pub fn set_lead_headers(&self, block: &str) -> Result<(), Error> {
+        let mut lead = Vec::new();
+        for line in block.split('\n').filter(|l| !l.is_empty()) {
+            let (name, value) = line
+                .split_once(':')
+                .ok_or_else(|| Error::invalid_header(format!("{line:?} has no ':'")))?;
+            let lower = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::invalid_header(format!("name {name:?}")))?;
+            let value = latin1_header_value(value)
+                .ok_or_else(|| Error::invalid_header(format!("value of {name}")))?;
+            lead.push((name.to_owned(), lower, value));
+        }
+        *self.lead.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(lead);
+        Ok(())
     }
 
     /// Makes the layer at `layer` a native stage.
@@ -68,7 +92,6 @@ impl StaticStages {
         pathname: &str,
         headers: &HeaderMap,
         layers: &[(u32, &str)],
-        powered_by: bool,
     ) -> StageAnswer {
         let stages = Arc::clone(&self.stages.read().unwrap_or_else(|e| e.into_inner()));
         // An absolute-form or `*` target rewrites req.url differently when a mount is stripped.
@@ -103,7 +126,8 @@ impl StaticStages {
             });
             match outcome {
                 Outcome::Respond(response) => {
-                    return StageAnswer::Respond(static_files::response(response, powered_by));
+                    let lead = Arc::clone(&self.lead.read().unwrap_or_else(|e| e.into_inner()));
+                    return StageAnswer::Respond(static_files::response(response, &lead));
                 }
                 Outcome::Next => answered += 1,
                 Outcome::Forward(_) | Outcome::NeedsJs(_) => break,
@@ -151,6 +175,9 @@ mod tests {
             stages: StaticStages::default(),
             dir,
         };
+        site.stages
+            .set_lead_headers("X-Powered-By:Express\n")
+            .expect("lead");
         for (layer, options) in stages {
             let files =
                 StaticFiles::new(site.dir.to_str().expect("utf8"), options.clone()).expect("new");
@@ -166,7 +193,7 @@ mod tests {
     fn ask(site: &Site, method: Method, target: &str, layers: &[(u32, &str)]) -> StageAnswer {
         let pathname = crate::target::read(target).pathname.expect("a path");
         site.stages
-            .answer(&method, target, pathname, &HeaderMap::new(), layers, true)
+            .answer(&method, target, pathname, &HeaderMap::new(), layers)
     }
 
     async fn respond(answer: StageAnswer) -> (u16, HeaderMap, Vec<u8>) {

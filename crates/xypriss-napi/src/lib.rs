@@ -7,6 +7,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod batch;
 mod errors;
 mod exchange;
+#[cfg(test)]
+mod generated;
 mod server;
 mod static_files;
 mod target;
