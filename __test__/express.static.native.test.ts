@@ -284,6 +284,24 @@ describe('the native stage', () => {
     }
   })
 
+  it("follows the app's x-powered-by setting, also when it changes while listening", async () => {
+    const app = xypriss()
+    app.disable('x-powered-by')
+    app.use(xypriss.static(root))
+    const server = await listen(app)
+    try {
+      const before = server.server.requests
+      const off = await request(server.port, 'GET', '/hello.txt')
+      expect(sentHead(off)[0]).toBe('Accept-Ranges: bytes')
+      app.enable('x-powered-by')
+      const on = await request(server.port, 'GET', '/hello.txt')
+      expect(sentHead(on).slice(0, 2)).toEqual(['X-Powered-By: Express', 'Accept-Ranges: bytes'])
+      expect(server.server.requests).toBe(before)
+    } finally {
+      await server.close()
+    }
+  })
+
   it('is not used for a static layer with setHeaders, which JS runs', async () => {
     const app = xypriss()
     app.use(xypriss.static(root, { setHeaders: (res: any) => res.setHeader('X-Set', 'yes') }))
