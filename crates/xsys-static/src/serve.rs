@@ -443,7 +443,8 @@ impl StaticFiles {
         }))
     }
 
-    /// The read stream's error: send's `onStatError`, after every header was set.
+    /// The read stream's error: send's `onStatError` once a file was chosen (always forwarded),
+    /// after every header was set.
     fn open_failed(
         &self,
         error: &FsError,
@@ -451,12 +452,17 @@ impl StaticFiles {
         headers: Vec<Header>,
         status: StatusCode,
     ) -> Outcome {
-        let Outcome::Forward(mut forward) = self.stat_error(error, "open", path, true) else {
-            unreachable!("a chosen file's errors are always forwarded")
-        };
-        forward.response_headers = headers;
-        forward.response_status = (status != StatusCode::OK).then_some(status);
-        Outcome::Forward(forward)
+        Outcome::Forward(Forward {
+            status: if error.is_not_found() { 404 } else { 500 },
+            cause: Some(FsCause {
+                errno: error.errno,
+                syscall: "open",
+                path: path.to_owned(),
+            }),
+            error_headers: Vec::new(),
+            response_headers: headers,
+            response_status: (status != StatusCode::OK).then_some(status),
+        })
     }
 
     #[cfg(test)]
@@ -494,4 +500,37 @@ fn read_whole(path: &str, stat: &Stat) -> Result<Option<Bytes>, FsError> {
         return Ok(None);
     }
     Ok(Some(Bytes::from(content)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_will_not_open_is_forwarded_with_the_response_s_state() {
+        let files = StaticFiles::new("/srv", Options::default()).expect("new");
+        let headers = vec![("Content-Length", HeaderValue::from_static("5"))];
+        let denied = FsError {
+            errno: libc::EACCES,
+        };
+        let Outcome::Forward(forward) =
+            files.open_failed(&denied, "/srv/a", headers, StatusCode::PARTIAL_CONTENT)
+        else {
+            panic!("forwarded")
+        };
+        assert_eq!(forward.status, 500);
+        assert_eq!(forward.response_status, Some(StatusCode::PARTIAL_CONTENT));
+        assert_eq!(forward.response_headers.len(), 1);
+        let cause = forward.cause.expect("cause");
+        assert_eq!((cause.syscall, cause.path.as_str()), ("open", "/srv/a"));
+        let vanished = FsError {
+            errno: libc::ENOENT,
+        };
+        let Outcome::Forward(forward) =
+            files.open_failed(&vanished, "/srv/a", Vec::new(), StatusCode::OK)
+        else {
+            panic!("forwarded")
+        };
+        assert_eq!((forward.status, forward.response_status), (404, None));
+    }
 }
