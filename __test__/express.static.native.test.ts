@@ -12,12 +12,16 @@ import { express, listen, request, sentHead, xypriss, type Reply, type Running }
 const require = createRequire(import.meta.url)
 const etagOf = require('etag') as (stat: fs.Stats) => string
 
+let base: string
 let root: string
 const big = Buffer.alloc(300 * 1024)
 for (let i = 0; i < big.length; i++) big[i] = i % 251
 
 beforeAll(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'xyp-native-static-'))
+  base = fs.mkdtempSync(path.join(os.tmpdir(), 'xyp-native-static-'))
+  root = path.join(base, 'root')
+  // Beside the root: what no request may ever get.
+  fs.writeFileSync(path.join(base, 'secret.txt'), 'TOP SECRET')
   const files: Record<string, string | Buffer> = {
     'hello.txt': 'hello world\n',
     'index.html': '<h1>home</h1>',
@@ -43,7 +47,7 @@ beforeAll(() => {
   // stat fails with ELOOP: send's 500, which serve-static always forwards.
   fs.symlinkSync('loop', path.join(root, 'loop'))
 })
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
+afterAll(() => fs.rmSync(base, { recursive: true, force: true }))
 
 interface Setup {
   title: string
@@ -197,6 +201,37 @@ describe('express.static, native at the top and in JS elsewhere, answers as expr
         expect(native.server.requests).toBeLessThan(js.server.requests)
       } finally {
         for (const server of servers) await server.close()
+      }
+    })
+  }
+})
+
+describe('traversal, in every spelling', () => {
+  const SPELLINGS = [
+    '/../secret.txt', '/..%2fsecret.txt', '/%2e%2e/secret.txt', '/%2E%2E%2Fsecret.txt', '/.%2e/secret.txt',
+    '/sub/../../secret.txt', '/sub/%2e%2e/%2e%2e/secret.txt', '/..\\secret.txt', '/..%5csecret.txt', '/..%5Csecret.txt',
+    '//../secret.txt', '/%c0%ae%c0%ae/secret.txt', '/%252e%252e/secret.txt', '/sub%2f..%2f..%2fsecret.txt',
+    '/./../secret.txt', '/%2e%2e%2f%2e%2e%2fsecret.txt', '/sub/..%00/secret.txt',
+  ]
+  for (const fallthrough of [true, false]) {
+    it(`is refused alike at the top and in JS (fallthrough: ${fallthrough}), and never reaches outside the root`, async () => {
+      const setup: Setup = { title: 'traversal', options: { fallthrough } }
+      const native = await listen(build(xypriss, setup, 'top'))
+      const js = await listen(build(xypriss, setup, 'after a layer'))
+      const { RawClient } = await import('./raw-client')
+      try {
+        for (const target of SPELLINGS) {
+          const [a, b] = [new RawClient(native.port), new RawClient(js.port)]
+          const [ours, theirs] = [await a.get(target), await b.get(target)]
+          a.close()
+          b.close()
+          expect([target, ours.status, ours.body.toString()]).toEqual([target, theirs.status, theirs.body.toString()])
+          expect([target, ours.body.toString().includes('TOP SECRET')]).toEqual([target, false])
+          expect([target, ours.status]).not.toEqual([target, 200])
+        }
+      } finally {
+        await native.close()
+        await js.close()
       }
     })
   }
