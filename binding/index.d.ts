@@ -156,6 +156,12 @@ export declare function respondBytes(request: number, status: number, headers: s
 export declare function respondString(request: number, status: number, headers: string, body: string, flags?: number | undefined | null, reason?: string | undefined | null): boolean
 
 /**
+ * Bytes a streaming response may hold unsent before `writeChunk` says `false`: the running
+ * Node's default highWaterMark (`stream.getDefaultHighWaterMark(false)`), set once by lib/.
+ */
+export declare function setHighWaterMark(bytes: number): void
+
+/**
  * serve-static's options as lib/static.ts has read them, with serve-static's and send's rules
  * (defaults, truthiness, `maxAge` / `maxage`, lists): plain values only.
  */

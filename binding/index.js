@@ -846,6 +846,7 @@ module.exports.readBody = nativeBinding.readBody
 module.exports.readTarget = nativeBinding.readTarget
 module.exports.respondBytes = nativeBinding.respondBytes
 module.exports.respondString = nativeBinding.respondString
+module.exports.setHighWaterMark = nativeBinding.setHighWaterMark
 module.exports.staticPathRefusal = nativeBinding.staticPathRefusal
 module.exports.tunnelEnd = nativeBinding.tunnelEnd
 module.exports.tunnelWrite = nativeBinding.tunnelWrite

@@ -32,6 +32,8 @@ export const codes = {
   NOT_SUPPORTED: 'XYP_ERR_NOT_SUPPORTED',
   /** A route method given something other than a function. */
   HANDLER_REQUIRED: 'XYP_ERR_HANDLER_REQUIRED',
+  /** No native addon loads on this platform (thrown by lib/ when requiring xypriss). */
+  NATIVE_MISSING: 'XYP_ERR_NATIVE_MISSING',
 } as const
 
 export type ErrorCode = (typeof codes)[keyof typeof codes]

@@ -6,6 +6,7 @@ import { constants as osConstants } from 'node:os'
 import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
 import { EngineIncomingMessage } from './incoming-message'
+import { defaultHighWaterMark } from './node-behaviour'
 import { EngineServerResponse } from './server-response'
 import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kServer } from '../symbols'
 import {
@@ -46,6 +47,9 @@ interface Exchange {
 
 /** Every engine-backed server that is listening, for `engineStats()`. */
 export const liveServers = new Set<HttpServer>()
+
+// The engine holds a streaming response's unsent bytes up to the running Node's default, as Node does.
+native.setHighWaterMark(defaultHighWaterMark)
 
 export class HttpServer extends EventEmitter {
   /** Requests handed to JS handlers by this server. */

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::bridge::{Event, EventQueue};
-use crate::exchange::{Exchange, HIGH_WATER_MARK};
+use crate::exchange::{high_water_mark, Exchange};
 
 /// The handler destroyed the response mid-stream; hyper closes the connection.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ impl StreamShared {
     /// Returns whether the writer may go on (still under the high-water mark).
     pub(crate) fn add_buffered(&self, len: usize) -> bool {
         let total = self.buffered.fetch_add(len, Ordering::AcqRel) + len;
-        if total >= HIGH_WATER_MARK {
+        if total >= high_water_mark() {
             self.wants_drain.store(true, Ordering::Release);
             false
         } else {
@@ -58,7 +58,7 @@ impl StreamShared {
 
     fn sub_buffered(&self, len: usize) {
         let left = self.buffered.fetch_sub(len, Ordering::AcqRel) - len;
-        if left < HIGH_WATER_MARK && self.wants_drain.swap(false, Ordering::AcqRel) {
+        if left < high_water_mark() && self.wants_drain.swap(false, Ordering::AcqRel) {
             self.queue.push(Event::Drain { id: self.id });
         }
     }

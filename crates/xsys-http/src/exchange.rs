@@ -20,9 +20,19 @@ use crate::header_case::CaseKey;
 use crate::native::EntityTag;
 use crate::Error;
 
-/// A streaming response reports "behind" once this many bytes wait for the socket (Node's default
-/// highWaterMark for a ServerResponse).
-pub(crate) const HIGH_WATER_MARK: usize = 16 * 1024;
+/// A streaming response reports "behind" once this many bytes wait for the socket: Node's default
+/// highWaterMark for a ServerResponse, which the binding sets to the running Node's (16 KiB on
+/// Node 20, 64 KiB since).
+static HIGH_WATER_MARK: AtomicUsize = AtomicUsize::new(16 * 1024);
+
+/// Sets the high-water mark of streaming responses, process-wide as Node's default is.
+pub fn set_high_water_mark(bytes: usize) {
+    HIGH_WATER_MARK.store(bytes.max(1), Ordering::Relaxed);
+}
+
+pub(crate) fn high_water_mark() -> usize {
+    HIGH_WATER_MARK.load(Ordering::Relaxed)
+}
 
 const SHARDS: usize = 16;
 

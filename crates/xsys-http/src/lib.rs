@@ -25,5 +25,5 @@ pub use bridge::{
     BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead, Wake,
 };
 pub use error::Error;
-pub use exchange::{Exchange, ReadyResponse, ResponseHead};
+pub use exchange::{set_high_water_mark, Exchange, ReadyResponse, ResponseHead};
 pub use server::{Bound, Limits, ListenOptions, RoutingMirror, Server};

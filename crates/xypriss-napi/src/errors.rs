@@ -49,6 +49,8 @@ error_codes! {
     NOT_SUPPORTED = "XYP_ERR_NOT_SUPPORTED";
     /// A route method given something other than a function.
     HANDLER_REQUIRED = "XYP_ERR_HANDLER_REQUIRED";
+    /// No native addon loads on this platform (thrown by lib/ when requiring xypriss).
+    NATIVE_MISSING = "XYP_ERR_NATIVE_MISSING";
 }
 
 /// The TypeScript lib/ imports: `lib/error-codes.ts`.

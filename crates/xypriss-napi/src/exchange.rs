@@ -160,6 +160,13 @@ pub fn write_chunk(env: Env, request: i64, chunk: &[u8]) -> Result<bool> {
     }
 }
 
+/// Bytes a streaming response may hold unsent before `writeChunk` says `false`: the running
+/// Node's default highWaterMark (`stream.getDefaultHighWaterMark(false)`), set once by lib/.
+#[napi]
+pub fn set_high_water_mark(bytes: u32) {
+    xsys_http::set_high_water_mark(bytes as usize);
+}
+
 /// Ends a streaming response with an optional last chunk.
 #[napi]
 pub fn end_response(env: Env, request: i64, last: Option<&[u8]>) -> Result<bool> {
