@@ -17,7 +17,7 @@ const options: Array<[name: string, honoured: unknown, refused: unknown]> = [
   ['rejectNonStandardBodyWrites', false, true],
   ['noDelay', true, false],
   ['keepAlive', false, true],
-  ['keepAliveTimeoutBuffer', 0, 1000],
+  ['keepAliveTimeoutBuffer', 1000, 0],
   ['joinDuplicateHeaders', false, true],
   ['insecureHTTPParser', false, true],
 ]

@@ -849,6 +849,7 @@ module.exports.respondString = nativeBinding.respondString
 module.exports.setHighWaterMark = nativeBinding.setHighWaterMark
 module.exports.staticPathRefusal = nativeBinding.staticPathRefusal
 module.exports.tunnelEnd = nativeBinding.tunnelEnd
+module.exports.tunnelFlow = nativeBinding.tunnelFlow
 module.exports.tunnelWrite = nativeBinding.tunnelWrite
 module.exports.writeChunk = nativeBinding.writeChunk
 module.exports.writeHead = nativeBinding.writeHead

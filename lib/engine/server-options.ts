@@ -43,7 +43,7 @@ export const OPTION_RULES: Readonly<Record<string, Rule>> = {
   rejectNonStandardBodyWrites: only(false, 'the engine drops a body written to a HEAD, 204 or 304 response'),
   noDelay: only(true, "the engine turns Nagle's algorithm off on every connection"),
   keepAlive: only(false, 'the engine sends no TCP keep-alive probes'),
-  keepAliveTimeoutBuffer: only(0, 'the engine closes an idle connection at keepAliveTimeout'),
+  keepAliveTimeoutBuffer: only(1000, 'the engine closes an idle connection 1 s after keepAliveTimeout'),
   joinDuplicateHeaders: unset('the engine keeps the first of repeated single-valued headers', true, false),
   insecureHTTPParser: unset("the engine's parser is strict", true, false),
   httpValidation: unset("the engine's parser is strict"),

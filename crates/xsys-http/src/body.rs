@@ -14,7 +14,24 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::bridge::{Event, EventQueue};
-use crate::exchange::{high_water_mark, Exchange};
+
+/// A streaming response (or a handed-over connection) reports "behind" once this many bytes wait
+/// for the socket: Node's default highWaterMark, which the binding sets to the running Node's
+/// (16 KiB on Node 20, 64 KiB since).
+static HIGH_WATER_MARK: AtomicUsize = AtomicUsize::new(16 * 1024);
+
+/// Sets the high-water mark of streaming responses and tunnels, process-wide as Node's default is.
+pub fn set_high_water_mark(bytes: usize) {
+    HIGH_WATER_MARK.store(bytes.max(1), Ordering::Relaxed);
+}
+
+pub(crate) fn high_water_mark() -> usize {
+    HIGH_WATER_MARK.load(Ordering::Relaxed)
+}
+
+/// Told the id of a request whose connection went away with its response unfinished; the body
+/// knows no more of the requests in flight than this.
+pub(crate) type Gone = fn(u64);
 
 /// The handler destroyed the response mid-stream; hyper closes the connection.
 #[derive(Debug)]
@@ -33,15 +50,17 @@ pub(crate) struct StreamShared {
     queue: Arc<EventQueue>,
     buffered: AtomicUsize,
     wants_drain: AtomicBool,
+    gone: Gone,
 }
 
 impl StreamShared {
-    pub(crate) fn new(id: u64, queue: Arc<EventQueue>) -> Arc<Self> {
+    pub(crate) fn new(id: u64, queue: Arc<EventQueue>, gone: Gone) -> Arc<Self> {
         Arc::new(StreamShared {
             id,
             queue,
             buffered: AtomicUsize::new(0),
             wants_drain: AtomicBool::new(false),
+            gone,
         })
     }
 
@@ -56,7 +75,7 @@ impl StreamShared {
         }
     }
 
-    fn sub_buffered(&self, len: usize) {
+    pub(crate) fn sub_buffered(&self, len: usize) {
         let left = self.buffered.fetch_sub(len, Ordering::AcqRel) - len;
         if left < high_water_mark() && self.wants_drain.swap(false, Ordering::AcqRel) {
             self.queue.push(Event::Drain { id: self.id });
@@ -235,9 +254,7 @@ impl Drop for ResponseBody {
             ..
         } = &self.inner
         {
-            if let Some(queue) = Exchange::global().abandon(shared.id) {
-                queue.push(Event::Aborted { id: shared.id });
-            }
+            (shared.gone)(shared.id);
         }
     }
 }

@@ -1,13 +1,14 @@
-//! Responses the engine gives without waking the handlers, as the framework above describes them.
+//! Responses the engine gives without waking the handlers: the 404 page as the framework above
+//! describes it, and Node's server's own refusals, byte for byte.
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_LENGTH};
+use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH};
 use http::{HeaderMap, Method, Response, StatusCode};
 
-use crate::exchange::ResponseHead;
+use crate::body::ResponseBody;
+use crate::head::ResponseHead;
 use crate::header_case::CaseKey;
-use crate::ResponseBody;
 
 /// The answer for a request no layer of the mirrored stack can match, as the framework above
 /// gives it (lib/ passes Express's 404 page): a head, and a body that names the request as
@@ -53,6 +54,31 @@ impl NotFoundPage {
         }
         response
     }
+}
+
+/// A refusal as Node's server writes one: the status line and `Connection: close`, no body, and
+/// the connection closes (the wire writer leaves out the `Content-Length: 0` hyper adds).
+pub(crate) fn refusal(status: StatusCode) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::none());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Node's answer to HTTP/1.1 without Host: `writeHead(400, ['Connection', 'close'])` and `end()`.
+pub(crate) fn missing_host() -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::full(Bytes::new()));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    let headers = response.headers_mut();
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    headers.insert(http::header::DATE, crate::date::now());
+    headers.insert(
+        http::header::TRANSFER_ENCODING,
+        HeaderValue::from_static("chunked"),
+    );
+    response
 }
 
 /// Which entity tag a buffered response asks the engine to add (Express's `etag` setting).

@@ -4,7 +4,7 @@ use http::header::HeaderName;
 use http::{HeaderMap, Response};
 
 use crate::body::ResponseBody;
-use crate::exchange::{build, ResponseHead};
+use crate::head::ResponseHead;
 use crate::header_case::CaseKey;
 use crate::static_stage::LeadHeaders;
 
@@ -42,7 +42,7 @@ pub(crate) fn response(
         case,
         send_date: true,
     };
-    build(head, body)
+    head.into_response(body)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use http::{HeaderMap, Method, Response};
 use xsys_static::{Outcome, Request, StaticFiles};
 
 use crate::body::ResponseBody;
-use crate::exchange::latin1_header_value;
+use crate::head::latin1_header_value;
 use crate::{static_files, static_path, Error};
 
 /// The stages of the app's current stack, by layer index.

@@ -1,4 +1,4 @@
-//! Method sets and Express's automatic OPTIONS answer.
+//! Method sets and the list of methods a request may carry.
 
 use xsys_router::Methods;
 
@@ -22,39 +22,20 @@ fn all_is_not_a_method_name() {
 }
 
 #[test]
-fn allow_header_is_sorted_and_adds_head_for_get() {
-    let methods = Methods::POST | Methods::GET | Methods::DELETE;
-    assert_eq!(
-        methods.allow_header().as_deref(),
-        Some("DELETE, GET, HEAD, POST")
-    );
-}
-
-#[test]
-fn allow_header_lists_every_named_method_in_order() {
-    let every = [
-        "TRACE", "PUT", "POST", "PATCH", "OPTIONS", "HEAD", "GET", "DELETE", "CONNECT",
-    ]
-    .into_iter()
-    .fold(Methods::NONE, |set, name| set | Methods::from_name(name));
-    assert_eq!(
-        every.allow_header().as_deref(),
-        Some("CONNECT, DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, TRACE")
-    );
-}
-
-#[test]
-fn allow_header_leaves_out_all() {
-    assert_eq!(
-        (Methods::ALL | Methods::PUT).allow_header().as_deref(),
-        Some("PUT")
-    );
-    assert_eq!(Methods::ALL.allow_header().as_deref(), Some(""));
-}
-
-#[test]
-fn allow_header_is_unknown_with_other_methods() {
-    assert_eq!((Methods::GET | Methods::OTHER).allow_header(), None);
+fn http_methods_are_nodes_list_exactly_as_spelled() {
+    assert_eq!(xsys_router::HTTP_METHODS.len(), 35);
+    for name in ["GET", "M-SEARCH", "QUERY", "UNSUBSCRIBE", "CONNECT"] {
+        assert!(xsys_router::is_http_method(name.as_bytes()), "{name}");
+    }
+    for name in ["get", "FOO", "", "GET ", "HTTP/1.1"] {
+        assert!(!xsys_router::is_http_method(name.as_bytes()), "{name:?}");
+    }
+    // Every named bit is one of them.
+    for name in [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+    ] {
+        assert!(xsys_router::is_http_method(name.as_bytes()), "{name}");
+    }
 }
 
 #[test]
