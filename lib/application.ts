@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import finalhandler from 'finalhandler'
 import { HttpServer, type ServerOptions } from './engine/server'
 import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass, type PrototypeOwner } from './prototypes'
-import { mirrorStack, POWERED_BY, setNotFoundPage } from './route-mirror'
+import { mirrorStack, POWERED_BY, setLeadHeaders, setNotFoundPage } from './route-mirror'
 import { createRouter, type ParamHandler, type RoutedRequest, type RoutedResponse, type Router } from './router'
 import type { PathSpec } from './router/layer'
 import { methods } from './router/methods'
@@ -207,7 +207,10 @@ app.set = function set(this: Application, setting: string, value?: unknown) {
       Object.defineProperty(this.settings, trustProxyDefaultSymbol, { configurable: true, value: false })
       break
     case 'x-powered-by':
-      for (const server of this.servers) setNotFoundPage(server.native, Boolean(value))
+      for (const server of this.servers) {
+        setNotFoundPage(server.native, Boolean(value))
+        setLeadHeaders(server.native, Boolean(value))
+      }
       break
   }
   return this
@@ -358,6 +361,7 @@ app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
   const targets = only ? [only] : [...this.servers]
   for (const server of targets) {
     setNotFoundPage(server.native, this.enabled('x-powered-by'))
+    setLeadHeaders(server.native, this.enabled('x-powered-by'))
     if (server.routesMirrorable) mirrorStack(server.native, this.router)
   }
 }

@@ -7,7 +7,8 @@
 //! with the request's id.
 //!
 //! Modules depend downwards only: `listener` → `connection` → (`exchange`, `routing`,
-//! `request_body`, `wire`, `shutdown`); `exchange` → (`handover`, `body`, `head`, `native`);
+//! `request_body`, `wire`, `shutdown`); `routing` → `static_stage` → (`static_files`,
+//! `static_path`); `static_files` → (`body`, `head`); `exchange` → (`handover`, `body`, `head`, `native`);
 //! `body`, `head`, `handover`, `request_body` and `wire` depend on nothing above them (what they
 //! must report upwards, they report through a function they are given).
 
@@ -26,7 +27,9 @@ mod request_body;
 mod routing;
 pub mod runtime;
 mod shutdown;
+mod static_files;
 pub mod static_path;
+pub mod static_stage;
 pub mod target;
 mod wire;
 
