@@ -130,7 +130,7 @@ app.handle = function handle(this: Application, req: AppRequest, res: AppRespons
   res.req = req
   req.app = this
   res.app = this
-  if (!res.locals) res.locals = Object.create(null)
+  // res.locals: made on first use by the response (Node's too, through app.response)
   this.router.handle(req, res, done)
 }
 

@@ -17,7 +17,7 @@ import vary from 'vary'
 import { EngineServerResponse, type OutValue, protoEnd, protoWriteHead } from './engine/server-response'
 import { errors } from './errors'
 import type { IncomingRequest } from './request'
-import { kETagMode, kHasKnownHeader, kHeaders, kNativeETag, kRawHeaders, kSetKnownHeader } from './symbols'
+import { kETagMode, kHasKnownHeader, kHeaders, kLocals, kNativeETag, kRawHeaders, kSetKnownHeader } from './symbols'
 import type { AppContext, JsonReplacer, NextFunction, RenderCallback } from './types'
 
 /**
@@ -35,7 +35,16 @@ type FormatHandler = (req: IncomingRequest, res: ServerResponse, next: NextFunct
 export class ServerResponse extends EngineServerResponse {
   declare readonly req: IncomingRequest
   app!: AppContext
-  locals: Record<string, unknown> = Object.create(null)
+  [kLocals]: Record<string, unknown> | undefined = undefined
+
+  /** Express gives every response its locals; here they are made when first used. */
+  get locals(): Record<string, unknown> {
+    return (this[kLocals] ??= Object.create(null) as Record<string, unknown>)
+  }
+
+  set locals(value: Record<string, unknown>) {
+    this[kLocals] = value
+  }
 
   status(code: number): this {
     if (!Number.isInteger(code)) {

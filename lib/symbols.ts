@@ -35,3 +35,5 @@ export const kChunkedByDefault = Symbol('xypriss.chunkedByDefault')
 /** On a response: setHeader() / hasHeader() for names Express's own members use, by lower-case key. */
 export const kSetKnownHeader = Symbol('xypriss.setKnownHeader')
 export const kHasKnownHeader = Symbol('xypriss.hasKnownHeader')
+/** On a response: its locals, once made. */
+export const kLocals = Symbol('xypriss.locals')

@@ -23,6 +23,7 @@ export type HeaderValue = string | string[] | undefined
 /** Set by any read of the body (the app's, a pipe's, 'data' listeners'), as Node's `_consuming`. */
 const kConsuming = Symbol('xypriss.consuming')
 const kTrailers = Symbol('xypriss.trailers')
+const kReadableState = Symbol('xypriss.readableState')
 
 /**
  * Node's IncomingMessage surface only: what a plain `(req, res)` listener gets. Middleware probe
@@ -59,7 +60,8 @@ export class EngineIncomingMessage {
   [kParsedUrl]: TargetReading | undefined = undefined;
   [kCandidates]: number[] | undefined = undefined;
   [kConsuming] = false;
-  [kTrailers]: [raw: string[], trailers: Record<string, string>] | undefined = undefined
+  [kTrailers]: [raw: string[], trailers: Record<string, string>] | undefined = undefined;
+  [kReadableState]: ReadableState | undefined = undefined
 
   constructor(
     id: number,
@@ -82,12 +84,14 @@ export class EngineIncomingMessage {
 
   /** The stream's state: made (by Readable's own constructor) the first time anything asks. */
   get _readableState(): ReadableState {
+    const state = this[kReadableState]
+    if (state !== undefined) return state
     Readable.call(this as unknown as Readable)
-    return this._readableState
+    return this[kReadableState]!
   }
 
   set _readableState(state: ReadableState) {
-    Object.defineProperty(this, '_readableState', { value: state, writable: true, enumerable: true, configurable: true })
+    this[kReadableState] = state
   }
 
   // A server's request has no trailers here (the engine does not pass them on): made when read,
@@ -116,10 +120,17 @@ export class EngineIncomingMessage {
     let headers = this[kHeaders]
     if (headers === undefined) {
       headers = Object.create(null) as Record<string, HeaderValue>
+      // `name\nvalue\n...`: names and values never hold a line feed
       const raw = this[kRawHeaders]
-      if (raw.length !== 0) {
-        const parts = raw.split('\n')
-        for (let i = 0; i + 1 < parts.length; i += 2) addHeader(headers, parts[i], parts[i + 1])
+      const length = raw.length
+      let at = 0
+      while (at < length) {
+        const colon = raw.indexOf('\n', at)
+        if (colon === -1) break
+        const end = raw.indexOf('\n', colon + 1)
+        const next = end === -1 ? length : end
+        addHeader(headers, raw.slice(at, colon), raw.slice(colon + 1, next))
+        at = next + 1
       }
       this[kHeaders] = headers
     }
