@@ -584,7 +584,8 @@ function leaveSocket(res: EngineServerResponse) {
   const answering = res.socket[kAnswering]
   if (answering === undefined) return
   // nearly always the only one
-  if (answering[0] === res) answering.shift()
+  if (answering.length === 1 && answering[0] === res) answering.pop()
+  else if (answering[0] === res) answering.shift()
   else {
     const at = answering.indexOf(res)
     if (at !== -1) answering.splice(at, 1)
