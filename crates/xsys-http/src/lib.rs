@@ -43,3 +43,4 @@ pub use exchange::{Exchange, ReadyResponse};
 pub use head::ResponseHead;
 pub use listener::{Bound, Limits, ListenOptions, Server};
 pub use routing::RoutingMirror;
+pub use wire::HeadLimits;
