@@ -22,8 +22,9 @@ export function setNotFoundPage(engine: NativeServer, poweredBy: boolean): void 
 }
 
 /**
- * Mirrors `router`'s stack into the engine, layer by layer (a path and its methods). Anything the
- * table cannot model (a RegExp path) turns the mirror off: every request then goes to JS.
+ * Mirrors `router`'s stack into the engine, layer by layer (a path and its methods), then has the
+ * engine route with it. Anything the table cannot model (a RegExp path) turns the mirror off:
+ * every request then goes to JS.
  */
 export function mirrorStack(engine: NativeServer, router: Router): void {
   engine.resetRoutes(router.caseSensitive, router.strict, router.version)
@@ -41,6 +42,7 @@ export function mirrorStack(engine: NativeServer, router: Router): void {
       if (layer.route?.methods._all) methodNames.push('ALL')
       engine.insertRoute(index, paths as string | string[], layer.end, methodNames)
     })
+    engine.commitRoutes()
   } catch {
     engine.disableRoutes()
   }
