@@ -6,7 +6,7 @@ import finalhandler from 'finalhandler'
 import { HttpServer, type ServerOptions } from './engine/server'
 import { listenOnWorkers, workerCount } from './engine/workers'
 import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass, type PrototypeOwner } from './prototypes'
-import { mirrorStack, POWERED_BY, setNotFoundPage } from './route-mirror'
+import { mirrorStack, POWERED_BY, setLeadHeaders, setNotFoundPage } from './route-mirror'
 import { createRouter, type ParamHandler, type RoutedRequest, type RoutedResponse, type Router } from './router'
 import type { PathSpec } from './router/layer'
 import { methods } from './router/methods'
@@ -208,7 +208,10 @@ app.set = function set(this: Application, ...args: [setting: string, value?: unk
       Object.defineProperty(this.settings, trustProxyDefaultSymbol, { configurable: true, value: false })
       break
     case 'x-powered-by':
-      for (const server of this.servers) setNotFoundPage(server.native, Boolean(value))
+      for (const server of this.servers) {
+        setNotFoundPage(server.native, Boolean(value))
+        setLeadHeaders(server.native, Boolean(value))
+      }
       break
   }
   return this
@@ -354,6 +357,7 @@ app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
   const targets = only ? [only] : [...this.servers]
   for (const server of targets) {
     setNotFoundPage(server.native, this.enabled('x-powered-by'))
+    setLeadHeaders(server.native, this.enabled('x-powered-by'))
     if (server.routesMirrorable) mirrorStack(server.native, this.router)
   }
 }

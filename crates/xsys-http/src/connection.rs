@@ -258,9 +258,8 @@ async fn handle(
     });
     // The one reading of the target that JS makes too (see target.rs). The target is ASCII:
     // the reader refuses other bytes, and targets Node's parser refuses, before hyper parses it.
-    let path = std::str::from_utf8(&target)
-        .ok()
-        .and_then(|target| crate::target::read(target).pathname);
+    let target_text = std::str::from_utf8(&target).ok();
+    let path = target_text.and_then(|target| crate::target::read(target).pathname);
     // The JS thread with the least work takes the request; it counts it from here on.
     let Some(thread) = shared.threads.acquire(hand_over).await else {
         if tunnel.is_some() {
@@ -272,8 +271,12 @@ async fn handle(
     let queue = &thread.queue;
     let counted = Counted(Some(queue.clone()));
     // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the routes.
-    let routed = match path {
-        Some(path) if tunnel.is_none() => thread.routing.route(&parts.method, path),
+    let routed = match (target_text, path) {
+        (Some(target), Some(path)) if tunnel.is_none() => {
+            thread
+                .routing
+                .route(&parts.method, target, path, &parts.headers)
+        }
         _ => Routed::Dispatch(None),
     };
     let candidates = match routed {

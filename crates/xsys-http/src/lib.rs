@@ -8,8 +8,9 @@
 //! the request's id.
 //!
 //! Modules depend downwards only: `listener` → `connection` → (`threads`, `request_body`,
-//! `shutdown`); `threads` → (`exchange`, `routing`, `wire`); `exchange` → (`handover`, `body`,
-//! `head`, `native`);
+//! `shutdown`); `threads` → (`exchange`, `routing`, `wire`); `routing` → `static_stage` →
+//! (`static_files`, `static_path`); `static_files` → (`body`, `head`); `exchange` →
+//! (`handover`, `body`, `head`, `native`);
 //! `body`, `head`, `handover`, `request_body` and `wire` depend on nothing above them (what they
 //! must report upwards, they report through a function they are given).
 
@@ -28,7 +29,9 @@ mod request_body;
 mod routing;
 pub mod runtime;
 mod shutdown;
+mod static_files;
 pub mod static_path;
+pub mod static_stage;
 pub mod target;
 pub mod threads;
 mod wire;

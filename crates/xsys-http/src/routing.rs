@@ -10,18 +10,21 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
-use http::{Method, Response};
+use http::{HeaderMap, Method, Response};
 use xsys_router::{LayerId, Lookup, Methods, RouteTable, TableOptions};
 
 use crate::body::ResponseBody;
 use crate::bridge::LayerCandidates;
 use crate::native::NotFoundPage;
+use crate::static_stage::{StageAnswer, StaticStages};
 use crate::wire::Listeners;
 
 pub struct RoutingMirror {
     table: RwLock<Option<Arc<RouteTable>>>,
     /// What a request no layer can match gets; without one such requests go to the handlers.
     not_found: RwLock<Option<Arc<NotFoundPage>>>,
+    /// `express.static` layers at the top of the stack, answered natively.
+    statics: StaticStages,
     listeners: Mutex<ListenerFlags>,
     version: AtomicU32,
 }
@@ -40,6 +43,7 @@ impl RoutingMirror {
         Arc::new(RoutingMirror {
             table: RwLock::new(None),
             not_found: RwLock::new(None),
+            statics: StaticStages::default(),
             listeners: Mutex::default(),
             version: AtomicU32::new(0),
         })
@@ -63,6 +67,11 @@ impl RoutingMirror {
     /// The page for requests no layer can match (the framework's 404).
     pub fn set_not_found(&self, page: NotFoundPage) {
         *self.not_found.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(page));
+    }
+
+    /// The native static stages, which follow the table (lib/ registers them with it).
+    pub fn static_stages(&self) -> &StaticStages {
+        &self.statics
     }
 
     fn flags(&self) -> std::sync::MutexGuard<'_, ListenerFlags> {
@@ -125,25 +134,39 @@ impl RoutingMirror {
     }
 
     /// What the table says about a request: a response the engine gives alone when no layer
-    /// can match, else the matching layers (stack indices) for the JS router to visit.
-    pub(crate) fn route(&self, method: &Method, path: &str) -> Routed {
+    /// can match or a static stage answers, else the matching layers (stack indices) for the JS
+    /// router to visit, without the static layers that fell through natively. `target` is the
+    /// target as sent, `path` its one reading's path.
+    pub(crate) fn route(
+        &self,
+        method: &Method,
+        target: &str,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Routed {
         if !path.starts_with('/') {
             return Routed::Dispatch(None);
         }
-        let table = self.table.read().unwrap_or_else(|e| e.into_inner());
-        let Some(table) = table.as_ref() else {
+        // No lock is held across the static stages' file-system calls.
+        let Some(routes) = self.table() else {
             return Routed::Dispatch(None);
         };
-        match table.find(path) {
-            Lookup::Layers(layers) if layers.is_empty() => {}
-            Lookup::Layers(layers) => {
-                let ids = layers.iter().map(|layer| layer.id.0).collect();
-                return Routed::Dispatch(Some(LayerCandidates {
-                    version: self.version.load(Ordering::Relaxed),
-                    ids,
-                }));
-            }
+        // Each matching layer and the part of the path it matched.
+        let layers: Vec<(u32, &str)> = match routes.find(path) {
+            Lookup::Layers(layers) => layers.iter().map(|l| (l.id.0, l.path)).collect(),
             Lookup::Defer => return Routed::Dispatch(None),
+        };
+        let answered = match self.statics.answer(method, target, path, headers, &layers) {
+            StageAnswer::Respond(response) => return Routed::Native(response),
+            StageAnswer::Continue { answered } => answered,
+        };
+        // With every matching layer a static one that fell through, Express answers its 404.
+        if answered < layers.len() {
+            let ids = layers[answered..].iter().map(|(id, _)| *id).collect();
+            return Routed::Dispatch(Some(LayerCandidates {
+                version: self.version.load(Ordering::Relaxed),
+                ids,
+            }));
         }
         let page = self
             .not_found
@@ -316,11 +339,11 @@ mod tests {
         assert!(Arc::ptr_eq(&ta, &tb), "identical stacks share their table");
         assert!(!Arc::ptr_eq(&ta, &tc), "another stack has its own");
         // Each mirror answers as its own app would.
-        let get = Method::GET;
-        assert!(matches!(b.route(&get, "/extra"), Routed::Dispatch(Some(c)) if c.ids.is_empty()));
-        assert!(
-            matches!(c.route(&get, "/extra"), Routed::Dispatch(Some(c)) if c.ids == [2] && c.version == 4)
-        );
+        let route = |mirror: &RoutingMirror| {
+            mirror.route(&Method::GET, "/extra", "/extra", &HeaderMap::new())
+        };
+        assert!(matches!(route(&b), Routed::Dispatch(Some(c)) if c.ids.is_empty()));
+        assert!(matches!(route(&c), Routed::Dispatch(Some(c)) if c.ids == [2] && c.version == 4));
         drop((ta, tb, tc));
         a.publish(None, 5);
         assert!(a.table().is_none());

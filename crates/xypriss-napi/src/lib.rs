@@ -10,6 +10,7 @@ mod exchange;
 #[cfg(test)]
 mod generated;
 mod server;
+mod static_files;
 mod target;
 mod xems;
 
