@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
+import net from 'node:net'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import readline from 'node:readline'
@@ -124,6 +125,50 @@ async function threadsAnswering(port: number, count: number): Promise<Set<number
   return ids
 }
 
+interface Tunnel {
+  socket: net.Socket
+  thread: number
+  read(): Promise<string>
+}
+
+/** An Upgrade request on a raw socket, resolved once the 101 came. */
+function openTunnel(port: number): Promise<Tunnel> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1')
+    let head = ''
+    let opened = false
+    let echoed = ''
+    let waiting: (() => void) | undefined
+    const read = () =>
+      new Promise<string>((done) => {
+        const take = () => {
+          const data = echoed
+          echoed = ''
+          done(data)
+        }
+        if (echoed !== '') take()
+        else waiting = take
+      })
+    socket.setEncoding('utf8')
+    socket.on('error', reject)
+    socket.write('GET /tunnel HTTP/1.1\r\nHost: t\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n')
+    socket.on('data', (data: string) => {
+      if (opened) {
+        echoed += data
+        const wake = waiting
+        waiting = undefined
+        wake?.()
+        return
+      }
+      head += data
+      if (!head.includes('\r\n\r\n')) return
+      if (!head.startsWith('HTTP/1.1 101')) return reject(new Error(`no 101: ${head}`))
+      opened = true
+      resolve({ socket, thread: Number(/X-Thread: (\d+)/.exec(head)?.[1]), read })
+    })
+  })
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('app.listen({ workers })', () => {
@@ -154,6 +199,19 @@ describe('app.listen({ workers })', () => {
     // Module state is the thread's own: each counts only what it served.
     const served = answers.map((a) => a.body.served as number)
     expect(Math.max(...served)).toBeLessThan(20)
+  })
+
+  it('hands an Upgrade to a thread that listens for it; an open tunnel is not work in flight', async () => {
+    const app = await startApp('app.js', { WORKERS: '2' })
+    const tunnels = await Promise.all([1, 2, 3].map(() => openTunnel(app.port)))
+    for (const tunnel of tunnels) {
+      expect([1, 2]).toContain(tunnel.thread)
+      tunnel.socket.write(`ping ${tunnel.thread}`)
+    }
+    for (const tunnel of tunnels) expect(await tunnel.read()).toBe(`ping ${tunnel.thread}`)
+    // One thread holds two tunnels, the other one: requests still go to both.
+    expect(await threadsAnswering(app.port, 10)).toEqual(new Set([1, 2]))
+    for (const tunnel of tunnels) tunnel.socket.destroy()
   })
 
   it('a handler that blocks its thread holds up only that thread: the others keep answering', async () => {

@@ -24,12 +24,20 @@ type Message = { [ROLE]: 'ready' | 'closed' }
 
 const role: WorkerRole | undefined = isMainThread ? undefined : (workerData as Record<string, WorkerRole> | null)?.[ROLE]
 
+/** How many native stores of each kind this thread has named (see sharedStoreName). */
+const named = new Map<string, number>()
+
 /**
- * The sharing scope of this thread: the same string in every worker thread serving one listener
- * (what native stores shared between them are named by), undefined elsewhere.
+ * A name for the next native store of `kind` (a rate limiter's counters) this thread makes: the
+ * same in every worker thread that serves one listener, since each runs the same app and makes
+ * its stores in the same order, so the engine can give them one store (xsys-security's
+ * `rate_limit::shared`). Undefined outside such a worker: nothing to share with.
  */
-export function workerScope(): string | undefined {
-  return role === undefined ? undefined : `listener-${role.listener}`
+export function sharedStoreName(kind: string): string | undefined {
+  if (role === undefined) return undefined
+  const made = named.get(kind) ?? 0
+  named.set(kind, made + 1)
+  return `listener-${role.listener}/${kind}/${made}`
 }
 
 /** `app.listen({ workers })` calls made so far in this thread: a worker serves the one it was started for. */
