@@ -276,6 +276,7 @@ describe('app.listen({ workers })', () => {
     app.send('close')
     const answer = await inFlight
     expect(answer.status).toBe(200)
+    expect(answer.body.threadId).not.toBe(0)
     await app.next('close')
     await expect(get(app.port, '/thread')).rejects.toMatchObject({ code: 'ECONNREFUSED' })
     // Nothing is left behind: the process exits by itself.

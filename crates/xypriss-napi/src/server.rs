@@ -262,11 +262,16 @@ impl NativeServer {
             attachment,
             listener: found,
         });
-        env.add_env_cleanup_hook(Arc::downgrade(&serving), |serving| {
+        let hooked = env.add_env_cleanup_hook(Arc::downgrade(&serving), |serving| {
             if let Some(serving) = serving.upgrade() {
                 serving.attachment.abandon();
             }
-        })?;
+        });
+        if let Err(error) = hooked {
+            serving.attachment.abandon();
+            self.release();
+            return Err(error);
+        }
         let info = address_info(serving.listener.bound());
         self.serving = Some(serving);
         self.queue = Some(queue);
