@@ -172,7 +172,7 @@ class WorkerPool implements ThreadSupervisor {
         if (this.stopping !== undefined) void worker.terminate()
       }
     })
-    // An exception that ended the worker: reported as Node reports an uncaught one.
+    // An exception that ended the worker: on stderr, as an uncaught one is without workers.
     worker.on('error', (error) => {
       running.error = error
       process.stderr.write(`xypriss: worker thread ${running.id} died: ${error instanceof Error ? error.stack : String(error)}\n`)
@@ -212,8 +212,8 @@ class WorkerPool implements ThreadSupervisor {
     // that cannot start does not spin.
     const delay = Math.min(100 * 2 ** this.failures++, MAX_RESTART_DELAY_MS)
     setTimeout(() => {
-      if (this.stopping === undefined) this.spawn()
-    }, delay)
+      if (this.stopping === undefined && this.server.listening) this.spawn()
+    }, delay).unref()
   }
 
   /** The first workers could not start: the listen fails, as a bind error would. */
