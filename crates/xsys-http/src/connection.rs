@@ -176,15 +176,15 @@ impl std::error::Error for CloseConnection {}
 
 /// A request counted in its thread's load before it has a slot: given back if the request
 /// ends first (answered natively, or its connection failed meanwhile).
-struct Counted(Option<Arc<EventQueue>>);
+struct Counted<'a>(Option<&'a EventQueue>);
 
-impl Counted {
+impl Counted<'_> {
     fn hand_to_slot(mut self) {
         self.0 = None;
     }
 }
 
-impl Drop for Counted {
+impl Drop for Counted<'_> {
     fn drop(&mut self) {
         if let Some(queue) = self.0.take() {
             queue.request_done();
@@ -269,7 +269,7 @@ async fn handle(
         return Ok(native::refusal(StatusCode::SERVICE_UNAVAILABLE));
     };
     let queue = &thread.queue;
-    let counted = Counted(Some(queue.clone()));
+    let counted = Counted(Some(queue));
     // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the routes.
     let routed = match (target_text, path) {
         (Some(target), Some(path)) if tunnel.is_none() => {

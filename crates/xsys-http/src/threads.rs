@@ -168,6 +168,10 @@ impl JsThreads {
     /// the only one is being replaced). None when the listener is closing, or no serving thread
     /// takes this kind of hand-over.
     pub(crate) async fn acquire(&self, hand_over: Option<HandOverKind>) -> Option<Arc<JsThread>> {
+        // Almost always a thread serves: no waiting list to join then.
+        if let Some(thread) = self.pick(hand_over) {
+            return Some(thread);
+        }
         loop {
             let attached = self.attached.notified();
             tokio::pin!(attached);
