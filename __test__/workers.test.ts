@@ -331,11 +331,16 @@ describe('createServer({ server: { workers } })', () => {
 })
 
 describe('the workers option', () => {
-  it('takes a positive integer or auto', () => {
+  it('takes a positive integer or auto; 0 is none', async () => {
     const app = xypriss()
     for (const workers of [-1, 1.5, 'all', true]) {
       expect(() => app.listen({ port: 0, workers })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
     }
+    const server = await new Promise<any>((resolve) => {
+      const listening = app.listen({ port: 0, host: '127.0.0.1', workers: 0 }, () => resolve(listening))
+    })
+    expect(server.address().port).toBeGreaterThan(0)
+    await new Promise((done) => server.close(done))
   })
 
   it('is refused by a server made with createHttpServer, which cannot run an app file again', () => {

@@ -201,7 +201,9 @@ export class HttpServer extends EventEmitter {
     let options: ListenOptions
     if (first !== null && typeof first === 'object') {
       options = first
-      if ((first as { workers?: unknown }).workers !== undefined) throw errors.notSupported('server.listen({ workers }) (app.listen({ workers }) runs an app on worker threads)')
+      // 0 (or none) is no workers, as for app.listen()
+      const workers = (first as { workers?: unknown }).workers
+      if (workers !== undefined && workers !== 0) throw errors.notSupported('server.listen({ workers }) (app.listen({ workers }) runs an app on worker threads)')
     }
     // As Node: a string that is not a port number is a Unix socket path.
     else if (typeof first === 'string' && first !== '' && !Number.isInteger(Number(first))) options = { path: first, backlog: second as number | undefined }
