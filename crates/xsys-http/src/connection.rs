@@ -14,7 +14,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
 
-use crate::body::ResponseBody;
+use crate::body::{ConnectionStreams, ResponseBody};
 use crate::bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, RequestHead};
 use crate::exchange::Exchange;
 use crate::handover::HandOver;
@@ -24,7 +24,7 @@ use crate::request_body::{self, BodyPump, Inline};
 use crate::routing::Routed;
 use crate::shutdown::Closing;
 use crate::threads::JsThreads;
-use crate::wire::{ConnectionWire, HandOverKind, Timeouts, WireIo};
+use crate::wire::{ConnectionWire, HandOverKind, Lingering, Timeouts, WireIo};
 
 /// What every connection of a server shares.
 pub(crate) struct Shared {
@@ -109,6 +109,7 @@ struct Connection {
     announced: Mutex<Vec<Arc<EventQueue>>>,
     shared: Arc<Shared>,
     wire: Arc<ConnectionWire>,
+    streams: Arc<ConnectionStreams>,
 }
 
 /// Serves one accepted connection until it closes (or the server closes it), then reports it.
@@ -129,14 +130,23 @@ where
         announced: Mutex::default(),
         shared: shared.clone(),
         wire: wire.clone(),
+        streams: Arc::default(),
     });
+    wire.close_after(connection.streams.clone());
     shared.connections.fetch_add(1, Ordering::Relaxed);
     let io = TokioIo::new(WireIo::new(stream, wire, shared.max_header_size));
     let service_connection = connection.clone();
     let service = service_fn(move |req| handle(req, service_connection.clone()));
     // with_upgrades: a 101 (or a 2xx to CONNECT) hands the socket to the tunnel.
     let serving = shared.builder.serve_connection(io, service).with_upgrades();
-    closing.supervise(serving).await;
+    let streams = connection.streams.clone();
+    tokio::select! {
+        () = closing.supervise(serving) => {}
+        // Dropping the connection closes its socket.
+        () = streams.cut_requested() => {}
+    }
+    // Responses whose bodies hyper released early are over for the handlers only now.
+    streams.connection_closed(Exchange::report_lost);
     shared.connections.fetch_sub(1, Ordering::Relaxed);
     let announced = std::mem::take(&mut *connection.announced());
     for queue in announced {
@@ -160,6 +170,12 @@ impl Connection {
             announced.push(queue.clone());
             queue.push(Event::Connection(self.info.clone()));
         }
+    }
+}
+
+impl Lingering for ConnectionStreams {
+    fn poll_none_left(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.poll_all_ended(cx)
     }
 }
 
@@ -402,6 +418,7 @@ async fn handle(
         }
         return Err(CloseConnection("destroyed by the handler"));
     };
+    response.body().goes_out_on(&connection.streams);
     // A handed-over connection's head was written raw by the handler: nothing is added.
     if !handed_over {
         complete_head(&mut response, keep_alive, &shared.keep_alive_hint);

@@ -298,8 +298,17 @@ impl Exchange {
         let slot = shard.get(&id).ok_or_else(|| Error::unknown_request(id))?;
         match &slot.state {
             SlotState::Streaming { chunks, shared } => {
+                // Complete on the wire (an answer without a body, its Content-Length reached):
+                // the bytes have no place in it.
+                if shared.is_released() {
+                    return Ok(true);
+                }
                 let below = shared.add_buffered(chunk.len());
                 if chunks.send(Ok(chunk)).is_err() {
+                    // Released as this write came (the body's receiver goes after the release).
+                    if shared.is_released() {
+                        return Ok(true);
+                    }
                     return Err(Error::unknown_request(id));
                 }
                 Ok(below)
@@ -318,7 +327,8 @@ impl Exchange {
         }
         match take_state(slot) {
             SlotState::Streaming { chunks, shared } => {
-                if let Some(chunk) = last.filter(|c| !c.is_empty()) {
+                shared.ended();
+                if let Some(chunk) = last.filter(|c| !c.is_empty() && !shared.is_released()) {
                     shared.add_buffered(chunk.len());
                     let _ = chunks.send(Ok(chunk));
                 }
@@ -352,8 +362,9 @@ impl Exchange {
 
 /// Drops the connection under a request that is over for the handlers.
 fn close_connection(slot: Slot) {
-    if let SlotState::Streaming { chunks, .. } = take_state(slot) {
+    if let SlotState::Streaming { chunks, shared } = take_state(slot) {
         let _ = chunks.send(Err(()));
+        shared.destroyed();
     }
     // An unanswered head sender dropped here makes the service fail, which closes the
     // connection; a dropped tunnel sender makes the tunnel close it.

@@ -20,7 +20,8 @@ mod tests;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -133,11 +134,18 @@ impl Timeouts {
     }
 }
 
+/// Answers whose bytes are all out while their handlers still hold them (hyper takes no body for
+/// a HEAD, 204 or 304 answer, and nothing past a Content-Length, before the handler ends it).
+pub(crate) trait Lingering: Send + Sync {
+    /// Ready once none is left.
+    fn poll_none_left(&self, cx: &mut Context<'_>) -> Poll<()>;
+}
+
 /// What one connection's service and its [`WireIo`] share.
 pub(crate) struct ConnectionWire {
     recordings: Mutex<VecDeque<Recorded>>,
-    pub(crate) listeners: std::sync::Arc<Listeners>,
-    pub(crate) timeouts: std::sync::Arc<Timeouts>,
+    pub(crate) listeners: Arc<Listeners>,
+    pub(crate) timeouts: Arc<Timeouts>,
     /// Requests hyper has handed to the service.
     dispatched: AtomicU64,
     /// The request (counted from 1) the engine answered with a refusal of its own.
@@ -146,13 +154,12 @@ pub(crate) struct ConnectionWire {
     peer_left_notify: Notify,
     /// A refused request body: the status to answer (400, 413, 431), 0 if none.
     body_refusal: AtomicU16,
+    /// What a close waits for (see `WireIo::poll_shutdown`).
+    lingering: OnceLock<Arc<dyn Lingering>>,
 }
 
 impl ConnectionWire {
-    pub(crate) fn new(
-        listeners: std::sync::Arc<Listeners>,
-        timeouts: std::sync::Arc<Timeouts>,
-    ) -> Self {
+    pub(crate) fn new(listeners: Arc<Listeners>, timeouts: Arc<Timeouts>) -> Self {
         ConnectionWire {
             recordings: Mutex::default(),
             listeners,
@@ -162,6 +169,19 @@ impl ConnectionWire {
             peer_left: AtomicBool::new(false),
             peer_left_notify: Notify::new(),
             body_refusal: AtomicU16::new(0),
+            lingering: OnceLock::new(),
+        }
+    }
+
+    /// The answers a close of this connection waits for.
+    pub(crate) fn close_after(&self, lingering: Arc<dyn Lingering>) {
+        let _ = self.lingering.set(lingering);
+    }
+
+    fn poll_no_lingering(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.lingering.get() {
+            Some(lingering) => lingering.poll_none_left(cx),
+            None => Poll::Ready(()),
         }
     }
 
