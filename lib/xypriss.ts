@@ -18,6 +18,8 @@ export interface XyPrissServerOptions {
     urlEncodedLimit?: string | number
     /** Parse JSON and urlencoded bodies for every route (default true). */
     autoParseJson?: boolean
+    /** Run the app on this many worker threads behind the one listener (`'auto'`: one per core); see docs/workers.md. */
+    workers?: number | 'auto'
   }
   /** Opens an XEMS store and mounts its session middleware before every route. */
   xems?: XemsOpenOptions & Omit<XemsSessionOptions, 'store'>
@@ -54,7 +56,8 @@ export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
   }
   let listening: HttpServer | undefined
   app.start = (callback) => {
-    listening = app.listen(server.port ?? 0, server.host ?? '::', () => callback?.(listening!)) as HttpServer
+    const where = { port: server.port ?? 0, host: server.host ?? '::', workers: server.workers }
+    listening = app.listen(where, () => callback?.(listening!)) as HttpServer
     return listening
   }
   app.getPort = () => (listening?.address() as { port: number } | null)?.port

@@ -45,6 +45,17 @@ interface Exchange {
   res: EngineServerResponse
 }
 
+/**
+ * Runs a server's handlers on worker threads (`app.listen({ workers })`, lib/engine/workers.ts):
+ * the server binds the listener without serving it, and the supervisor takes it from there.
+ */
+export interface ThreadSupervisor {
+  /** The listener is bound: start the workers, and emit 'listening' once they serve it. */
+  start(listenerId: number): void
+  /** The listener has closed: stop the workers, then call `done`. */
+  stop(done: () => void): void
+}
+
 /** Every engine-backed server that is listening, for `engineStats()`. */
 export const liveServers = new Set<HttpServer>()
 
@@ -88,6 +99,8 @@ export class HttpServer extends EventEmitter {
   private requestListener: RequestListener | undefined
   /** The app given to the constructor is the only 'request' listener it has ever had. */
   routesMirrorable = true
+  /** Set before listen() when worker threads serve this server's listener. */
+  supervisor: ThreadSupervisor | undefined
   private readonly onEventsBound = (batch: unknown[]) => this.onEvents(batch)
   /**
    * `req.socket.destroy()` / `res.destroy()` from the app. The engine reports no abort for a
@@ -186,7 +199,12 @@ export class HttpServer extends EventEmitter {
     const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
     const [first, second, third] = args
     let options: ListenOptions
-    if (first !== null && typeof first === 'object') options = first
+    if (first !== null && typeof first === 'object') {
+      options = first
+      // 0 (or none) is no workers, as for app.listen()
+      const workers = (first as { workers?: unknown }).workers
+      if (workers !== undefined && workers !== 0) throw errors.notSupported('server.listen({ workers }) (app.listen({ workers }) runs an app on worker threads)')
+    }
     // As Node: a string that is not a port number is a Unix socket path.
     else if (typeof first === 'string' && first !== '' && !Number.isInteger(Number(first))) options = { path: first, backlog: second as number | undefined }
     else {
@@ -212,6 +230,7 @@ export class HttpServer extends EventEmitter {
           keepAliveTimeout: this.keepAliveTimeout,
           maxHeaderSize: this.maxHeaderSize,
           maxHeaders: this.maxHeadersCount ?? undefined,
+          serving: this.supervisor === undefined,
         },
         this.onEventsBound,
       )
@@ -222,6 +241,22 @@ export class HttpServer extends EventEmitter {
       process.nextTick(() => this.emit('error', error))
       return this
     }
+    this.listening = true
+    liveServers.add(this)
+    if (this.supervisor !== undefined) this.supervisor.start(this.native.listenerId()!)
+    else process.nextTick(() => this.emit('listening'))
+    return this
+  }
+
+  /**
+   * Serves, from this (worker) thread, the listener `listenerId` another thread of the process
+   * bound: requests come here as if this server had bound it. `threadKey` names this thread to
+   * the listener's owner.
+   */
+  serveShared(listenerId: number, threadKey: number): this {
+    this.requestListener = this.listenerCount('request') === 1 ? (this.listeners('request')[0] as RequestListener) : undefined
+    const info = this.native.attach(listenerId, threadKey, this.onEventsBound)
+    this.addressInfo = info.family === 'Unix' ? info.address : info
     this.listening = true
     liveServers.add(this)
     process.nextTick(() => this.emit('listening'))
@@ -416,7 +451,8 @@ export class HttpServer extends EventEmitter {
             i += ClosedEvent.Stride
             this.native.release()
             liveServers.delete(this)
-            this.emit('close')
+            if (this.supervisor !== undefined) this.supervisor.stop(() => this.emit('close'))
+            else this.emit('close')
             break
           default:
             throw new Error(`unknown engine event ${String(tag)}`)

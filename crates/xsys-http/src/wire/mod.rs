@@ -19,7 +19,7 @@ mod fuzz;
 mod tests;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -54,26 +54,35 @@ pub enum HandOverKind {
     Upgrade,
 }
 
-/// Whether the app listens for `'connect'` / `'upgrade'`: decides which requests hand their
-/// connection over (read by the reader when such a head ends).
+/// How many of a listener's JS threads listen for `'connect'` / `'upgrade'`: decides which
+/// requests hand their connection over (read by the reader when such a head ends).
 #[derive(Debug, Default)]
 pub struct Listeners {
-    connect: AtomicBool,
-    upgrade: AtomicBool,
+    connect: AtomicUsize,
+    upgrade: AtomicUsize,
 }
 
 impl Listeners {
-    pub fn set_connect(&self, on: bool) {
-        self.connect.store(on, Ordering::Relaxed);
+    /// One thread more (`true`) or fewer listening for `'connect'`.
+    pub(crate) fn count_connect(&self, on: bool) {
+        count(&self.connect, on);
     }
-    pub fn set_upgrade(&self, on: bool) {
-        self.upgrade.store(on, Ordering::Relaxed);
+    pub(crate) fn count_upgrade(&self, on: bool) {
+        count(&self.upgrade, on);
     }
     pub(crate) fn connect(&self) -> bool {
-        self.connect.load(Ordering::Relaxed)
+        self.connect.load(Ordering::Relaxed) != 0
     }
     pub(crate) fn upgrade(&self) -> bool {
-        self.upgrade.load(Ordering::Relaxed)
+        self.upgrade.load(Ordering::Relaxed) != 0
+    }
+}
+
+fn count(counter: &AtomicUsize, on: bool) {
+    if on {
+        counter.fetch_add(1, Ordering::Relaxed);
+    } else {
+        counter.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
