@@ -13,13 +13,43 @@ export declare class NativeServer {
   constructor()
   /** Binds and starts accepting. `on_events` receives one flat array per wake-up (see batch.rs). */
   listen(config: ListenConfig, onEvents: (batch: unknown[]) => void): AddressInfo
-  /** Stops accepting; in-flight requests finish; the closed event follows. */
+  /** The id worker threads find this thread's listener by (`attach`). */
+  listenerId(): number | null
+  /**
+   * Serves the listener `listener` bound by another thread of the process, from this thread:
+   * requests come to `on_events` as to a server that bound it. `thread_key` names this thread
+   * to the owner (`abandon_thread`). If this thread's environment ends while serving (its JS
+   * died), its requests in flight are closed and it gets no more.
+   */
+  attach(listener: number, threadKey: number, onEvents: (batch: unknown[]) => void): AddressInfo
+  /**
+   * Stops accepting; in-flight requests finish; the closed event follows. On a thread that
+   * serves another's listener, only this thread stops: it takes no new request and its closed
+   * event follows once its requests in flight are done.
+   */
   close(): void
-  /** Drops the threadsafe function so Node can exit; called after the closed event. */
+  /**
+   * This thread's JS is about to die (an uncaught exception): it takes no new request, and
+   * its requests in flight are closed now rather than left waiting for it.
+   */
+  abandon(): void
+  /**
+   * On the thread that bound the listener: the serving thread `thread_key` died (see
+   * `abandon`); false when it was not serving any more.
+   */
+  abandonThread(threadKey: number): boolean
+  /**
+   * Drops the threadsafe function so Node can exit; called after the closed event. Events that
+   * come later are dropped.
+   */
   release(): void
   ref(): void
   unref(): void
   connections(): number
+  /**
+   * This thread's counters; for the owner of a listener served by worker threads, those of
+   * every serving thread summed.
+   */
   stats(): EngineStats
   /**
    * The page for a request no mirrored layer can match: a status, a header block
@@ -28,17 +58,25 @@ export declare class NativeServer {
    */
   setNotFoundPage(status: number, headers: string, body: Array<string>): void
   /**
-   * Node's server settings changed while listening (see `Server::set_limits` for when each
-   * applies).
+   * Node's server settings changed while listening (see `Listener::set_limits` for when each
+   * applies), from a worker thread too: the listener is one.
    */
   setLimits(limits: LimitsConfig): void
-  /** Closes every HTTP connection now (`server.closeAllConnections()`). */
+  /** Closes every HTTP connection of the listener now (`server.closeAllConnections()`). */
   closeAllConnections(): void
   setConnectListener(on: boolean): void
   /** Whether the server has `'upgrade'` listeners, which take over Upgrade requests. */
   setUpgradeListener(on: boolean): void
-  /** Starts a fresh mirror of the app's stack at `version`; until then every request goes to JS. */
+  /**
+   * Starts a fresh mirror of the app's stack at `version`; the table in use stays until
+   * `commit_routes`.
+   */
   resetRoutes(caseSensitive: boolean, strict: boolean, version: number): void
+  /**
+   * Routes requests with the table mirrored since `reset_routes` from now on (one table for
+   * every thread that mirrored the same stack).
+   */
+  commitRoutes(): void
   /** Turns the mirror off: the app has something the table cannot model. */
   disableRoutes(): void
   /**
@@ -102,6 +140,8 @@ export declare function destroyRequest(request: number): boolean
 export declare function endResponse(request: number, last?: Uint8Array | undefined | null): boolean
 
 export interface EngineStats {
+  /** Requests handed to JS threads (all of the listener's, for its owner). */
+  requests: number
   events: number
   wakeups: number
   drains: number
@@ -109,6 +149,10 @@ export interface EngineStats {
   nativeCalls: number
   inFlight: number
   connections: number
+  /** JS threads serving the listener. */
+  threads: number
+  /** Distinct route tables in the process (the threads of one app share one). */
+  routeTables: number
 }
 
 /**
@@ -150,7 +194,15 @@ export interface ListenConfig {
   port: number
   backlog?: number
   limits: LimitsConfig
+  /** `false`: this thread only owns the listener; worker threads serve it (`attach`). */
+  serving?: boolean
 }
+
+/**
+ * The OS's id of the calling thread (Linux: the `tid` of `/proc/<pid>/task/<tid>`), for tools
+ * that measure CPU time per thread; null where the OS has no such file.
+ */
+export declare function osThreadId(): number | null
 
 /**
  * The request's header lines as sent: `name

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse as NodeServerResponse } from 'node
 import { resolve } from 'node:path'
 import finalhandler from 'finalhandler'
 import { HttpServer, type ServerOptions } from './engine/server'
+import { listenOnWorkers, workerCount } from './engine/workers'
 import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass, type PrototypeOwner } from './prototypes'
 import { mirrorStack, POWERED_BY, setLeadHeaders, setNotFoundPage } from './route-mirror'
 import { createRouter, type ParamHandler, type RoutedRequest, type RoutedResponse, type Router } from './router'
@@ -331,6 +332,9 @@ export function createAppServer(application: Application, options?: ServerOption
 
 app.listen = function listen(this: Application, ...args: unknown[]) {
   const server = createAppServer(this)
+  // `{ workers: N }`: the app runs on N worker threads behind this one listener (docs/workers.md)
+  const workers = workerCount(args[0])
+  if (workers !== undefined) return listenOnWorkers(server, args, workers)
   const cb = args[args.length - 1]
   if (typeof cb === 'function') {
     let called = false

@@ -29,8 +29,9 @@ export function setLeadHeaders(engine: NativeServer, poweredBy: boolean): void {
 }
 
 /**
- * Mirrors `router`'s stack into the engine, layer by layer (a path and its methods). Anything the
- * table cannot model (a RegExp path) turns the mirror off: every request then goes to JS.
+ * Mirrors `router`'s stack into the engine, layer by layer (a path and its methods), then has the
+ * engine route with it. Anything the table cannot model (a RegExp path) turns the mirror off:
+ * every request then goes to JS.
  */
 export function mirrorStack(engine: NativeServer, router: Router): void {
   engine.resetRoutes(router.caseSensitive, router.strict, router.version)
@@ -55,6 +56,7 @@ export function mirrorStack(engine: NativeServer, router: Router): void {
       if (files === undefined) break
       engine.insertStatic(index, files.root, files.options)
     }
+    engine.commitRoutes()
   } catch {
     engine.disableRoutes()
   }

@@ -18,6 +18,8 @@ export interface XyPrissServerOptions {
     urlEncodedLimit?: string | number
     /** Parse JSON and urlencoded bodies for every route (default true). */
     autoParseJson?: boolean
+    /** Run the app on this many worker threads behind the one listener (`'auto'`: one per core); see docs/workers.md. */
+    workers?: number | 'auto'
     // Node's server settings, with Node's defaults, given to the server start() listens with.
     /** ms to receive a request head, then 408 (60 000; at most requestTimeout). */
     headersTimeout?: number
@@ -79,7 +81,8 @@ export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
   }
   let listening: HttpServer | undefined
   app.start = (callback) => {
-    listening = app.listen(server.port ?? 0, server.host ?? '::', () => callback?.(listening!)) as HttpServer
+    const where = { port: server.port ?? 0, host: server.host ?? '::', workers: server.workers }
+    listening = app.listen(where, () => callback?.(listening!)) as HttpServer
     // Set before any connection comes: the engine takes them at once.
     for (const name of NODE_SETTINGS) if (server[name] !== undefined) (listening as unknown as Record<string, unknown>)[name] = server[name]
     return listening

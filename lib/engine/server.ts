@@ -46,6 +46,17 @@ interface Exchange {
   res: EngineServerResponse
 }
 
+/**
+ * Runs a server's handlers on worker threads (`app.listen({ workers })`, lib/engine/workers.ts):
+ * the server binds the listener without serving it, and the supervisor takes it from there.
+ */
+export interface ThreadSupervisor {
+  /** The listener is bound: start the workers, and emit 'listening' once they serve it. */
+  start(listenerId: number): void
+  /** The listener has closed: stop the workers, then call `done`. */
+  stop(done: () => void): void
+}
+
 /** Every engine-backed server that is listening, for `engineStats()`. */
 export const liveServers = new Set<HttpServer>()
 
@@ -150,6 +161,8 @@ export class HttpServer extends EventEmitter {
   private requestListener: RequestListener | undefined
   /** The app given to the constructor is the only 'request' listener it has ever had. */
   routesMirrorable = true
+  /** Set before listen() when worker threads serve this server's listener. */
+  supervisor: ThreadSupervisor | undefined
   private readonly onEventsBound = (batch: unknown[]) => this.onEvents(batch)
   /**
    * `req.socket.destroy()` / `res.destroy()` from the app. The engine reports no abort for a
@@ -255,7 +268,12 @@ export class HttpServer extends EventEmitter {
     const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
     const [first, second, third] = args
     let options: ListenOptions
-    if (first !== null && typeof first === 'object') options = first
+    if (first !== null && typeof first === 'object') {
+      options = first
+      // 0 (or none) is no workers, as for app.listen()
+      const workers = (first as { workers?: unknown }).workers
+      if (workers !== undefined && workers !== 0) throw errors.notSupported('server.listen({ workers }) (app.listen({ workers }) runs an app on worker threads)')
+    }
     // As Node: a string that is not a port number is a Unix socket path.
     else if (typeof first === 'string' && first !== '' && !Number.isInteger(Number(first))) options = { path: first, backlog: second as number | undefined }
     else {
@@ -274,7 +292,7 @@ export class HttpServer extends EventEmitter {
   private listenOn(where: { path?: string; host?: string; port: number; backlog?: number }, shownHost: string | undefined, shownPort: number): this {
     this.requestListener = this.listenerCount('request') === 1 ? (this.listeners('request')[0] as RequestListener) : undefined
     try {
-      const info = this.native.listen({ ...where, limits: engineLimits(this.settings) }, this.onEventsBound)
+      const info = this.native.listen({ ...where, limits: engineLimits(this.settings), serving: this.supervisor === undefined }, this.onEventsBound)
       // A Unix socket's address is its path, as in Node.
       this.addressInfo = info.family === 'Unix' ? info.address : info
     } catch (error) {
@@ -282,6 +300,22 @@ export class HttpServer extends EventEmitter {
       process.nextTick(() => this.emit('error', error))
       return this
     }
+    this.listening = true
+    liveServers.add(this)
+    if (this.supervisor !== undefined) this.supervisor.start(this.native.listenerId()!)
+    else process.nextTick(() => this.emit('listening'))
+    return this
+  }
+
+  /**
+   * Serves, from this (worker) thread, the listener `listenerId` another thread of the process
+   * bound: requests come here as if this server had bound it. `threadKey` names this thread to
+   * the listener's owner.
+   */
+  serveShared(listenerId: number, threadKey: number): this {
+    this.requestListener = this.listenerCount('request') === 1 ? (this.listeners('request')[0] as RequestListener) : undefined
+    const info = this.native.attach(listenerId, threadKey, this.onEventsBound)
+    this.addressInfo = info.family === 'Unix' ? info.address : info
     this.listening = true
     liveServers.add(this)
     process.nextTick(() => this.emit('listening'))
@@ -495,7 +529,8 @@ export class HttpServer extends EventEmitter {
             i += ClosedEvent.Stride
             this.native.release()
             liveServers.delete(this)
-            this.emit('close')
+            if (this.supervisor !== undefined) this.supervisor.stop(() => this.emit('close'))
+            else this.emit('close')
             break
           default:
             throw new Error(`unknown engine event ${String(tag)}`)

@@ -1,8 +1,8 @@
 //! One connection: hyper serving it over the wire reader and writer, and the service that turns
 //! each request hyper dispatches into an event for the handlers (or answers it natively).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -14,24 +14,27 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
 
-use crate::body::ResponseBody;
+use crate::body::{ConnectionStreams, ResponseBody};
 use crate::bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, RequestHead};
 use crate::exchange::Exchange;
 use crate::handover::HandOver;
 use crate::head::NoDate;
 use crate::native;
 use crate::request_body::{self, BodyPump, Inline};
-use crate::routing::{Routed, RoutingMirror};
+use crate::routing::Routed;
 use crate::shutdown::Closing;
-use crate::wire::{ConnectionWire, HandOverKind, HeadLimits, Timeouts, WireIo, CLOSE_KEPT_OPEN};
+use crate::threads::JsThreads;
+use crate::wire::{
+    ConnectionWire, HandOverKind, HeadLimits, Lingering, Timeouts, WireIo, CLOSE_KEPT_OPEN,
+};
 
 /// What every connection of a server shares.
 pub(crate) struct Shared {
-    pub(crate) queue: Arc<EventQueue>,
+    /// The JS threads that serve the listener; each request goes to one of them.
+    pub(crate) threads: Arc<JsThreads>,
     /// `timeout=N[, max=M]` for the Keep-Alive header, None when keepAliveTimeout is 0.
     keep_alive_hint: RwLock<Option<http::HeaderValue>>,
     pub(crate) timeouts: Arc<Timeouts>,
-    pub(crate) routing: Arc<RoutingMirror>,
     /// Node's maxHeaderSize and maxHeadersCount, taken by each connection when accepted.
     head_limits: RwLock<HeadLimits>,
     /// Node's `server.maxRequestsPerSocket`; 0 for none.
@@ -51,11 +54,7 @@ static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 const HYPER_DEFAULT_MAX_BUFFER: usize = 8192 + 4096 * 100;
 
 impl Shared {
-    pub(crate) fn new(
-        queue: Arc<EventQueue>,
-        routing: Arc<RoutingMirror>,
-        limits: &crate::Limits,
-    ) -> Self {
+    pub(crate) fn new(threads: Arc<JsThreads>, limits: &crate::Limits) -> Self {
         let mut builder = http1::Builder::new();
         builder
             .timer(hyper_util::rt::TokioTimer::new())
@@ -76,10 +75,9 @@ impl Shared {
         // of 100 header lines in arrays on the stack (an explicit count makes it fill heap
         // arrays of that size for every request).
         let shared = Shared {
-            queue,
+            threads,
             keep_alive_hint: RwLock::new(None),
             timeouts: Arc::new(Timeouts::new(limits.headers_timeout, limits.keep_alive)),
-            routing,
             head_limits: RwLock::new(limits.head),
             max_requests: AtomicU32::new(0),
             max_connections: AtomicI64::new(-1),
@@ -137,10 +135,12 @@ pub(crate) struct Peers {
 
 struct Connection {
     info: ConnectionInfo,
-    /// The handlers know this connection once its addresses were sent with a first request.
-    announced: AtomicBool,
+    /// The JS threads that know this connection: its addresses went to each with the first
+    /// request it sent there. Each hears of its close.
+    announced: Mutex<Vec<Arc<EventQueue>>>,
     shared: Arc<Shared>,
     wire: Arc<ConnectionWire>,
+    streams: Arc<ConnectionStreams>,
 }
 
 /// Serves one accepted connection until it closes (or the server closes it), then reports it.
@@ -149,7 +149,7 @@ where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let wire = Arc::new(ConnectionWire::new(
-        shared.routing.listeners.clone(),
+        shared.threads.listeners.clone(),
         shared.timeouts.clone(),
     ));
     let connection = Arc::new(Connection {
@@ -158,10 +158,12 @@ where
             remote: peers.remote,
             local: peers.local,
         },
-        announced: AtomicBool::new(false),
+        announced: Mutex::default(),
         shared: shared.clone(),
         wire: wire.clone(),
+        streams: Arc::default(),
     });
+    wire.close_after(connection.streams.clone());
     shared.connections.fetch_add(1, Ordering::Relaxed);
     let head_limits = *shared.head_limits.read().unwrap_or_else(|e| e.into_inner());
     let io = TokioIo::new(WireIo::new(stream, wire, head_limits));
@@ -177,12 +179,43 @@ where
     };
     // with_upgrades: a 101 (or a 2xx to CONNECT) hands the socket to the tunnel.
     let serving = builder.serve_connection(io, service).with_upgrades();
-    closing.supervise(serving).await;
+    let streams = connection.streams.clone();
+    tokio::select! {
+        () = closing.supervise(serving) => {}
+        // Dropping the connection closes its socket.
+        () = streams.cut_requested() => {}
+    }
+    // Responses whose bodies hyper released early are over for the handlers only now.
+    streams.connection_closed(Exchange::report_lost);
     shared.connections.fetch_sub(1, Ordering::Relaxed);
-    if connection.announced.load(Ordering::Acquire) {
-        shared.queue.push(Event::ConnectionClosed {
+    let announced = std::mem::take(&mut *connection.announced());
+    for queue in announced {
+        queue.push(Event::ConnectionClosed {
             id: connection.info.id,
         });
+    }
+}
+
+impl Connection {
+    fn announced(&self) -> std::sync::MutexGuard<'_, Vec<Arc<EventQueue>>> {
+        self.announced.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends the connection's addresses to the thread of `queue` before its first request there.
+    fn announce_to(&self, queue: &Arc<EventQueue>) {
+        let mut announced = self.announced();
+        if !announced.iter().any(|known| Arc::ptr_eq(known, queue)) {
+            // Threads that are gone hear nothing more.
+            announced.retain(|known| !known.is_shut());
+            announced.push(queue.clone());
+            queue.push(Event::Connection(self.info.clone()));
+        }
+    }
+}
+
+impl Lingering for ConnectionStreams {
+    fn poll_none_left(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.poll_all_ended(cx)
     }
 }
 
@@ -196,6 +229,24 @@ impl std::fmt::Display for CloseConnection {
     }
 }
 impl std::error::Error for CloseConnection {}
+
+/// A request counted in its thread's load before it has a slot: given back if the request
+/// ends first (answered natively, or its connection failed meanwhile).
+struct Counted<'a>(Option<&'a EventQueue>);
+
+impl Counted<'_> {
+    fn hand_to_slot(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        if let Some(queue) = self.0.take() {
+            queue.request_done();
+        }
+    }
+}
 
 /// Frees a dispatched request's slot if the service future is dropped before the response
 /// head went out (the connection failed), and tells the handlers.
@@ -235,7 +286,8 @@ async fn handle(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
         ));
     }
-    let mut tunnel = recorded.hand_over.map(|kind| HandOver {
+    let hand_over = recorded.hand_over;
+    let mut tunnel = hand_over.map(|kind| HandOver {
         connect: kind == HandOverKind::Connect,
         upgrade: hyper::upgrade::on(&mut req),
         already_delivered: 0,
@@ -274,15 +326,26 @@ async fn handle(
     // the reader refuses other bytes, and targets Node's parser refuses, before hyper parses it.
     let target_text = std::str::from_utf8(&target).ok();
     let path = target_text.and_then(|target| crate::target::read(target).pathname);
+    // The JS thread with the least work takes the request; it counts it from here on.
+    let Some(thread) = shared.threads.acquire(hand_over).await else {
+        if tunnel.is_some() {
+            return Err(CloseConnection("no thread listens for the hand-over"));
+        }
+        // The server is closing and no thread is left to answer.
+        return Ok(native::refusal(StatusCode::SERVICE_UNAVAILABLE));
+    };
+    let queue = &thread.queue;
+    let counted = Counted(Some(queue));
     // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the routes.
     let routed = match (target_text, path) {
-        (Some(target), Some(path)) if tunnel.is_none() && !beyond_max_requests => shared
+        (Some(target), Some(path)) if tunnel.is_none() && !beyond_max_requests => thread
             .routing
             .route(&parts.method, target, path, &parts.headers),
         _ => Routed::Dispatch(None),
     };
     let candidates = match routed {
         Routed::Native(mut response) => {
+            drop(counted);
             if last_allowed {
                 wire.says_close_kept_open();
             }
@@ -306,7 +369,7 @@ async fn handle(
             id,
             body,
             control.clone(),
-            shared.queue.clone(),
+            queue.clone(),
             awaits_continue,
             already_read,
             Exchange::report_cut_short,
@@ -351,11 +414,7 @@ async fn handle(
         }
     };
 
-    if !connection.announced.swap(true, Ordering::AcqRel) {
-        shared
-            .queue
-            .push(Event::Connection(connection.info.clone()));
-    }
+    connection.announce_to(queue);
     let head = RequestHead {
         id,
         connection: connection.info.id,
@@ -373,12 +432,17 @@ async fn handle(
     };
     let (respond, response) = oneshot::channel();
     let handed_over = tunnel.is_some();
-    Exchange::global().register(id, respond, pump, shared.queue.clone(), raw_headers, tunnel);
+    // The slot gives the thread's count back when the request ends.
+    counted.hand_to_slot();
+    Exchange::global().register(id, respond, pump, queue.clone(), raw_headers, tunnel);
     let mut guard = AbortGuard { id, armed: true };
-    shared.queue.push(Event::Request(Box::new(head)));
+    if !queue.push(Event::Request(Box::new(head))) {
+        // The thread died since it was chosen: the guard closes the request.
+        return Err(CloseConnection("the request's thread is gone"));
+    }
     if let Some(received) = cut_short {
         if !received.is_empty() {
-            shared.queue.push(Event::Body {
+            queue.push(Event::Body {
                 id,
                 chunk: received,
             });
@@ -411,6 +475,7 @@ async fn handle(
         }
         return Err(CloseConnection("destroyed by the handler"));
     };
+    response.body().goes_out_on(&connection.streams);
     // A handed-over connection's head was written raw by the handler: nothing is added.
     if !handed_over {
         if last_allowed {

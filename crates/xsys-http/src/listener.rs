@@ -1,10 +1,11 @@
 //! Listening: binding the socket as Node does, accepting connections on the shared runtime, and
 //! the [`Server`] handle the binding drives.
 
+use std::collections::HashMap;
 use std::future::poll_fn;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -13,9 +14,9 @@ use tokio::net::TcpListener;
 
 use crate::bridge::{Event, EventQueue};
 use crate::connection::{self, Peers, Shared};
-use crate::routing::RoutingMirror;
 use crate::runtime::runtime;
 use crate::shutdown::{Closer, Watcher};
+use crate::threads::JsThreads;
 use crate::wire::HeadLimits;
 use crate::Error;
 
@@ -76,24 +77,82 @@ pub enum Bound {
     Unix(std::path::PathBuf),
 }
 
-pub struct Server {
-    shared: Arc<Shared>,
+/// A listening server as any thread of the process may reach it: the worker threads of an app
+/// find the listener they serve by its id ([`Listener::find`]).
+#[derive(Clone)]
+pub struct Listener(Arc<Listening>);
+
+struct Listening {
+    id: u32,
     bound: Bound,
+    shared: Arc<Shared>,
     closer: Closer,
+}
+
+type Registry = HashMap<u32, Weak<Listening>>;
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    static LISTENERS: OnceLock<Mutex<Registry>> = OnceLock::new();
+    LISTENERS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+impl Listener {
+    /// The listener `id` of this process, until its owner closes it.
+    pub fn find(id: u32) -> Option<Listener> {
+        registry().get(&id).and_then(Weak::upgrade).map(Listener)
+    }
+
+    /// The process-wide id other threads find this listener by.
+    pub fn id(&self) -> u32 {
+        self.0.id
+    }
+
+    pub fn bound(&self) -> &Bound {
+        &self.0.bound
+    }
+
+    /// The JS threads that serve this listener.
+    pub fn threads(&self) -> &Arc<JsThreads> {
+        &self.0.shared.threads
+    }
+
+    /// Open connections (Node's `server.getConnections`).
+    pub fn connections(&self) -> usize {
+        self.0.shared.connections.load(Ordering::Relaxed)
+    }
+
+    /// Node's server settings, changed while listening: the timeouts and maxRequestsPerSocket
+    /// apply to open connections too, maxConnections at the next accept, the head limits to
+    /// connections accepted from now on (as on Node). `inline_body_limit` stays.
+    pub fn set_limits(&self, limits: &Limits) {
+        self.0.shared.set_limits(limits);
+    }
+
+    /// Closes every HTTP connection now, busy or idle (Node's `server.closeAllConnections()`);
+    /// requests in flight are aborted. Handed-over connections are not HTTP any more and stay.
+    pub fn close_all_connections(&self) {
+        self.0.closer.close_all_connections();
+    }
+}
+
+/// The owner's handle: the listener closes when it is closed or dropped.
+pub struct Server {
+    listener: Listener,
 }
 
 impl Server {
     /// Binds synchronously (so EADDRINUSE is known at once), then accepts on the shared runtime.
-    /// When `close` has been called and the last connection is gone, `Event::Closed` is queued.
-    pub fn listen(
-        options: ListenOptions,
-        queue: Arc<EventQueue>,
-        routing: Arc<RoutingMirror>,
-    ) -> Result<Server, Error> {
+    /// Requests go to the JS threads attached to [`Server::threads`] (they wait while none is).
+    /// When `close` has been called and the last connection is gone, `Event::Closed` goes to
+    /// `owner` and to every thread still attached.
+    pub fn listen(options: ListenOptions, owner: Arc<EventQueue>) -> Result<Server, Error> {
         let rt = runtime();
         let _enter = rt.enter();
-        let shared = Arc::new(Shared::new(queue, routing, &options.limits));
         let (closer, watcher) = Closer::new();
+        let shared = Arc::new(Shared::new(JsThreads::new(owner), &options.limits));
         let bound = match &options.path {
             Some(path) => {
                 let listener = std::os::unix::net::UnixListener::bind(path)
@@ -120,46 +179,64 @@ impl Server {
                 Bound::Tcp(local_addr)
             }
         };
-        Ok(Server {
-            shared,
+        static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+        let listening = Arc::new(Listening {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             bound,
+            shared,
             closer,
+        });
+        let mut registry = registry();
+        registry.retain(|_, listening| listening.strong_count() > 0);
+        registry.insert(listening.id, Arc::downgrade(&listening));
+        Ok(Server {
+            listener: Listener(listening),
         })
     }
 
+    /// What other threads may hold of this server.
+    pub fn listener(&self) -> &Listener {
+        &self.listener
+    }
+
     pub fn bound(&self) -> &Bound {
-        &self.bound
+        self.listener.bound()
+    }
+
+    /// The JS threads that serve this listener.
+    pub fn threads(&self) -> &Arc<JsThreads> {
+        self.listener.threads()
     }
 
     /// The TCP address; a Unix socket server has none.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        match self.bound {
-            Bound::Tcp(addr) => Some(addr),
+        match self.bound() {
+            Bound::Tcp(addr) => Some(*addr),
             Bound::Unix(_) => None,
         }
     }
 
     /// Open connections (Node's `server.getConnections`).
     pub fn connections(&self) -> usize {
-        self.shared.connections.load(Ordering::Relaxed)
+        self.listener.connections()
     }
 
-    /// Stops accepting, closes idle connections, lets in-flight requests finish.
+    /// Stops accepting, closes idle connections, lets in-flight requests finish; no other thread
+    /// finds the listener any more.
     pub fn close(&self) {
-        self.closer.close();
+        registry().remove(&self.listener.id());
+        self.listener.0.closer.close();
+        self.threads().stop();
     }
 
-    /// Node's server settings, changed while listening: the timeouts and maxRequestsPerSocket
-    /// apply to open connections too, maxConnections at the next accept, the head limits to
-    /// connections accepted from now on (as on Node). `inline_body_limit` stays.
+    /// See [`Listener::set_limits`].
     pub fn set_limits(&self, limits: &Limits) {
-        self.shared.set_limits(limits);
+        self.listener.set_limits(limits);
     }
 
-    /// Closes every HTTP connection now, busy or idle (Node's `server.closeAllConnections()`);
-    /// requests in flight are aborted. Handed-over connections are not HTTP any more and stay.
+    /// See [`Listener::close_all_connections`].
     pub fn close_all_connections(&self) {
-        self.closer.close_all_connections();
+        self.listener.close_all_connections();
     }
 }
 
@@ -276,7 +353,7 @@ async fn accept_loop<A: Acceptor>(
                 // Node's maxConnections: closed at once, and 'drop' for the handlers.
                 Ok((stream, peers)) if !shared.accepts_another() => {
                     drop(stream);
-                    shared.queue.push(Event::Dropped {
+                    shared.threads.tell_owner(Event::Dropped {
                         remote: peers.remote,
                         local: peers.local,
                     });
@@ -294,5 +371,5 @@ async fn accept_loop<A: Acceptor>(
         let _ = std::fs::remove_file(path);
     }
     watcher.all_closed().await;
-    shared.queue.push(Event::Closed);
+    shared.threads.closed();
 }

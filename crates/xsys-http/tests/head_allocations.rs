@@ -12,8 +12,8 @@ use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use xsys_http::native::NotFoundPage;
-use xsys_http::{EventQueue, ListenOptions, ResponseHead, RoutingMirror, Server, Wake};
-use xsys_router::{RouteTable, TableOptions};
+use xsys_http::{EventQueue, ListenOptions, ResponseHead, RouteDraft, RoutingMirror, Server, Wake};
+use xsys_router::TableOptions;
 
 /// Counts every byte allocated in the process.
 struct Counting;
@@ -60,7 +60,7 @@ Sec-Fetch-Mode: navigate\r\nSec-Fetch-Site: same-origin\r\nUpgrade-Insecure-Requ
 /// An engine server whose route table knows nothing: every request gets its native 404.
 fn engine() -> Server {
     let routing = RoutingMirror::new();
-    routing.update(|table| *table = Some(RouteTable::new(TableOptions::default())));
+    routing.publish(Some(RouteDraft::new(TableOptions::default())), 0);
     let head = ResponseHead::from_block(404, "Content-Type:text/html\n").expect("head");
     routing.set_not_found(NotFoundPage::new(
         head,
@@ -73,7 +73,13 @@ fn engine() -> Server {
         backlog: 128,
         limits: Default::default(),
     };
-    Server::listen(options, EventQueue::new(NoWake), routing).expect("listen")
+    let queue = EventQueue::new(NoWake);
+    let server = Server::listen(options, queue.clone()).expect("listen");
+    server
+        .threads()
+        .attach(0, queue, routing)
+        .expect("a new listener takes threads");
+    server
 }
 
 /// Plain hyper on its own runtime thread, answering 404, with `max_headers` if given.

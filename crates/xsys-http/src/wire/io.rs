@@ -390,7 +390,13 @@ impl<T: AsyncRead + AsyncWrite> AsyncWrite for WireIo<T> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.as_mut().poll_pending(cx))?;
-        self.project().inner.poll_shutdown(cx)
+        let mut this = self.project();
+        // As Node, a connection closes after the last response its handlers end, also when the
+        // bytes of every answer are out already; a client that leaves first ends the wait.
+        if this.wire.poll_no_lingering(cx).is_pending() {
+            ready!(discard(this.inner.as_mut(), cx)).ok();
+        }
+        this.inner.poll_shutdown(cx)
     }
 }
 

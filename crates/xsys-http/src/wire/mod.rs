@@ -19,8 +19,9 @@ mod fuzz;
 mod tests;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -62,26 +63,35 @@ pub enum HandOverKind {
     Upgrade,
 }
 
-/// Whether the app listens for `'connect'` / `'upgrade'`: decides which requests hand their
-/// connection over (read by the reader when such a head ends).
+/// How many of a listener's JS threads listen for `'connect'` / `'upgrade'`: decides which
+/// requests hand their connection over (read by the reader when such a head ends).
 #[derive(Debug, Default)]
 pub struct Listeners {
-    connect: AtomicBool,
-    upgrade: AtomicBool,
+    connect: AtomicUsize,
+    upgrade: AtomicUsize,
 }
 
 impl Listeners {
-    pub fn set_connect(&self, on: bool) {
-        self.connect.store(on, Ordering::Relaxed);
+    /// One thread more (`true`) or fewer listening for `'connect'`.
+    pub(crate) fn count_connect(&self, on: bool) {
+        count(&self.connect, on);
     }
-    pub fn set_upgrade(&self, on: bool) {
-        self.upgrade.store(on, Ordering::Relaxed);
+    pub(crate) fn count_upgrade(&self, on: bool) {
+        count(&self.upgrade, on);
     }
     pub(crate) fn connect(&self) -> bool {
-        self.connect.load(Ordering::Relaxed)
+        self.connect.load(Ordering::Relaxed) != 0
     }
     pub(crate) fn upgrade(&self) -> bool {
-        self.upgrade.load(Ordering::Relaxed)
+        self.upgrade.load(Ordering::Relaxed) != 0
+    }
+}
+
+fn count(counter: &AtomicUsize, on: bool) {
+    if on {
+        counter.fetch_add(1, Ordering::Relaxed);
+    } else {
+        counter.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -194,11 +204,18 @@ impl Timeouts {
     }
 }
 
+/// Answers whose bytes are all out while their handlers still hold them (hyper takes no body for
+/// a HEAD, 204 or 304 answer, and nothing past a Content-Length, before the handler ends it).
+pub(crate) trait Lingering: Send + Sync {
+    /// Ready once none is left.
+    fn poll_none_left(&self, cx: &mut Context<'_>) -> Poll<()>;
+}
+
 /// What one connection's service and its [`WireIo`] share.
 pub(crate) struct ConnectionWire {
     recordings: Mutex<VecDeque<Recorded>>,
-    pub(crate) listeners: std::sync::Arc<Listeners>,
-    pub(crate) timeouts: std::sync::Arc<Timeouts>,
+    pub(crate) listeners: Arc<Listeners>,
+    pub(crate) timeouts: Arc<Timeouts>,
     /// Requests hyper has handed to the service.
     dispatched: AtomicU64,
     /// The request (counted from 1) the engine answered with a refusal of its own.
@@ -209,13 +226,12 @@ pub(crate) struct ConnectionWire {
     body_refusal: AtomicU16,
     /// Some answer carries [`CLOSE_KEPT_OPEN`] for the writer to put as `close`.
     close_kept_open: AtomicBool,
+    /// What a close waits for (see `WireIo::poll_shutdown`).
+    lingering: OnceLock<Arc<dyn Lingering>>,
 }
 
 impl ConnectionWire {
-    pub(crate) fn new(
-        listeners: std::sync::Arc<Listeners>,
-        timeouts: std::sync::Arc<Timeouts>,
-    ) -> Self {
+    pub(crate) fn new(listeners: Arc<Listeners>, timeouts: Arc<Timeouts>) -> Self {
         ConnectionWire {
             recordings: Mutex::default(),
             listeners,
@@ -226,6 +242,19 @@ impl ConnectionWire {
             peer_left_notify: Notify::new(),
             body_refusal: AtomicU16::new(0),
             close_kept_open: AtomicBool::new(false),
+            lingering: OnceLock::new(),
+        }
+    }
+
+    /// The answers a close of this connection waits for.
+    pub(crate) fn close_after(&self, lingering: Arc<dyn Lingering>) {
+        let _ = self.lingering.set(lingering);
+    }
+
+    fn poll_no_lingering(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.lingering.get() {
+            Some(lingering) => lingering.poll_none_left(cx),
+            None => Poll::Ready(()),
         }
     }
 

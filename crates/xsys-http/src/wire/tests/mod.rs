@@ -15,8 +15,12 @@ use super::{ConnectionWire, Listeners, Recorded, Timeouts};
 
 pub(in crate::wire) fn wire(connect: bool, upgrade: bool) -> Arc<ConnectionWire> {
     let listeners = Arc::new(Listeners::default());
-    listeners.set_connect(connect);
-    listeners.set_upgrade(upgrade);
+    if connect {
+        listeners.count_connect(true);
+    }
+    if upgrade {
+        listeners.count_upgrade(true);
+    }
     Arc::new(ConnectionWire::new(
         listeners,
         Arc::new(Timeouts::new(Duration::ZERO, Duration::ZERO)),
