@@ -58,10 +58,10 @@ export declare class NativeServer {
    */
   setNotFoundPage(status: number, headers: string, body: Array<string>): void
   /**
-   * `server.headersTimeout` / `server.keepAliveTimeout` changed while listening, in ms (from
-   * a worker thread too: the listener is one).
+   * Node's server settings changed while listening (see `Listener::set_limits` for when each
+   * applies), from a worker thread too: the listener is one.
    */
-  setTimeouts(headersTimeout: number, keepAliveTimeout: number): void
+  setLimits(limits: LimitsConfig): void
   /** Closes every HTTP connection of the listener now (`server.closeAllConnections()`). */
   closeAllConnections(): void
   setConnectListener(on: boolean): void
@@ -164,18 +164,36 @@ export declare function flushResponses(): number
 /** Requests dispatched to JS and not yet finished or aborted, in this process. */
 export declare function inFlight(): number
 
+/**
+ * Node's server settings, as `lib/engine/server.ts` reads them off the server (Node's defaults
+ * when absent).
+ */
+export interface LimitsConfig {
+  /** Milliseconds to receive a request head, then 408 (`server.headersTimeout`); 0 for none. */
+  headersTimeout?: number
+  /** Milliseconds to receive a whole request, then 408 (`server.requestTimeout`); 0 for none. */
+  requestTimeout?: number
+  /** Milliseconds announced to keep an idle connection; it is closed 1 s later (keepAliveTimeout). */
+  keepAliveTimeout?: number
+  /** Node's maxHeaderSize (the server's, else `http.maxHeaderSize`). */
+  maxHeaderSize?: number
+  /** Node's maxHeadersCount in header lines; 0 for no limit. */
+  maxHeadersCount?: number
+  /** Node 22 and later refuse more header lines than maxHeadersCount; Node 20 cuts them. */
+  refuseExtraHeaders?: boolean
+  /** Node's maxRequestsPerSocket; 0 for none. */
+  maxRequestsPerSocket?: number
+  /** Node's maxConnections; absent for none. */
+  maxConnections?: number
+}
+
 export interface ListenConfig {
   /** A Unix socket path; host and port are then ignored. */
   path?: string
   host?: string
   port: number
   backlog?: number
-  /** Milliseconds to receive a request head, then 408 (`server.headersTimeout`). */
-  headersTimeout?: number
-  /** Milliseconds announced to keep an idle connection; it is closed 1 s later (keepAliveTimeout). */
-  keepAliveTimeout?: number
-  maxHeaderSize?: number
-  maxHeaders?: number
+  limits: LimitsConfig
   /** `false`: this thread only owns the listener; worker threads serve it (`attach`). */
   serving?: boolean
 }

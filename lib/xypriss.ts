@@ -20,6 +20,21 @@ export interface XyPrissServerOptions {
     autoParseJson?: boolean
     /** Run the app on this many worker threads behind the one listener (`'auto'`: one per core); see docs/workers.md. */
     workers?: number | 'auto'
+    // Node's server settings, with Node's defaults, given to the server start() listens with.
+    /** ms to receive a request head, then 408 (60 000; at most requestTimeout). */
+    headersTimeout?: number
+    /** ms to receive a whole request, then 408 (300 000; 0 for none). */
+    requestTimeout?: number
+    /** ms an idle kept-alive connection stays open, plus 1 s (5 000). */
+    keepAliveTimeout?: number
+    /** Request target plus header names and values, in bytes, below which a head must stay (16 KiB). */
+    maxHeaderSize?: number
+    /** Header lines per request (null: 1000; 0: no limit). */
+    maxHeadersCount?: number | null
+    /** Requests per connection; the last answer says close (0: no limit). */
+    maxRequestsPerSocket?: number
+    /** Open connections; more are closed as accepted (unset: no limit). */
+    maxConnections?: number
   }
   /** Opens an XEMS store and mounts its session middleware before every route. */
   xems?: XemsOpenOptions & Omit<XemsSessionOptions, 'store'>
@@ -31,6 +46,16 @@ export interface XyPrissApp extends Application {
   /** The XEMS store opened from `options.xems`. */
   xems?: Promise<XemsStore>
 }
+
+const NODE_SETTINGS = [
+  'headersTimeout',
+  'requestTimeout',
+  'keepAliveTimeout',
+  'maxHeaderSize',
+  'maxHeadersCount',
+  'maxRequestsPerSocket',
+  'maxConnections',
+] as const
 
 export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
   const app = createApplication() as XyPrissApp
@@ -58,6 +83,8 @@ export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
   app.start = (callback) => {
     const where = { port: server.port ?? 0, host: server.host ?? '::', workers: server.workers }
     listening = app.listen(where, () => callback?.(listening!)) as HttpServer
+    // Set before any connection comes: the engine takes them at once.
+    for (const name of NODE_SETTINGS) if (server[name] !== undefined) (listening as unknown as Record<string, unknown>)[name] = server[name]
     return listening
   }
   app.getPort = () => (listening?.address() as { port: number } | null)?.port

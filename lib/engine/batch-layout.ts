@@ -11,10 +11,11 @@ export enum Tag {
   Drain = 5,
   ConnectionClosed = 6,
   Closed = 7,
+  Dropped = 8,
 }
 
 /** Tags at or above this one are unknown: the rest of the batch cannot be read. */
-export const TAG_COUNT = 8
+export const TAG_COUNT = 9
 
 /** Slots of the Connection event after its tag; Stride counts the tag too. */
 export enum ConnectionEvent {
@@ -43,7 +44,7 @@ export enum RequestEvent {
   Method = 3,
   /** string: the request target as sent, latin1 */
   Url = 4,
-  /** number: 0 or 1 */
+  /** number: 0 or 1; plus 2 for a request beyond server.maxRequestsPerSocket, which Node drops ('dropRequest', then 503) */
   HttpMinor = 5,
   /** string: `name\nvalue\n...`, names lower-case, latin1 */
   Headers = 6,
@@ -94,4 +95,19 @@ export enum ConnectionClosedEvent {
 /** Slots of the Closed event after its tag; Stride counts the tag too. */
 export enum ClosedEvent {
   Stride = 1,
+}
+
+/** Slots of the Dropped event after its tag; Stride counts the tag too. */
+export enum DroppedEvent {
+  /** string | undefined: a connection closed as accepted, beyond server.maxConnections (undefined on a Unix socket) */
+  RemoteAddress = 1,
+  /** number | undefined */
+  RemotePort = 2,
+  /** 4 | 6 | undefined */
+  Family = 3,
+  /** string | undefined */
+  LocalAddress = 4,
+  /** number | undefined */
+  LocalPort = 5,
+  Stride = 6,
 }

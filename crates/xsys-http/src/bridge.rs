@@ -64,6 +64,9 @@ pub struct RequestHead {
     pub body: BodyPayload,
     /// Which layers can match, when the route mirror knows; `None` means JS scans the stack.
     pub candidates: Option<LayerCandidates>,
+    /// Beyond Node's `server.maxRequestsPerSocket` on its connection: the handlers drop it as
+    /// Node does ('dropRequest', then 503).
+    pub beyond_max_requests: bool,
 }
 
 #[derive(Debug)]
@@ -84,6 +87,12 @@ pub enum Event {
     ConnectionClosed { id: u64 },
     /// The server stopped accepting and every connection has closed.
     Closed,
+    /// A connection closed as it was accepted, beyond Node's `server.maxConnections` (Node's
+    /// 'drop'); no addresses on a Unix socket.
+    Dropped {
+        remote: Option<std::net::SocketAddr>,
+        local: Option<std::net::SocketAddr>,
+    },
 }
 
 /// Counters for the benchmark report: how well wake-ups are batched.

@@ -47,3 +47,4 @@ pub use head::ResponseHead;
 pub use listener::{Bound, Limits, ListenOptions, Listener, Server};
 pub use routing::{route_tables, RouteDraft, RoutingMirror};
 pub use threads::{Attachment, JsThreads};
+pub use wire::HeadLimits;

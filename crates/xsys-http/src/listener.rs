@@ -12,23 +12,30 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 
-use crate::bridge::EventQueue;
+use crate::bridge::{Event, EventQueue};
 use crate::connection::{self, Peers, Shared};
 use crate::runtime::runtime;
 use crate::shutdown::{Closer, Watcher};
 use crate::threads::JsThreads;
+use crate::wire::HeadLimits;
 use crate::Error;
 
-/// Bounds that keep one client from holding the server's resources.
+/// Bounds that keep one client from holding the server's resources: Node's server settings of
+/// the same names.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Node's `server.headersTimeout`: time allowed to receive a request head, from the
-    /// connection's start or the head's first byte; then 408 and the close.
+    /// connection's start or the head's first byte; then 408 and the close. Zero for none.
     pub headers_timeout: Duration,
-    /// Request line plus headers, in bytes (Node's default: 16 KiB); beyond it, 431.
-    pub max_header_size: usize,
-    /// Number of request headers; beyond it, 431.
-    pub max_headers: usize,
+    /// Node's `server.requestTimeout`: time allowed to receive a whole request, head and body,
+    /// from the same start; then 408 and the close. Zero for none.
+    pub request_timeout: Duration,
+    /// Node's `maxHeaderSize` and `maxHeadersCount`.
+    pub head: HeadLimits,
+    /// Node's `server.maxRequestsPerSocket`; 0 for none.
+    pub max_requests_per_socket: u32,
+    /// Node's `server.maxConnections`: connections beyond it are closed as they are accepted.
+    pub max_connections: Option<u32>,
     /// A body announced with a Content-Length up to this size, and arriving with its head, is read
     /// before dispatch and comes with the request; a larger, chunked or slower one streams.
     pub inline_body_limit: usize,
@@ -42,8 +49,10 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             headers_timeout: Duration::from_secs(60),
-            max_header_size: 16 * 1024,
-            max_headers: 100,
+            request_timeout: Duration::from_secs(300),
+            head: HeadLimits::default(),
+            max_requests_per_socket: 0,
+            max_connections: None,
             inline_body_limit: 64 * 1024,
             keep_alive: Duration::from_secs(5),
         }
@@ -115,10 +124,11 @@ impl Listener {
         self.0.shared.connections.load(Ordering::Relaxed)
     }
 
-    /// Node's `server.headersTimeout` and `server.keepAliveTimeout`, changed while listening:
-    /// open connections follow them from their next wait on, the Keep-Alive hint at once.
-    pub fn set_timeouts(&self, headers: Duration, keep_alive: Duration) {
-        self.0.shared.set_timeouts(headers, keep_alive);
+    /// Node's server settings, changed while listening: the timeouts and maxRequestsPerSocket
+    /// apply to open connections too, maxConnections at the next accept, the head limits to
+    /// connections accepted from now on (as on Node). `inline_body_limit` stays.
+    pub fn set_limits(&self, limits: &Limits) {
+        self.0.shared.set_limits(limits);
     }
 
     /// Closes every HTTP connection now, busy or idle (Node's `server.closeAllConnections()`);
@@ -219,9 +229,9 @@ impl Server {
         self.threads().stop();
     }
 
-    /// See [`Listener::set_timeouts`].
-    pub fn set_timeouts(&self, headers: Duration, keep_alive: Duration) {
-        self.listener.set_timeouts(headers, keep_alive);
+    /// See [`Listener::set_limits`].
+    pub fn set_limits(&self, limits: &Limits) {
+        self.listener.set_limits(limits);
     }
 
     /// See [`Listener::close_all_connections`].
@@ -340,6 +350,14 @@ async fn accept_loop<A: Acceptor>(
             biased;
             () = watcher.stopped() => break,
             accepted = poll_fn(|cx| listener.poll_accept(cx)) => match accepted {
+                // Node's maxConnections: closed at once, and 'drop' for the handlers.
+                Ok((stream, peers)) if !shared.accepts_another() => {
+                    drop(stream);
+                    shared.threads.tell_owner(Event::Dropped {
+                        remote: peers.remote,
+                        local: peers.local,
+                    });
+                }
                 Ok((stream, peers)) => {
                     tokio::spawn(connection::serve(stream, peers, shared.clone(), watcher.closing()));
                 }

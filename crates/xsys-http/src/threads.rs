@@ -196,6 +196,11 @@ impl JsThreads {
         self.attached.notify_waiters();
     }
 
+    /// An event about the listener itself (a connection dropped at accept) for its owner.
+    pub(crate) fn tell_owner(&self, event: crate::bridge::Event) {
+        self.owner.push(event);
+    }
+
     /// Every connection has closed: the owner and every serving thread get `Closed`.
     pub(crate) fn closed(&self) {
         let threads = std::mem::take(&mut *self.write());

@@ -16,8 +16,8 @@ use napi::{Env, Result, Status};
 use napi_derive::napi;
 use xsys_http::native::NotFoundPage;
 use xsys_http::{
-    Attachment, Bound, EventQueue, Exchange, Limits, ListenOptions, Listener, ResponseHead,
-    RouteDraft, RoutingMirror, Server, Wake,
+    Attachment, Bound, EventQueue, Exchange, HeadLimits, Limits, ListenOptions, Listener,
+    ResponseHead, RouteDraft, RoutingMirror, Server, Wake,
 };
 use xsys_router::{LayerId, Methods, TableOptions};
 use xsys_static::{Options, StaticFiles};
@@ -59,14 +59,61 @@ pub struct ListenConfig {
     pub host: Option<String>,
     pub port: u32,
     pub backlog: Option<i32>,
-    /// Milliseconds to receive a request head, then 408 (`server.headersTimeout`).
-    pub headers_timeout: Option<u32>,
-    /// Milliseconds announced to keep an idle connection; it is closed 1 s later (keepAliveTimeout).
-    pub keep_alive_timeout: Option<u32>,
-    pub max_header_size: Option<u32>,
-    pub max_headers: Option<u32>,
+    pub limits: LimitsConfig,
     /// `false`: this thread only owns the listener; worker threads serve it (`attach`).
     pub serving: Option<bool>,
+}
+
+/// Node's server settings, as `lib/engine/server.ts` reads them off the server (Node's defaults
+/// when absent).
+#[napi(object)]
+pub struct LimitsConfig {
+    /// Milliseconds to receive a request head, then 408 (`server.headersTimeout`); 0 for none.
+    pub headers_timeout: Option<u32>,
+    /// Milliseconds to receive a whole request, then 408 (`server.requestTimeout`); 0 for none.
+    pub request_timeout: Option<u32>,
+    /// Milliseconds announced to keep an idle connection; it is closed 1 s later (keepAliveTimeout).
+    pub keep_alive_timeout: Option<u32>,
+    /// Node's maxHeaderSize (the server's, else `http.maxHeaderSize`).
+    pub max_header_size: Option<u32>,
+    /// Node's maxHeadersCount in header lines; 0 for no limit.
+    pub max_headers_count: Option<u32>,
+    /// Node 22 and later refuse more header lines than maxHeadersCount; Node 20 cuts them.
+    pub refuse_extra_headers: Option<bool>,
+    /// Node's maxRequestsPerSocket; 0 for none.
+    pub max_requests_per_socket: Option<u32>,
+    /// Node's maxConnections; absent for none.
+    pub max_connections: Option<u32>,
+}
+
+impl From<&LimitsConfig> for Limits {
+    fn from(config: &LimitsConfig) -> Limits {
+        let defaults = Limits::default();
+        let ms = |ms: Option<u32>, default: Duration| {
+            ms.map_or(default, |ms| Duration::from_millis(u64::from(ms)))
+        };
+        Limits {
+            headers_timeout: ms(config.headers_timeout, defaults.headers_timeout),
+            request_timeout: ms(config.request_timeout, defaults.request_timeout),
+            keep_alive: ms(config.keep_alive_timeout, defaults.keep_alive),
+            head: HeadLimits {
+                max_size: config
+                    .max_header_size
+                    .map_or(defaults.head.max_size, |n| n as usize),
+                max_lines: match config.max_headers_count {
+                    Some(0) => None,
+                    Some(n) => Some(n as usize),
+                    None => defaults.head.max_lines,
+                },
+                refuse_extra_lines: config
+                    .refuse_extra_headers
+                    .unwrap_or(defaults.head.refuse_extra_lines),
+            },
+            max_requests_per_socket: config.max_requests_per_socket.unwrap_or(0),
+            max_connections: config.max_connections,
+            ..defaults
+        }
+    }
 }
 
 #[napi(object)]
@@ -167,24 +214,7 @@ impl NativeServer {
         let queue = self.open_queue(on_events)?;
         let serving = config.serving.unwrap_or(true);
 
-        let defaults = Limits::default();
-        let limits = Limits {
-            headers_timeout: config
-                .headers_timeout
-                .map_or(defaults.headers_timeout, |ms| {
-                    Duration::from_millis(u64::from(ms))
-                }),
-            max_header_size: config
-                .max_header_size
-                .map_or(defaults.max_header_size, |n| n as usize),
-            max_headers: config
-                .max_headers
-                .map_or(defaults.max_headers, |n| n as usize),
-            keep_alive: config.keep_alive_timeout.map_or(defaults.keep_alive, |ms| {
-                Duration::from_millis(u64::from(ms))
-            }),
-            ..defaults
-        };
+        let limits = Limits::from(&config.limits);
         let options = ListenOptions {
             path: config
                 .path
@@ -417,15 +447,12 @@ impl NativeServer {
         Ok(())
     }
 
-    /// `server.headersTimeout` / `server.keepAliveTimeout` changed while listening, in ms (from
-    /// a worker thread too: the listener is one).
+    /// Node's server settings changed while listening (see `Listener::set_limits` for when each
+    /// applies), from a worker thread too: the listener is one.
     #[napi]
-    pub fn set_timeouts(&self, headers_timeout: u32, keep_alive_timeout: u32) {
+    pub fn set_limits(&self, limits: LimitsConfig) {
         if let Some(listener) = self.listener() {
-            listener.set_timeouts(
-                Duration::from_millis(u64::from(headers_timeout)),
-                Duration::from_millis(u64::from(keep_alive_timeout)),
-            );
+            listener.set_limits(&Limits::from(&limits));
         }
     }
 
