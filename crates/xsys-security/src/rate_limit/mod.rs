@@ -405,11 +405,17 @@ impl RateLimit {
         if !take_back || now_ms >= pending.reset_time_ms {
             return;
         }
+        self.decrement(&pending.key, now_ms);
+    }
+
+    /// MemoryStore's `decrement(key)`: one hit fewer (a key that is gone starts a window with
+    /// none, as MemoryStore's does).
+    pub fn decrement(&self, key: &ClientKey, now_ms: u64) {
         let now = now_ms as f64;
         match &self.counters {
             Counters::Fixed(shards) => {
                 let window = trunc_ms(self.options.window_ms);
-                shards.update(&pending.key, now, |entry| {
+                shards.update(key, now, |entry| {
                     // MemoryStore's decrement creates the client when it is gone.
                     let mut entry = entry.unwrap_or(Window {
                         hits: 0,
@@ -421,7 +427,7 @@ impl RateLimit {
             }
             Counters::Gcra(shards) => {
                 let interval = self.options.window_ms / self.options.limit;
-                shards.update(&pending.key, now, |entry| {
+                shards.update(key, now, |entry| {
                     (
                         entry.map(|e| Arrival {
                             tat: e.tat - interval,
