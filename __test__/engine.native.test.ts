@@ -27,9 +27,21 @@ describe('native answers', () => {
     const before = handled()
     expect((await request(running.port, 'GET', '/known/5')).body.toString()).toBe('5')
     expect((await request(running.port, 'GET', '/mounted/deep/er')).body.toString()).toBe('mounted:/deep/er')
-    // a route path with the wrong method is still JS's to answer (405-less 404 as Express does)
-    expect((await request(running.port, 'POST', '/known/5')).status).toBe(404)
-    expect(handled()).toBe(before + 3)
+    expect(handled()).toBe(before + 2)
+  })
+
+  it('answers a route path with another method as Express does, without dispatching to JS', async () => {
+    const before = handled()
+    // only routes of other methods match: the router runs none of them (Express's 404)
+    const post = await request(running.port, 'POST', '/known/5')
+    expect([post.status, post.body.toString()]).toEqual([404, expect.stringContaining('<pre>Cannot POST /known/5</pre>')])
+    // automatic OPTIONS: the methods of the matching routes
+    const options = await request(running.port, 'OPTIONS', '/known/5')
+    expect([options.status, options.headers.allow, options.body.toString()]).toEqual([200, 'GET, HEAD', 'GET, HEAD'])
+    expect(handled()).toBe(before)
+    // a parameter JS would decode (a bad escape is Express's 400) goes to JS
+    expect((await request(running.port, 'POST', '/known/%zz')).status).toBe(400)
+    expect(handled()).toBe(before + 1)
   })
 
   it('follows routes added after listen()', async () => {

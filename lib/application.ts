@@ -6,11 +6,12 @@ import etag from 'etag'
 import finalhandler from 'finalhandler'
 import qs from 'qs'
 import { HttpServer } from './engine/server'
+import { compilePlan, defineRateLimitProperty, formatPlan, type NativePlanReport } from './prelude'
 import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass } from './prototypes'
 import { createRouter, type Router } from './router'
 import { methods } from './router/methods'
 import type { Layer } from './router/layer'
-import { kETagMode } from './symbols'
+import { kETagMode, kPrelude } from './symbols'
 import { compileTrust } from './utils'
 import { View } from './view'
 
@@ -54,6 +55,11 @@ function compileQueryParser(value: any) {
   if (value === 'extended') return (str: string) => qs.parse(str, { allowPrototypes: true })
   throw new TypeError('unknown value for query parser function: ' + value)
 }
+
+// Express's own logger (no types of its own): DEBUG=xypriss:native prints the native prelude at listen.
+const debugNative = (require('debug') as (namespace: string) => { (format: string, ...args: unknown[]): void; enabled: boolean })(
+  'xypriss:native',
+)
 
 /** Marks settings whose 'trust proxy' is still the default, so a mounted app inherits its parent's. */
 const trustProxyDefaultSymbol = '@@symbol:trust_proxy_default'
@@ -122,7 +128,8 @@ app.handle = function handle(this: Application, req: any, res: any, callback?: (
   const done =
     callback ||
     ((err?: any) => finalhandler(req, res, { env: this.get('env'), onerror: logError.bind(this) })(err))
-  if (this.settings['x-powered-by']) res.setHeader('X-Powered-By', 'Express')
+  // A request the native prelude ran for has its X-Powered-By (or not, after helmet) already.
+  if (this.settings['x-powered-by'] && req[kPrelude]?.app !== this) res.setHeader('X-Powered-By', 'Express')
   adoptPrototypes(req, res, this)
   req.res = res
   res.req = req
@@ -204,8 +211,12 @@ app.set = function set(this: Application, setting: string, value?: any) {
       for (const server of this.servers as Set<HttpServer>) server.native.setPoweredBy(Boolean(value))
       break
   }
+  // What the native prelude's answers depend on (see ./prelude.ts).
+  if (PRELUDE_SETTINGS.has(setting) && (this.servers as Set<HttpServer>).size !== 0) this.mirrorRoutes()
   return this
 }
+
+const PRELUDE_SETTINGS = new Set(['etag', 'trust proxy', 'json replacer', 'json spaces', 'json escape'])
 
 /**
  * Registers the template engine `fn(path, options, callback)` for files ending in `ext`.
@@ -316,6 +327,7 @@ export function createAppServer(application: Application): HttpServer {
 
 app.listen = function listen(this: Application, ...args: any[]) {
   const server = createAppServer(this)
+  if (debugNative.enabled) debugNative('%s', formatPlan(this.nativePlan()))
   if (typeof args[args.length - 1] === 'function') {
     const cb = args[args.length - 1]
     let called = false
@@ -332,10 +344,15 @@ app.listen = function listen(this: Application, ...args: any[]) {
 
 /**
  * Mirrors the root stack into each listening engine so it can answer what nothing matches
- * (Express's 404) without waking JS. Anything the table cannot model turns the mirror off.
+ * (Express's 404) without waking JS, and hands it the native prelude: the leading helmet / cors /
+ * rateLimit layers it runs itself (./prelude.ts), which the mirror then leaves out. Anything the
+ * table cannot model turns the mirror off; the prelude stays.
  */
 app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
   const targets = only ? [only] : [...(this.servers as Set<HttpServer>)]
+  if (targets.length === 0) return
+  const plan = compilePlan(this)
+  for (const limiter of plan.rateLimits) defineRateLimitProperty(this.request, limiter.property)
   for (const server of targets) {
     const engine = server.native
     engine.setPoweredBy(this.enabled('x-powered-by'))
@@ -346,6 +363,7 @@ app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
     try {
       router.stack.forEach((layer: Layer, index: number) => {
         if (!layer.route && layer.handle.length === 4) return // error handlers never match a clean request
+        if (plan.native !== undefined && plan.indices.includes(index)) return // run by the prelude
         // A string and a one-element array differ, as in Express: '/' matches every path, ['/'] only '/'.
         const spec = layer.spec
         const paths = Array.isArray(spec) ? spec.flat(Infinity) : spec
@@ -359,7 +377,23 @@ app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
     } catch {
       engine.disableRoutes()
     }
+    if (plan.native === undefined) {
+      engine.clearPrelude()
+      continue
+    }
+    // Requests already on their way carry older plans: keep a few.
+    server.preludePlans.set(plan.id, plan)
+    for (const id of server.preludePlans.keys()) {
+      if (server.preludePlans.size <= 64) break
+      server.preludePlans.delete(id)
+    }
+    engine.setPrelude(plan.native)
   }
+}
+
+/** Which leading middleware run natively before JS when the app listens, and why the others do not. */
+app.nativePlan = function nativePlan(this: Application): NativePlanReport {
+  return compilePlan(this).report
 }
 
 function logError(this: Application, err: any) {

@@ -5,6 +5,9 @@ import { native } from './binding'
 import { HttpServer, liveServers } from './engine/server'
 import { createRouter } from './router'
 import { Route } from './router/route'
+import { cors } from './middleware/cors'
+import { helmet } from './middleware/helmet'
+import { rateLimit } from './middleware/rate-limit'
 import { IncomingRequest } from './request'
 import { ServerResponse } from './response'
 import { staticFiles } from './static'
@@ -53,6 +56,12 @@ const exported = Object.assign(express, {
   /** XyPriss API: an app with start(), getPort(), body parsing and XEMS sessions from options. */
   createServer,
   /** Node's `http.createServer` on the engine: a server for any `(req, res)` listener. */
+  /** helmet 8's headers, set natively when at the top of the app (same options, same errors). */
+  helmet,
+  /** The cors package's decisions and preflight answers, natively at the top of the app. */
+  cors,
+  /** express-rate-limit 8 with native, shared counters; answered natively at the top of the app. */
+  rateLimit,
   createHttpServer: (listener?: any) =>
     // an app gets what app.listen() gives it: its route table mirrored into the engine
     typeof listener === 'function' && listener.mirrorRoutes === applicationPrototype.mirrorRoutes

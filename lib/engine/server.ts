@@ -8,6 +8,7 @@ import { errors } from '../errors'
 import { EngineIncomingMessage } from '../request'
 import { EngineServerResponse } from '../response'
 import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kServer } from '../symbols'
+import { attachPrelude, deliverNoticeBits, type Plan } from '../prelude'
 import { EngineSocket } from './socket'
 import { TunnelSocket } from './tunnel'
 
@@ -19,6 +20,7 @@ const TAG_ABORTED = 4
 const TAG_DRAIN = 5
 const TAG_CONNECTION_CLOSED = 6
 const TAG_CLOSED = 7
+const TAG_PRELUDE_NOTICES = 8
 
 export type RequestListener = (req: EngineIncomingMessage, res: EngineServerResponse) => void
 
@@ -73,6 +75,8 @@ export class HttpServer extends EventEmitter {
   private requestListener: RequestListener | undefined
   /** The app given to the constructor is the only 'request' listener it has ever had. */
   routesMirrorable = true
+  /** The native preludes the engine may have run for requests still to come, by id (see ../prelude.ts). */
+  readonly preludePlans = new Map<number, Plan>()
   private readonly onEventsBound = (batch: unknown[]) => this.onEvents(batch)
   /**
    * `req.socket.destroy()` / `res.destroy()` from the app. The engine reports no abort for a
@@ -260,16 +264,17 @@ export class HttpServer extends EventEmitter {
       try {
         switch (tag) {
           case TAG_REQUEST: {
-            i += 9
+            i += 10
             this.onRequest(
+              batch[i - 9] as number,
               batch[i - 8] as number,
-              batch[i - 7] as number,
+              batch[i - 7] as string,
               batch[i - 6] as string,
-              batch[i - 5] as string,
-              batch[i - 4] as number,
-              batch[i - 3] as string,
-              batch[i - 2] as boolean | Buffer | [Buffer],
-              batch[i - 1] as number[] | undefined,
+              batch[i - 5] as number,
+              batch[i - 4] as string,
+              batch[i - 3] as boolean | Buffer | [Buffer],
+              batch[i - 2] as number[] | undefined,
+              batch[i - 1] as string | undefined,
             )
             break
           }
@@ -350,6 +355,12 @@ export class HttpServer extends EventEmitter {
             }
             break
           }
+          case TAG_PRELUDE_NOTICES: {
+            i += 3
+            const plan = this.preludePlans.get(batch[i - 2] as number)
+            if (plan !== undefined) deliverNoticeBits(plan, batch[i - 1] as number)
+            break
+          }
           case TAG_CLOSED:
             i += 1
             this.native.release()
@@ -366,7 +377,7 @@ export class HttpServer extends EventEmitter {
           throw error
         })
         // the stride of an unknown tag is unknown: the rest of the batch cannot be read
-        if (!(tag >= TAG_CONNECTION && tag <= TAG_CLOSED)) return
+        if (!(tag >= TAG_CONNECTION && tag <= TAG_PRELUDE_NOTICES)) return
       }
     }
   }
@@ -380,6 +391,7 @@ export class HttpServer extends EventEmitter {
     headers: string,
     body: boolean | Buffer | [Buffer],
     candidates: number[] | undefined,
+    prelude: string | undefined,
   ) {
     this.requests++
     const socket = this.sockets.get(connection)!
@@ -390,6 +402,7 @@ export class HttpServer extends EventEmitter {
     const req = new this.requestClass(id, socket, method, url, httpMinor, headers, body)
     if (candidates !== undefined) req[kCandidates] = candidates
     const res = new this.responseClass(req)
+    if (prelude !== undefined) attachPrelude(req, res, prelude, this.preludePlans)
     const exchange: Exchange = { req, res }
     this.exchanges.set(id, exchange)
     res[kServer] = this

@@ -5,7 +5,8 @@ import { Layer, type Handler, type LayerMatch, type PathSpec } from './layer'
 import { methods } from './methods'
 import { Route } from './route'
 import { parseUrl } from '../request'
-import { kCandidates } from '../symbols'
+import type { Plan } from '../prelude'
+import { kCandidates, kPrelude } from '../symbols'
 
 export interface RouterOptions {
   caseSensitive?: boolean
@@ -132,6 +133,15 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
     if (this.mirrored && engineMatch[0] === this.version) candidates = engineMatch
   }
   const candidateUrl = req.url
+  // The engine's native prelude ran this router's leading layers for this request (../prelude.ts):
+  // they are skipped, once (a request dispatched again runs them in JS, as Express would).
+  let compiled: Layer[] | undefined
+  const plan = req[kPrelude] as Plan | undefined
+  if (plan !== undefined && plan.router === this) {
+    req[kPrelude] = undefined
+    if (plan.indices.every((index, i) => stack[index] === plan.layers[i])) idx = plan.resume
+    else compiled = plan.layers
+  }
   let done = restore(callback, req, 'baseUrl', 'next', 'params')
   req.next = next
   if (req.method === 'OPTIONS') {
@@ -191,6 +201,7 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
         idx = candidates[candidateAt]
       }
       layer = stack[idx++]
+      if (compiled !== undefined && compiled.includes(layer)) continue
       route = layer.route
       try {
         match = layer.match(path)

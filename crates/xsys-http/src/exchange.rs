@@ -18,6 +18,7 @@ use crate::body::{ResponseBody, StreamShared};
 use crate::bridge::{Event, EventQueue};
 use crate::header_case::CaseKey;
 use crate::native::EntityTag;
+use crate::prelude::{DeferredCase, HeadersInJs, Settlement, Utf8Head};
 use crate::Error;
 
 /// A streaming response reports "behind" once this many bytes wait for the socket (Node's default
@@ -37,6 +38,10 @@ pub struct ResponseHead {
     pub(crate) case: CaseKey,
     /// Node's `res.sendDate`: false leaves the Date header out.
     pub(crate) send_date: bool,
+    /// The headers hold the native prelude's too (JS took them into its own), so none are added.
+    pub(crate) prelude_in_js: bool,
+    /// Written in UTF-8 (see `with_utf8_head`).
+    pub(crate) utf8: bool,
 }
 
 /// On a response whose handler turned `sendDate` off.
@@ -77,12 +82,37 @@ impl ResponseHead {
             reason: None,
             case,
             send_date: true,
+            prelude_in_js: false,
+            utf8: false,
         })
     }
 
     /// Leaves the Date header out (Node's `res.sendDate = false`).
     pub fn without_date(mut self) -> Self {
         self.send_date = false;
+        self
+    }
+
+    /// Says the headers already hold what the native prelude set for the request (JS read or
+    /// changed one of them and took them all).
+    pub fn with_prelude_headers(mut self) -> Self {
+        self.prelude_in_js = true;
+        self
+    }
+
+    /// The head goes out as UTF-8, as Node writes it when the first body data is a string in
+    /// UTF-8 (`end('text')`): Node then writes head and body as one string in that encoding, so
+    /// a value (or status message) with characters past U+007F takes their UTF-8 bytes.
+    pub fn with_utf8_head(mut self) -> Self {
+        self.utf8 = true;
+        utf8_values(&mut self.headers);
+        if let Some(reason) = &self.reason {
+            if let Some(utf8) = latin1_as_utf8(reason.as_bytes()) {
+                if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(utf8) {
+                    self.reason = Some(reason);
+                }
+            }
+        }
         self
     }
 
@@ -95,6 +125,26 @@ impl ResponseHead {
         self.reason = Some(phrase);
         Ok(self)
     }
+}
+
+/// Header values with bytes past 0x7F (a JS string's Latin-1 characters) re-encoded as UTF-8.
+pub(crate) fn utf8_values(headers: &mut HeaderMap) {
+    for value in headers.values_mut() {
+        if let Some(utf8) = latin1_as_utf8(value.as_bytes()) {
+            if let Ok(converted) = HeaderValue::from_bytes(&utf8) {
+                *value = converted;
+            }
+        }
+    }
+}
+
+/// The UTF-8 bytes of Latin-1 text, or `None` when it is ASCII (nothing changes).
+fn latin1_as_utf8(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.is_ascii() {
+        return None;
+    }
+    let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+    Some(text.into_bytes())
 }
 
 /// An app's Transfer-Encoding without `chunked` last (`gzip`): Node sends the body unframed and
@@ -186,6 +236,9 @@ pub(crate) struct Slot {
     /// the raw head the handler is writing.
     tunnel: Option<(HandOver, Vec<u8>)>,
     pub(crate) queue: Arc<EventQueue>,
+    /// The native prelude ran for the request: its rate-limit hits to settle, and the response's
+    /// head is completed with its headers on the way out (see prelude.rs).
+    prelude: Option<Settlement>,
 }
 
 impl Drop for Slot {
@@ -235,6 +288,8 @@ impl Exchange {
             .unwrap_or_else(|e| e.into_inner())
     }
 
+    // Everything a request's slot holds, from the one place that dispatches requests.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn register(
         &self,
         id: u64,
@@ -243,6 +298,7 @@ impl Exchange {
         queue: Arc<EventQueue>,
         raw_headers: Option<Bytes>,
         tunnel: Option<HandOver>,
+        prelude: Option<Settlement>,
     ) {
         IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
         let tunnel = tunnel.map(|upgrade| (upgrade, Vec::new()));
@@ -252,6 +308,7 @@ impl Exchange {
             queue,
             raw_headers,
             tunnel,
+            prelude,
         };
         self.shard(id).insert(id, slot);
     }
@@ -293,7 +350,7 @@ impl Exchange {
         body: Bytes,
         etag: EntityTag,
     ) -> Result<ReadyResponse, Error> {
-        let slot = self.take(id)?;
+        let mut slot = self.take(id)?;
         match &slot.state {
             SlotState::AwaitingHead(_) => {}
             SlotState::Streaming { .. } | SlotState::Tunnel(_) => {
@@ -303,6 +360,9 @@ impl Exchange {
         if let Some(pump) = &slot.pump {
             pump.finish();
         }
+        let prelude = slot.prelude.take().map(|mut settlement| {
+            settlement.finish(head.status.as_u16());
+        });
         let SlotState::AwaitingHead(sender) = take_state(slot) else {
             unreachable!("checked above")
         };
@@ -319,7 +379,7 @@ impl Exchange {
         };
         Ok(ReadyResponse {
             sender,
-            response: build(head, body),
+            response: build(head, body, prelude.is_some()),
         })
     }
 
@@ -332,6 +392,13 @@ impl Exchange {
             .ok_or_else(|| Error::unknown_request(id))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = StreamShared::new(id, slot.queue.clone());
+        let prelude = match slot.prelude.as_mut() {
+            Some(settlement) => {
+                settlement.head_sent(head.status.as_u16());
+                true
+            }
+            None => false,
+        };
         let previous = std::mem::replace(
             &mut slot.state,
             SlotState::Streaming {
@@ -341,7 +408,7 @@ impl Exchange {
         );
         match previous {
             SlotState::AwaitingHead(sender) => {
-                let _ = sender.send(build(head, ResponseBody::stream(rx, shared)));
+                let _ = sender.send(build(head, ResponseBody::stream(rx, shared), prelude));
                 Ok(())
             }
             sent => {
@@ -372,9 +439,12 @@ impl Exchange {
 
     /// Ends a streaming response, with an optional last chunk. Completes the request.
     pub fn end(&self, id: u64, last: Option<Bytes>) -> Result<(), Error> {
-        let slot = self.take(id)?;
+        let mut slot = self.take(id)?;
         if let Some(pump) = &slot.pump {
             pump.finish();
+        }
+        if let Some(mut settlement) = slot.prelude.take() {
+            settlement.finish_streamed();
         }
         match take_state(slot) {
             SlotState::Streaming { chunks, shared } => {
@@ -461,7 +531,7 @@ impl Exchange {
             }
             slot.state = SlotState::Tunnel(tx);
             drop(shard);
-            let _ = sender.send(build(raw.head, ResponseBody::none()));
+            let _ = sender.send(build(raw.head, ResponseBody::none(), false));
             crate::runtime::runtime().spawn(tunnel(
                 id,
                 hand_over.upgrade,
@@ -480,7 +550,7 @@ impl Exchange {
         if announced.is_some_and(|length| rest.len() >= length) {
             shard.remove(&id);
             drop(shard);
-            let _ = sender.send(build(raw.head, ResponseBody::full(rest)));
+            let _ = sender.send(build(raw.head, ResponseBody::full(rest), false));
             return Ok(());
         }
         let (tx, rx) = mpsc::unbounded_channel();
@@ -490,7 +560,11 @@ impl Exchange {
             shared: shared.clone(),
         };
         drop(shard);
-        let _ = sender.send(build(raw.head, ResponseBody::stream(rx, shared.clone())));
+        let _ = sender.send(build(
+            raw.head,
+            ResponseBody::stream(rx, shared.clone()),
+            false,
+        ));
         if !rest.is_empty() {
             shared.add_buffered(rest.len());
             let _ = tx.send(Ok(rest));
@@ -646,11 +720,25 @@ fn take_state(mut slot: Slot) -> SlotState {
     std::mem::replace(&mut slot.state, SlotState::AwaitingHead(placeholder))
 }
 
-fn build(head: ResponseHead, body: ResponseBody) -> Response<ResponseBody> {
+/// The response for a head and a body. `prelude`: the native prelude's headers still have to
+/// be put in front (on the I/O thread, see prelude.rs), so the case map is made there.
+pub(crate) fn build(
+    head: ResponseHead,
+    body: ResponseBody,
+    prelude: bool,
+) -> Response<ResponseBody> {
     let mut response = Response::new(body);
     *response.status_mut() = head.status;
     *response.headers_mut() = head.headers;
-    if let Some(extensions) = head.case.extensions() {
+    if prelude {
+        if head.prelude_in_js {
+            response.extensions_mut().insert(HeadersInJs);
+        }
+        if head.utf8 {
+            response.extensions_mut().insert(Utf8Head);
+        }
+        response.extensions_mut().insert(DeferredCase(head.case));
+    } else if let Some(extensions) = head.case.extensions() {
         *response.extensions_mut() = extensions;
     }
     if let Some(reason) = head

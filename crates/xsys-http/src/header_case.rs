@@ -46,6 +46,11 @@ impl CaseKey {
         self.0.is_empty()
     }
 
+    /// Adds the names `other` noted, after these.
+    pub fn extend(&mut self, other: &CaseKey) {
+        self.0.extend_from_slice(&other.0);
+    }
+
     /// Extensions that make hyper write the noted names as given, or `None` when nothing needs
     /// it (or hyper refused the names, which leaves Title-Case: a spelling, never a failure).
     pub fn extensions(&self) -> Option<Extensions> {

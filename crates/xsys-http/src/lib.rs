@@ -1,7 +1,8 @@
 //! The xypriss HTTP engine: hyper 1.x HTTP/1.1 on a shared tokio runtime.
 //!
 //! This crate knows nothing of Node. It accepts connections, parses requests, answers what it can
-//! natively (the default 404 when the route table says nothing can match) and hands every other
+//! natively (the app's leading helmet / CORS / rate-limit middleware in its [`prelude`], the
+//! default 404 when the route table says nothing can match) and hands every other
 //! request to a [`bridge::EventQueue`] as an [`Event`]. Whoever drains the queue (the Node binding)
 //! answers through the [`Exchange`] with the request's id.
 
@@ -12,6 +13,7 @@ mod error;
 mod exchange;
 mod header_case;
 pub mod native;
+pub mod prelude;
 pub mod runtime;
 mod server;
 pub mod static_path;

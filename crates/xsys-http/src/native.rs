@@ -2,32 +2,21 @@
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
 
 use crate::exchange::ResponseHead;
 
 /// Express's (finalhandler's) 404 page: `Cannot <METHOD> <encoded pathname>`.
 pub fn not_found(method: &Method, pathname: &str, powered_by: bool) -> (ResponseHead, Bytes) {
-    let message = format!("Cannot {} {}", method.as_str(), encode_url(pathname));
-    let body = html_document(&message);
+    let (_, body, page_headers) = not_found_page(method, pathname);
     let mut headers = HeaderMap::with_capacity(6);
     if powered_by {
         headers.insert("x-powered-by", HeaderValue::from_static("Express"));
     }
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'none'"),
-    );
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    for (name, _, value) in page_headers {
+        headers.insert(name, value);
+    }
     (
         ResponseHead {
             status: StatusCode::NOT_FOUND,
@@ -35,9 +24,69 @@ pub fn not_found(method: &Method, pathname: &str, powered_by: bool) -> (Response
             reason: None,
             case: Default::default(),
             send_date: true,
+            prelude_in_js: false,
+            utf8: false,
         },
-        Bytes::from(body),
+        body,
     )
+}
+
+/// A header a native answer sets: its name, the case Node sends, its value.
+pub(crate) type AnswerHeader = (HeaderName, &'static str, HeaderValue);
+
+/// finalhandler's 404 for a request no layer handled: status, body, and the headers it sets
+/// (with `setHeader`, on top of what middleware set before).
+pub(crate) fn not_found_page(method: &Method, pathname: &str) -> (u16, Bytes, [AnswerHeader; 4]) {
+    let message = format!("Cannot {} {}", method.as_str(), encode_url(pathname));
+    let body = Bytes::from(html_document(&message));
+    let headers = [
+        (
+            http::header::CONTENT_SECURITY_POLICY,
+            "Content-Security-Policy",
+            HeaderValue::from_static("default-src 'none'"),
+        ),
+        (
+            http::header::X_CONTENT_TYPE_OPTIONS,
+            "X-Content-Type-Options",
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            CONTENT_TYPE,
+            "Content-Type",
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ),
+        (
+            CONTENT_LENGTH,
+            "Content-Length",
+            HeaderValue::from(body.len()),
+        ),
+    ];
+    (404, body, headers)
+}
+
+/// The router's automatic answer to OPTIONS when the matching routes handle other methods only
+/// (router@2's `sendOptionsResponse`): `Allow` and the same list as a text body.
+pub(crate) fn options_answer(allow: &str) -> (u16, Bytes, [AnswerHeader; 4]) {
+    let value = HeaderValue::from_str(allow).unwrap_or_else(|_| HeaderValue::from_static(""));
+    let headers = [
+        (http::header::ALLOW, "Allow", value),
+        (
+            CONTENT_LENGTH,
+            "Content-Length",
+            HeaderValue::from(allow.len()),
+        ),
+        (
+            CONTENT_TYPE,
+            "Content-Type",
+            HeaderValue::from_static("text/plain"),
+        ),
+        (
+            http::header::X_CONTENT_TYPE_OPTIONS,
+            "X-Content-Type-Options",
+            HeaderValue::from_static("nosniff"),
+        ),
+    ];
+    (200, Bytes::copy_from_slice(allow.as_bytes()), headers)
 }
 
 /// Which entity tag a buffered response asks the engine to add (Express's `etag` setting).

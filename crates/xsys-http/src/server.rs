@@ -17,14 +17,15 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
-use xsys_router::{Lookup, RouteTable};
+use xsys_router::{Lookup, Methods, RouteTable};
 
 use crate::body::ResponseBody;
 use crate::bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead};
 use crate::exchange::{BodyPump, Exchange, HandOver};
+use crate::prelude::{Entered, Prelude};
 use crate::runtime::runtime;
 use crate::wire::{Recordings, WireIo};
-use crate::{native, Error};
+use crate::Error;
 
 /// Bounds that keep one client from holding the server's resources.
 #[derive(Debug, Clone)]
@@ -71,6 +72,8 @@ pub struct ListenOptions {
 /// responses it gives natively.
 pub struct RoutingMirror {
     table: RwLock<Option<RouteTable>>,
+    /// The app's leading middleware, run natively before the table is asked.
+    prelude: RwLock<Option<Arc<Prelude>>>,
     powered_by: AtomicBool,
     connect_listener: AtomicBool,
     upgrade_listener: AtomicBool,
@@ -81,6 +84,7 @@ impl RoutingMirror {
     pub fn new() -> Arc<Self> {
         Arc::new(RoutingMirror {
             table: RwLock::new(None),
+            prelude: RwLock::new(None),
             powered_by: AtomicBool::new(true),
             connect_listener: AtomicBool::new(false),
             upgrade_listener: AtomicBool::new(false),
@@ -103,6 +107,22 @@ impl RoutingMirror {
         self.powered_by.store(on, Ordering::Relaxed);
     }
 
+    pub(crate) fn powered_by(&self) -> bool {
+        self.powered_by.load(Ordering::Relaxed)
+    }
+
+    /// Installs (or, with `None`, removes) the app's native prelude.
+    pub fn set_prelude(&self, prelude: Option<Prelude>) {
+        *self.prelude.write().unwrap_or_else(|e| e.into_inner()) = prelude.map(Arc::new);
+    }
+
+    pub(crate) fn prelude(&self) -> Option<Arc<Prelude>> {
+        self.prelude
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Without a `'connect'` listener, Node closes a CONNECT request's connection.
     pub fn set_connect_listener(&self, on: bool) {
         self.connect_listener.store(on, Ordering::Relaxed);
@@ -113,9 +133,9 @@ impl RoutingMirror {
         self.upgrade_listener.store(on, Ordering::Relaxed);
     }
 
-    /// What the table says about a request: a response the engine gives alone when no layer
-    /// can match, else the matching layers (stack indices) for the JS router to visit.
-    fn route(&self, method: &Method, path: &str) -> Routed {
+    /// What the table says about a request: Express's 404 or automatic OPTIONS answer when no
+    /// layer will handle it, else the layers (stack indices) the JS router has to visit.
+    pub(crate) fn route(&self, method: &Method, path: &str) -> Routed {
         if !path.starts_with('/') {
             return Routed::Dispatch(None);
         }
@@ -123,27 +143,58 @@ impl RoutingMirror {
         let Some(table) = table.as_ref() else {
             return Routed::Dispatch(None);
         };
-        match table.find(path) {
-            Lookup::Layers(layers) if layers.is_empty() => {}
-            Lookup::Layers(layers) => {
-                let ids = layers.iter().map(|layer| layer.id.0).collect();
-                return Routed::Dispatch(Some(LayerCandidates {
-                    version: self.version.load(Ordering::Relaxed),
-                    ids,
-                }));
-            }
+        let layers = match table.find(path) {
+            Lookup::Layers(layers) => layers,
             Lookup::Defer => return Routed::Dispatch(None),
+        };
+        if layers.is_empty() {
+            return Routed::NotFound;
         }
-        let (head, body) = native::not_found(method, path, self.powered_by.load(Ordering::Relaxed));
-        let mut response = Response::new(ResponseBody::full(body));
-        *response.status_mut() = head.status;
-        *response.headers_mut() = head.headers;
-        Routed::Native(response)
+        if let Some(answer) = unhandled(method, &layers) {
+            return answer;
+        }
+        let ids = layers.iter().map(|layer| layer.id.0).collect();
+        Routed::Dispatch(Some(LayerCandidates {
+            version: self.version.load(Ordering::Relaxed),
+            ids,
+        }))
     }
 }
 
-enum Routed {
-    Native(Response<ResponseBody>),
+/// When only routes match and none handles the method, router@2 runs none of them: OPTIONS gets
+/// its `Allow` answer, anything else falls through to the 404. Decided here only where JS could
+/// not tell otherwise: no middleware among them, and no parameter that JS would decode (a bad
+/// escape is a 400 there) or hand to `app.param` callbacks (which run for HEAD).
+fn unhandled(method: &Method, layers: &[xsys_router::LayerMatch<'_, '_>]) -> Option<Routed> {
+    let request = Methods::from_name(method.as_str());
+    let mut allowed = Methods::NONE;
+    for layer in layers {
+        let params_safe = if *method == Method::HEAD {
+            layer.params.is_empty()
+        } else {
+            layer.params.iter().all(|(_, value)| !value.contains('%'))
+        };
+        if !layer.end || layer.methods.may_handle(request) || !params_safe {
+            return None;
+        }
+        allowed |= layer.methods;
+    }
+    if *method != Method::OPTIONS {
+        return Some(Routed::NotFound);
+    }
+    match allowed.allow_header()? {
+        allow if allow.is_empty() => Some(Routed::NotFound),
+        allow => Some(Routed::Allow(allow)),
+    }
+}
+
+/// What the route mirror says about a request.
+pub(crate) enum Routed {
+    /// No layer will handle it: Express's 404.
+    NotFound,
+    /// OPTIONS that only routes of other methods match: router@2's answer with this `Allow`.
+    Allow(String),
+    /// On to JS, with the matching layers when known.
     Dispatch(Option<LayerCandidates>),
 }
 
@@ -567,17 +618,36 @@ async fn handle(
     let path = std::str::from_utf8(&target)
         .ok()
         .and_then(|target| crate::target::read(target).pathname);
-    // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the routes.
-    let routed = match path {
-        Some(path) if tunnel.is_none() => shared.routing.route(&parts.method, path),
-        _ => Routed::Dispatch(None),
-    };
-    let candidates = match routed {
-        Routed::Native(mut response) => {
-            complete_head(&mut response, keep_alive, &shared.keep_alive_hint);
-            return Ok(response);
+    // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the app.
+    let remote = connection.info.remote;
+    let (candidates, carried) = match path {
+        Some(path) if tunnel.is_none() => {
+            match crate::prelude::enter(
+                &shared.routing,
+                &shared.queue,
+                &parts.method,
+                &parts.headers,
+                path,
+                remote,
+            ) {
+                Entered::Answered(mut response) => {
+                    complete_head(&mut response, keep_alive, &shared.keep_alive_hint);
+                    return Ok(response);
+                }
+                Entered::Dispatch {
+                    candidates,
+                    carried,
+                } => (candidates, carried),
+            }
         }
-        Routed::Dispatch(candidates) => candidates,
+        _ => (None, None),
+    };
+    let (prelude, carried_headers, settlement) = match carried {
+        Some(carried) => {
+            let text = carried.text();
+            (Some(text), Some(carried.headers), Some(carried.settlement))
+        }
+        None => (None, None, None),
     };
 
     let id = Exchange::next_id();
@@ -668,10 +738,19 @@ async fn handle(
         headers: parts.headers,
         body: payload,
         candidates,
+        prelude,
     };
     let (respond, response) = oneshot::channel();
     let handed_over = tunnel.is_some();
-    Exchange::global().register(id, respond, pump, shared.queue.clone(), raw_headers, tunnel);
+    Exchange::global().register(
+        id,
+        respond,
+        pump,
+        shared.queue.clone(),
+        raw_headers,
+        tunnel,
+        settlement,
+    );
     let mut guard = AbortGuard { id, armed: true };
     shared.queue.push(Event::Request(Box::new(head)));
     if let Some(received) = left_mid_body {
@@ -689,6 +768,9 @@ async fn handle(
     let mut response = outcome.map_err(|_| CloseConnection("destroyed by the handler"))?;
     // A handed-over connection's head was written raw by the handler: nothing is added.
     if !handed_over {
+        if let Some(headers) = carried_headers {
+            crate::prelude::finish(&mut response, headers);
+        }
         complete_head(&mut response, keep_alive, &shared.keep_alive_hint);
     }
     Ok(response)

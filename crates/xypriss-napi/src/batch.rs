@@ -13,13 +13,14 @@ use napi::{check_status, sys, Result};
 use xsys_http::{BodyPayload, Event};
 
 pub const TAG_CONNECTION: f64 = 0.0; // id, remoteAddress, remotePort, family, localAddress, localPort
-pub const TAG_REQUEST: f64 = 1.0; // id, connection, method, url, httpMinor, headers, body, candidates
+pub const TAG_REQUEST: f64 = 1.0; // id, connection, method, url, httpMinor, headers, body, candidates, prelude
 pub const TAG_BODY: f64 = 2.0; // id, chunk
 pub const TAG_BODY_END: f64 = 3.0; // id
 pub const TAG_ABORTED: f64 = 4.0; // id
 pub const TAG_DRAIN: f64 = 5.0; // id
 pub const TAG_CONNECTION_CLOSED: f64 = 6.0; // id
 pub const TAG_CLOSED: f64 = 7.0;
+pub const TAG_PRELUDE_NOTICES: f64 = 8.0; // plan, bits
 
 pub struct EventBatch(pub Vec<Event>);
 
@@ -198,6 +199,12 @@ impl ToNapiValue for EventBatch {
                                 w.push(undefined)?;
                             }
                         }
+                        // What the native prelude decided (see xsys-http's prelude.rs), or
+                        // undefined when it did not run.
+                        match &head.prelude {
+                            Some(text) => w.latin1(text)?,
+                            None => w.undefined()?,
+                        }
                     }
                     Event::Body { id, chunk } => {
                         w.number(TAG_BODY)?;
@@ -221,6 +228,11 @@ impl ToNapiValue for EventBatch {
                         w.number(id as f64)?;
                     }
                     Event::Closed => w.number(TAG_CLOSED)?,
+                    Event::PreludeNotices { plan, bits } => {
+                        w.number(TAG_PRELUDE_NOTICES)?;
+                        w.number(f64::from(plan))?;
+                        w.number(f64::from(bits))?;
+                    }
                 }
             }
         }

@@ -14,6 +14,10 @@ pub const XEMS_LOCKED: &str = "XYP_ERR_XEMS_LOCKED";
 pub const XEMS_IO: &str = "XYP_ERR_XEMS_IO";
 pub const XEMS_CLOSED: &str = "XYP_ERR_XEMS_CLOSED";
 pub const XEMS_INVALID_ARGUMENT: &str = "XYP_ERR_XEMS_INVALID_ARGUMENT";
+/// helmet, cors or express-rate-limit would throw for these options (the message is theirs).
+pub const INVALID_OPTION: &str = "XYP_ERR_INVALID_OPTION";
+/// Valid options that only the JS middleware can honour (a function, a custom store...).
+pub const NOT_NATIVE: &str = "XYP_ERR_NOT_NATIVE";
 
 /// Throws a JS `Error` whose `code` is `code`; the returned error tells napi-rs it is pending.
 pub fn throw(env: &Env, code: &str, message: &str) -> Error {

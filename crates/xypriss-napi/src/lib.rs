@@ -7,11 +7,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod batch;
 mod errors;
 mod exchange;
+mod security;
 mod server;
 mod target;
 mod xems;
 
 pub use exchange::*;
+pub use security::*;
 pub use server::*;
 pub use target::*;
 pub use xems::*;

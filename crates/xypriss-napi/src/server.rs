@@ -14,6 +14,7 @@ use xsys_router::{LayerId, Methods, RouteTable, TableOptions};
 
 use crate::batch::EventBatch;
 use crate::errors::{throw, NOT_LISTENING, ROUTE_PATTERN};
+use crate::security::PreludePlan;
 
 type EventsFn = ThreadsafeFunction<(), (), EventBatch, Status, false>;
 
@@ -316,10 +317,26 @@ impl NativeServer {
         self.routing.set_version(version);
     }
 
-    /// Turns the mirror off: the app has something the table cannot model.
+    /// Turns the mirror and the native prelude off: the app has something the table cannot
+    /// model, or requests may not reach the app (its 'request' listeners changed). A prelude can
+    /// be set again afterwards.
     #[napi]
     pub fn disable_routes(&self) {
         self.routing.update(|table| *table = None);
+        self.routing.set_prelude(None);
+    }
+
+    /// Runs `plan`'s stages natively before each request reaches JS (see prelude.rs).
+    #[napi]
+    pub fn set_prelude(&self, env: Env, plan: &PreludePlan) -> Result<()> {
+        self.routing.set_prelude(Some(plan.build(&env)?));
+        Ok(())
+    }
+
+    /// No native prelude: the app's middleware all run in JS.
+    #[napi]
+    pub fn clear_prelude(&self) {
+        self.routing.set_prelude(None);
     }
 
     /// Mirrors one layer: `end` for a route (whole path), not for middleware (prefix). A string
