@@ -95,7 +95,9 @@ describe('app.request / app.response on Node http.createServer(app)', () => {
       ports.push((server.address() as any).port)
     }
   })
-  afterAll(() => servers.forEach((s) => s.close()))
+  afterAll(() => {
+    for (const s of servers) s.close()
+  })
   for (const [title, method, path, , check] of cases) {
     it(title, async () => {
       const [a, b] = await Promise.all(ports.map((port) => request(port, method, path)))
@@ -109,12 +111,8 @@ describe('app.request / app.response on Node http.createServer(app)', () => {
 describe('express.application / express.request / express.response', () => {
   for (const [name, framework] of [['express', express], ['xypriss', xypriss]] as const) {
     it(`${name}: additions show on apps, req and res, on the engine and on Node's server`, async () => {
-      framework.application.extraMethod = function () {
-        return 'app method'
-      }
-      framework.request.extraGetter = function () {
-        return 'req method'
-      }
+      framework.application.extraMethod = () => 'app method'
+      framework.request.extraGetter = () => 'req method'
       framework.response.extraSend = function () {
         return this.send('res method ' + this.req.extraGetter())
       }

@@ -1,6 +1,6 @@
 // What the engine answers without waking JS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listen, request, xypriss, type Running } from './helpers'
+import { differentialReplies, listen, request, xypriss, type Running } from './helpers'
 
 let running: Running
 
@@ -113,3 +113,25 @@ describe('native answers', () => {
     await quiet.close()
   })
 })
+
+// The page comes from lib/ (the engine knows nothing of Express): the same bytes as Express's
+// finalhandler sends, X-Powered-By included or not as the setting says.
+for (const poweredBy of [true, false]) {
+  describe(`the native 404 is Express's byte for byte (x-powered-by ${poweredBy ? 'on' : 'off'})`, () => {
+    differentialReplies(
+      (framework) => {
+        const app = framework()
+        if (!poweredBy) app.disable('x-powered-by')
+        app.get('/known', (req: any, res: any) => res.send('known'))
+        return app
+      },
+      [
+        ['GET of an unknown path', 'GET', '/missing?q=1'],
+        ['a path to percent-encode and escape', 'GET', `/a<b>/'&"/%zz/%41/\u00e9`],
+        ['HEAD', 'HEAD', '/missing'],
+        ['a method Express has no route for', 'PROPFIND', '/missing'],
+        ['a POST with a body', 'POST', '/missing', { headers: { 'content-type': 'text/plain' }, body: 'hello' }],
+      ],
+    )
+  })
+}

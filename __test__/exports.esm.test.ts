@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 describe('ESM exports', () => {
   it("include every named export of express@5's, with the same kind of value", async () => {
     const expressModule: Record<string, unknown> = await import('express')
-    const xyprissModule: Record<string, unknown> = await import('../dist/index.mjs')
+    const xyprissModule: Record<string, unknown> = await import('xypriss')
     const names = Object.keys(expressModule).filter((name) => name !== 'default' && name !== 'module.exports')
     expect(names).toEqual(expect.arrayContaining(['Router', 'json', 'static', 'request', 'response', 'application']))
     for (const name of names) expect([name, typeof xyprissModule[name]]).toEqual([name, typeof expressModule[name]])

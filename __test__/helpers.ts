@@ -1,11 +1,12 @@
-// Real sockets on 127.0.0.1 against the built package (dist/ + the .node addon).
+// Real sockets on 127.0.0.1 against the built package, loaded by its own name (package.json's
+// `exports`: dist/ and the .node addon), as an app would load it.
 import http from 'node:http'
 import net from 'node:net'
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 
 const require = createRequire(import.meta.url)
-export const xypriss = require('../dist/index.cjs')
+export const xypriss = require('xypriss')
 export const express = require('express')
 
 export interface Running {

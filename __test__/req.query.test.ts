@@ -1,5 +1,5 @@
 import { describe } from 'vitest'
-import { differentialValues as differential, out, raw } from './helpers'
+import { differentialValues as differential, out } from './helpers'
 
 function build(parser: unknown) {
   return (framework: any) => {

@@ -7,11 +7,11 @@ describe('req.range', () => {
       const app = framework()
       app.get('/', (req: any, res: any) => {
         const range = req.range(120)
-        res.json(out(Array.isArray(range) ? { type: range.type, ranges: [...range] } : range))
+        res.json(out(Array.isArray(range) ? { type: (range as { type?: string }).type, ranges: [...range] } : range))
       })
       app.get('/combine', (req: any, res: any) => {
         const range = req.range(120, { combine: true })
-        res.json(out(Array.isArray(range) ? { type: range.type, ranges: [...range] } : range))
+        res.json(out(Array.isArray(range) ? { type: (range as { type?: string }).type, ranges: [...range] } : range))
       })
       return app
     },

@@ -156,8 +156,8 @@ describe('over the wire: Express on node:http, the JS side and the engine read e
       // Every byte escaped, in both cases, then the generated targets.
       const targets: string[] = []
       for (let b = 0; b < 256; b++) {
-        const escape = '%' + b.toString(16).padStart(2, '0')
-        targets.push(`/m/x${escape}${g.pick(PIECES)}`, `/a${escape.toUpperCase()}${g.pick(PIECES)}`)
+        const escaped = '%' + b.toString(16).padStart(2, '0')
+        targets.push(`/m/x${escaped}${g.pick(PIECES)}`, `/a${escaped.toUpperCase()}${g.pick(PIECES)}`)
       }
       while (targets.length < CASES) targets.push(generateTarget(g))
       for (let i = 0; i < targets.length; i++) {

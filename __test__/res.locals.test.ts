@@ -1,6 +1,6 @@
 // res.locals: the same app on express@5 and xypriss must answer alike (status, body, headers but Date).
 import { describe, expect } from 'vitest'
-import { differentialReplies as differential, request } from './helpers'
+import { differentialReplies as differential } from './helpers'
 
 function build(framework: any) {
   const app = framework()

@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module'
 import { gunzipSync } from 'node:zlib'
 import { describe, expect } from 'vitest'
-import { differentialReplies as differential, express, raw } from './helpers'
+import { differentialReplies as differential } from './helpers'
 
 // Middleware that wraps writeHead/write/end (on-headers, compression, express-session) must see
 // the calls Node makes: end() and write() fix the head through this.writeHead().

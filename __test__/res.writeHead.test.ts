@@ -1,6 +1,6 @@
 // res.writeHead: the same app on express@5 and xypriss must answer alike (status, body, headers but Date).
-import { describe, expect, it } from 'vitest'
-import { differentialReplies as differential, express, raw } from './helpers'
+import { describe, expect } from 'vitest'
+import { differentialReplies as differential } from './helpers'
 
 // Node's ServerResponse surface that middleware reaches for, compared with express@5 on node:http.
 // After an explicit writeHead() without Content-Length the body goes out chunked, on both.

@@ -23,7 +23,7 @@ export declare class CorsStage {
 /** `helmet(options)`: the headers it sets on every response, computed once. */
 export declare class HelmetStage {
   /**
-   * Throws helmet's own setup error, or `XYP_ERR_NOT_NATIVE` with the reason the options
+   * Throws helmet's own setup error, or a NOT_NATIVE error with the reason the options
    * stay in JS.
    */
   static create(tokens: Array<number | string | Buffer>): HelmetStage
@@ -46,7 +46,17 @@ export declare class NativeServer {
   unref(): void
   connections(): number
   stats(): EngineStats
-  setPoweredBy(on: boolean): void
+  /**
+   * The page for a request no mirrored layer can match: a status, a header block
+   * (`name:value
+  `...) and the body's three parts around the method and the path.
+   */
+  setNotFoundPage(status: number, headers: string, body: Array<string>): void
+  /**
+   * The headers every response has before the app's stack runs (Express's X-Powered-By), as a
+   * header block: native answers start from them.
+   */
+  setInitialHeaders(headers: string): void
   /** `server.headersTimeout` / `server.keepAliveTimeout` changed while listening, in ms. */
   setTimeouts(headersTimeout: number, keepAliveTimeout: number): void
   /** Closes every HTTP connection now (`server.closeAllConnections()`). */

@@ -1,70 +1,68 @@
 // The Express 5 application: settings, the root router, handle() and listen().
 import { EventEmitter } from 'node:events'
+import type { IncomingMessage, ServerResponse as NodeServerResponse } from 'node:http'
 import { resolve } from 'node:path'
-import { parse as parseSimpleQuery } from 'node:querystring'
-import etag from 'etag'
 import finalhandler from 'finalhandler'
-import qs from 'qs'
-import { HttpServer } from './engine/server'
-import { compilePlan, defineRateLimitProperty, formatPlan, type NativePlanReport } from './prelude'
-import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass } from './prototypes'
-import { createRouter, type Router } from './router'
+import { HttpServer, type ServerOptions } from './engine/server'
+import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass, type PrototypeOwner } from './prototypes'
+import { compilePlan, defineRateLimitProperty, formatPlan, installPlan, type NativePlanReport, type Plan } from './prelude'
+import { mirrorStack, POWERED_BY, setNotFoundPage } from './route-mirror'
+import { createRouter, type ParamHandler, type RoutedRequest, type RoutedResponse, type Router } from './router'
+import type { PathSpec } from './router/layer'
 import { methods } from './router/methods'
-import type { Layer } from './router/layer'
-import { kETagMode, kPrelude } from './symbols'
-import { compileTrust } from './utils'
+import type { Route, RouteMethod } from './router/route'
+import { kPrelude } from './symbols'
+import type { AppContext, NextFunction, RenderCallback, SettingValue, TemplateEngine } from './types'
+import { compileETag, compileQueryParser, compileTrust } from './utils'
 import { View } from './view'
 
-export interface Application {
-  (req: any, res: any, next?: (err?: any) => void): void
-  settings: Record<string, any>
-  cache: Record<string, any>
-  engines: Record<string, any>
-  locals: Record<string, any>
-  mountpath: string | string[]
+/** A request as the app handles it, the engine's or Node's: the app links it to its response and itself. */
+type AppRequest = RoutedRequest & { app?: Application; res?: AppResponse }
+type AppResponse = RoutedResponse & { app?: Application; req?: AppRequest; locals?: Record<string, unknown> }
+
+export interface Application extends EventEmitter, AppContext, PrototypeOwner {
+  (req: object, res: object, next?: NextFunction): void
+  settings: Record<string, unknown>
+  cache: Record<string, View>
+  engines: Record<string, TemplateEngine>
+  locals: Record<string, unknown>
+  mountpath: PathSpec
   parent?: Application
   router: Router
-  /** This app's req/res prototypes (Express's app.request / app.response). */
-  request: object
-  response: object
-  [key: string]: any
-}
-
-function compileETag(value: any) {
-  if (typeof value === 'function') return value
-  if (value === true || value === 'weak') return createETagGenerator(true)
-  if (value === false) return undefined
-  if (value === 'strong') return createETagGenerator(false)
-  throw new TypeError('unknown value for etag function: ' + value)
-}
-
-function createETagGenerator(weak: boolean) {
-  const generateETag = function generateETag(body: any, encoding?: BufferEncoding) {
-    const buf = !Buffer.isBuffer(body) ? Buffer.from(body, encoding) : body
-    return etag(buf, { weak })
-  }
-  // The same tag, byte for byte, can be computed by the engine off the JS thread.
-  ;(generateETag as any)[kETagMode] = weak ? 1 : 2
-  return generateETag
-}
-
-function compileQueryParser(value: any) {
-  if (typeof value === 'function') return value
-  if (value === true || value === 'simple') return parseSimpleQuery
-  if (value === false) return undefined
-  if (value === 'extended') return (str: string) => qs.parse(str, { allowPrototypes: true })
-  throw new TypeError('unknown value for query parser function: ' + value)
+  /** The engine servers listening for this app (their native 404 follows 'x-powered-by'). */
+  servers: Set<HttpServer>
+  init(): void
+  defaultConfiguration(): void
+  handle(req: object, res: object, callback?: NextFunction): void
+  use(...args: unknown[]): Application
+  route(path: PathSpec): Route
+  param(name: string | string[], fn: ParamHandler): Application
+  set(setting: string, ...value: [unknown?]): unknown
+  get<K extends string>(setting: K): SettingValue<K>
+  get(path: PathSpec, ...handlers: unknown[]): Application
+  engine(ext: string, fn: TemplateEngine): Application
+  render(name: string, options?: Record<string, unknown> | RenderCallback, callback?: RenderCallback): void
+  path(): string
+  enabled(setting: string): boolean
+  disabled(setting: string): boolean
+  enable(setting: string): Application
+  disable(setting: string): Application
+  all(path: PathSpec, ...handlers: unknown[]): Application
+  listen(...args: unknown[]): HttpServer
+  mirrorRoutes(only?: HttpServer): void
+  /** Which leading middleware run natively before JS, and why the others do not. */
+  nativePlan(): NativePlanReport
+  /** `app.post(path, ...handlers)` and the other HTTP methods. */
+  [method: string]: unknown
 }
 
 // Express's own logger (no types of its own): DEBUG=xypriss:native prints the native prelude at listen.
-const debugNative = (require('debug') as (namespace: string) => { (format: string, ...args: unknown[]): void; enabled: boolean })(
-  'xypriss:native',
-)
+const debugNative = (require('debug') as (namespace: string) => { (format: string, ...args: unknown[]): void; enabled: boolean })('xypriss:native')
 
 /** Marks settings whose 'trust proxy' is still the default, so a mounted app inherits its parent's. */
 const trustProxyDefaultSymbol = '@@symbol:trust_proxy_default'
 
-const app: any = {}
+const app: Record<string, unknown> = {}
 
 app.init = function init(this: Application) {
   this.cache = Object.create(null)
@@ -124,12 +122,17 @@ app.defaultConfiguration = function defaultConfiguration(this: Application) {
   if (env === 'production') this.enable('view cache')
 }
 
-app.handle = function handle(this: Application, req: any, res: any, callback?: (err?: any) => void) {
+app.handle = function handle(this: Application, req: AppRequest, res: AppResponse, callback?: NextFunction) {
   const done =
     callback ||
-    ((err?: any) => finalhandler(req, res, { env: this.get('env'), onerror: logError.bind(this) })(err))
+    ((err?: unknown) =>
+      // finalhandler reads and writes only what the engine's req/res have as Node's do
+      finalhandler(req as unknown as IncomingMessage, res as unknown as NodeServerResponse, {
+        env: this.get('env'),
+        onerror: logError.bind(this),
+      })(err))
   // A request the native prelude ran for has its X-Powered-By (or not, after helmet) already.
-  if (this.settings['x-powered-by'] && req[kPrelude]?.app !== this) res.setHeader('X-Powered-By', 'Express')
+  if (this.settings['x-powered-by'] && (req[kPrelude] as Plan | undefined)?.app !== this) res.setHeader('X-Powered-By', POWERED_BY)
   adoptPrototypes(req, res, this)
   req.res = res
   res.req = req
@@ -139,22 +142,23 @@ app.handle = function handle(this: Application, req: any, res: any, callback?: (
   this.router.handle(req, res, done)
 }
 
-app.use = function use(this: Application, fn: any, ...rest: any[]) {
+app.use = function use(this: Application, fn: unknown, ...rest: unknown[]) {
   let offset = 0
-  let path: any = '/'
+  let path: PathSpec = '/'
   if (typeof fn !== 'function') {
     let arg = fn
     while (Array.isArray(arg) && arg.length !== 0) arg = arg[0]
     if (typeof arg !== 'function') {
       offset = 1
-      path = fn
+      path = fn as PathSpec
     }
   }
-  const fns = [fn, ...rest].slice(offset).flat(Infinity)
+  const fns: unknown[] = [fn, ...rest].slice(offset).flat(Infinity)
   if (fns.length === 0) throw new TypeError('app.use() requires a middleware function')
   for (const f of fns) {
     // anything but an app goes to the router, which rejects what is not a function
-    if (typeof f !== 'function' || !f.handle || !f.set) {
+    const maybeApp = f as { handle?: unknown; set?: unknown }
+    if (typeof f !== 'function' || !maybeApp.handle || !maybeApp.set) {
       this.router.use(path, f)
       continue
     }
@@ -162,11 +166,11 @@ app.use = function use(this: Application, fn: any, ...rest: any[]) {
     const subApp = f as Application
     subApp.mountpath = path
     subApp.parent = this
-    this.router.use(path, function mounted_app(req: any, res: any, next: any) {
+    this.router.use(path, function mounted_app(req: AppRequest, res: AppResponse, next: NextFunction) {
       const orig = req.app
       const reqProto = Object.getPrototypeOf(req)
       const resProto = Object.getPrototypeOf(res)
-      subApp.handle(req, res, (err?: any) => {
+      subApp.handle(req, res, (err?: unknown) => {
         if (Object.getPrototypeOf(req) !== reqProto) Object.setPrototypeOf(req, reqProto)
         if (Object.getPrototypeOf(res) !== resProto) Object.setPrototypeOf(res, resProto)
         req.app = orig
@@ -179,11 +183,11 @@ app.use = function use(this: Application, fn: any, ...rest: any[]) {
   return this
 }
 
-app.route = function route(this: Application, path: any) {
+app.route = function route(this: Application, path: PathSpec) {
   return this.router.route(path)
 }
 
-app.param = function param(this: Application, name: string | string[], fn: any) {
+app.param = function param(this: Application, name: string | string[], fn: ParamHandler) {
   if (Array.isArray(name)) {
     for (const n of name) this.param(n, fn)
     return this
@@ -192,8 +196,11 @@ app.param = function param(this: Application, name: string | string[], fn: any) 
   return this
 }
 
-app.set = function set(this: Application, setting: string, value?: any) {
-  if (arguments.length === 1) return this.settings[setting]
+// `set(name)` reads, `set(name, value)` writes (an undefined value included), as Express tells
+// them apart by the number of arguments.
+app.set = function set(this: Application, ...args: [setting: string, value?: unknown]) {
+  const [setting, value] = args
+  if (args.length === 1) return this.settings[setting]
   this.settings[setting] = value
   switch (setting) {
     case 'etag':
@@ -208,11 +215,11 @@ app.set = function set(this: Application, setting: string, value?: any) {
       Object.defineProperty(this.settings, trustProxyDefaultSymbol, { configurable: true, value: false })
       break
     case 'x-powered-by':
-      for (const server of this.servers as Set<HttpServer>) server.native.setPoweredBy(Boolean(value))
+      for (const server of this.servers) setNotFoundPage(server.native, Boolean(value))
       break
   }
   // What the native prelude's answers depend on (see ./prelude.ts).
-  if (PRELUDE_SETTINGS.has(setting) && (this.servers as Set<HttpServer>).size !== 0) this.mirrorRoutes()
+  if (PRELUDE_SETTINGS.has(setting) && this.servers.size !== 0) this.mirrorRoutes()
   return this
 }
 
@@ -221,7 +228,7 @@ const PRELUDE_SETTINGS = new Set(['etag', 'trust proxy', 'json replacer', 'json 
 /**
  * Registers the template engine `fn(path, options, callback)` for files ending in `ext`.
  */
-app.engine = function engine(this: Application, ext: string, fn: any) {
+app.engine = function engine(this: Application, ext: string, fn: TemplateEngine) {
   if (typeof fn !== 'function') throw new Error('callback function required')
   const extension = ext[0] !== '.' ? '.' + ext : ext
   this.engines[extension] = fn
@@ -232,26 +239,32 @@ app.engine = function engine(this: Application, ext: string, fn: any) {
  * Renders the view `name` with `options` (merged over app.locals and `options._locals`), calling
  * `callback(err, html)`; `res.render` calls this with the response's locals in `_locals`.
  */
-app.render = function render(this: Application, name: string, options?: any, callback?: (err: any, html?: string) => void) {
+app.render = function render(
+  this: Application,
+  name: string,
+  options?: Record<string, unknown> | RenderCallback,
+  callback?: RenderCallback,
+) {
   const cache = this.cache
-  let done = callback as (err: any, html?: string) => void
+  let done = callback as RenderCallback
   const engines = this.engines
-  let opts = options || {}
-  let view: any
+  let opts = (options || {}) as Record<string, unknown>
+  let view: View | undefined
 
   if (typeof options === 'function') {
     done = options
     opts = {}
   }
 
-  const renderOptions = { ...this.locals, ...opts._locals, ...opts }
+  const renderOptions: Record<string, unknown> = { ...this.locals, ...(opts._locals as object), ...opts }
 
   if (renderOptions.cache == null) renderOptions.cache = this.enabled('view cache')
 
   if (renderOptions.cache) view = cache[name]
 
   if (!view) {
-    const ViewClass = this.get('view')
+    // the 'view' setting is the View class, or an app's own with the same shape
+    const ViewClass = this.get('view') as typeof View
     view = new ViewClass(name, {
       defaultEngine: this.get('view engine'),
       root: this.get('views'),
@@ -259,13 +272,13 @@ app.render = function render(this: Application, name: string, options?: any, cal
     })
 
     if (!view.path) {
+      const root = view.root
       const dirs =
-        Array.isArray(view.root) && view.root.length > 1
-          ? 'directories "' + view.root.slice(0, -1).join('", "') + '" or "' + view.root[view.root.length - 1] + '"'
-          : 'directory "' + view.root + '"'
-      const err: any = new Error('Failed to lookup view "' + name + '" in views ' + dirs)
-      err.view = view
-      return done(err)
+        Array.isArray(root) && root.length > 1
+          ? 'directories "' + root.slice(0, -1).join('", "') + '" or "' + root[root.length - 1] + '"'
+          : 'directory "' + root + '"'
+      done(Object.assign(new Error('Failed to lookup view "' + name + '" in views ' + dirs), { view }))
+      return
     }
 
     if (renderOptions.cache) cache[name] = view
@@ -296,17 +309,17 @@ app.disable = function disable(this: Application, setting: string) {
 }
 
 for (const method of methods) {
-  app[method] = function (this: Application, path: any, ...handlers: any[]) {
-    if (method === 'get' && handlers.length === 0) return this.set(path)
+  app[method] = function (this: Application, path: PathSpec, ...handlers: unknown[]) {
+    if (method === 'get' && handlers.length === 0) return this.set(path as string)
     const route = this.route(path)
-    route[method](...handlers)
+    ;(route[method] as RouteMethod).apply(route, handlers)
     return this
   }
 }
 
-app.all = function all(this: Application, path: any, ...handlers: any[]) {
+app.all = function all(this: Application, path: PathSpec, ...handlers: unknown[]) {
   const route = this.route(path)
-  for (const method of methods) route[method](...handlers)
+  for (const method of methods) (route[method] as RouteMethod).apply(route, handlers)
   return this
 }
 
@@ -314,24 +327,24 @@ app.all = function all(this: Application, path: any, ...handlers: any[]) {
  * An engine server whose listener is `app`, registered with the app so its route table is mirrored
  * into the engine and 'x-powered-by' changes reach it: what app.listen() and createHttpServer(app) use.
  */
-export function createAppServer(application: Application): HttpServer {
-  const server = new HttpServer(application as any)
+export function createAppServer(application: Application, options?: ServerOptions): HttpServer {
+  const server = new HttpServer(options, application)
   // requests come built on this app's prototypes: no switch when it handles them
-  server.requestClass = (application as any)[kRequestClass]
-  server.responseClass = (application as any)[kResponseClass]
+  server.requestClass = application[kRequestClass]
+  server.responseClass = application[kResponseClass]
   application.servers.add(server)
   server.once('close', () => application.servers.delete(server))
   application.mirrorRoutes(server)
   return server
 }
 
-app.listen = function listen(this: Application, ...args: any[]) {
+app.listen = function listen(this: Application, ...args: unknown[]) {
   const server = createAppServer(this)
   if (debugNative.enabled) debugNative('%s', formatPlan(this.nativePlan()))
-  if (typeof args[args.length - 1] === 'function') {
-    const cb = args[args.length - 1]
+  const cb = args[args.length - 1]
+  if (typeof cb === 'function') {
     let called = false
-    const once = (...a: any[]) => {
+    const once = (...a: unknown[]) => {
       if (called) return
       called = true
       cb.apply(server, a)
@@ -344,50 +357,21 @@ app.listen = function listen(this: Application, ...args: any[]) {
 
 /**
  * Mirrors the root stack into each listening engine so it can answer what nothing matches
- * (Express's 404) without waking JS, and hands it the native prelude: the leading helmet / cors /
- * rateLimit layers it runs itself (./prelude.ts), which the mirror then leaves out. Anything the
- * table cannot model turns the mirror off; the prelude stays.
+ * (Express's 404) without waking JS, gives each the page to answer with, and hands it the native
+ * prelude: the leading helmet / cors / rateLimit layers it runs itself (./prelude.ts), which the
+ * mirror then leaves out. A mirror the table cannot model is off; the prelude stays.
  */
 app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
-  const targets = only ? [only] : [...(this.servers as Set<HttpServer>)]
+  const targets = only ? [only] : [...this.servers]
   if (targets.length === 0) return
   const plan = compilePlan(this)
   for (const limiter of plan.rateLimits) defineRateLimitProperty(this.request, limiter.property)
   for (const server of targets) {
-    const engine = server.native
-    engine.setPoweredBy(this.enabled('x-powered-by'))
+    setNotFoundPage(server.native, this.enabled('x-powered-by'))
+    // a server whose 'request' listeners changed may not hand requests to this app
     if (!server.routesMirrorable) continue
-    const router = this.router
-    engine.resetRoutes(router.caseSensitive, router.strict, router.version)
-    router.mirrored = true
-    try {
-      router.stack.forEach((layer: Layer, index: number) => {
-        if (!layer.route && layer.handle.length === 4) return // error handlers never match a clean request
-        if (plan.native !== undefined && plan.indices.includes(index)) return // run by the prelude
-        // A string and a one-element array differ, as in Express: '/' matches every path, ['/'] only '/'.
-        const spec = layer.spec
-        const paths = Array.isArray(spec) ? spec.flat(Infinity) : spec
-        if (typeof paths !== 'string' && !(Array.isArray(paths) && paths.every((p) => typeof p === 'string'))) {
-          throw new Error('RegExp paths are matched in JS')
-        }
-        const methodNames: string[] = layer.route ? layer.route._methods() : ['ALL']
-        if (layer.route && layer.route.methods._all) methodNames.push('ALL')
-        engine.insertRoute(index, paths as string | string[], layer.end, methodNames)
-      })
-    } catch {
-      engine.disableRoutes()
-    }
-    if (plan.native === undefined) {
-      engine.clearPrelude()
-      continue
-    }
-    // Requests already on their way carry older plans: keep a few.
-    server.preludePlans.set(plan.id, plan)
-    for (const id of server.preludePlans.keys()) {
-      if (server.preludePlans.size <= 64) break
-      server.preludePlans.delete(id)
-    }
-    engine.setPrelude(plan.native)
+    mirrorStack(server.native, this.router, plan.native === undefined ? [] : plan.indices)
+    installPlan(server, plan)
   }
 }
 
@@ -396,16 +380,17 @@ app.nativePlan = function nativePlan(this: Application): NativePlanReport {
   return compilePlan(this).report
 }
 
-function logError(this: Application, err: any) {
-  if (this.get('env') !== 'test') console.error(err.stack || err.toString())
+function logError(this: Application, err: unknown) {
+  if (this.get('env') !== 'test') console.error((err as Error).stack || String(err))
 }
 
 export function createApplication(): Application {
-  const application = function (req: any, res: any, next?: (err?: any) => void) {
+  // biome-ignore lint/complexity/useArrowFunction: an app is a plain function, as Express's (it has a prototype)
+  const application = function (req: object, res: object, next?: NextFunction) {
     application.handle(req, res, next)
   } as Application
   Object.setPrototypeOf(application, Object.assign(Object.create(Function.prototype), EventEmitter.prototype, app))
-  EventEmitter.call(application as any)
+  EventEmitter.call(application)
   application.init()
   return application
 }

@@ -1,4 +1,9 @@
-// Every error xypriss throws from JS, declared once with its code (and HTTP status where it has one).
+// Every error xypriss throws with a code, declared once. xypriss's own `XYP_ERR_*` codes come from
+// the table the engine shares (./error-codes, generated from the binding); the others are the
+// codes Node and Express give the same errors, so code that tests for them keeps working.
+import { codes } from './error-codes'
+
+export { codes }
 
 export interface CodedError extends Error {
   code: string
@@ -13,8 +18,13 @@ function coded(code: string, message: string, Base: ErrorConstructor = Error): C
 }
 
 export const errors = {
-  notSupported: (what: string) =>
-    coded('XYP_ERR_NOT_SUPPORTED', `${what} is not supported by xypriss yet`),
+  notSupported: (what: string) => coded(codes.NOT_SUPPORTED, `${what} is not supported by xypriss yet`),
+  handlerRequired: (method: string, type: string) =>
+    coded(codes.HANDLER_REQUIRED, `argument handler must be a function (${method}: ${type})`, TypeError),
+  /** An XEMS error raised in JS (`codes.XEMS_*`), or one the binding returned as a value. */
+  xems: (code: string, message: string) => coded(code, message),
+
+  // Node's
   headersSent: (action: string) =>
     coded('ERR_HTTP_HEADERS_SENT', `Cannot ${action} headers after they are sent to the client`),
   invalidHeaderName: (name: string) =>
@@ -25,6 +35,9 @@ export const errors = {
     coded('ERR_HTTP_INVALID_HEADER_VALUE', `Invalid value "undefined" for header "${name}"`, TypeError),
   invalidStatusCode: (code: unknown) =>
     coded('ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${String(code)}`, RangeError),
+  invalidStatusMessage: () => coded('ERR_INVALID_CHAR', 'Invalid character in statusMessage', TypeError),
+  invalidArgValue: (name: string, value: unknown) =>
+    coded('ERR_INVALID_ARG_VALUE', `The argument '${name}' is invalid. Received ${JSON.stringify(value)}`, TypeError),
   writeAfterEnd: () => coded('ERR_STREAM_WRITE_AFTER_END', 'write after end'),
   invalidChunk: (chunk: unknown) =>
     coded(
@@ -33,8 +46,12 @@ export const errors = {
       TypeError,
     ),
   serverNotRunning: () => coded('ERR_SERVER_NOT_RUNNING', 'Server is not running.'),
-  xems: (code: string, message: string) => coded(code, message),
-  callbackRequired: () => coded('XYP_ERR_CALLBACK_REQUIRED', 'argument callback is required', TypeError),
-  handlerRequired: (method: string, type: string) =>
-    coded('XYP_ERR_HANDLER_REQUIRED', `argument handler must be a function (${method}: ${type})`, TypeError),
+  badPort: (port: unknown) =>
+    coded('ERR_SOCKET_BAD_PORT', `options.port should be >= 0 and < 65536. Received ${String(port)}.`, RangeError),
+  /** The client went away mid-request, as Node reports it on the request. */
+  aborted: () => coded('ECONNRESET', 'aborted'),
+
+  // Express's (res.sendFile)
+  sendAborted: () => coded('ECONNABORTED', 'Request aborted'),
+  sendIsDirectory: () => coded('EISDIR', 'EISDIR, read'),
 }

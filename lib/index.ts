@@ -1,13 +1,13 @@
 // xypriss: an Express 5 drop-in whose HTTP engine is Rust, running inside this process.
 import bodyParser from 'body-parser'
-import { applicationPrototype, createAppServer, createApplication } from './application'
+import { type Application, applicationPrototype, createAppServer, createApplication } from './application'
 import { native } from './binding'
-import { HttpServer, liveServers } from './engine/server'
-import { createRouter } from './router'
-import { Route } from './router/route'
+import { HttpServer, liveServers, type RequestListener, type ServerOptions } from './engine/server'
 import { cors } from './middleware/cors'
 import { helmet } from './middleware/helmet'
 import { rateLimit } from './middleware/rate-limit'
+import { createRouter } from './router'
+import { Route } from './router/route'
 import { IncomingRequest } from './request'
 import { ServerResponse } from './response'
 import { staticFiles } from './static'
@@ -40,6 +40,17 @@ function engineStats() {
   return total
 }
 
+function createHttpServer(options?: ServerOptions | RequestListener, listener?: RequestListener): HttpServer {
+  if (typeof options === 'function') {
+    listener = options
+    options = undefined
+  }
+  // an app gets what app.listen() gives it: its route table mirrored into the engine
+  return typeof listener === 'function' && (listener as { mirrorRoutes?: unknown }).mirrorRoutes === applicationPrototype.mirrorRoutes
+    ? createAppServer(listener as Application, options)
+    : new HttpServer(options, listener)
+}
+
 const exported = Object.assign(express, {
   default: express,
   express,
@@ -55,18 +66,14 @@ const exported = Object.assign(express, {
   response: ServerResponse.prototype,
   /** XyPriss API: an app with start(), getPort(), body parsing and XEMS sessions from options. */
   createServer,
-  /** Node's `http.createServer` on the engine: a server for any `(req, res)` listener. */
   /** helmet 8's headers, set natively when at the top of the app (same options, same errors). */
   helmet,
   /** The cors package's decisions and preflight answers, natively at the top of the app. */
   cors,
   /** express-rate-limit 8 with native, shared counters; answered natively at the top of the app. */
   rateLimit,
-  createHttpServer: (listener?: any) =>
-    // an app gets what app.listen() gives it: its route table mirrored into the engine
-    typeof listener === 'function' && listener.mirrorRoutes === applicationPrototype.mirrorRoutes
-      ? createAppServer(listener)
-      : new HttpServer(listener),
+  /** Node's `http.createServer([options][, listener])` on the engine: a server for any `(req, res)` listener. */
+  createHttpServer,
   HttpServer,
   inFlight,
   engineStats,

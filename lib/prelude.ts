@@ -4,14 +4,17 @@
 // rateLimit() with options the engine can honour, and nothing before it runs in JS (error
 // handlers never do for a clean request). The first layer that runs in JS ends the prelude.
 //
-// A request the prelude ran for carries what it decided (see Carried::text in prelude.rs): JS
-// skips the compiled layers, the response starts with the headers the stages set (taken into JS
-// only when JS touches one of them), and `req.rateLimit` is read from it when asked.
+// A request the prelude ran for carries what it decided (engine/prelude.ts): the router skips the
+// compiled layers, the response starts with the headers the stages set (taken into JS only when
+// JS touches one of them), and `req.rateLimit` is read from it when asked.
 // Background and limits: docs/native-prelude.md.
 import { native } from './binding'
-import type { Layer } from './router/layer'
-import { kETagMode, kNativeStage, kPrelude, kPreludeNames, kPreludePlan, kPreludeText, kTakePrelude } from './symbols'
+import { preludeHead } from './engine/prelude'
+import type { HttpServer } from './engine/server'
 import type { NativeStage } from './middleware/options'
+import type { CompiledLayers, Router } from './router'
+import type { Layer } from './router/layer'
+import { kETagMode, kNativeStage, kPreludePlan, kPreludeText } from './symbols'
 
 export interface PlanStage {
   /** Index in the app's stack. */
@@ -34,21 +37,21 @@ export interface NativePlanReport {
   inJs: PlanEntry[]
 }
 
-export interface Plan {
+/** What the compile reads of the app. */
+export interface PlanApp {
+  router: Router
+  get(setting: string): unknown
+}
+
+export interface Plan extends CompiledLayers {
   id: number
-  /** The router whose leading layers were compiled. */
-  router: unknown
-  app: unknown
-  /** The compiled layers, in stack order. */
-  layers: Layer[]
-  /** Their stack indices. */
-  indices: number[]
-  /** The first stack index after them. */
-  resume: number
+  app: PlanApp
   /** Lower-case names of every response header a stage may set (X-Powered-By included). */
   headerNames: Set<string>
   /** The rate-limit stages in order: where their info goes, and their runtime validations. */
   rateLimits: Array<{ property: string; notice: ((bits: number) => void) | undefined }>
+  /** Hands each rate-limit stage its 3 bits of what the engine saw on its first request. */
+  notices(bits: number): void
   report: NativePlanReport
   /** The engine's plan, when any stage compiled. */
   native: InstanceType<typeof native.PreludePlan> | undefined
@@ -57,7 +60,7 @@ export interface Plan {
 let nextPlanId = 1
 
 function describe(layer: Layer, index: number): string {
-  const what = layer.route ? `the route ${String(layer.route.path)}` : layer.name
+  const what = layer.route ? `the route ${JSON.stringify(String(layer.spec))}` : layer.name
   return `${what} (index ${index})`
 }
 
@@ -73,9 +76,9 @@ function stagePath(spec: unknown): string | string[] | null | undefined {
 }
 
 /** Compiles the leading layers of `app`'s root stack. */
-export function compilePlan(app: any): Plan {
+export function compilePlan(app: PlanApp): Plan {
   const router = app.router
-  const stack: Layer[] = router.stack
+  const stack = router.stack
   const plan: Plan = {
     id: nextPlanId++,
     router,
@@ -85,6 +88,12 @@ export function compilePlan(app: any): Plan {
     resume: 0,
     headerNames: new Set(),
     rateLimits: [],
+    notices(bits) {
+      plan.rateLimits.forEach((limiter, ordinal) => {
+        const mine = (bits >>> (3 * ordinal)) & 7
+        if (mine !== 0) limiter.notice?.(mine)
+      })
+    },
     report: { stages: [], inJs: [] },
     native: undefined,
   }
@@ -94,7 +103,7 @@ export function compilePlan(app: any): Plan {
   stack.forEach((layer, index) => {
     // an error handler never runs for a request no stage failed
     if (!layer.route && layer.handle.length === 4) return
-    const info: NativeStage | undefined = layer.route ? undefined : (layer.handle as any)[kNativeStage]
+    const info = layer.route ? undefined : (layer.handle as { [kNativeStage]?: NativeStage })[kNativeStage]
     if (blocker !== undefined) {
       if (!layer.route) plan.report.inJs.push({ index, name: layer.name, reason: info ? `after ${blocker}, which runs in JS before it` : 'not a native middleware' })
       return
@@ -103,20 +112,20 @@ export function compilePlan(app: any): Plan {
       blocker = describe(layer, index)
       return
     }
-    let reason: string | undefined
     const path = stagePath(layer.spec)
-    if (!info) reason = 'not a native middleware'
-    else if (!info.stage) reason = info.reason
+    let reason: string | undefined
+    if (info === undefined) reason = 'not a native middleware'
+    else if (info.stage === undefined) reason = info.reason
     else if (path === undefined) reason = 'mounted on a RegExp path, which is matched in JS'
     else if (compiled.has(info.stage)) reason = 'the same middleware already runs natively before it (it counts twice in JS)'
     else reason = info.appReason?.(app)
-    if (reason !== undefined || !info) {
+    if (info === undefined || reason !== undefined || path === undefined) {
       plan.report.inJs.push({ index, name: layer.name, reason: reason ?? 'not a native middleware' })
       blocker = describe(layer, index)
       return
     }
     compiled.add(info.stage)
-    stages.push({ info, path: path! })
+    stages.push({ info, path })
     plan.layers.push(layer)
     plan.indices.push(index)
     plan.resume = index + 1
@@ -126,17 +135,39 @@ export function compilePlan(app: any): Plan {
   })
   if (stages.length !== 0) {
     plan.headerNames.add('x-powered-by')
-    const etagFn = app.get('etag fn')
-    const etag = etagFn === undefined ? 0 : (etagFn[kETagMode] ?? 0)
+    const etagFn = app.get('etag fn') as { [kETagMode]?: number } | undefined
+    const etag = etagFn?.[kETagMode] ?? 0
     const prelude = new native.PreludePlan(plan.id, Boolean(router.caseSensitive), etag)
     for (const { info, path } of stages) {
-      if (info.kind === 'helmet') prelude.helmet(info.stage as any, path)
-      else if (info.kind === 'cors') prelude.cors(info.stage as any, path)
-      else prelude.rateLimit(info.stage as any, path)
+      const stage = info.stage
+      if (stage instanceof native.HelmetStage) prelude.helmet(stage, path)
+      else if (stage instanceof native.CorsStage) prelude.cors(stage, path)
+      else if (stage instanceof native.RateLimitStage) prelude.rateLimit(stage, path)
     }
     plan.native = prelude
   }
   return plan
+}
+
+/** Hands `server`'s engine the plan (or takes its prelude away when nothing compiled). */
+export function installPlan(server: HttpServer, plan: Plan): void {
+  if (plan.native === undefined) {
+    server.native.clearPrelude()
+    return
+  }
+  // Requests already on their way carry older plans: keep a few.
+  server.preludePlans.set(plan.id, plan)
+  for (const id of server.preludePlans.keys()) {
+    if (server.preludePlans.size <= 64) break
+    server.preludePlans.delete(id)
+  }
+  server.native.setPrelude(plan.native)
+}
+
+/** A request as the rate-limit accessor reads it. */
+interface PreludeRequest {
+  [kPreludePlan]?: object
+  [kPreludeText]?: string
 }
 
 /**
@@ -145,114 +176,44 @@ export function compilePlan(app: any): Plan {
  * (what express-rate-limit sets).
  */
 export function defineRateLimitProperty(proto: object, name: string): void {
-  const own = Object.getOwnPropertyDescriptor(proto, name)
-  if (own !== undefined) return
+  if (Object.getOwnPropertyDescriptor(proto, name) !== undefined) return
+  const own = (req: object, value: unknown) => Object.defineProperty(req, name, { configurable: true, enumerable: true, writable: true, value })
   Object.defineProperty(proto, name, {
     configurable: true,
-    get(this: any) {
+    get(this: PreludeRequest) {
       const info = rateLimitInfo(this, name)
-      if (info !== undefined) Object.defineProperty(this, name, { configurable: true, enumerable: true, writable: true, value: info })
+      if (info !== undefined) own(this, info)
       return info
     },
-    set(this: any, value: unknown) {
-      Object.defineProperty(this, name, { configurable: true, enumerable: true, writable: true, value })
+    set(this: object, value: unknown) {
+      own(this, value)
     },
   })
 }
 
-/** The lines of a prelude text up to where its headers start, and that position. */
-function preludeHead(text: string): { lines: string[]; headersAt: number } {
-  const lines: string[] = []
-  let at = 0
-  const take = () => {
-    const end = text.indexOf('\n', at)
-    const line = text.slice(at, end)
-    at = end + 1
-    return line
-  }
-  lines.push(take(), take(), take())
-  const count = Number(lines[2])
-  for (let i = 0; i < count * 6; i++) lines.push(take())
-  return { lines, headersAt: at }
+/** express-rate-limit's `req.rateLimit` (`current` as its non-enumerable alias of `used`). */
+interface RateLimitInfo {
+  limit: number
+  used: number
+  remaining: number
+  resetTime: Date
+  key: string
 }
 
-function rateLimitInfo(req: any, name: string) {
-  const plan: Plan | undefined = req[kPreludePlan]
-  const text: string | undefined = req[kPreludeText]
+function rateLimitInfo(req: PreludeRequest, name: string): RateLimitInfo | undefined {
+  const plan = req[kPreludePlan] as Plan | undefined
+  const text = req[kPreludeText]
   if (plan === undefined || text === undefined) return undefined
   const { lines } = preludeHead(text)
-  let found: any
+  let found: RateLimitInfo | undefined
+  // a later limiter with the same property overwrites an earlier one's, as in Express
   for (let i = 3; i + 5 < lines.length; i += 6) {
-    const limiter = plan.rateLimits[Number(lines[i])]
-    if (limiter?.property !== name) continue
+    if (plan.rateLimits[Number(lines[i])]?.property !== name) continue
     const used = Number(lines[i + 2])
     found = { limit: Number(lines[i + 1]), used, remaining: Number(lines[i + 3]), resetTime: new Date(Number(lines[i + 4])), key: lines[i + 5] }
     Object.defineProperty(found, 'current', { configurable: false, enumerable: false, value: used })
   }
   return found
-}
-
-/**
- * The headers the stages set for a request, as `[lower-case name, [Name, value]]` in order (a
- * name set twice, by res.append, has an array of values).
- */
-export function preludeHeaders(text: string): Array<[string, [string, string | string[]]]> {
-  const out: Array<[string, [string, string | string[]]]> = []
-  const byName = new Map<string, [string, string | string[]]>()
-  let at = preludeHead(text).headersAt
-  while (at < text.length) {
-    const end = text.indexOf('\n', at)
-    const colon = text.indexOf(':', at)
-    const name = text.slice(at, colon)
-    const value = text.slice(colon + 1, end)
-    at = end + 1
-    const key = name.toLowerCase()
-    const entry = byName.get(key)
-    if (entry === undefined) {
-      const created: [string, string | string[]] = [name, value]
-      byName.set(key, created)
-      out.push([key, created])
-    } else {
-      entry[1] = Array.isArray(entry[1]) ? [...entry[1], value] : [entry[1], value]
-    }
-  }
-  return out
-}
-
-/** Tells the rate-limit stages what the engine saw on their first request (their validations). */
-function deliverNotices(plan: Plan, text: string): void {
-  const second = text.indexOf('\n') + 1
-  if (text.charCodeAt(second) === 48 /* '0' */ && text.charCodeAt(second + 1) === 10) return
-  deliverNoticeBits(plan, Number(text.slice(second, text.indexOf('\n', second))))
-}
-
-/** The same, from the engine's own event (when no request carried them to JS). */
-export function deliverNoticeBits(plan: Plan, bits: number): void {
-  plan.rateLimits.forEach((limiter, ordinal) => {
-    const mine = (bits >>> (3 * ordinal)) & 7
-    if (mine !== 0) limiter.notice?.(mine)
-  })
-}
-
-/** The plan a request was run with, by the id its text starts with. */
-export function planId(text: string): number {
-  return Number.parseInt(text, 10)
-}
-
-/** Gives a request the native prelude ran for, and its response, what the prelude decided. */
-export function attachPrelude(req: any, res: any, text: string, plans: Map<number, Plan>): void {
-  const plan = plans.get(planId(text))
-  res[kPreludeText] = text
-  if (plan === undefined) {
-    // Not a plan this server installed: keep its headers, and let JS run every layer.
-    res[kTakePrelude]()
-    return
-  }
-  req[kPrelude] = plan
-  req[kPreludePlan] = plan
-  req[kPreludeText] = text
-  res[kPreludeNames] = plan.headerNames
-  deliverNotices(plan, text)
 }
 
 /** The plan as DEBUG=xypriss:native prints it. */

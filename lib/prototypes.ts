@@ -3,30 +3,41 @@
 // of that app only. The engine builds each request from a class whose prototype is the listening
 // app's `app.request`, so the root app costs nothing per request; a sub-app switches prototypes
 // only when its own were extended (Express switches on every entry).
-import { EngineIncomingMessage, IncomingRequest } from './request'
-import { EngineServerResponse, ServerResponse } from './response'
+import { EngineIncomingMessage } from './engine/incoming-message'
+import { EngineServerResponse } from './engine/server-response'
+import { IncomingRequest } from './request'
+import { ServerResponse } from './response'
 import { isNodePrototype, nodeRequestPrototype, nodeResponsePrototype } from './node-compat'
-import type { Application } from './application'
 
 export const kRequestClass = Symbol('xypriss.requestClass')
 export const kResponseClass = Symbol('xypriss.responseClass')
 
-function appOwned(proto: object, app: Application): void {
+/** An app, as far as its prototypes go. */
+export interface PrototypeOwner {
+  /** This app's req/res prototypes (Express's `app.request` / `app.response`). */
+  request: object
+  response: object
+  /** The classes the engine builds this app's req/res from. */
+  [kRequestClass]: typeof IncomingRequest
+  [kResponseClass]: typeof ServerResponse
+}
+
+function appOwned(proto: object, app: PrototypeOwner): void {
   // as Express's Object.create(proto, { app }): no own `constructor`, an own `app`
-  delete (proto as any).constructor
+  Reflect.deleteProperty(proto, 'constructor')
   Object.defineProperty(proto, 'app', { configurable: true, enumerable: true, writable: true, value: app })
 }
 
 /** Gives `app` its `request` / `response` prototypes and the classes the engine builds them from. */
-export function definePrototypes(app: Application): void {
+export function definePrototypes(app: PrototypeOwner): void {
   const AppRequest = class extends IncomingRequest {}
   const AppResponse = class extends ServerResponse {}
   appOwned(AppRequest.prototype, app)
   appOwned(AppResponse.prototype, app)
   app.request = AppRequest.prototype
   app.response = AppResponse.prototype
-  ;(app as any)[kRequestClass] = AppRequest
-  ;(app as any)[kResponseClass] = AppResponse
+  app[kRequestClass] = AppRequest
+  app[kResponseClass] = AppResponse
 }
 
 /** Has anything been added to this app's own prototype (beyond the `app` it starts with)? */
@@ -36,7 +47,13 @@ function extended(proto: object): boolean {
 }
 
 /** The prototype `obj` (whose prototype is `current`) needs in an app whose own is `target`, or undefined to keep it. */
-function prototypeFor(obj: object, current: object, target: object, base: Function, node: (p: object) => object): object | undefined {
+function prototypeFor(
+  obj: object,
+  current: object,
+  target: object,
+  base: abstract new (...args: never[]) => object,
+  node: (p: object) => object,
+): object | undefined {
   if (current === target) return undefined
   if (!(obj instanceof base) || isNodePrototype(current)) {
     const t = node(target)
@@ -49,7 +66,7 @@ function prototypeFor(obj: object, current: object, target: object, base: Functi
 }
 
 /** Sets req/res prototypes for `app` (called as the app starts handling them). */
-export function adoptPrototypes(req: object, res: object, app: Application): void {
+export function adoptPrototypes(req: object, res: object, app: PrototypeOwner): void {
   const reqProto = Object.getPrototypeOf(req)
   const reqTarget = prototypeFor(req, reqProto, app.request, EngineIncomingMessage, nodeRequestPrototype)
   if (reqTarget !== undefined) Object.setPrototypeOf(req, reqTarget)

@@ -1,26 +1,16 @@
-// `req`: a Node Readable with IncomingMessage's surface, plus Express 5's request members.
-// Headers arrive from the engine as one latin1 string and become an object only when read.
+// Express 5's `req` (`express.request`): the members Express adds over Node's IncomingMessage
+// surface (lib/engine/incoming-message.ts), and parseUrl, the one reading of `req.url` (target.ts)
+// that `req.path`, `req.query`, the router and every parseurl user share.
+import type { IncomingMessage } from 'node:http'
 import { isIP } from 'node:net'
-import { Readable } from 'node:stream'
 import accepts from 'accepts'
 import proxyaddr from 'proxy-addr'
 import parseRange from 'range-parser'
 import typeis from 'type-is'
-import { native } from './binding'
-import { EngineSocket } from './engine/socket'
+import { EngineIncomingMessage, type HeaderValue } from './engine/incoming-message'
+import { kParsedOriginalUrl, kParsedUrl } from './symbols'
 import { readTarget, type TargetReading } from './target'
-import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedOriginalUrl, kParsedUrl, kRawHeaderList, kRawHeaders } from './symbols'
-import type { Application } from './application'
-import type { ServerResponse } from './response'
-
-// Node keeps the first value of these and drops repeats.
-const SINGLE_VALUED = new Set([
-  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
-  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards',
-  'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
-])
-
-type HeaderValue = string | string[] | undefined
+import type { AppContext, NextFunction, Params } from './types'
 
 /** The one reading of `req.url` (see target.ts), kept until req.url changes. */
 export function parseUrl(req: { url: string; [kParsedUrl]?: TargetReading }): TargetReading {
@@ -30,177 +20,35 @@ export function parseUrl(req: { url: string; [kParsedUrl]?: TargetReading }): Ta
   return (req[kParsedUrl] = readTarget(url))
 }
 
-/**
- * Node's IncomingMessage surface only: what a plain `(req, res)` listener gets. Middleware probe
- * for Express (morgan reads `req.ip || req._remoteAddress`), so Express's members are not here.
- */
-export class EngineIncomingMessage extends Readable {
-  method: string
-  url: string
-  readonly httpVersionMajor = 1
-  readonly httpVersionMinor: number
-  readonly httpVersion: string
-  socket: EngineSocket
-  complete = false
-  aborted = false
-  // Only a client's response message has them; a server's request carries null, as in Node.
-  statusCode: number | null = null
-  statusMessage: string | null = null
-  readonly upgrade = false
-  readonly rawTrailers: string[] = []
-  readonly trailers: Record<string, string> = {};
-
-  [kId]: number;
-  [kRawHeaders]: string;
-  [kHeaders]: Record<string, HeaderValue> | undefined = undefined;
-  [kRawHeaderList]: string[] | undefined = undefined;
-  [kBody]: boolean | Buffer;
-  [kParsedUrl]: TargetReading | undefined = undefined;
-  [kCandidates]: number[] | undefined = undefined
-
-  constructor(
-    id: number,
-    socket: EngineSocket,
-    method: string,
-    url: string,
-    httpMinor: number,
-    rawHeaders: string,
-    body: boolean | Buffer,
-  ) {
-    super()
-    this[kId] = id
-    this.socket = socket
-    this.method = method
-    this.url = url
-    this.httpVersionMinor = httpMinor
-    this.httpVersion = httpMinor === 0 ? '1.0' : '1.1'
-    this[kRawHeaders] = rawHeaders
-    this[kBody] = body
-  }
-
-  get connection(): EngineSocket {
-    return this.socket
-  }
-
-  get headers(): Record<string, HeaderValue> {
-    let headers = this[kHeaders]
-    if (headers === undefined) {
-      headers = Object.create(null) as Record<string, HeaderValue>
-      const raw = this[kRawHeaders]
-      if (raw.length !== 0) {
-        const parts = raw.split('\n')
-        for (let i = 0; i + 1 < parts.length; i += 2) addHeader(headers, parts[i], parts[i + 1])
-      }
-      this[kHeaders] = headers
-    }
-    return headers
-  }
-
-  set headers(value: Record<string, HeaderValue>) {
-    this[kHeaders] = value
-  }
-
-  /** As sent: names in their case, in wire order (asked of the engine on first use). */
-  get rawHeaders(): string[] {
-    let list = this[kRawHeaderList]
-    if (list === undefined) {
-      const raw = native.rawHeaders(this[kId]) ?? this[kRawHeaders]
-      list = raw.length === 0 ? [] : raw.split('\n')
-      this[kRawHeaderList] = list
-    }
-    return list
-  }
-
-  set rawHeaders(value: string[]) {
-    this[kRawHeaderList] = value
-  }
-
-  get headersDistinct(): Record<string, string[]> {
-    const out: Record<string, string[]> = Object.create(null)
-    const parts = this.rawHeaders
-    for (let i = 0; i + 1 < parts.length; i += 2) (out[parts[i].toLowerCase()] ??= []).push(parts[i + 1])
-    return out
-  }
-
-  get trailersDistinct(): Record<string, string[]> {
-    return {}
-  }
-
-  /** Cheap test for a header name without building the headers object. */
-  hasRawHeader(lowercaseName: string): boolean {
-    const raw = this[kRawHeaders]
-    if (raw.length === 0) return false
-    return raw.startsWith(lowercaseName + '\n') || raw.includes('\n' + lowercaseName + '\n')
-  }
-
-  /** As Node: the callback listens on the request, the timer is the socket's. */
-  setTimeout(ms: number, callback?: () => void): this {
-    if (callback) this.on('timeout', callback)
-    this.socket.setTimeout(ms)
-    return this
-  }
-
-  _read(): void {
-    const body = this[kBody]
-    if (body === true) {
-      native.readBody(this[kId])
-      return
-    }
-    if (body !== false) {
-      this[kBody] = false
-      this.push(body)
-    }
-    this.complete = true
-    this.push(null)
-  }
-
-  /**
-   * As Node's IncomingMessage: destroying a request whose body was not received and read to its
-   * end aborts it ('aborted') and closes the connection under it (connect-timeout's req.destroy()
-   * leaves the client an ECONNRESET); the error reaches 'error' listeners only.
-   */
-  _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (!this.readableEnded || !this.complete) {
-      this.aborted = true
-      this.emit('aborted')
-    }
-    if (this.aborted && !this.socket.destroyed) this.socket.destroy()
-    callback(this.listenerCount('error') === 0 ? null : error)
-  }
-
-  [kBodyChunk](chunk: Buffer) {
-    this.push(chunk)
-  }
-
-  [kBodyEnd]() {
-    this.complete = true
-    this.push(null)
-  }
-
-  /**
-   * The connection closed before the response finished: as Node's abortIncoming, the request is
-   * destroyed with an 'aborted' ECONNRESET error (see _destroy for what follows).
-   */
-  [kOnAbort]() {
-    if (this.destroyed) return
-    // as in Node, the socket is closed by the time the request hears of it
-    this.socket.markClosed()
-    this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
-  }
+/** What `req.fresh` reads of the response. */
+interface ResponseFacts {
+  statusCode: number
+  get(field: string): unknown
 }
+
+/**
+ * The request as the header-reading packages (accepts, type-is, proxy-addr) take it: they read
+ * only `headers` (and proxy-addr `socket.remoteAddress`), which the engine's request has.
+ */
+function asNodeRequest(req: EngineIncomingMessage): IncomingMessage {
+  return req as unknown as IncomingMessage
+}
+
+type Negotiate = (...offers: Array<string | string[]>) => string | string[] | false
 
 /** Express 5's `req`: what an app's requests are built from (`express.request`). */
 export class IncomingRequest extends EngineIncomingMessage {
-  params: Record<string, any> = {}
-  body: any = undefined
+  params: Params = {}
+  body: unknown = undefined
   baseUrl = ''
   // Set by the router (`req.originalUrl || req.url`), not here: a plain (req, res) listener's
   // request has none, as Node's, and parseurl.original() then reads req.url as rewritten.
   originalUrl: string = undefined as unknown as string
-  route: any = undefined
-  app!: Application
-  res!: ServerResponse
-  next?: (err?: any) => void;
+  /** The Route being dispatched (lib/router/route.ts). */
+  route: unknown = undefined
+  app!: AppContext
+  res!: ResponseFacts
+  next?: NextFunction;
   [kParsedOriginalUrl]: TargetReading | undefined = undefined
 
   get(name: string): HeaderValue {
@@ -216,8 +64,8 @@ export class IncomingRequest extends EngineIncomingMessage {
     return this.get(name)
   }
 
-  get query(): Record<string, any> {
-    const parse = this.app?.get('query parser fn') as ((s: string) => any) | undefined
+  get query(): Record<string, unknown> {
+    const parse = this.app?.get('query parser fn')
     if (!parse) return Object.create(null)
     return parse(parseUrl(this).query ?? '')
   }
@@ -253,25 +101,26 @@ export class IncomingRequest extends EngineIncomingMessage {
     return typeof value === 'string' && value.toLowerCase() === 'xmlhttprequest'
   }
 
-  // Content negotiation (the accepts package, as Express).
-  accepts(...types: any[]): any {
-    const accept = accepts(this as any)
-    return (accept.types as any)(...types)
+  // Content negotiation (the accepts package, as Express): the arguments go through as given,
+  // a list or one array.
+  accepts(...types: Array<string | string[]>): string | string[] | false {
+    const accept = accepts(asNodeRequest(this))
+    return (accept.types as Negotiate)(...types)
   }
 
-  acceptsEncodings(...encodings: any[]): any {
-    const accept = accepts(this as any)
-    return (accept.encodings as any)(...encodings)
+  acceptsEncodings(...encodings: Array<string | string[]>): string | string[] | false {
+    const accept = accepts(asNodeRequest(this))
+    return (accept.encodings as Negotiate)(...encodings)
   }
 
-  acceptsCharsets(...charsets: any[]): any {
-    const accept = accepts(this as any)
-    return (accept.charsets as any)(...charsets)
+  acceptsCharsets(...charsets: Array<string | string[]>): string | string[] | false {
+    const accept = accepts(asNodeRequest(this))
+    return (accept.charsets as Negotiate)(...charsets)
   }
 
-  acceptsLanguages(...languages: any[]): any {
-    const accept = accepts(this as any)
-    return (accept.languages as any)(...languages)
+  acceptsLanguages(...languages: Array<string | string[]>): string | string[] | false {
+    const accept = accepts(asNodeRequest(this))
+    return (accept.languages as Negotiate)(...languages)
   }
 
   /** Parses the Range header against a resource of `size` bytes (range-parser). */
@@ -284,7 +133,7 @@ export class IncomingRequest extends EngineIncomingMessage {
   /** Checks the request's Content-Type against `types` (type-is). */
   is(...types: Array<string | string[]>): string | false | null {
     const arr = Array.isArray(types[0]) ? types[0] : (types as string[])
-    return typeis(this as any, arr)
+    return typeis(asNodeRequest(this), arr)
   }
 
   get protocol(): string {
@@ -302,11 +151,11 @@ export class IncomingRequest extends EngineIncomingMessage {
   }
 
   get ip(): string {
-    return proxyaddr(this as any, this.app.get('trust proxy fn'))
+    return proxyaddr(asNodeRequest(this), this.app.get('trust proxy fn'))
   }
 
   get ips(): string[] {
-    const addrs = proxyaddr.all(this as any, this.app.get('trust proxy fn'))
+    const addrs = proxyaddr.all(asNodeRequest(this), this.app.get('trust proxy fn'))
     // farthest -> closest, without the socket address
     addrs.reverse().pop()
     return addrs
@@ -359,16 +208,8 @@ export class IncomingRequest extends EngineIncomingMessage {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const freshCheck = require('fresh') as (reqHeaders: any, resHeaders: any) => boolean
-
-function addHeader(headers: Record<string, HeaderValue>, name: string, value: string) {
-  const existing = headers[name]
-  if (existing === undefined) {
-    headers[name] = name === 'set-cookie' ? [value] : value
-  } else if (name === 'set-cookie') {
-    ;(existing as string[]).push(value)
-  } else if (!SINGLE_VALUED.has(name)) {
-    headers[name] = existing + (name === 'cookie' ? '; ' : ', ') + value
-  }
-}
+// fresh ships no types
+const freshCheck = require('fresh') as (
+  reqHeaders: Record<string, HeaderValue>,
+  resHeaders: { etag: unknown; 'last-modified': unknown },
+) => boolean

@@ -13,6 +13,7 @@ export const kServer = Symbol('xypriss.server')
 // lower-case name -> [name, value].
 export const kOutHeaders: unique symbol = (Object.getOwnPropertySymbols(new OutgoingMessage()).find(
   (s) => s.description === 'kOutHeaders',
+  // biome-ignore lint/suspicious/noExplicitAny: a symbol found at run time can be typed `unique symbol` only through any
 ) ?? Symbol('xypriss.outHeaders')) as any
 export const kStreaming = Symbol('xypriss.streaming')
 export const kOnAbort = Symbol('xypriss.onAbort')

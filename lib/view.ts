@@ -1,13 +1,12 @@
 // A view for app.render(): finds the template file and renders it with its engine, as Express's lib/view.js.
 import fs from 'node:fs'
 import path from 'node:path'
-
-export type EngineFn = (path: string, options: any, callback: (err: any, html?: string) => void) => void
+import type { RenderCallback, TemplateEngine } from './types'
 
 export interface ViewOptions {
   defaultEngine?: string
   root?: string | string[]
-  engines: Record<string, EngineFn>
+  engines: Record<string, TemplateEngine>
 }
 
 export class View {
@@ -15,7 +14,7 @@ export class View {
   ext: string
   name: string
   root: string | string[] | undefined
-  engine: EngineFn
+  engine: TemplateEngine
   path: string | undefined
 
   constructor(name: string, options: ViewOptions) {
@@ -39,10 +38,9 @@ export class View {
     if (!opts.engines[this.ext]) {
       // load the engine by the extension's name, as Express: `require(ext).__express`
       const mod = this.ext.slice(1)
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const fn = require(mod).__express
+      const fn = (require(mod) as { __express?: unknown }).__express
       if (typeof fn !== 'function') throw new Error('Module "' + mod + '" does not provide a view engine.')
-      opts.engines[this.ext] = fn
+      opts.engines[this.ext] = fn as TemplateEngine
     }
 
     this.engine = opts.engines[this.ext]
@@ -61,12 +59,11 @@ export class View {
   }
 
   /** Renders with the engine; the callback always runs asynchronously, even for synchronous engines. */
-  render(options: any, callback: (err: any, html?: string) => void): void {
+  render(options: object, callback: RenderCallback): void {
     let sync = true
-    this.engine(this.path!, options, function onRender(this: any, ...args: any[]) {
-      if (!sync) return (callback as any).apply(this, args)
-      const context = this
-      return process.nextTick(() => (callback as any).apply(context, args))
+    this.engine(this.path!, options, function onRender(this: unknown, ...args: Parameters<RenderCallback>) {
+      if (!sync) return callback.apply(this, args)
+      return process.nextTick(() => callback.apply(this, args))
     })
     sync = false
   }
@@ -76,11 +73,11 @@ export class View {
     // <path>.<ext>
     let candidate = path.join(dir, file)
     let stat = tryStat(candidate)
-    if (stat && stat.isFile()) return candidate
+    if (stat?.isFile()) return candidate
     // <path>/index.<ext>
     candidate = path.join(dir, path.basename(file, ext), 'index' + ext)
     stat = tryStat(candidate)
-    if (stat && stat.isFile()) return candidate
+    if (stat?.isFile()) return candidate
     return undefined
   }
 }

@@ -7,7 +7,8 @@ import type { HttpServer } from './engine/server'
 import { cors, type CorsOptions } from './middleware/cors'
 import { helmet } from './middleware/helmet'
 import { rateLimit, type RateLimitOptions } from './middleware/rate-limit'
-import { session, type XemsSessionOptions } from './xems/session'
+import type { NextFunction } from './types'
+import { type SessionRequest, type SessionResponse, session, type XemsSessionOptions } from './xems/session'
 import { XemsStore, type XemsOpenOptions } from './xems/store'
 
 export interface XyPrissServerOptions {
@@ -58,7 +59,7 @@ export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
     opening.catch(() => {})
     app.xems = opening
     let middleware: ReturnType<typeof session> | undefined
-    app.use((req: any, res: any, next: (err?: any) => void) => {
+    app.use((req: SessionRequest, res: SessionResponse, next: NextFunction) => {
       opening.then((store) => {
         middleware ??= session({ ...sessionOptions, store })
         middleware(req, res, next)

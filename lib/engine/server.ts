@@ -1,28 +1,35 @@
 // A Node-compatible `http.Server` whose sockets and parsing live in the native engine.
-// Events arrive in batches (one flat array per wake-up, see crates/xypriss-napi/src/batch.rs).
+// Events arrive in batches: one flat array per wake-up, laid out as lib/engine/batch-layout.ts says.
 import { EventEmitter } from 'node:events'
 import http from 'node:http'
 import { constants as osConstants } from 'node:os'
 import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
-import { EngineIncomingMessage } from '../request'
-import { EngineServerResponse } from '../response'
-import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kServer } from '../symbols'
-import { attachPrelude, deliverNoticeBits, type Plan } from '../prelude'
+import { EngineIncomingMessage } from './incoming-message'
+import { EngineServerResponse } from './server-response'
+import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kPrelude, kPreludeNames, kPreludePlan, kPreludeText, kServer, kTakePrelude } from '../symbols'
+import {
+  AbortedEvent,
+  BodyEndEvent,
+  BodyEvent,
+  ClosedEvent,
+  ConnectionClosedEvent,
+  ConnectionEvent,
+  DrainEvent,
+  PreludeNoticesEvent,
+  RequestEvent,
+  TAG_COUNT,
+  Tag,
+} from './batch-layout'
+import { noticeBits, planId, type PreludePlanInfo } from './prelude'
+import { checkOption, OPTION_RULES } from './server-options'
 import { EngineSocket } from './socket'
 import { TunnelSocket } from './tunnel'
 
-const TAG_CONNECTION = 0
-const TAG_REQUEST = 1
-const TAG_BODY = 2
-const TAG_BODY_END = 3
-const TAG_ABORTED = 4
-const TAG_DRAIN = 5
-const TAG_CONNECTION_CLOSED = 6
-const TAG_CLOSED = 7
-const TAG_PRELUDE_NOTICES = 8
-
 export type RequestListener = (req: EngineIncomingMessage, res: EngineServerResponse) => void
+
+/** `http.createServer(options)`'s options: the server's own settings, then those of server-options.ts. */
+export type ServerOptions = http.ServerOptions & Record<string, unknown>
 
 export interface ListenOptions {
   port?: number | string
@@ -48,18 +55,22 @@ export class HttpServer extends EventEmitter {
   listening = false
   private timeouts = { headers: 30_000, keepAlive: 5_000 }
   maxHeaderSize = 16 * 1024
-  maxHeadersCount: number | null = null
-  requestTimeout = 300_000
   timeout = 0
-  // Node's http.Server options, with Node's defaults; the engine applies its own equivalents.
-  maxRequestsPerSocket = 0
-  connectionsCheckingInterval = 30_000
-  highWaterMark = 16 * 1024
-  requireHostHeader = true
-  rejectNonStandardBodyWrites = false
-  noDelay = true
-  keepAlive = false
-  keepAliveInitialDelay = 0
+  // Node's options the engine has no setting for (server-options.ts): accessors below read Node's
+  // defaults and refuse values the engine cannot honour.
+  declare maxHeadersCount: number | null
+  declare requestTimeout: number
+  declare maxRequestsPerSocket: number
+  declare maxConnections: number | undefined
+  declare connectionsCheckingInterval: number
+  declare highWaterMark: number
+  declare requireHostHeader: boolean
+  declare rejectNonStandardBodyWrites: boolean
+  declare noDelay: boolean
+  declare keepAlive: boolean
+  declare keepAliveInitialDelay: number
+  /** Values set for the options of server-options.ts, each one the engine honours. */
+  private readonly optionValues: Record<string, unknown> = {}
   readonly native: NativeServer = new native.NativeServer()
   /**
    * What req/res are built from: Node's surface only for a plain listener; an app's server builds
@@ -76,7 +87,7 @@ export class HttpServer extends EventEmitter {
   /** The app given to the constructor is the only 'request' listener it has ever had. */
   routesMirrorable = true
   /** The native preludes the engine may have run for requests still to come, by id (see ../prelude.ts). */
-  readonly preludePlans = new Map<number, Plan>()
+  readonly preludePlans = new Map<number, PreludePlanInfo>()
   private readonly onEventsBound = (batch: unknown[]) => this.onEvents(batch)
   /**
    * `req.socket.destroy()` / `res.destroy()` from the app. The engine reports no abort for a
@@ -91,8 +102,11 @@ export class HttpServer extends EventEmitter {
     process.nextTick(abortExchange, exchange)
   }
 
-  constructor(requestListener?: RequestListener) {
+  /** As Node's `new http.Server([options][, requestListener])`. */
+  constructor(options?: ServerOptions | RequestListener, requestListener?: RequestListener) {
     super()
+    if (typeof options === 'function') requestListener = options
+    else if (options) this.configure(options)
     if (requestListener) this.on('request', requestListener)
     this.on('newListener', (event) => {
       if (event === 'request') this.requestListenersChanged()
@@ -106,6 +120,35 @@ export class HttpServer extends EventEmitter {
       if (event === 'connect' && this.listenerCount('connect') === 0) this.native.setConnectListener(false)
       if (event === 'upgrade' && this.listenerCount('upgrade') === 0) this.native.setUpgradeListener(false)
     })
+  }
+
+  static {
+    for (const [name, rule] of Object.entries(OPTION_RULES)) {
+      if (!rule.property) continue
+      Object.defineProperty(HttpServer.prototype, name, {
+        configurable: true,
+        get(this: HttpServer) {
+          return name in this.optionValues ? this.optionValues[name] : rule.initial
+        },
+        set(this: HttpServer, value: unknown) {
+          this.optionValues[name] = checkOption(name, value)
+        },
+      })
+    }
+  }
+
+  /** Applies createServer()'s options; an unknown one is ignored, as by Node. */
+  private configure(options: ServerOptions): void {
+    for (const name of Object.keys(options)) {
+      const value = options[name]
+      if (value === undefined) continue
+      if (name === 'headersTimeout' || name === 'keepAliveTimeout' || name === 'maxHeaderSize') {
+        this[name] = value as number
+      } else if (name in OPTION_RULES) {
+        checkOption(name, value)
+        if (OPTION_RULES[name].property) this.optionValues[name] = value
+      }
+    }
   }
 
   // Settable before or after listen(), as on Node's server (`server.keepAliveTimeout = 65_000`
@@ -138,18 +181,23 @@ export class HttpServer extends EventEmitter {
     }
   }
 
-  listen(...args: any[]): this {
-    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+  /** As Node's: `(port, host, backlog, cb)`, `(path, backlog, cb)`, `(options, cb)`. */
+  listen(...args: unknown[]): this {
+    const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
+    const [first, second, third] = args
     let options: ListenOptions
-    if (args[0] !== null && typeof args[0] === 'object') options = args[0]
+    if (first !== null && typeof first === 'object') options = first
     // As Node: a string that is not a port number is a Unix socket path.
-    else if (typeof args[0] === 'string' && args[0] !== '' && !Number.isInteger(Number(args[0]))) options = { path: args[0], backlog: args[1] }
-    else options = { port: args[0], host: typeof args[1] === 'string' ? args[1] : undefined, backlog: typeof args[1] === 'number' ? args[1] : args[2] }
+    else if (typeof first === 'string' && first !== '' && !Number.isInteger(Number(first))) options = { path: first, backlog: second as number | undefined }
+    else {
+      const backlog = typeof second === 'number' ? second : third
+      options = { port: first as number | string | undefined, host: typeof second === 'string' ? second : undefined, backlog: backlog as number | undefined }
+    }
     if (callback) this.once('listening', callback)
     if (options.path !== undefined) return this.listenOn({ path: String(options.path), port: 0, backlog: options.backlog }, options.path, 0)
     const port = options.port === undefined || options.port === null || options.port === '' ? 0 : Number(options.port)
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw Object.assign(new RangeError(`options.port should be >= 0 and < 65536. Received ${String(options.port)}.`), { code: 'ERR_SOCKET_BAD_PORT' })
+      throw errors.badPort(options.port)
     }
     return this.listenOn({ host: options.host, port, backlog: options.backlog }, options.host, port)
   }
@@ -165,12 +213,12 @@ export class HttpServer extends EventEmitter {
           maxHeaderSize: this.maxHeaderSize,
           maxHeaders: this.maxHeadersCount ?? undefined,
         },
-        this.onEventsBound as any,
+        this.onEventsBound,
       )
       // A Unix socket's address is its path, as in Node.
       this.addressInfo = info.family === 'Unix' ? info.address : info
-    } catch (error: any) {
-      decorateListenError(error, shownHost, shownPort, where.path)
+    } catch (error) {
+      decorateListenError(error as ListenError, shownHost, shownPort, where.path)
       process.nextTick(() => this.emit('error', error))
       return this
     }
@@ -241,7 +289,7 @@ export class HttpServer extends EventEmitter {
   private readonly socketTimedOut = (socket: EngineSocket) => {
     const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
     const byRequest = exchange !== undefined && !exchange.req.complete && exchange.req.emit('timeout', socket)
-    const byResponse = exchange !== undefined && exchange.res.emit('timeout', socket)
+    const byResponse = exchange?.res.emit('timeout', socket)
     const byServer = this.emit('timeout', socket)
     if (!byRequest && !byResponse && !byServer) socket.destroy()
   }
@@ -260,46 +308,49 @@ export class HttpServer extends EventEmitter {
     const length = batch.length
     let i = 0
     while (i < length) {
-      const tag = batch[i] as number
+      // `at` is the event's tag; `i` moves past the event first, so a listener that throws
+      // leaves the loop at the next event
+      const at = i
+      const tag = batch[at] as Tag
       try {
         switch (tag) {
-          case TAG_REQUEST: {
-            i += 10
+          case Tag.Request: {
+            i += RequestEvent.Stride
             this.onRequest(
-              batch[i - 9] as number,
-              batch[i - 8] as number,
-              batch[i - 7] as string,
-              batch[i - 6] as string,
-              batch[i - 5] as number,
-              batch[i - 4] as string,
-              batch[i - 3] as boolean | Buffer | [Buffer],
-              batch[i - 2] as number[] | undefined,
-              batch[i - 1] as string | undefined,
+              batch[at + RequestEvent.Id] as number,
+              batch[at + RequestEvent.Connection] as number,
+              batch[at + RequestEvent.Method] as string,
+              batch[at + RequestEvent.Url] as string,
+              batch[at + RequestEvent.HttpMinor] as number,
+              batch[at + RequestEvent.Headers] as string,
+              batch[at + RequestEvent.Body] as boolean | Buffer | [Buffer],
+              batch[at + RequestEvent.Candidates] as number[] | undefined,
+              batch[at + RequestEvent.Prelude] as string | undefined,
             )
             break
           }
-          case TAG_CONNECTION: {
-            i += 7
+          case Tag.Connection: {
+            i += ConnectionEvent.Stride
             const socket = new EngineSocket(
               {
-                remoteAddress: batch[i - 5] as string,
-                remotePort: batch[i - 4] as number,
-                family: batch[i - 3] as number,
-                localAddress: batch[i - 2] as string,
-                localPort: batch[i - 1] as number,
+                remoteAddress: batch[at + ConnectionEvent.RemoteAddress] as string,
+                remotePort: batch[at + ConnectionEvent.RemotePort] as number,
+                family: batch[at + ConnectionEvent.Family] as number,
+                localAddress: batch[at + ConnectionEvent.LocalAddress] as string,
+                localPort: batch[at + ConnectionEvent.LocalPort] as number,
               },
               this.destroyRequest,
             )
-            this.sockets.set(batch[i - 6] as number, socket)
+            this.sockets.set(batch[at + ConnectionEvent.Id] as number, socket)
             socket.onTimeout = this.socketTimedOut
             if (this.timeout > 0) socket.setTimeout(this.timeout)
             if (this.listenerCount('connection') !== 0) this.emit('connection', socket)
             break
           }
-          case TAG_BODY: {
-            i += 3
-            const id = batch[i - 2] as number
-            const chunk = batch[i - 1] as Buffer
+          case Tag.Body: {
+            i += BodyEvent.Stride
+            const id = batch[at + BodyEvent.Id] as number
+            const chunk = batch[at + BodyEvent.Chunk] as Buffer
             const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
             if (tunnel) {
               tunnel.deliver(chunk)
@@ -310,17 +361,17 @@ export class HttpServer extends EventEmitter {
             }
             break
           }
-          case TAG_BODY_END: {
-            i += 2
-            const id = batch[i - 1] as number
+          case Tag.BodyEnd: {
+            i += BodyEndEvent.Stride
+            const id = batch[at + BodyEndEvent.Id] as number
             const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
             if (tunnel) tunnel.deliver(null)
             else this.exchanges.get(id)?.req[kBodyEnd]()
             break
           }
-          case TAG_ABORTED: {
-            i += 2
-            const id = batch[i - 1] as number
+          case Tag.Aborted: {
+            i += AbortedEvent.Stride
+            const id = batch[at + AbortedEvent.Id] as number
             const tunnel = this.tunnels.get(id)
             if (tunnel) {
               // The engine closed the handed-over connection.
@@ -335,15 +386,16 @@ export class HttpServer extends EventEmitter {
             }
             break
           }
-          case TAG_DRAIN:
-            i += 2
-            this.exchanges.get(batch[i - 1] as number)?.res[kOnDrain]()
+          case Tag.Drain:
+            i += DrainEvent.Stride
+            this.exchanges.get(batch[at + DrainEvent.Id] as number)?.res[kOnDrain]()
             break
-          case TAG_CONNECTION_CLOSED: {
-            i += 2
-            const socket = this.sockets.get(batch[i - 1] as number)
+          case Tag.ConnectionClosed: {
+            i += ConnectionClosedEvent.Stride
+            const id = batch[at + ConnectionClosedEvent.Id] as number
+            const socket = this.sockets.get(id)
             if (socket) {
-              this.sockets.delete(batch[i - 1] as number)
+              this.sockets.delete(id)
               // As Node's socketOnClose: the request in flight is aborted before the socket's own
               // 'close' listeners run (this event may come before the request's abort).
               const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
@@ -355,14 +407,13 @@ export class HttpServer extends EventEmitter {
             }
             break
           }
-          case TAG_PRELUDE_NOTICES: {
-            i += 3
-            const plan = this.preludePlans.get(batch[i - 2] as number)
-            if (plan !== undefined) deliverNoticeBits(plan, batch[i - 1] as number)
+          case Tag.PreludeNotices: {
+            i += PreludeNoticesEvent.Stride
+            this.preludePlans.get(batch[at + PreludeNoticesEvent.Plan] as number)?.notices(batch[at + PreludeNoticesEvent.Bits] as number)
             break
           }
-          case TAG_CLOSED:
-            i += 1
+          case Tag.Closed:
+            i += ClosedEvent.Stride
             this.native.release()
             liveServers.delete(this)
             this.emit('close')
@@ -377,7 +428,7 @@ export class HttpServer extends EventEmitter {
           throw error
         })
         // the stride of an unknown tag is unknown: the rest of the batch cannot be read
-        if (!(tag >= TAG_CONNECTION && tag <= TAG_PRELUDE_NOTICES)) return
+        if (!(tag >= 0 && tag < TAG_COUNT)) return
       }
     }
   }
@@ -402,7 +453,7 @@ export class HttpServer extends EventEmitter {
     const req = new this.requestClass(id, socket, method, url, httpMinor, headers, body)
     if (candidates !== undefined) req[kCandidates] = candidates
     const res = new this.responseClass(req)
-    if (prelude !== undefined) attachPrelude(req, res, prelude, this.preludePlans)
+    if (prelude !== undefined) this.attachPrelude(req, res, prelude)
     const exchange: Exchange = { req, res }
     this.exchanges.set(id, exchange)
     res[kServer] = this
@@ -414,13 +465,36 @@ export class HttpServer extends EventEmitter {
     if (body !== true) req.complete = true
   }
 
+  /**
+   * A request the native prelude ran for: the app's router skips the layers it ran (kPrelude), the
+   * response starts with the headers it set (taken into JS when JS touches one, see
+   * server-response.ts), and the rate limiters hear what their first request showed.
+   */
+  private attachPrelude(req: EngineIncomingMessage, res: EngineServerResponse, text: string) {
+    const plan = this.preludePlans.get(planId(text))
+    res[kPreludeText] = text
+    if (plan === undefined) {
+      // Not a plan installed here: keep its headers, and let JS run every layer.
+      res[kTakePrelude]()
+      return
+    }
+    req[kPrelude] = plan
+    req[kPreludePlan] = plan
+    req[kPreludeText] = text
+    res[kPreludeNames] = plan.headerNames
+    const bits = noticeBits(text)
+    if (bits !== 0) plan.notices(bits)
+  }
+
   /** CONNECT, or an Upgrade with listeners: Node's `'connect'` / `'upgrade'` with the socket. */
   private handOver(id: number, connection: EngineSocket, method: string, url: string, httpMinor: number, headers: string, head: Buffer) {
     const socket = new TunnelSocket(id, connection)
     this.tunnels.set(id, socket)
     const req = new EngineIncomingMessage(id, connection, method, url, httpMinor, headers, false)
-    ;(req as any).upgrade = true
-    req.socket = socket as any
+    ;(req as { upgrade: boolean }).upgrade = true
+    // As Node's, a handed-over request's socket is the connection itself: here the tunnel, which
+    // nothing of the request path uses from now on.
+    req.socket = socket as unknown as EngineSocket
     socket.once('close', () => this.tunnels.delete(id))
     this.emit(method === 'CONNECT' ? 'connect' : 'upgrade', req, socket, head)
   }
@@ -435,8 +509,11 @@ function abortExchange(exchange: Exchange) {
   exchange.res[kOnAbort]()
 }
 
-function decorateListenError(error: any, host: string | undefined, port: number, path?: string) {
-  const code = error.code as string
+/** A failed listen as Node reports it. */
+type ListenError = Error & { code: string; errno?: number; syscall?: string; address?: string; port?: number }
+
+function decorateListenError(error: ListenError, host: string | undefined, port: number, path?: string) {
+  const code = error.code
   const errno = (osConstants.errno as Record<string, number>)[code]
   const address = path ?? host ?? '::'
   error.message = path === undefined ? `listen ${code}: ${describe(code)} ${address}:${port}` : `listen ${code}: ${describe(code)} ${path}`

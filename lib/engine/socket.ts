@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events'
 import { errors } from '../errors'
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged controls are on the prototype (withEngineControls below)
 export class EngineSocket extends EventEmitter implements PeerAddresses {
   // Undefined on a Unix socket, as in Node.
   readonly remoteAddress: string | undefined
@@ -109,7 +110,7 @@ export interface EngineControls {
 
 /** Adds the engine-owned socket controls as chainable no-ops, as middleware and ws call them. */
 export function withEngineControls(target: { prototype: object }): void {
-  const define = (name: string, value: Function) =>
+  const define = (name: string, value: (...args: never[]) => unknown) =>
     Object.defineProperty(target.prototype, name, { value, writable: true, configurable: true })
   for (const name of ['setNoDelay', 'setKeepAlive', 'ref', 'unref']) {
     define(name, function chainable(this: unknown) {

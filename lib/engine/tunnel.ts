@@ -5,6 +5,7 @@ import { Duplex } from 'node:stream'
 import { native } from '../binding'
 import { type EngineControls, type EngineSocket, type PeerAddresses, withEngineControls } from './socket'
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged controls are on the prototype (withEngineControls below)
 export class TunnelSocket extends Duplex {
   /** Only TLS sockets have it, as in Node: plain connections leave it undefined. */
   declare readonly encrypted: true | undefined

@@ -6,9 +6,10 @@
 import vary from 'vary'
 import { native } from '../binding'
 import { kNativeStage } from '../symbols'
-import { encodeOptions, isInvalidOption, isNotNative, packageError, type NativeStage, type StageError } from './options'
+import type { ServerResponse } from 'node:http'
+import { encodeOptions, isInvalidOption, isNotNative, type NativeStage, packageError, type StageError, type StageMiddleware, type StageRequest } from './options'
 
-type Middleware = (req: any, res: any, next: (err?: unknown) => void) => void
+type Middleware = StageMiddleware & { [kNativeStage]?: NativeStage }
 
 type StaticOrigin = boolean | string | RegExp | Array<boolean | string | RegExp>
 
@@ -45,11 +46,11 @@ const HEADER_NAMES = [
 /** A header value a request can carry (Node's reading of one), which the stage compares as cors does. */
 const CARRIABLE = /^[\t\x20-\x7e\x80-\xff]*$/
 
-function carriable(value: unknown): boolean {
+function carriable(value: unknown): value is string | undefined {
   return value === undefined || (typeof value === 'string' && CARRIABLE.test(value))
 }
 
-export function cors(options?: CorsOptions | ((req: any, callback: (err: Error | null, options?: CorsOptions) => void) => void)): Middleware {
+export function cors(options?: CorsOptions | ((req: StageRequest, callback: (err: Error | null, options?: CorsOptions) => void) => void)): Middleware {
   let stage: InstanceType<typeof native.CorsStage>
   try {
     stage = native.CorsStage.create(encodeOptions(options))
@@ -57,12 +58,12 @@ export function cors(options?: CorsOptions | ((req: any, callback: (err: Error |
     if (isInvalidOption(error as StageError)) throw packageError(error as StageError)
     if (!isNotNative(error as StageError)) throw error
     const middleware = npmCors(options)
-    ;(middleware as any)[kNativeStage] = { kind: 'cors', stage: undefined, reason: (error as Error).message, headerNames: [] } satisfies NativeStage
+    middleware[kNativeStage] = { kind: 'cors', stage: undefined, reason: (error as Error).message, headerNames: [] }
     return middleware
   }
   // For a request whose Origin was rewritten by JS into something no request carries.
   let fallback: Middleware | undefined
-  const middleware = function corsMiddleware(req: any, res: any, next: (err?: unknown) => void) {
+  const middleware: Middleware = function corsMiddleware(req, res, next) {
     const headers = req.headers
     const origin = headers.origin
     const requested = headers['access-control-request-headers']
@@ -79,7 +80,8 @@ export function cors(options?: CorsOptions | ((req: any, callback: (err: Error |
       return
     }
     for (let i = 1; i < decision.length; i += 2) {
-      if (decision[i] === 'Vary') vary(res, decision[i + 1])
+      // the vary package reads and sets the header through getHeader / setHeader, as on Node's response
+      if (decision[i] === 'Vary') vary(res as unknown as ServerResponse, decision[i + 1])
       else res.setHeader(decision[i], decision[i + 1])
     }
     if (decision[0] === '0') {
@@ -89,6 +91,6 @@ export function cors(options?: CorsOptions | ((req: any, callback: (err: Error |
     res.statusCode = Number(decision[0])
     res.end()
   }
-  ;(middleware as any)[kNativeStage] = { kind: 'cors', stage, reason: undefined, headerNames: HEADER_NAMES } satisfies NativeStage
+  middleware[kNativeStage] = { kind: 'cors', stage, reason: undefined, headerNames: HEADER_NAMES }
   return middleware
 }

@@ -4,12 +4,12 @@
 // Options only JS can honour (a CSP directive computed per request) run helmet itself.
 import { native } from '../binding'
 import { kNativeStage } from '../symbols'
-import { encodeOptions, isInvalidOption, isNotNative, packageError, type NativeStage, type StageError } from './options'
+import { encodeOptions, isInvalidOption, isNotNative, type NativeStage, packageError, type StageError, type StageMiddleware } from './options'
 
-type Middleware = (req: any, res: any, next: (err?: unknown) => void) => void
+type Middleware = StageMiddleware & { [kNativeStage]?: NativeStage }
 
 /** helmet itself, for what only it can do (and its standalone middleware). */
-function npmHelmet(): any {
+function npmHelmet(): ((options?: unknown) => Middleware) & Record<string, unknown> {
   // loaded on first need: most apps never do
   return require('helmet')
 }
@@ -21,13 +21,13 @@ export function helmet(options?: Readonly<import('helmet').HelmetOptions>): Midd
   } catch (error) {
     if (isInvalidOption(error as StageError)) throw packageError(error as StageError)
     if (!isNotNative(error as StageError)) throw error
-    const middleware: Middleware = npmHelmet()(options)
-    ;(middleware as any)[kNativeStage] = {
+    const middleware = npmHelmet()(options)
+    middleware[kNativeStage] = {
       kind: 'helmet',
       stage: undefined,
       reason: (error as Error).message,
       headerNames: [],
-    } satisfies NativeStage
+    }
     return middleware
   }
   const warnings = stage.warnings()
@@ -38,12 +38,12 @@ export function helmet(options?: Readonly<import('helmet').HelmetOptions>): Midd
   for (let i = 0; i < headers.length; i += 2) headerNames.push(headers[i].toLowerCase())
   if (removesPoweredBy) headerNames.push('x-powered-by')
   // helmet's own name for it, which stack inspections look for
-  const middleware = function helmetMiddleware(_req: any, res: any, next: (err?: unknown) => void) {
+  const middleware: Middleware = function helmetMiddleware(_req, res, next) {
     for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i], headers[i + 1])
     if (removesPoweredBy) res.removeHeader('X-Powered-By')
     next()
   }
-  ;(middleware as any)[kNativeStage] = { kind: 'helmet', stage, reason: undefined, headerNames } satisfies NativeStage
+  middleware[kNativeStage] = { kind: 'helmet', stage, reason: undefined, headerNames }
   return middleware
 }
 

@@ -1,7 +1,9 @@
 // Options of helmet, cors and express-rate-limit, handed to the native stages as they are: a flat
 // token list the binding reads back into the same JS value (crates/xypriss-napi/src/security.rs),
 // so every JavaScript rule the packages apply to them is applied once, in Rust.
-import { native } from '../binding'
+import type { native } from '../binding'
+import { codes } from '../error-codes'
+import type { NextFunction } from '../types'
 
 export type OptionToken = number | string | Buffer
 
@@ -72,12 +74,12 @@ export interface StageError extends Error {
 
 /** helmet / cors / express-rate-limit would throw this when the middleware is made. */
 export function isInvalidOption(error: StageError): boolean {
-  return error.code === 'XYP_ERR_INVALID_OPTION'
+  return error.code === codes.INVALID_OPTION
 }
 
 /** The options are valid but only JS can honour them (a function, a custom store...). */
 export function isNotNative(error: StageError): boolean {
-  return error.code === 'XYP_ERR_NOT_NATIVE'
+  return error.code === codes.NOT_NATIVE
 }
 
 /** The package's error as it throws it: same constructor and message, no binding code. */
@@ -94,9 +96,42 @@ export interface NativeStage {
   /** Lower-case names of the response headers the stage may set (the app takes them into JS when JS touches one). */
   headerNames: readonly string[]
   /** Why the stage cannot answer natively in this app (its settings), or undefined. */
-  appReason?: (app: any) => string | undefined
+  appReason?: (app: SettingsReader) => string | undefined
   /** rateLimit: the request property its info goes to. */
   requestPropertyName?: string
   /** rateLimit: express-rate-limit's runtime validations, logged once each (engine notices). */
   notice?: (which: number) => void
 }
+
+/** What a stage reads of the app it is compiled for. */
+export interface SettingsReader {
+  get(setting: string): unknown
+}
+
+/** A request as these middleware read it: Express's, or Node's under a plain listener. */
+export interface StageRequest {
+  method?: string
+  headers: Record<string, string | string[] | undefined>
+  ip?: string
+  path?: string
+  app?: SettingsReader
+  socket?: { remoteAddress?: string }
+  [property: string]: unknown
+}
+
+/** A response as these middleware write it (append, status and send are Express's). */
+export interface StageResponse {
+  statusCode: number
+  headersSent: boolean
+  writableEnded: boolean
+  setHeader(name: string, value: string): unknown
+  removeHeader(name: string): void
+  getHeader(name: string): unknown
+  end(): unknown
+  once(event: string, listener: () => void): unknown
+  append?(name: string, value: string): unknown
+  status?(code: number): unknown
+  send?(body: unknown): unknown
+}
+
+export type StageMiddleware = (req: StageRequest, res: StageResponse, next: NextFunction) => void

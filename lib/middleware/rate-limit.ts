@@ -10,9 +10,22 @@ import { isIP } from 'node:net'
 import { native } from '../binding'
 import { errors } from '../errors'
 import { kNativeStage } from '../symbols'
-import { encodeOptions, isInvalidOption, isNotNative, packageError, type NativeStage, type StageError } from './options'
+import type { NextFunction } from '../types'
+import {
+  encodeOptions,
+  isInvalidOption,
+  isNotNative,
+  type NativeStage,
+  packageError,
+  type SettingsReader,
+  type StageError,
+  type StageMiddleware,
+  type StageRequest,
+  type StageResponse,
+} from './options'
 
-type Middleware = ((req: any, res: any, next: (err?: unknown) => void) => void) & {
+type Middleware = StageMiddleware & {
+  [kNativeStage]?: NativeStage
   resetKey(key: string): void | Promise<void>
   getKey(key: string): Promise<{ totalHits: number; resetTime: Date | undefined } | undefined>
 }
@@ -22,23 +35,23 @@ type Stage = InstanceType<typeof native.RateLimitStage>
 /** express-rate-limit 8's options (typed in index.d.ts), and xypriss's own on how to count. */
 export interface RateLimitOptions {
   windowMs?: number
-  limit?: number | ((req: any, res: any) => number | Promise<number>)
-  max?: number | ((req: any, res: any) => number | Promise<number>)
+  limit?: number | ((req: StageRequest, res: StageResponse) => number | Promise<number>)
+  max?: number | ((req: StageRequest, res: StageResponse) => number | Promise<number>)
   message?: unknown
   statusCode?: number
   legacyHeaders?: boolean
   headers?: boolean
   standardHeaders?: boolean | 'draft-6' | 'draft-7' | 'draft-8'
-  identifier?: string | ((req: any, res: any) => string | Promise<string>)
-  retryAfter?: number | ((req: any, res: any) => number | Promise<number>)
+  identifier?: string | ((req: StageRequest, res: StageResponse) => string | Promise<string>)
+  retryAfter?: number | ((req: StageRequest, res: StageResponse) => number | Promise<number>)
   requestPropertyName?: string
   skipFailedRequests?: boolean
   skipSuccessfulRequests?: boolean
-  keyGenerator?: (req: any, res: any) => string | Promise<string>
-  ipv6Subnet?: number | false | ((req: any, res: any) => number | Promise<number>)
-  handler?: (req: any, res: any, next: (err?: unknown) => void, optionsUsed: any) => void
-  skip?: (req: any, res: any) => boolean | Promise<boolean>
-  requestWasSuccessful?: (req: any, res: any) => boolean | Promise<boolean>
+  keyGenerator?: (req: StageRequest, res: StageResponse) => string | Promise<string>
+  ipv6Subnet?: number | false | ((req: StageRequest, res: StageResponse) => number | Promise<number>)
+  handler?: (req: StageRequest, res: StageResponse, next: NextFunction, optionsUsed: Record<string, unknown>) => void
+  skip?: (req: StageRequest, res: StageResponse) => boolean | Promise<boolean>
+  requestWasSuccessful?: (req: StageRequest, res: StageResponse) => boolean | Promise<boolean>
   store?: object
   validate?: boolean | Record<string, boolean>
   passOnStoreError?: boolean
@@ -120,7 +133,7 @@ class Validations {
   isOn(name: string): boolean {
     return Boolean(this.enabled[name] ?? this.enabled.default)
   }
-  keyGenerator(req: any, isIP: (ip: string) => number) {
+  keyGenerator(req: StageRequest, isIP: (ip: string) => number) {
     const ip = req.ip
     this.once('ip', () => {
       if (ip === undefined)
@@ -130,11 +143,11 @@ class Validations {
       return undefined
     })
     this.once('trustProxy', () =>
-      req.app.get('trust proxy') === true
+      req.app?.get('trust proxy') === true
         ? ['ERR_ERL_PERMISSIVE_TRUST_PROXY', `The Express 'trust proxy' setting is true, which allows anyone to trivially bypass IP-based rate limiting.`]
         : undefined,
     )
-    this.once('xForwardedForHeader', () => this.xForwardedFor(Boolean(req.headers['x-forwarded-for']) && req.app.get('trust proxy') === false))
+    this.once('xForwardedForHeader', () => this.xForwardedFor(Boolean(req.headers['x-forwarded-for']) && req.app?.get('trust proxy') === false))
     this.once('forwardedHeader', () => this.forwarded(Boolean(req.headers.forwarded) && req.ip === req.socket?.remoteAddress))
   }
   xForwardedFor(found: boolean): [string, string] | undefined {
@@ -193,11 +206,12 @@ class Validations {
   }
 }
 
-function validateLogger(logger: any): Logger {
-  if (typeof logger !== 'object' || logger === null || typeof logger.error !== 'function' || typeof logger.warn !== 'function') {
+function validateLogger(logger: unknown): Logger {
+  const l = logger as Partial<Logger> | null
+  if (typeof l !== 'object' || l === null || typeof l.error !== 'function' || typeof l.warn !== 'function') {
     throw new TypeError('Provided logger does not implement the Logger interface')
   }
-  return logger
+  return l as Logger
 }
 
 /** The options as express-rate-limit reads them: undefined properties left out. */
@@ -260,7 +274,7 @@ function npmRateLimit(passed: Record<string, unknown>, store: NativeStore | unde
 }
 
 function tag(middleware: Middleware, stage: NativeStage): Middleware {
-  ;(middleware as any)[kNativeStage] = stage
+  middleware[kNativeStage] = stage
   return middleware
 }
 
@@ -292,10 +306,10 @@ export function rateLimit(passedOptions?: RateLimitOptions): Middleware {
 function nativeRateLimit(stage: Stage, options: Record<string, unknown>): Middleware {
   const logger = options.logger === undefined ? consoleLogger : validateLogger(options.logger)
   const validations = new Validations(options.validate ?? true, logger)
-  const keyGenerator = options.keyGenerator as ((req: any, res: any) => unknown) | undefined
-  const skip = options.skip as ((req: any, res: any) => unknown) | undefined
-  const handler = options.handler as ((req: any, res: any, next: (err?: unknown) => void, options: unknown) => unknown) | undefined
-  const requestWasSuccessful = (options.requestWasSuccessful as ((req: any, res: any) => unknown) | undefined) ?? ((_req: any, res: any) => res.statusCode < 400)
+  const keyGenerator = options.keyGenerator as ((req: StageRequest, res: StageResponse) => unknown) | undefined
+  const skip = options.skip as ((req: StageRequest, res: StageResponse) => unknown) | undefined
+  const handler = options.handler as ((req: StageRequest, res: StageResponse, next: NextFunction, options: unknown) => unknown) | undefined
+  const requestWasSuccessful = (options.requestWasSuccessful as ((req: StageRequest, res: StageResponse) => unknown) | undefined) ?? ((_req: StageRequest, res: StageResponse) => res.statusCode < 400)
   // Validations in express-rate-limit's order: those on the options, its creation-stack check,
   // MemoryStore's windowMs check; the draft check on the first request, after those of its key.
   // (`limit: 0` is logged now: natively, no request through it ever reaches JS.)
@@ -340,7 +354,7 @@ function nativeRateLimit(stage: Stage, options: Record<string, unknown>): Middle
   }
 
   /** Counts the request and answers (or goes on) as express-rate-limit does once it has the key. */
-  const count = (req: any, res: any, next: (err?: unknown) => void, hit: string[], key: unknown) => {
+  const count = (req: StageRequest, res: StageResponse, next: NextFunction, hit: string[], key: unknown) => {
     const used = Number(hit[1])
     validations.singleCount(req, hit[4])
     validations.afterFirstRequest()
@@ -351,19 +365,20 @@ function nativeRateLimit(stage: Stage, options: Record<string, unknown>): Middle
       for (let i = 6; i < hit.length; i += 2) {
         const name = hit[i]
         // draft-8's two headers are appended (res.append), as express-rate-limit does
-        if ((name === 'RateLimit' || name === 'RateLimit-Policy') && hit[i + 1][0] === '"') res.append(name, hit[i + 1])
+        if ((name === 'RateLimit' || name === 'RateLimit-Policy') && hit[i + 1][0] === '"') res.append!(name, hit[i + 1])
         else res.setHeader(name, hit[i + 1])
       }
     }
     if (skipFailed || skipSuccessful) settleLater(req, res, hit)
     if (hit[5] !== '1') return next()
     if (handler !== undefined) return handler(req, res, next, optionsUsed)
-    res.status(statusCode)
-    if (!res.writableEnded) res.send(message)
+    // Express's res.status / res.send, as express-rate-limit calls them
+    res.status!(statusCode)
+    if (!res.writableEnded) res.send!(message)
   }
 
   /** Takes the hit back per the skip options once the response's fate is known. */
-  const settleLater = (req: any, res: any, hit: string[]) => {
+  const settleLater = (req: StageRequest, res: StageResponse, hit: string[]) => {
     const resetAt = Number(hit[3])
     let decremented = false
     const decrement = () => {
@@ -392,7 +407,7 @@ function nativeRateLimit(stage: Stage, options: Record<string, unknown>): Middle
   }
 
   /** express-rate-limit's default key generator: req.ip (its IPv6 network), after its validations. */
-  const byAddress = (req: any, res: any, next: (err?: unknown) => void) => {
+  const byAddress = (req: StageRequest, res: StageResponse, next: NextFunction) => {
     validations.keyGenerator(req, isIP)
     const ip = req.ip
     // without an address express-rate-limit keys `undefined`
@@ -403,10 +418,10 @@ function nativeRateLimit(stage: Stage, options: Record<string, unknown>): Middle
   // Without JS hooks everything is decided in one native call, synchronously.
   const middleware = (
     keyGenerator === undefined && skip === undefined
-      ? function rateLimitMiddleware(req: any, res: any, next: (err?: unknown) => void) {
+      ? function rateLimitMiddleware(req: StageRequest, res: StageResponse, next: NextFunction) {
           byAddress(req, res, next)
         }
-      : async function rateLimitMiddleware(req: any, res: any, next: (err?: unknown) => void) {
+      : async function rateLimitMiddleware(req: StageRequest, res: StageResponse, next: NextFunction) {
           try {
             if (skip !== undefined && (await skip(req, res))) return next()
             if (keyGenerator === undefined) return await byAddress(req, res, next)
@@ -432,7 +447,7 @@ function nativeRateLimit(stage: Stage, options: Record<string, unknown>): Middle
     reason: hooks.length === 0 ? undefined : `its ${hooks.join(', ')} ${hooks.length === 1 ? 'is a JS function' : 'are JS functions'} (counting stays native)`,
     headerNames,
     requestPropertyName: property,
-    appReason: (app: any) => nativeAnswerReason(app, message),
+    appReason: (app: SettingsReader) => nativeAnswerReason(app, message),
     notice: (bits: number) => validations.engineFirstRequest((bits & 2) !== 0, (bits & 4) !== 0),
   })
 }
@@ -442,7 +457,7 @@ function nativeRateLimit(stage: Stage, options: Record<string, unknown>): Middle
  * express-rate-limit would, or undefined. req.ip must be the socket's address; res.send's
  * answer must not depend on the request or on settings the engine does not know.
  */
-function nativeAnswerReason(app: any, message: unknown): string | undefined {
+function nativeAnswerReason(app: SettingsReader, message: unknown): string | undefined {
   if (app.get('trust proxy') !== false) {
     return "the app's 'trust proxy' setting makes req.ip come from X-Forwarded-For, which is read in JS"
   }

@@ -1,12 +1,49 @@
 // Router: the middleware/route stack and its dispatch, with Express 5 (router@2) semantics:
 // mounted paths strip `req.url`, `next('route')` / `next('router')`, error layers, params,
 // rejected promises reaching `next(err)`, and the automatic OPTIONS response.
-import { Layer, type Handler, type LayerMatch, type PathSpec } from './layer'
-import { methods } from './methods'
-import { Route } from './route'
 import { parseUrl } from '../request'
-import type { Plan } from '../prelude'
-import { kCandidates, kPrelude } from '../symbols'
+import { kCandidates, kParsedUrl, kPrelude } from '../symbols'
+import type { TargetReading } from '../target'
+import type { NextFunction, Params } from '../types'
+import { type Handler, Layer, type LayerMatch, type PathSpec, type RouteEntry } from './layer'
+import { methods } from './methods'
+import { type ParamCall, type ParamHandler, processParams } from './params'
+import { Route, type RouteMethod } from './route'
+
+export type { ParamHandler }
+
+/** What the router reads and sets on a request: the engine's, or Node's under `http.createServer(app)`. */
+export interface RoutedRequest {
+  url: string
+  method: string
+  baseUrl: string
+  originalUrl: string
+  params: Params
+  next?: NextFunction
+  route?: unknown
+  [kParsedUrl]: TargetReading | undefined
+  /** The engine's matching layers for this request, `[stackVersion, index, ...]`. */
+  [kCandidates]?: number[]
+  /** The native prelude's plan when the engine ran a router's leading layers (see ../prelude.ts). */
+  [kPrelude]?: object
+}
+
+/** What the router needs of a native prelude's plan: which of its layers the engine ran. */
+export interface CompiledLayers {
+  router: unknown
+  /** The layers, in stack order, and their stack indices when compiled. */
+  layers: Layer[]
+  indices: number[]
+  /** The first stack index after them. */
+  resume: number
+}
+
+/** What the automatic OPTIONS answer writes. */
+export interface RoutedResponse {
+  setHeader(name: string, value: string | number): unknown
+  end(chunk: string): unknown
+}
+
 
 export interface RouterOptions {
   caseSensitive?: boolean
@@ -15,9 +52,9 @@ export interface RouterOptions {
 }
 
 export interface Router {
-  (req: any, res: any, next: (err?: any) => void): void
+  (req: RoutedRequest, res: RoutedResponse, next: NextFunction): void
   stack: Layer[]
-  params: Record<string, Handler[]>
+  params: Record<string, ParamHandler[]>
   caseSensitive: boolean
   mergeParams: boolean
   strict: boolean
@@ -27,15 +64,16 @@ export interface Router {
   version: number
   /** The engine mirrors this router: requests may carry its matching layers. */
   mirrored: boolean
-  handle(req: any, res: any, callback: (err?: any) => void): void
-  use(...args: any[]): Router
+  handle(req: RoutedRequest, res: RoutedResponse, callback: NextFunction): void
+  use(...args: unknown[]): Router
   route(path: PathSpec): Route
-  param(name: string, fn: Handler): Router
-  [method: string]: any
+  param(name: string, fn: ParamHandler): Router
+  /** `router.get(path, ...handlers)` and the other HTTP methods, `router.all(...)`. */
+  [method: string]: unknown
 }
 
 export function createRouter(options: RouterOptions = {}): Router {
-  const router = function router(req: any, res: any, next: (err?: any) => void) {
+  const router = function router(req: RoutedRequest, res: RoutedResponse, next: NextFunction) {
     ;(router as Router).handle(req, res, next)
   } as Router
   Object.setPrototypeOf(router, routerProto)
@@ -50,9 +88,9 @@ export function createRouter(options: RouterOptions = {}): Router {
   return router
 }
 
-const routerProto: any = Object.create(Function.prototype)
+const routerProto: Record<string, unknown> = Object.create(Function.prototype)
 
-routerProto.param = function param(this: Router, name: string, fn: Handler): Router {
+routerProto.param = function param(this: Router, name: string, fn: ParamHandler): Router {
   if (!name) throw new TypeError('argument name is required')
   if (typeof name !== 'string') throw new TypeError('argument name must be a string')
   if (!fn) throw new TypeError('argument fn is required')
@@ -61,7 +99,7 @@ routerProto.param = function param(this: Router, name: string, fn: Handler): Rou
   return this
 }
 
-routerProto.use = function use(this: Router, handler: any, ...rest: any[]): Router {
+routerProto.use = function use(this: Router, handler: unknown, ...rest: unknown[]): Router {
   let offset = 0
   let path: PathSpec = '/'
   const args = [handler, ...rest]
@@ -70,14 +108,14 @@ routerProto.use = function use(this: Router, handler: any, ...rest: any[]): Rout
     while (Array.isArray(arg) && arg.length !== 0) arg = arg[0]
     if (typeof arg !== 'function') {
       offset = 1
-      path = handler
+      path = handler as PathSpec
     }
   }
-  const callbacks = args.slice(offset).flat(Infinity)
+  const callbacks: unknown[] = args.slice(offset).flat(Infinity)
   if (callbacks.length === 0) throw new TypeError('argument handler is required')
   for (const fn of callbacks) {
     if (typeof fn !== 'function') throw new TypeError('argument handler must be a function')
-    const layer = new Layer(path, { sensitive: this.caseSensitive, strict: false, end: false }, fn)
+    const layer = new Layer(path, { sensitive: this.caseSensitive, strict: false, end: false }, fn as Handler)
     this.stack.push(layer)
   }
   this.version++
@@ -87,9 +125,9 @@ routerProto.use = function use(this: Router, handler: any, ...rest: any[]): Rout
 
 routerProto.route = function route(this: Router, path: PathSpec): Route {
   const route = new Route(path)
-  const layer = new Layer(path, { sensitive: this.caseSensitive, strict: this.strict, end: true }, function handle(req: any, res: any, next: any) {
+  const layer = new Layer(path, { sensitive: this.caseSensitive, strict: this.strict, end: true }, function handle(req: RoutedRequest, res: object, next: NextFunction) {
     route.dispatch(req, res, next)
-  })
+  } as Handler)
   layer.route = route
   route.onChange = () => {
     this.version++
@@ -102,14 +140,14 @@ routerProto.route = function route(this: Router, path: PathSpec): Route {
 }
 
 for (const method of [...methods, 'all']) {
-  routerProto[method] = function (this: Router, path: PathSpec, ...handlers: any[]) {
+  routerProto[method] = function (this: Router, path: PathSpec, ...handlers: unknown[]) {
     const route = this.route(path)
-    route[method](...handlers)
+    ;(route[method] as RouteMethod).apply(route, handlers)
     return this
   }
 }
 
-routerProto.handle = function handle(this: Router, req: any, res: any, callback: (err?: any) => void): void {
+routerProto.handle = function handle(this: Router, req: RoutedRequest, res: RoutedResponse, callback: NextFunction): void {
   if (!callback) throw new TypeError('argument callback is required')
   let idx = 0
   let options: string[] | undefined
@@ -117,7 +155,7 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
   let removed = ''
   let slashAdded = false
   let sync = 0
-  const paramcalled: Record<string, any> = {}
+  const paramcalled: Record<string, ParamCall> = {}
   const self = this
   const stack = this.stack
   const parentParams = req.params
@@ -127,16 +165,16 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
   // mirrored, so while an error is pending the stack is scanned as usual.
   let candidates: number[] | undefined
   let candidateAt = 1
-  const engineMatch = req[kCandidates] as number[] | undefined
+  const engineMatch = req[kCandidates]
   if (engineMatch !== undefined) {
     req[kCandidates] = undefined
     if (this.mirrored && engineMatch[0] === this.version) candidates = engineMatch
   }
   const candidateUrl = req.url
-  // The engine's native prelude ran this router's leading layers for this request (../prelude.ts):
-  // they are skipped, once (a request dispatched again runs them in JS, as Express would).
+  // The engine's native prelude ran this router's leading layers for this request: they are
+  // skipped, once (a request dispatched again runs them in JS, as Express would).
   let compiled: Layer[] | undefined
-  const plan = req[kPrelude] as Plan | undefined
+  const plan = req[kPrelude] as CompiledLayers | undefined
   if (plan !== undefined && plan.router === this) {
     req[kPrelude] = undefined
     if (plan.indices.every((index, i) => stack[index] === plan.layers[i])) idx = plan.resume
@@ -148,7 +186,7 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
     const methodsSeen: string[] = []
     options = methodsSeen
     const inner = done
-    done = (err?: any) => {
+    done = (err?: unknown) => {
       if (err || methodsSeen.length === 0) return inner(err)
       sendOptionsResponse(res, methodsSeen)
     }
@@ -157,7 +195,7 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
   req.originalUrl = req.originalUrl || req.url
   next()
 
-  function next(err?: any): void {
+  function next(err?: unknown): void {
     let layerError = err === 'route' ? null : err
     if (slashAdded) {
       const pathIsRoot = req.url === '/' || req.url.startsWith('/?')
@@ -190,7 +228,7 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
     if (candidates !== undefined && req.url !== candidateUrl) candidates = undefined
     let layer: Layer | undefined
     let match: LayerMatch | false = false
-    let route: Route | undefined
+    let route: RouteEntry | undefined
     while (!match && idx < stack.length) {
       if (candidates !== undefined && !layerError) {
         while (candidateAt < candidates.length && candidates[candidateAt] < idx) candidateAt++
@@ -201,7 +239,7 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
         idx = candidates[candidateAt]
       }
       layer = stack[idx++]
-      if (compiled !== undefined && compiled.includes(layer)) continue
+      if (compiled?.includes(layer)) continue
       route = layer.route
       try {
         match = layer.match(path)
@@ -228,7 +266,7 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
     const matchedLayer = layer!
     if (route) req.route = route
     req.params = self.mergeParams ? mergeParams(matched.params, parentParams) : matched.params
-    processParams(self.params, matched.keys, paramcalled, req, res, (e?: any) => {
+    processParams(self.params, matched.keys, paramcalled, req, res, (e?: unknown) => {
       if (e) next(layerError || e)
       else if (route) matchedLayer.handleRequest(req, res, next)
       else trimPrefix(matchedLayer, layerError, matched.path, path)
@@ -236,7 +274,7 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
     })
   }
 
-  function trimPrefix(layer: Layer, layerError: any, layerPath: string, path: string): void {
+  function trimPrefix(layer: Layer, layerError: unknown, layerPath: string, path: string): void {
     if (layerPath.length !== 0) {
       if (layerPath !== path.substring(0, layerPath.length)) {
         next(layerError)
@@ -260,62 +298,6 @@ routerProto.handle = function handle(this: Router, req: any, res: any, callback:
   }
 }
 
-function processParams(
-  params: Record<string, Handler[]>,
-  keys: string[],
-  called: Record<string, any>,
-  req: any,
-  res: any,
-  done: (err?: any) => void,
-): void {
-  if (keys.length === 0) {
-    done()
-    return
-  }
-  let i = 0
-  let paramIndex = 0
-  let key: string
-  let paramVal: any
-  let paramCallbacks: Handler[] | undefined
-  let paramCalled: any
-
-  function param(err?: any): void {
-    if (err) return done(err)
-    if (i >= keys.length) return done()
-    paramIndex = 0
-    key = keys[i++]
-    paramVal = req.params[key]
-    paramCallbacks = params[key]
-    paramCalled = called[key]
-    if (paramVal === undefined || !paramCallbacks) return param()
-    if (paramCalled && (paramCalled.match === paramVal || (paramCalled.error && paramCalled.error !== 'route'))) {
-      req.params[key] = paramCalled.value
-      return param(paramCalled.error)
-    }
-    called[key] = paramCalled = { error: null, match: paramVal, value: paramVal }
-    paramCallback()
-  }
-
-  function paramCallback(err?: any): void {
-    const fn = paramCallbacks![paramIndex++]
-    paramCalled.value = req.params[key]
-    if (err) {
-      paramCalled.error = err
-      param(err)
-      return
-    }
-    if (!fn) return param()
-    try {
-      const ret = fn(req, res, paramCallback, paramVal, key)
-      if (ret && typeof ret.then === 'function') ret.then(null, (error: any) => paramCallback(error || new Error('Rejected promise')))
-    } catch (e) {
-      paramCallback(e)
-    }
-  }
-
-  param()
-}
-
 function getProtohost(url: string): string | undefined {
   if (typeof url !== 'string' || url.length === 0 || url[0] === '/') return undefined
   const searchIndex = url.indexOf('?')
@@ -324,7 +306,7 @@ function getProtohost(url: string): string | undefined {
   return fqdnIndex !== -1 ? url.substring(0, url.indexOf('/', 3 + fqdnIndex)) : undefined
 }
 
-function mergeParams(params: Record<string, any>, parent: any): Record<string, any> {
+function mergeParams(params: Params, parent: unknown): Params {
   if (typeof parent !== 'object' || !parent) return params
   const obj = Object.assign({}, parent)
   if (!(0 in params) || !(0 in parent)) return Object.assign(obj, params)
@@ -339,15 +321,16 @@ function mergeParams(params: Record<string, any>, parent: any): Record<string, a
   return Object.assign(obj, params)
 }
 
-function restore(fn: (err?: any) => void, obj: any, ...props: string[]) {
+/** `fn`, which first puts back the values `obj`'s `props` had when this was called. */
+function restore<T extends object>(fn: NextFunction, obj: T, ...props: Array<keyof T>): NextFunction {
   const vals = props.map((p) => obj[p])
-  return function (this: any, ...args: any[]) {
+  return function (this: unknown, ...args: [err?: unknown]) {
     for (let i = 0; i < props.length; i++) obj[props[i]] = vals[i]
-    return (fn as any).apply(this, args)
+    return fn.apply(this, args)
   }
 }
 
-function sendOptionsResponse(res: any, methodsSeen: string[]): void {
+function sendOptionsResponse(res: RoutedResponse, methodsSeen: string[]): void {
   const allow = [...new Set(methodsSeen)].sort().join(', ')
   res.setHeader('Allow', allow)
   res.setHeader('Content-Length', Buffer.byteLength(allow))

@@ -1,7 +1,22 @@
 // One entry of a router's stack: a path matcher and a handler (Express 5 / router@2 semantics).
 import { match as compile, type MatchFunction } from 'path-to-regexp'
+import type { NextFunction, Params } from '../types'
 
-export type Handler = (...args: any[]) => any
+/** A middleware or route handler; with four parameters, an error handler (Express tells them by arity). */
+export type Handler = RequestHandler | ErrorHandler
+// The router takes the engine's requests and Node's alike, and hands them to handlers typed by
+// their authors; it only passes them along.
+export type RequestHandler = (req: never, res: never, next: NextFunction) => unknown
+export type ErrorHandler = (err: unknown, req: never, res: never, next: NextFunction) => unknown
+type CallableHandler = (...args: unknown[]) => unknown
+
+/** What a layer knows of the route it dispatches to (lib/router/route.ts). */
+export interface RouteEntry {
+  readonly methods: Record<string, boolean>
+  _handlesMethod(method: string): boolean
+  _methods(): string[]
+  dispatch(req: object, res: object, done: NextFunction): void
+}
 
 export interface LayerOptions {
   sensitive?: boolean
@@ -10,7 +25,7 @@ export interface LayerOptions {
 }
 
 export interface LayerMatch {
-  params: Record<string, any>
+  params: Params
   path: string
   keys: string[]
 }
@@ -18,16 +33,16 @@ export interface LayerMatch {
 export type PathSpec = string | RegExp | Array<string | RegExp>
 
 const TRAILING_SLASH = /\/+$/
-const EMPTY_MATCH: LayerMatch = Object.freeze({ params: Object.freeze({}), path: '', keys: [] }) as LayerMatch
+const EMPTY_MATCH: LayerMatch = Object.freeze({ params: Object.freeze({}), path: '', keys: [] })
 
 function decodeParam(value: string): string {
   if (typeof value !== 'string' || value.length === 0) return value
   try {
     return decodeURIComponent(value)
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof URIError) {
       err.message = `Failed to decode param '${value}'`
-      ;(err as any).status = 400
+      Object.assign(err, { status: 400 })
     }
     throw err
   }
@@ -64,7 +79,7 @@ function compileMatcher(path: string | RegExp, options: LayerOptions): (p: strin
       const m = path.exec(p)
       if (!m) return false
       // groups that took no part in the match leave no param, as in router@2
-      const params: Record<string, any> = {}
+      const params: Params = {}
       for (let i = 1; i < m.length; i++) {
         if (m[i] !== undefined) params[names[i - 1] ?? i - 1] = decodeParam(m[i])
       }
@@ -72,7 +87,7 @@ function compileMatcher(path: string | RegExp, options: LayerOptions): (p: strin
     }
   }
   const source = options.strict || path === '/' ? path : String(path).replace(TRAILING_SLASH, '')
-  const fn: MatchFunction<Record<string, any>> = compile(source, {
+  const fn: MatchFunction<Params> = compile(source, {
     sensitive: options.sensitive,
     end: options.end,
     trailing: !options.strict,
@@ -81,7 +96,7 @@ function compileMatcher(path: string | RegExp, options: LayerOptions): (p: strin
   return (p) => {
     const m = fn(p)
     if (!m) return false
-    const params = m.params as Record<string, any>
+    const params = m.params
     return { params, path: m.path, keys: Object.keys(params) }
   }
 }
@@ -92,7 +107,7 @@ export class Layer {
   /** The path as registered, for mirroring into the engine's table. */
   readonly spec: PathSpec
   readonly end: boolean
-  route: any = undefined
+  route: RouteEntry | undefined = undefined
   method: string | undefined = undefined
   private readonly slash: boolean
   private readonly matchers: Array<(p: string) => LayerMatch | false>
@@ -116,35 +131,36 @@ export class Layer {
     return false
   }
 
-  handleRequest(req: any, res: any, next: (err?: any) => void): void {
-    const fn = this.handle
+  handleRequest(req: object, res: object, next: NextFunction): void {
+    const fn = this.handle as CallableHandler
     if (fn.length > 3) {
       next()
       return
     }
     try {
       const ret = fn(req, res, next)
-      if (ret !== undefined && ret !== null && typeof ret.then === 'function') {
-        ret.then(null, (error: any) => next(error || new Error('Rejected promise')))
-      }
+      if (isThenable(ret)) ret.then(null, (error: unknown) => next(error || new Error('Rejected promise')))
     } catch (err) {
       next(err)
     }
   }
 
-  handleError(error: any, req: any, res: any, next: (err?: any) => void): void {
-    const fn = this.handle
+  handleError(error: unknown, req: object, res: object, next: NextFunction): void {
+    const fn = this.handle as CallableHandler
     if (fn.length !== 4) {
       next(error)
       return
     }
     try {
       const ret = fn(error, req, res, next)
-      if (ret !== undefined && ret !== null && typeof ret.then === 'function') {
-        ret.then(null, (err: any) => next(err || new Error('Rejected promise')))
-      }
+      if (isThenable(ret)) ret.then(null, (err: unknown) => next(err || new Error('Rejected promise')))
     } catch (err) {
       next(err)
     }
   }
+}
+
+/** A promise, or anything with a `then` that the router treats as one (as router@2 does). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== undefined && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
 }

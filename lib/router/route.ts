@@ -1,17 +1,21 @@
 // A route: one path, handlers per method (Express 5 / router@2 semantics).
 import { errors } from '../errors'
-import { Layer, type Handler } from './layer'
+import type { NextFunction } from '../types'
+import { type Handler, Layer, type PathSpec, type RouteEntry } from './layer'
 import { methods } from './methods'
 
-export class Route {
-  readonly path: any
+/** `route.get(...)`, `route.post(...)`...: one per HTTP method, added below. */
+export type RouteMethod = (this: Route, ...handlers: unknown[]) => Route
+
+export class Route implements RouteEntry {
+  readonly path: PathSpec
   readonly stack: Layer[] = []
   methods: Record<string, boolean> = Object.create(null)
   /** Called when the set of methods changes, so a mirrored table can follow. */
   onChange: (() => void) | undefined = undefined;
-  [method: string]: any
+  [method: string]: unknown
 
-  constructor(path: any) {
+  constructor(path: PathSpec) {
     this.path = path
   }
 
@@ -28,7 +32,7 @@ export class Route {
     return list.map((m) => m.toUpperCase())
   }
 
-  dispatch(req: any, res: any, done: (err?: any) => void): void {
+  dispatch(req: { method: string; route?: unknown }, res: object, done: NextFunction): void {
     let idx = 0
     const stack = this.stack
     let sync = 0
@@ -36,15 +40,20 @@ export class Route {
       done()
       return
     }
-    let method = typeof req.method === 'string' ? req.method.toLowerCase() : req.method
+    let method: unknown = typeof req.method === 'string' ? req.method.toLowerCase() : req.method
     if (method === 'head' && !this.methods.head) method = 'get'
     req.route = this
     next()
 
-    function next(err?: any): void {
-      if (err && err === 'route') return done()
-      if (err && err === 'router') return done(err)
-      if (idx >= stack.length) return done(err)
+    function next(err?: unknown): void {
+      if (err && err === 'route') {
+        done()
+        return
+      }
+      if ((err && err === 'router') || idx >= stack.length) {
+        done(err)
+        return
+      }
       if (++sync > 100) {
         setImmediate(next, err)
         return
@@ -55,18 +64,21 @@ export class Route {
         layer = stack[idx++]
         match = !layer.method || layer.method === method
       }
-      if (!match) return done(err)
+      if (!match) {
+        done(err)
+        return
+      }
       if (err) layer!.handleError(err, req, res, next)
       else layer!.handleRequest(req, res, next)
       sync = 0
     }
   }
 
-  all(...handlers: any[]): this {
+  all(...handlers: unknown[]): this {
     return this.addHandlers('_all', undefined, handlers)
   }
 
-  private addHandlers(key: string, method: string | undefined, handlers: any[]): this {
+  private addHandlers(key: string, method: string | undefined, handlers: unknown[]): this {
     const list = handlers.flat(Infinity)
     if (list.length === 0) throw new TypeError('argument handler is required')
     for (const handle of list) {
@@ -82,9 +94,10 @@ export class Route {
 
   static {
     for (const method of methods) {
-      ;(Route.prototype as any)[method] = function (this: Route, ...handlers: any[]) {
-        return (this as any).addHandlers(method, method, handlers)
+      const addMethod: RouteMethod = function (this: Route, ...handlers: unknown[]) {
+        return this.addHandlers(method, method, handlers)
       }
+      Route.prototype[method] = addMethod
     }
   }
 }

@@ -1,8 +1,27 @@
 // Sessions on XEMS: `req.session` read and written, saved before the response ends;
 // `res.xLink(data)` starts a session, `res.xUnlink()` ends it. The token travels in a cookie
 // (and is accepted from a header, for API clients).
+import type { IncomingHttpHeaders } from 'node:http'
 import cookie from 'cookie'
-import type { XemsStore } from './store'
+import type { NextFunction } from '../types'
+import type { XemsStore, XemsValue } from './store'
+
+/** What the middleware uses of a request (the engine's or Node's). */
+export interface SessionRequest {
+  headers: IncomingHttpHeaders
+  session?: unknown
+}
+
+/** What the middleware uses of a response, and the two methods it adds. */
+export interface SessionResponse {
+  headersSent: boolean
+  statusCode: number
+  getHeader(name: string): unknown
+  setHeader(name: string, value: string | string[]): unknown
+  end(...args: unknown[]): unknown
+  xLink?: (data?: XemsValue) => Promise<string>
+  xUnlink?: () => Promise<boolean>
+}
 
 export interface XemsSessionOptions {
   store: XemsStore
@@ -19,7 +38,7 @@ export interface XemsSessionOptions {
 }
 
 export function session(options: XemsSessionOptions) {
-  if (!options || !options.store) throw new TypeError('xems.session needs { store }')
+  if (!options?.store) throw new TypeError('xems.session needs { store }')
   const store = options.store
   const cookieName = options.cookieName ?? 'xems_token'
   const headerName = (options.headerName ?? 'x-xypriss-token').toLowerCase()
@@ -33,7 +52,7 @@ export function session(options: XemsSessionOptions) {
     ...options.cookie,
   }
 
-  function sendToken(res: any, token: string | null) {
+  function sendToken(res: SessionResponse, token: string | null) {
     const value = token === null
       ? cookie.serialize(cookieName, '', { ...cookieOptions, maxAge: undefined, expires: new Date(0) })
       : cookie.serialize(cookieName, token, cookieOptions)
@@ -43,7 +62,7 @@ export function session(options: XemsSessionOptions) {
     if (token !== null) res.setHeader(headerName, token)
   }
 
-  return function xemsSession(req: any, res: any, next: (err?: any) => void) {
+  return function xemsSession(req: SessionRequest, res: SessionResponse, next: NextFunction) {
     const header = req.headers[headerName]
     const fromCookie = req.headers.cookie ? cookie.parse(req.headers.cookie)[cookieName] : undefined
     const presented: string | undefined = fromCookie || (typeof header === 'string' ? header : undefined)
@@ -51,7 +70,7 @@ export function session(options: XemsSessionOptions) {
     let snapshot = ''
     const pending: Promise<unknown>[] = []
 
-    res.xLink = (data: any = {}) => {
+    res.xLink = (data: XemsValue = {}) => {
       const linking = store.createSession(data, { sandbox, ttl }).then((created) => {
         token = created
         req.session = data
@@ -73,7 +92,7 @@ export function session(options: XemsSessionOptions) {
 
     // Save before the response completes, as express-session does, so the next request sees it.
     const end = res.end
-    res.end = function (this: any, ...args: any[]) {
+    res.end = function (this: SessionResponse, ...args: unknown[]) {
       res.end = end
       if (token && req.session !== undefined && JSON.stringify(req.session) !== snapshot) {
         pending.push(store.saveSession(token, req.session, { sandbox, ttl }))

@@ -1,7 +1,7 @@
 // The XEMS store from JS: encrypted, hardware-bound, crash-safe. A write's promise resolves once
 // the record is on disk (appended and fsynced; concurrent writers share one fsync).
 import { native } from '../binding'
-import { errors } from '../errors'
+import { codes, errors } from '../errors'
 
 export type XemsValue = string | Buffer | Uint8Array | object | number | boolean | null
 
@@ -40,14 +40,14 @@ function encode(value: XemsValue): Buffer {
 }
 
 /** Stored values come back as a string when they are valid UTF-8 (tag included), else a Buffer. */
-function decode(stored: string | Buffer | null | undefined): any {
+function decode(stored: string | Buffer | null | undefined): unknown {
   if (stored == null) return undefined
   if (typeof stored === 'string') {
     const tag = stored.charCodeAt(0)
     if (tag === STRING) return stored.slice(1)
     if (tag === JSON_VALUE) return JSON.parse(stored.slice(1))
     if (tag === BYTES) return Buffer.from(stored.slice(1), 'utf8')
-    throw errors.xems('XYP_ERR_XEMS_INTEGRITY', 'stored value has an unknown type tag')
+    throw errors.xems(codes.XEMS_INTEGRITY, 'stored value has an unknown type tag')
   }
   const body = stored.subarray(1)
   switch (stored[0]) {
@@ -58,7 +58,7 @@ function decode(stored: string | Buffer | null | undefined): any {
     case JSON_VALUE:
       return JSON.parse(body.toString('utf8'))
     default:
-      throw errors.xems('XYP_ERR_XEMS_INTEGRITY', 'stored value has an unknown type tag')
+      throw errors.xems(codes.XEMS_INTEGRITY, 'stored value has an unknown type tag')
   }
 }
 
@@ -67,20 +67,22 @@ function toBuffer(value: string | Buffer | undefined): Buffer | undefined {
 }
 
 interface Waiter {
-  resolve(value: any): void
-  reject(error: Error): void
+  resolve(value: unknown): void
+  reject(error: unknown): void
 }
+
+type NativeStore = InstanceType<typeof native.XemsStore>
 
 export class XemsStore {
   /** The recovery key created with this store, or undefined. Shown once: store it offline. */
   readonly recoveryKey: string | undefined
   /** Bytes of an unacknowledged, torn last write dropped when the store was opened. */
   readonly droppedTailBytes: number
-  private readonly handle: any
+  private readonly handle: NativeStore
   private readonly waiters: Map<number, Waiter>
   private nextOp = 1
 
-  private constructor(handle: any, waiters: Map<number, Waiter>) {
+  private constructor(handle: NativeStore, waiters: Map<number, Waiter>) {
     this.handle = handle
     this.waiters = waiters
     this.recoveryKey = handle.recoveryKey ?? undefined
@@ -90,22 +92,27 @@ export class XemsStore {
   static async open(options: XemsOpenOptions): Promise<XemsStore> {
     if (!options || typeof options.path !== 'string') throw new TypeError('xems.open needs a path')
     const waiters = new Map<number, Waiter>()
-    let handle: any
-    const onComplete = (batch: any[]) => {
+    let handle: NativeStore | undefined
+    // [op, ok, value or [code, message]] per completed write
+    const onComplete = (batch: unknown[]) => {
       let settled = 0
       for (let i = 0; i + 2 < batch.length; i += 3) {
-        const waiter = waiters.get(batch[i])
+        const op = batch[i] as number
+        const waiter = waiters.get(op)
         settled++
         if (!waiter) continue
-        waiters.delete(batch[i])
+        waiters.delete(op)
         if (batch[i + 1]) waiter.resolve(batch[i + 2])
-        else waiter.reject(errors.xems(batch[i + 2][0], batch[i + 2][1]))
+        else {
+          const [code, message] = batch[i + 2] as [string, string]
+          waiter.reject(errors.xems(code, message))
+        }
       }
       handle?.settled(settled)
     }
     const secret = options.passphrase === undefined ? toBuffer(options.secret ?? process.env.XEMS_SECRET) : undefined
     if (options.passphrase === undefined && secret === undefined) {
-      throw errors.xems('XYP_ERR_XEMS_KEY', 'xems needs a secret: options.secret, options.passphrase or env XEMS_SECRET')
+      throw errors.xems(codes.XEMS_KEY, 'xems needs a secret: options.secret, options.passphrase or env XEMS_SECRET')
     }
     const result = await native.xemsOpen(
       {
@@ -117,10 +124,13 @@ export class XemsStore {
         createRecoveryKey: options.recoveryKey === true,
         hardwareId: options.hardwareId,
       },
-      onComplete as any,
+      onComplete,
       typeof options.recoveryKey === 'string' ? options.recoveryKey : undefined,
     )
-    if (!(result instanceof native.XemsStore)) throw errors.xems((result as any).code, (result as any).message)
+    if (!(result instanceof native.XemsStore)) {
+      const failure = result as { code: string; message: string }
+      throw errors.xems(failure.code, failure.message)
+    }
     handle = result
     return new XemsStore(handle, waiters)
   }
@@ -129,7 +139,7 @@ export class XemsStore {
     const op = this.nextOp++
     if (this.nextOp > 0xffff_fff0) this.nextOp = 1
     return new Promise<T>((resolve, reject) => {
-      this.waiters.set(op, { resolve, reject })
+      this.waiters.set(op, { resolve: resolve as (value: unknown) => void, reject })
       try {
         start(op)
       } catch (error) {
@@ -144,13 +154,13 @@ export class XemsStore {
   }
 
   /** Undefined when missing or expired. Decrypted in memory on each read. */
-  async get(sandbox: string, key: string): Promise<any> {
-    return decode(this.handle.get(sandbox, key))
+  async get<T = unknown>(sandbox: string, key: string): Promise<T | undefined> {
+    return decode(this.handle.get(sandbox, key)) as T | undefined
   }
 
   /** Synchronous read, for hot paths that cannot await. */
-  getSync(sandbox: string, key: string): any {
-    return decode(this.handle.get(sandbox, key))
+  getSync<T = unknown>(sandbox: string, key: string): T | undefined {
+    return decode(this.handle.get(sandbox, key)) as T | undefined
   }
 
   del(sandbox: string, key: string): Promise<boolean> {
@@ -169,7 +179,7 @@ export class XemsStore {
   async resolveSession(
     token: string,
     options: { sandbox?: string; rotate?: boolean; gracePeriod?: number } = {},
-  ): Promise<{ data: any; token: string } | null> {
+  ): Promise<{ data: unknown; token: string } | null> {
     const sandbox = options.sandbox ?? 'sessions'
     const stored = this.handle.get(sandbox, token)
     if (stored == null) return null

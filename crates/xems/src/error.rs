@@ -1,8 +1,8 @@
 //! The crate's single error type.
 //!
 //! Hyper-style: the kind is private so new kinds can be added without breaking callers, who ask
-//! questions through predicates (`is_key()`, ...). The binding maps kinds to JS codes with
-//! [`Error::code`]. `Error` is `Clone` because one failed fsync fails every waiter of its batch.
+//! questions through predicates (`is_key()`, ...), which the binding maps to its JS codes.
+//! `Error` is `Clone` because one failed fsync fails every waiter of its batch.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -113,18 +113,6 @@ impl Error {
         self.inner.offset
     }
 
-    /// The stable code the JS binding exposes (`XYP_ERR_XEMS_*`).
-    pub fn code(&self) -> &'static str {
-        match self.inner.kind {
-            Kind::Key => "XYP_ERR_XEMS_KEY",
-            Kind::Integrity => "XYP_ERR_XEMS_INTEGRITY",
-            Kind::Locked => "XYP_ERR_XEMS_LOCKED",
-            Kind::Io => "XYP_ERR_XEMS_IO",
-            Kind::Closed => "XYP_ERR_XEMS_CLOSED",
-            Kind::InvalidArgument => "XYP_ERR_XEMS_INVALID_ARGUMENT",
-        }
-    }
-
     fn kind_str(&self) -> &'static str {
         match self.inner.kind {
             Kind::Key => "key error",
@@ -179,17 +167,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn predicates_codes_and_display() {
+    fn predicates_and_display() {
         let e = Error::integrity("frame fails authentication", Some(300));
         assert!(e.is_integrity() && !e.is_key() && !e.is_locked());
         assert_eq!(e.offset(), Some(300));
-        assert_eq!(e.code(), "XYP_ERR_XEMS_INTEGRITY");
         assert!(e.to_string().contains("offset 300"), "{e}");
         let io = Error::io("fsync", std::io::Error::other("disk gone"));
         assert!(io.is_io() && io.source().is_some());
         assert!(io.to_string().contains("disk gone"));
-        assert_eq!(Error::key("x").code(), "XYP_ERR_XEMS_KEY");
-        assert_eq!(Error::locked("x").code(), "XYP_ERR_XEMS_LOCKED");
+        assert!(Error::key("x").is_key());
+        assert!(Error::locked("x").is_locked());
         assert!(Error::closed().is_closed());
         assert!(Error::invalid("x").is_invalid_argument());
     }

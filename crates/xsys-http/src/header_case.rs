@@ -46,6 +46,14 @@ impl CaseKey {
         self.0.is_empty()
     }
 
+    /// The first noted spelling of `lower` (a lower-case name), if any.
+    pub fn spelling(&self, lower: &str) -> Option<&str> {
+        self.0
+            .split(|&b| b == b'\n')
+            .find(|name| name.eq_ignore_ascii_case(lower.as_bytes()))
+            .and_then(|name| std::str::from_utf8(name).ok())
+    }
+
     /// Adds the names `other` noted, after these.
     pub fn extend(&mut self, other: &CaseKey) {
         self.0.extend_from_slice(&other.0);

@@ -1,68 +1,106 @@
-//! Responses the engine gives without waking the handlers, byte-identical to Express 5's.
+//! Responses the engine gives without waking the handlers, as the framework above describes them.
 
 use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, Method, Response, StatusCode};
 
 use crate::exchange::ResponseHead;
+use crate::header_case::CaseKey;
+use crate::prelude::HeaderList;
+use crate::ResponseBody;
 
-/// Express's (finalhandler's) 404 page: `Cannot <METHOD> <encoded pathname>`.
-pub fn not_found(method: &Method, pathname: &str, powered_by: bool) -> (ResponseHead, Bytes) {
-    let (_, body, page_headers) = not_found_page(method, pathname);
-    let mut headers = HeaderMap::with_capacity(6);
-    if powered_by {
-        headers.insert("x-powered-by", HeaderValue::from_static("Express"));
-    }
-    for (name, _, value) in page_headers {
-        headers.insert(name, value);
-    }
-    (
-        ResponseHead {
-            status: StatusCode::NOT_FOUND,
+/// The answer for a request no layer of the mirrored stack can match, as the framework above
+/// gives it (lib/ passes Express's 404 page): a head, and a body that names the request as
+/// `parts[0] METHOD parts[1] PATH parts[2]`, where METHOD and PATH are HTML-escaped and PATH is
+/// percent-encoded first (the `encodeurl` package's rule).
+#[derive(Debug, Clone)]
+pub struct NotFoundPage {
+    status: StatusCode,
+    headers: HeaderMap,
+    case: CaseKey,
+    parts: [String; 3],
+}
+
+impl NotFoundPage {
+    /// `head` is a parsed header block (see [`ResponseHead::from_block`]); its Content-Length is
+    /// computed for each page.
+    pub fn new(head: ResponseHead, parts: [String; 3]) -> NotFoundPage {
+        let mut headers = head.headers;
+        headers.remove(CONTENT_LENGTH);
+        NotFoundPage {
+            status: head.status,
             headers,
-            reason: None,
-            case: Default::default(),
-            send_date: true,
-            prelude_in_js: false,
-            utf8: false,
-        },
-        body,
-    )
+            case: head.case,
+            parts,
+        }
+    }
+
+    /// The page's status.
+    pub(crate) fn status(&self) -> u16 {
+        self.status.as_u16()
+    }
+
+    /// The page's body for one request.
+    pub(crate) fn body(&self, method: &Method, pathname: &str) -> Bytes {
+        let [before, between, after] = &self.parts;
+        Bytes::from(format!(
+            "{before}{}{between}{}{after}",
+            escape_html(method.as_str()),
+            escape_html(&encode_url(pathname))
+        ))
+    }
+
+    /// Sets the page's headers on a response that already has `list` (as `setHeader` does:
+    /// a name set before keeps its place), Content-Length last for `body`.
+    pub(crate) fn set_on(&self, list: &mut HeaderList, body: &Bytes) {
+        for (name, value) in &self.headers {
+            let cased = self
+                .case
+                .spelling(name.as_str())
+                .map_or_else(|| title_case(name.as_str()), str::to_owned);
+            list.set_owned(name.clone(), cased, value.clone());
+        }
+        list.set_owned(
+            CONTENT_LENGTH,
+            "Content-Length".to_owned(),
+            HeaderValue::from(body.len()),
+        );
+    }
+
+    /// The page for one request.
+    pub fn render(&self, method: &Method, pathname: &str) -> Response<ResponseBody> {
+        let [before, between, after] = &self.parts;
+        let body = format!(
+            "{before}{}{between}{}{after}",
+            escape_html(method.as_str()),
+            escape_html(&encode_url(pathname))
+        );
+        let mut headers = self.headers.clone();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        let mut response = Response::new(ResponseBody::full(Bytes::from(body)));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = headers;
+        if let Some(extensions) = self.case.extensions() {
+            *response.extensions_mut() = extensions;
+        }
+        response
+    }
+}
+
+/// `Content-Type` as hyper writes a lower-case name without a case map: Title-Case.
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+    out
 }
 
 /// A header a native answer sets: its name, the case Node sends, its value.
 pub(crate) type AnswerHeader = (HeaderName, &'static str, HeaderValue);
-
-/// finalhandler's 404 for a request no layer handled: status, body, and the headers it sets
-/// (with `setHeader`, on top of what middleware set before).
-pub(crate) fn not_found_page(method: &Method, pathname: &str) -> (u16, Bytes, [AnswerHeader; 4]) {
-    let message = format!("Cannot {} {}", method.as_str(), encode_url(pathname));
-    let body = Bytes::from(html_document(&message));
-    let headers = [
-        (
-            http::header::CONTENT_SECURITY_POLICY,
-            "Content-Security-Policy",
-            HeaderValue::from_static("default-src 'none'"),
-        ),
-        (
-            http::header::X_CONTENT_TYPE_OPTIONS,
-            "X-Content-Type-Options",
-            HeaderValue::from_static("nosniff"),
-        ),
-        (
-            CONTENT_TYPE,
-            "Content-Type",
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        ),
-        (
-            CONTENT_LENGTH,
-            "Content-Length",
-            HeaderValue::from(body.len()),
-        ),
-    ];
-    (404, body, headers)
-}
 
 /// The router's automatic answer to OPTIONS when the matching routes handle other methods only
 /// (router@2's `sendOptionsResponse`): `Allow` and the same list as a text body.
@@ -145,15 +183,6 @@ fn write_hex(out: &mut Vec<u8>, mut value: usize) {
     out[start..].reverse();
 }
 
-fn html_document(message: &str) -> String {
-    let escaped = escape_html(message)
-        .replace('\n', "<br>")
-        .replace("  ", " &nbsp;");
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>{escaped}</pre>\n</body>\n</html>\n"
-    )
-}
-
 /// As the `escape-html` package: the five characters HTML gives meaning to.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -200,28 +229,44 @@ fn url_safe(b: u8) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn not_found_page_is_express_byte_for_byte() {
-        let (head, body) = not_found(&Method::GET, "/nope", true);
-        assert_eq!(head.status, StatusCode::NOT_FOUND);
-        assert_eq!(
-            &body[..],
-            b"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>Cannot GET /nope</pre>\n</body>\n</html>\n"
+    /// A page shaped like Express's, as lib/ gives it.
+    fn page(powered_by: bool) -> NotFoundPage {
+        let block = format!(
+            "{}Content-Security-Policy:default-src 'none'\nx-custom:1\nContent-Length:999\n",
+            if powered_by {
+                "X-Powered-By:Express\n"
+            } else {
+                ""
+            }
         );
-        assert_eq!(
-            head.headers["content-length"],
-            body.len().to_string().as_str()
-        );
-        assert_eq!(head.headers["x-powered-by"], "Express");
+        let head = ResponseHead::from_block(404, &block).expect("valid head");
+        NotFoundPage::new(head, ["<pre>Cannot ".into(), " ".into(), "</pre>\n".into()])
     }
 
-    #[test]
-    fn not_found_page_encodes_then_escapes_the_path() {
-        let (_, body) = not_found(&Method::POST, "/a<b>/'&\"/%zz/%41", false);
-        let text = std::str::from_utf8(&body).expect("utf8");
-        assert!(
-            text.contains("<pre>Cannot POST /a%3Cb%3E/&#39;&amp;%22/%25zz/%41</pre>"),
-            "{text}"
+    async fn body_of(response: Response<ResponseBody>) -> Vec<u8> {
+        use http_body_util::BodyExt;
+        let collected = response.into_body().collect().await;
+        collected.map(|c| c.to_bytes().to_vec()).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn not_found_page_names_the_request_and_counts_its_length() {
+        let response = page(true).render(&Method::GET, "/nope");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(response.headers()["x-powered-by"], "Express");
+        assert_eq!(response.headers()["content-length"], "28");
+        assert!(!response.extensions().is_empty(), "x-custom keeps its case");
+        assert_eq!(body_of(response).await, b"<pre>Cannot GET /nope</pre>\n");
+    }
+
+    #[tokio::test]
+    async fn not_found_page_encodes_then_escapes_the_path() {
+        let response = page(false).render(&Method::POST, "/a<b>/'&\"/%zz/%41");
+        assert!(!response.headers().contains_key("x-powered-by"));
+        let body = body_of(response).await;
+        assert_eq!(
+            std::str::from_utf8(&body).expect("utf8"),
+            "<pre>Cannot POST /a%3Cb%3E/&#39;&amp;%22/%25zz/%41</pre>\n"
         );
     }
 
@@ -235,11 +280,5 @@ mod tests {
         let hex_letters = EntityTag::Weak.of(&[b'x'; 1100]).expect("tag");
         assert_eq!(hex_letters, r#"W/"44c-aTY8wyd5NCJHj03QInj+iZdalBw""#);
         assert!(EntityTag::None.of(b"x").is_none());
-    }
-
-    #[test]
-    fn powered_by_follows_the_setting() {
-        let (head, _) = not_found(&Method::GET, "/", false);
-        assert!(!head.headers.contains_key("x-powered-by"));
     }
 }

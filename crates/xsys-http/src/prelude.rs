@@ -18,6 +18,7 @@
 //! the stage matcher defers), nothing runs here and JS runs those middleware itself: they ask the
 //! same stages through the binding, so the outcome is the same.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -147,7 +148,7 @@ impl Prelude {
         headers: &HeaderMap,
         path: &str,
         remote: Option<SocketAddr>,
-        powered_by: bool,
+        start: HeaderList,
         now_ms: u64,
     ) -> Ran {
         let matched: Option<Vec<LayerId>> = match &self.paths {
@@ -171,7 +172,7 @@ impl Prelude {
             return Ran::Unapplied;
         }
         let mut state = Carried {
-            headers: HeaderList::start(powered_by),
+            headers: start,
             settlement: Settlement::default(),
             limits: Vec::new(),
             plan: self.id,
@@ -236,7 +237,7 @@ impl Prelude {
                             state.headers.set(header);
                         }
                         if let Some(tag) = self.etag.of(&rejection.etag_source) {
-                            state.headers.set_value(ETAG, "ETag", tag);
+                            state.headers.set_value(ETAG, Cow::Borrowed("ETag"), tag);
                         }
                         let utf8 = sent_as_string(limiter, self.etag, method);
                         return Ran::Answered(state.answer(
@@ -459,7 +460,7 @@ pub(crate) struct HeaderList {
 struct Entry {
     name: HeaderName,
     /// The name as last passed to `setHeader`, which Node sends.
-    cased: &'static str,
+    cased: Cow<'static, str>,
     values: Values,
 }
 
@@ -474,12 +475,12 @@ impl Entry {
     fn append_to(self, headers: &mut HeaderMap, case: &mut CaseKey) {
         match self.values {
             Values::One(value) => {
-                case.note(self.cased);
+                case.note(&self.cased);
                 headers.append(self.name, value);
             }
             Values::Many(list) => {
                 for value in list {
-                    case.note(self.cased);
+                    case.note(&self.cased);
                     headers.append(self.name.clone(), value);
                 }
             }
@@ -497,19 +498,30 @@ impl Values {
 }
 
 impl HeaderList {
-    /// What a response has when the first middleware runs: Express's `X-Powered-By`.
-    pub(crate) fn start(powered_by: bool) -> HeaderList {
-        let mut list = HeaderList {
-            entries: Vec::with_capacity(20),
-        };
-        if powered_by {
-            list.set_value(
-                POWERED_BY,
-                "X-Powered-By",
-                HeaderValue::from_static("Express"),
-            );
+    /// A header block (`name:value\n`...) in order, names in their case, values Latin-1.
+    pub(crate) fn from_block(block: &str) -> Result<HeaderList, crate::Error> {
+        let head = ResponseHead::from_block(200, block)?;
+        let mut list = HeaderList::default();
+        for line in block.split('\n').filter(|l| !l.is_empty()) {
+            let (name, _) = line.split_once(':').unwrap_or((line, ""));
+            let lower = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| crate::Error::invalid_header(format!("name {name:?}")))?;
+            if list.find(&lower).is_some() {
+                continue;
+            }
+            // the values as parsed (and checked) there, in the same order
+            let values: Vec<HeaderValue> = head.headers.get_all(&lower).iter().cloned().collect();
+            let values = match <[HeaderValue; 1]>::try_from(values) {
+                Ok([one]) => Values::One(one),
+                Err(many) => Values::Many(many),
+            };
+            list.entries.push(Entry {
+                name: lower,
+                cased: Cow::Owned(name.to_owned()),
+                values,
+            });
         }
-        list
+        Ok(list)
     }
 
     fn find(&self, name: &HeaderName) -> Option<usize> {
@@ -517,7 +529,7 @@ impl HeaderList {
     }
 
     /// `res.setHeader(name, value)`: in place if set before, else last.
-    fn set_value(&mut self, name: HeaderName, cased: &'static str, value: HeaderValue) {
+    fn set_value(&mut self, name: HeaderName, cased: Cow<'static, str>, value: HeaderValue) {
         match self.find(&name) {
             Some(i) => {
                 let entry = &mut self.entries[i];
@@ -532,8 +544,17 @@ impl HeaderList {
         }
     }
 
+    /// `setHeader` with a name spelled at run time.
+    pub(crate) fn set_owned(&mut self, name: HeaderName, cased: String, value: HeaderValue) {
+        self.set_value(name, Cow::Owned(cased), value);
+    }
+
     fn set(&mut self, header: &Header) {
-        self.set_value(header.name.clone(), header.cased_name, header.value.clone());
+        self.set_value(
+            header.name.clone(),
+            Cow::Borrowed(header.cased_name),
+            header.value.clone(),
+        );
     }
 
     /// Express's `res.append(name, value)`.
@@ -541,7 +562,7 @@ impl HeaderList {
         match self.find(&header.name) {
             Some(i) => {
                 let entry = &mut self.entries[i];
-                entry.cased = header.cased_name;
+                entry.cased = Cow::Borrowed(header.cased_name);
                 let previous = std::mem::replace(&mut entry.values, Values::Many(Vec::new()));
                 let mut list = match previous {
                     Values::One(v) => vec![v],
@@ -580,7 +601,7 @@ impl HeaderList {
             if let Some(value) = vary::append(&current.join(", "), &field)
                 .and_then(|v| xsys_security::latin1_header_value(&v))
             {
-                self.set_value(header.name.clone(), header.cased_name, value);
+                self.set_value(header.name.clone(), Cow::Borrowed(header.cased_name), value);
             }
         }
     }
@@ -704,10 +725,10 @@ pub(crate) fn enter(
     path: &str,
     remote: Option<SocketAddr>,
 ) -> Entered {
-    let powered_by = routing.powered_by();
     let mut carried = None;
     if let Some(prelude) = routing.prelude() {
-        match prelude.run(method, headers, path, remote, powered_by, now_ms()) {
+        let start = routing.initial_headers();
+        match prelude.run(method, headers, path, remote, start, now_ms()) {
             Ran::NoStage => {}
             // The stages' layers are not in the mirror; JS must see the whole stack.
             Ran::Unapplied => {
@@ -730,34 +751,45 @@ pub(crate) fn enter(
             Ran::Continue(state) => carried = Some(state),
         }
     }
-    // finalhandler's page and the router's Allow answer are `res.end(text)` (a HEAD's 404 is
-    // `res.end()`): Node writes the head with the text, in UTF-8.
-    let utf8 = *method != Method::HEAD;
-    let (status, body, answer) = match routing.route(method, path) {
-        Routed::Dispatch(candidates) => {
-            return Entered::Dispatch {
-                candidates,
-                carried,
-            }
-        }
-        Routed::NotFound => {
-            let (status, body, headers) = native::not_found_page(method, path);
-            (status, body, headers)
-        }
-        Routed::Allow(allow) => {
-            let (status, body, headers) = native::options_answer(&allow);
-            (status, body, headers)
-        }
-    };
+    let routed = routing.route(method, path);
+    if let Routed::Dispatch(candidates) = routed {
+        return Entered::Dispatch {
+            candidates,
+            carried,
+        };
+    }
     let mut state = carried.unwrap_or_else(|| Carried {
-        headers: HeaderList::start(powered_by),
+        headers: routing.initial_headers(),
         settlement: Settlement::default(),
         limits: Vec::new(),
         plan: 0,
         notices: 0,
     });
-    for (name, cased, value) in answer {
-        state.headers.set_value(name, cased, value);
-    }
+    let (status, body) = match routed {
+        Routed::Allow(allow) => {
+            let (status, body, answer) = native::options_answer(&allow);
+            for (name, cased, value) in answer {
+                state.headers.set_value(name, Cow::Borrowed(cased), value);
+            }
+            (status, body)
+        }
+        // route() answers NotFound only when there is a page
+        _ => match routing.not_found() {
+            Some(page) => {
+                let body = page.body(method, path);
+                page.set_on(&mut state.headers, &body);
+                (page.status(), body)
+            }
+            None => {
+                return Entered::Dispatch {
+                    candidates: None,
+                    carried: Some(state),
+                }
+            }
+        },
+    };
+    // finalhandler's page and the router's Allow answer are `res.end(text)` (a HEAD's 404 is
+    // `res.end()`): Node writes the head with the text, in UTF-8.
+    let utf8 = *method != Method::HEAD;
     Entered::Answered(state.answer(status, body, utf8, now_ms()))
 }

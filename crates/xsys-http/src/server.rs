@@ -22,7 +22,8 @@ use xsys_router::{Lookup, Methods, RouteTable};
 use crate::body::ResponseBody;
 use crate::bridge::{BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead};
 use crate::exchange::{BodyPump, Exchange, HandOver};
-use crate::prelude::{Entered, Prelude};
+use crate::native::NotFoundPage;
+use crate::prelude::{Entered, HeaderList, Prelude};
 use crate::runtime::runtime;
 use crate::wire::{Recordings, WireIo};
 use crate::Error;
@@ -72,9 +73,13 @@ pub struct ListenOptions {
 /// responses it gives natively.
 pub struct RoutingMirror {
     table: RwLock<Option<RouteTable>>,
+    /// What a request no layer can match gets; without one such requests go to the handlers.
+    not_found: RwLock<Option<Arc<NotFoundPage>>>,
+    /// The headers a response has before the app's stack runs (Express's X-Powered-By), which
+    /// native answers start from.
+    initial: RwLock<Arc<HeaderList>>,
     /// The app's leading middleware, run natively before the table is asked.
     prelude: RwLock<Option<Arc<Prelude>>>,
-    powered_by: AtomicBool,
     connect_listener: AtomicBool,
     upgrade_listener: AtomicBool,
     version: AtomicU32,
@@ -84,8 +89,9 @@ impl RoutingMirror {
     pub fn new() -> Arc<Self> {
         Arc::new(RoutingMirror {
             table: RwLock::new(None),
+            not_found: RwLock::new(None),
+            initial: RwLock::new(Arc::default()),
             prelude: RwLock::new(None),
-            powered_by: AtomicBool::new(true),
             connect_listener: AtomicBool::new(false),
             upgrade_listener: AtomicBool::new(false),
             version: AtomicU32::new(0),
@@ -103,12 +109,28 @@ impl RoutingMirror {
         change(&mut self.table.write().unwrap_or_else(|e| e.into_inner()))
     }
 
-    pub fn set_powered_by(&self, on: bool) {
-        self.powered_by.store(on, Ordering::Relaxed);
+    /// The page for requests no layer can match (the framework's 404).
+    pub fn set_not_found(&self, page: NotFoundPage) {
+        *self.not_found.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(page));
     }
 
-    pub(crate) fn powered_by(&self) -> bool {
-        self.powered_by.load(Ordering::Relaxed)
+    pub(crate) fn not_found(&self) -> Option<Arc<NotFoundPage>> {
+        self.not_found
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The headers every response has before the app's stack runs, as a header block
+    /// (`name:value\n`...), in the case and order the framework sets them.
+    pub fn set_initial_headers(&self, block: &str) -> Result<(), Error> {
+        let headers = HeaderList::from_block(block)?;
+        *self.initial.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(headers);
+        Ok(())
+    }
+
+    pub(crate) fn initial_headers(&self) -> HeaderList {
+        HeaderList::clone(&self.initial.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Installs (or, with `None`, removes) the app's native prelude.
@@ -147,17 +169,31 @@ impl RoutingMirror {
             Lookup::Layers(layers) => layers,
             Lookup::Defer => return Routed::Dispatch(None),
         };
+        let candidates = |ids: Vec<u32>| {
+            Routed::Dispatch(Some(LayerCandidates {
+                version: self.version.load(Ordering::Relaxed),
+                ids,
+            }))
+        };
+        // Without the framework's page the handlers answer, visiting no layer that cannot run.
+        let answers = self
+            .not_found
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some();
         if layers.is_empty() {
-            return Routed::NotFound;
+            return if answers {
+                Routed::NotFound
+            } else {
+                candidates(Vec::new())
+            };
         }
-        if let Some(answer) = unhandled(method, &layers) {
-            return answer;
+        if answers {
+            if let Some(answer) = unhandled(method, &layers) {
+                return answer;
+            }
         }
-        let ids = layers.iter().map(|layer| layer.id.0).collect();
-        Routed::Dispatch(Some(LayerCandidates {
-            version: self.version.load(Ordering::Relaxed),
-            ids,
-        }))
+        candidates(layers.iter().map(|layer| layer.id.0).collect())
     }
 }
 

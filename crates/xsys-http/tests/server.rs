@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use xsys_http::native::NotFoundPage;
 use xsys_http::{
     Event, EventQueue, Exchange, ListenOptions, ResponseHead, RoutingMirror, Server, Wake,
 };
@@ -108,8 +109,8 @@ fn dispatches_a_request_and_writes_the_answer() {
     assert_eq!(handler.join().expect("handler thread"), 1);
 }
 
-#[test]
-fn answers_what_no_layer_matches_without_dispatching() {
+/// A mirror whose table knows only `GET /known`.
+fn known_only() -> Arc<RoutingMirror> {
     let routing = RoutingMirror::new();
     routing.update(|table| {
         let mut t = RouteTable::new(TableOptions::default());
@@ -117,6 +118,18 @@ fn answers_what_no_layer_matches_without_dispatching() {
             .expect("valid pattern");
         *table = Some(t);
     });
+    routing
+}
+
+#[test]
+fn answers_what_no_layer_matches_without_dispatching() {
+    let routing = known_only();
+    let head =
+        ResponseHead::from_block(404, "Content-Type:text/html; charset=utf-8\n").expect("head");
+    routing.set_not_found(NotFoundPage::new(
+        head,
+        ["<pre>Cannot ".into(), " ".into(), "</pre>".into()],
+    ));
     let (server, queue, _wakes) = start(routing);
     let response = roundtrip(
         server.local_addr().expect("tcp").port(),
@@ -131,6 +144,18 @@ fn answers_what_no_layer_matches_without_dispatching() {
         "{response}"
     );
     assert!(queue.drain().is_empty(), "nothing reached the handler side");
+}
+
+#[test]
+fn without_a_not_found_page_what_no_layer_matches_goes_to_the_handlers() {
+    let (server, queue, wakes) = start(known_only());
+    let handler = serve(queue, wakes, 1);
+    let response = roundtrip(
+        server.local_addr().expect("tcp").port(),
+        "GET /unknown HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert_eq!(handler.join().expect("handler thread"), 1);
 }
 
 #[test]

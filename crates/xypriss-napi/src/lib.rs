@@ -7,6 +7,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod batch;
 mod errors;
 mod exchange;
+#[cfg(test)]
+mod generated;
 mod security;
 mod server;
 mod target;

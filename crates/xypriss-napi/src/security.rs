@@ -166,7 +166,7 @@ pub struct HelmetStage {
 
 #[napi]
 impl HelmetStage {
-    /// Throws helmet's own setup error, or `XYP_ERR_NOT_NATIVE` with the reason the options
+    /// Throws helmet's own setup error, or a NOT_NATIVE error with the reason the options
     /// stay in JS.
     #[napi(factory)]
     pub fn create(

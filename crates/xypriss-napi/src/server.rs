@@ -9,11 +9,14 @@ use napi::bindgen_prelude::{Either, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Result, Status};
 use napi_derive::napi;
-use xsys_http::{Bound, EventQueue, Exchange, Limits, ListenOptions, RoutingMirror, Server, Wake};
+use xsys_http::native::NotFoundPage;
+use xsys_http::{
+    Bound, EventQueue, Exchange, Limits, ListenOptions, ResponseHead, RoutingMirror, Server, Wake,
+};
 use xsys_router::{LayerId, Methods, RouteTable, TableOptions};
 
 use crate::batch::EventBatch;
-use crate::errors::{throw, NOT_LISTENING, ROUTE_PATTERN};
+use crate::errors::{throw, throw_engine, INVALID_STATE, NOT_LISTENING, ROUTE_PATTERN};
 use crate::security::PreludePlan;
 
 type EventsFn = ThreadsafeFunction<(), (), EventBatch, Status, false>;
@@ -270,9 +273,32 @@ impl NativeServer {
         }
     }
 
+    /// The page for a request no mirrored layer can match: a status, a header block
+    /// (`name:value\n`...) and the body's three parts around the method and the path.
     #[napi]
-    pub fn set_powered_by(&self, on: bool) {
-        self.routing.set_powered_by(on);
+    pub fn set_not_found_page(
+        &self,
+        env: Env,
+        status: u32,
+        headers: String,
+        body: Vec<String>,
+    ) -> Result<()> {
+        let head =
+            ResponseHead::from_block(status, &headers).map_err(|e| throw_engine(&env, &e))?;
+        let parts: [String; 3] = body
+            .try_into()
+            .map_err(|_| throw(&env, INVALID_STATE, "the page's body has three parts"))?;
+        self.routing.set_not_found(NotFoundPage::new(head, parts));
+        Ok(())
+    }
+
+    /// The headers every response has before the app's stack runs (Express's X-Powered-By), as a
+    /// header block: native answers start from them.
+    #[napi]
+    pub fn set_initial_headers(&self, env: Env, headers: String) -> Result<()> {
+        self.routing
+            .set_initial_headers(&headers)
+            .map_err(|e| throw_engine(&env, &e))
     }
 
     /// `server.headersTimeout` / `server.keepAliveTimeout` changed while listening, in ms.

@@ -1,0 +1,89 @@
+// Node's server options the engine has no setting for: honoured at Node's default, refused with
+// XYP_ERR_NOT_SUPPORTED otherwise, never taken and ignored.
+import http from 'node:http'
+import { describe, expect, it } from 'vitest'
+import { request, xypriss } from './helpers'
+
+// [option, a value the engine honours (Node's default or equivalent), a value it cannot]
+const options: Array<[name: string, honoured: unknown, refused: unknown]> = [
+  ['maxRequestsPerSocket', 0, 100],
+  ['maxConnections', undefined, 50],
+  ['requestTimeout', 300_000, 10_000],
+  ['maxHeadersCount', null, 50],
+  ['highWaterMark', 16 * 1024, 1024],
+  ['requireHostHeader', true, false],
+  ['rejectNonStandardBodyWrites', false, true],
+  ['noDelay', true, false],
+  ['keepAlive', false, true],
+  ['keepAliveTimeoutBuffer', 0, 1000],
+  ['joinDuplicateHeaders', false, true],
+  ['insecureHTTPParser', false, true],
+]
+// settable as createServer() options only
+const constructorOnly: Array<[name: string, honoured: unknown, refused: unknown]> = [
+  ['IncomingMessage', http.IncomingMessage, class extends http.IncomingMessage {}],
+  ['ServerResponse', http.ServerResponse, class extends http.ServerResponse {}],
+  ['uniqueHeaders', undefined, ['set-cookie']],
+]
+
+function refusal(action: () => unknown): string | undefined {
+  try {
+    action()
+  } catch (error) {
+    return (error as { code?: string }).code
+  }
+  return undefined
+}
+
+describe('server options', () => {
+  it("read as on Node's server until set", () => {
+    const ours = xypriss.createHttpServer()
+    const node = new http.Server()
+    for (const name of ['maxRequestsPerSocket', 'maxConnections', 'requestTimeout', 'maxHeadersCount', 'requireHostHeader',
+      'rejectNonStandardBodyWrites', 'noDelay', 'keepAlive', 'keepAliveInitialDelay', 'connectionsCheckingInterval',
+      'joinDuplicateHeaders', 'insecureHTTPParser']) {
+      expect([name, ours[name]]).toEqual([name, (node as any)[name]])
+    }
+  })
+
+  for (const [name, honoured, refused] of options) {
+    it(`${name}: ${JSON.stringify(honoured)} is taken, ${JSON.stringify(refused)} refused, as a property and as an option`, () => {
+      const server = xypriss.createHttpServer()
+      const before = server[name]
+      expect(refusal(() => (server[name] = refused))).toBe('XYP_ERR_NOT_SUPPORTED')
+      expect(server[name]).toBe(before)
+      server[name] = honoured
+      expect(server[name]).toBe(honoured)
+      expect(refusal(() => xypriss.createHttpServer({ [name]: refused }, () => {}))).toBe('XYP_ERR_NOT_SUPPORTED')
+      expect(refusal(() => xypriss.createHttpServer({ [name]: honoured }, () => {}))).toBeUndefined()
+    })
+  }
+
+  for (const [name, honoured, refused] of constructorOnly) {
+    it(`${name}: Node's own is taken, another refused`, () => {
+      expect(refusal(() => xypriss.createHttpServer({ [name]: refused }))).toBe('XYP_ERR_NOT_SUPPORTED')
+      expect(refusal(() => xypriss.createHttpServer({ [name]: honoured }))).toBeUndefined()
+    })
+  }
+
+  it('a refusal says what the engine does instead', () => {
+    const server = xypriss.createHttpServer()
+    expect(() => (server.maxRequestsPerSocket = 5)).toThrow(/maxRequestsPerSocket = 5 .*any number of requests.* not supported/)
+  })
+
+  it('keepAliveInitialDelay and connectionsCheckingInterval take any delay (moot or stricter on the engine)', () => {
+    const server = xypriss.createHttpServer({ connectionsCheckingInterval: 1_000, keepAliveInitialDelay: 500 })
+    expect([server.connectionsCheckingInterval, server.keepAliveInitialDelay]).toEqual([1_000, 500])
+  })
+
+  it('createServer(options, app) applies the options and serves the app', async () => {
+    const app = xypriss()
+    app.get('/', (req: any, res: any) => res.send('ok'))
+    const server = xypriss.createHttpServer({ headersTimeout: 20_000, keepAliveTimeout: 7_000, requestTimeout: 300_000, noDelay: true }, app)
+    expect([server.headersTimeout, server.keepAliveTimeout]).toEqual([20_000, 7_000])
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const reply = await request(server.address().port, 'GET', '/')
+    expect(reply.body.toString()).toBe('ok')
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+})

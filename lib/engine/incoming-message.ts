@@ -1,0 +1,195 @@
+// Node's IncomingMessage surface, as the engine gives it to a plain `(req, res)` listener: a
+// Readable whose headers arrive from the engine as one latin1 string and become an object only
+// when read.
+import { Readable } from 'node:stream'
+import { native } from '../binding'
+import { errors } from '../errors'
+import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kPrelude, kPreludePlan, kPreludeText, kRawHeaderList, kRawHeaders } from '../symbols'
+import type { TargetReading } from '../target'
+import type { EngineSocket } from './socket'
+
+// Node keeps the first value of these and drops repeats.
+const SINGLE_VALUED = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
+  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards',
+  'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
+])
+
+export type HeaderValue = string | string[] | undefined
+
+/**
+ * Node's IncomingMessage surface only: what a plain `(req, res)` listener gets. Middleware probe
+ * for Express (morgan reads `req.ip || req._remoteAddress`), so Express's members are not here.
+ */
+export class EngineIncomingMessage extends Readable {
+  method: string
+  url: string
+  readonly httpVersionMajor = 1
+  readonly httpVersionMinor: number
+  readonly httpVersion: string
+  socket: EngineSocket
+  complete = false
+  aborted = false
+  // Only a client's response message has them; a server's request carries null, as in Node.
+  statusCode: number | null = null
+  statusMessage: string | null = null
+  readonly upgrade = false
+  readonly rawTrailers: string[] = []
+  readonly trailers: Record<string, string> = {};
+
+  [kId]: number;
+  [kRawHeaders]: string;
+  [kHeaders]: Record<string, HeaderValue> | undefined = undefined;
+  [kRawHeaderList]: string[] | undefined = undefined;
+  [kBody]: boolean | Buffer;
+  [kParsedUrl]: TargetReading | undefined = undefined;
+  [kCandidates]: number[] | undefined = undefined;
+  /** The native prelude's plan, until the app's router skipped the layers it ran (see ./prelude.ts). */
+  [kPrelude]: object | undefined = undefined;
+  /** The same, kept for `req.rateLimit`. */
+  [kPreludePlan]: object | undefined = undefined;
+  /** What the prelude decided for this request. */
+  [kPreludeText]: string | undefined = undefined
+
+  constructor(
+    id: number,
+    socket: EngineSocket,
+    method: string,
+    url: string,
+    httpMinor: number,
+    rawHeaders: string,
+    body: boolean | Buffer,
+  ) {
+    super()
+    this[kId] = id
+    this.socket = socket
+    this.method = method
+    this.url = url
+    this.httpVersionMinor = httpMinor
+    this.httpVersion = httpMinor === 0 ? '1.0' : '1.1'
+    this[kRawHeaders] = rawHeaders
+    this[kBody] = body
+  }
+
+  get connection(): EngineSocket {
+    return this.socket
+  }
+
+  get headers(): Record<string, HeaderValue> {
+    let headers = this[kHeaders]
+    if (headers === undefined) {
+      headers = Object.create(null) as Record<string, HeaderValue>
+      const raw = this[kRawHeaders]
+      if (raw.length !== 0) {
+        const parts = raw.split('\n')
+        for (let i = 0; i + 1 < parts.length; i += 2) addHeader(headers, parts[i], parts[i + 1])
+      }
+      this[kHeaders] = headers
+    }
+    return headers
+  }
+
+  set headers(value: Record<string, HeaderValue>) {
+    this[kHeaders] = value
+  }
+
+  /** As sent: names in their case, in wire order (asked of the engine on first use). */
+  get rawHeaders(): string[] {
+    let list = this[kRawHeaderList]
+    if (list === undefined) {
+      const raw = native.rawHeaders(this[kId]) ?? this[kRawHeaders]
+      list = raw.length === 0 ? [] : raw.split('\n')
+      this[kRawHeaderList] = list
+    }
+    return list
+  }
+
+  set rawHeaders(value: string[]) {
+    this[kRawHeaderList] = value
+  }
+
+  get headersDistinct(): Record<string, string[]> {
+    const out: Record<string, string[]> = Object.create(null)
+    const parts = this.rawHeaders
+    for (let i = 0; i + 1 < parts.length; i += 2) (out[parts[i].toLowerCase()] ??= []).push(parts[i + 1])
+    return out
+  }
+
+  get trailersDistinct(): Record<string, string[]> {
+    return {}
+  }
+
+  /** Cheap test for a header name without building the headers object. */
+  hasRawHeader(lowercaseName: string): boolean {
+    const raw = this[kRawHeaders]
+    if (raw.length === 0) return false
+    return raw.startsWith(lowercaseName + '\n') || raw.includes('\n' + lowercaseName + '\n')
+  }
+
+  /** As Node: the callback listens on the request, the timer is the socket's. */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (callback) this.on('timeout', callback)
+    this.socket.setTimeout(ms)
+    return this
+  }
+
+  _read(): void {
+    const body = this[kBody]
+    if (body === true) {
+      native.readBody(this[kId])
+      return
+    }
+    if (body !== false) {
+      this[kBody] = false
+      this.push(body)
+    }
+    this.complete = true
+    this.push(null)
+  }
+
+  /**
+   * As Node's IncomingMessage: destroying a request whose body was not received and read to its
+   * end aborts it ('aborted') and closes the connection under it (connect-timeout's req.destroy()
+   * leaves the client an ECONNRESET); the error reaches 'error' listeners only.
+   */
+  _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.readableEnded || !this.complete) {
+      this.aborted = true
+      this.emit('aborted')
+    }
+    if (this.aborted && !this.socket.destroyed) this.socket.destroy()
+    callback(this.listenerCount('error') === 0 ? null : error)
+  }
+
+  [kBodyChunk](chunk: Buffer) {
+    this.push(chunk)
+  }
+
+  [kBodyEnd]() {
+    this.complete = true
+    this.push(null)
+  }
+
+  /**
+   * The connection closed before the response finished: as Node's abortIncoming, the request is
+   * destroyed with an 'aborted' ECONNRESET error (see _destroy for what follows).
+   */
+  [kOnAbort]() {
+    if (this.destroyed) return
+    // as in Node, the socket is closed by the time the request hears of it
+    this.socket.markClosed()
+    this.destroy(errors.aborted())
+  }
+}
+
+
+function addHeader(headers: Record<string, HeaderValue>, name: string, value: string) {
+  const existing = headers[name]
+  if (existing === undefined) {
+    headers[name] = name === 'set-cookie' ? [value] : value
+  } else if (name === 'set-cookie') {
+    ;(existing as string[]).push(value)
+  } else if (!SINGLE_VALUED.has(name)) {
+    headers[name] = existing + (name === 'cookie' ? '; ' : ', ') + value
+  }
+}

@@ -1,0 +1,503 @@
+// Node's ServerResponse surface, as the engine gives it to a plain `(req, res)` listener (an
+// EventEmitter-based stream, as Node's own is). A response written with one `end()` crosses to the
+// engine in a single native call; `write()` streams with backpressure (`false`, then `'drain'`).
+import { EventEmitter } from 'node:events'
+import { STATUS_CODES } from 'node:http'
+import { native } from '../binding'
+import { errors } from '../errors'
+import {
+  kChunkedByDefault,
+  kHead,
+  kId,
+  kKeepAlive,
+  kLatin1Head,
+  kNativeETag,
+  kOnAbort,
+  kOnDrain,
+  kOutHeaders,
+  kPreludeNames,
+  kPreludeTaken,
+  kPreludeText,
+  kServer,
+  kStreaming,
+  kTakePrelude,
+} from '../symbols'
+import { scheduleFlush } from './flush'
+import type { EngineIncomingMessage } from './incoming-message'
+import { preludeHeaders } from './prelude'
+
+/** Response flag for the engine: `res.sendDate = false`. */
+const FLAG_NO_DATE = 4
+/** Response flag for the engine: the headers hold the native prelude's (see ./prelude.ts). */
+const FLAG_PRELUDE_IN_JS = 8
+/**
+ * Response flag for the engine: the head goes out as UTF-8. Node writes the head together with
+ * the first body data when that is a string in UTF-8 (not chunked), in the string's encoding, so
+ * Latin-1 characters in header values then take their UTF-8 bytes.
+ */
+const FLAG_UTF8_HEAD = 16
+
+/** Whether Node writes the head in UTF-8 with this first body data (see FLAG_UTF8_HEAD). */
+function utf8Head(chunk: unknown, encoding: unknown): boolean {
+  return typeof chunk === 'string' && chunk.length !== 0 && (encoding === undefined || encoding === 'utf8')
+}
+
+const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+
+export type OutValue = string | number | readonly string[]
+type Entry = [name: string, value: OutValue]
+
+function validateHeader(name: string, value: unknown) {
+  if (typeof name !== 'string' || !TOKEN.test(name)) throw errors.invalidHeaderName(String(name))
+  if (value === undefined) throw errors.missingHeaderValue(name)
+  if (Array.isArray(value)) {
+    for (const v of value) if (INVALID_VALUE.test(String(v))) throw errors.invalidHeaderValue(name)
+  } else if (INVALID_VALUE.test(String(value))) {
+    throw errors.invalidHeaderValue(name)
+  }
+}
+
+function toChunk(chunk: unknown, encoding?: BufferEncoding): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk, encoding ?? 'utf8')
+  if (Buffer.isBuffer(chunk)) return chunk
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  throw errors.invalidChunk(chunk)
+}
+
+/**
+ * Node's ServerResponse surface only: what a plain `(req, res)` listener gets. Middleware probe
+ * for Express's members (the `cookies` package uses `res.set` when it exists), so they are not here.
+ */
+export class EngineServerResponse extends EventEmitter {
+  statusCode = 200
+  statusMessage: string | undefined = undefined
+  headersSent = false
+  finished = false
+  writableFinished = false
+  sendDate = true
+  chunkedEncoding = false
+  strictContentLength = false
+  readonly req: EngineIncomingMessage;
+
+  [kId]: number;
+  [kOutHeaders]: Record<string, Entry> = Object.create(null);
+  [kStreaming] = false;
+  /**
+   * Set by writeHead(): Node writes the head there, so a later `res.statusCode = 200` (on-headers'
+   * own tests do it) changes the property, not what is sent.
+   */
+  [kHead]: [code: number, message: string | undefined] | undefined = undefined;
+  /** The entity tag the engine adds to the body given to end(): 0 none, 1 weak, 2 strong. */
+  [kNativeETag] = 0;
+  /** The server that tracks this exchange until it completes. */
+  [kServer]: { forget(id: number): void } | undefined = undefined;
+  [kKeepAlive]: boolean | undefined = undefined;
+  [kChunkedByDefault]: boolean | undefined = undefined;
+  /** What the native prelude decided for the request, when it ran (see ./prelude.ts). */
+  [kPreludeText]: string | undefined = undefined;
+  /**
+   * The names of the headers the prelude may have set, while those are still only the engine's:
+   * touching one takes them all into this response's own, in front, as if the middleware had set them.
+   */
+  [kPreludeNames]: Set<string> | undefined = undefined;
+  [kPreludeTaken] = false;
+  /** Express's res.send() keeps a string body where Express makes a Buffer: the head stays Latin-1. */
+  [kLatin1Head] = false
+
+  constructor(req: EngineIncomingMessage) {
+    super()
+    this.req = req
+    this[kId] = req[kId]
+  }
+
+  get socket() {
+    return this.req.socket
+  }
+  get connection() {
+    return this.req.socket
+  }
+  /** As Node's OutgoingMessage: stays true after end(); `writableEnded` tells. */
+  writable = true
+  destroyed = false
+  closed = false
+  get writableEnded() {
+    return this.finished
+  }
+  get _headerSent() {
+    return this.headersSent
+  }
+  get writableObjectMode() {
+    return false
+  }
+  get maxRequestsOnConnectionReached() {
+    return false
+  }
+  /** Node decides it from the request: HTTP/1.1 unless the client said close, or a 1.0 keep-alive. */
+  get shouldKeepAlive(): boolean {
+    return this[kKeepAlive] ?? (this[kKeepAlive] = wantsKeepAlive(this.req))
+  }
+  set shouldKeepAlive(value: boolean) {
+    this[kKeepAlive] = value
+  }
+  /** False only towards an HTTP/1.0 client, as in Node. */
+  get useChunkedEncodingByDefault(): boolean {
+    return this[kChunkedByDefault] ?? this.req.httpVersionMinor !== 0
+  }
+  set useChunkedEncodingByDefault(value: boolean) {
+    this[kChunkedByDefault] = value
+  }
+  get writableLength() {
+    return 0
+  }
+  get writableHighWaterMark() {
+    return 16384
+  }
+  get writableCorked() {
+    return 0
+  }
+  get writableNeedDrain() {
+    return false
+  }
+
+  // ---- Node headers API ----
+
+  /** Takes the native prelude's headers into this response's own, in front: they were set first. */
+  [kTakePrelude](): void {
+    this[kPreludeNames] = undefined
+    const text = this[kPreludeText]
+    if (text === undefined || this[kPreludeTaken]) return
+    this[kPreludeTaken] = true
+    const own = this[kOutHeaders]
+    const headers: Record<string, Entry> = Object.create(null)
+    for (const [key, entry] of preludeHeaders(text)) headers[key] = entry
+    // a name JS set too (through Node's own OutgoingMessage methods) keeps the prelude's place
+    for (const key in own) headers[key] = own[key]
+    this[kOutHeaders] = headers
+  }
+
+  setHeader(name: string, value: OutValue): this {
+    if (this.headersSent) throw errors.headersSent('set')
+    validateHeader(name, value)
+    const key = name.toLowerCase()
+    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
+    this[kOutHeaders][key] = [name, value]
+    return this
+  }
+
+  appendHeader(name: string, value: OutValue): this {
+    if (this.headersSent) throw errors.headersSent('append')
+    validateHeader(name, value)
+    const key = name.toLowerCase()
+    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
+    const existing = this[kOutHeaders][key]
+    if (existing === undefined) {
+      this[kOutHeaders][key] = [name, value]
+    } else {
+      const list = Array.isArray(existing[1]) ? [...existing[1]] : [String(existing[1])]
+      // a number joins the list as given, as in Node
+      existing[1] = list.concat(value as string | readonly string[])
+    }
+    return this
+  }
+
+  getHeader(name: string): OutValue | undefined {
+    const key = name.toLowerCase()
+    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
+    return this[kOutHeaders][key]?.[1]
+  }
+
+  getHeaders(): Record<string, OutValue> {
+    if (this[kPreludeNames] !== undefined) this[kTakePrelude]()
+    const out: Record<string, OutValue> = Object.create(null)
+    for (const key in this[kOutHeaders]) out[key] = this[kOutHeaders][key][1]
+    return out
+  }
+
+  getHeaderNames(): string[] {
+    if (this[kPreludeNames] !== undefined) this[kTakePrelude]()
+    return Object.keys(this[kOutHeaders])
+  }
+
+  getRawHeaderNames(): string[] {
+    if (this[kPreludeNames] !== undefined) this[kTakePrelude]()
+    return Object.values(this[kOutHeaders]).map((e) => e[0])
+  }
+
+  hasHeader(name: string): boolean {
+    const key = name.toLowerCase()
+    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
+    return this[kOutHeaders][key] !== undefined
+  }
+
+  removeHeader(name: string): void {
+    if (this.headersSent) throw errors.headersSent('remove')
+    const key = name.toLowerCase()
+    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
+    delete this[kOutHeaders][key]
+  }
+
+  /**
+   * Node's writeHead. It only fixes status and headers: they reach the engine with the first
+   * write()/end(). `reason` becomes `statusMessage`, which goes on the status line when it differs
+   * from the code's canonical phrase.
+   */
+  writeHead(statusCode: number, reason?: string | Record<string, OutValue> | OutValue[], headers?: Record<string, OutValue> | OutValue[]): this {
+    if (this.headersSent) throw errors.headersSent('write')
+    const code = statusCode | 0
+    if (code < 100 || code > 999) throw errors.invalidStatusCode(statusCode)
+    if (typeof reason === 'string') {
+      this.statusMessage = reason
+    } else {
+      this.statusMessage ||= STATUS_CODES[code] || 'unknown'
+      headers ??= reason
+    }
+    this.statusCode = code
+    if (Array.isArray(headers)) {
+      // flat [name, value, name, value]; as Node 20, a repeated name keeps its last value
+      if (headers.length % 2 !== 0) throw errors.invalidArgValue('headers', headers)
+      for (let i = 0; i < headers.length; i += 2) {
+        if (headers[i]) this.setHeader(headers[i] as string, headers[i + 1] as OutValue)
+      }
+    } else if (headers) {
+      for (const name of Object.keys(headers)) {
+        if (name) this.setHeader(name, headers[name])
+      }
+    }
+    if (INVALID_VALUE.test(this.statusMessage!)) throw errors.invalidStatusMessage()
+    this.headersSent = true
+    this[kHead] = [code, this.statusMessage]
+    return this
+  }
+
+  /** What Node's write()/end() call when no writeHead() came first; compression and express-session call it too. */
+  _implicitHeader(): void {
+    this.writeHead(this.statusCode)
+  }
+
+  /** Node's head block once writeHead() fixed it, null before (middleware test its truthiness). */
+  get _header(): string | null {
+    if (!this.headersSent) return null
+    if (this[kPreludeNames] !== undefined) this[kTakePrelude]()
+    const status = this.sentStatus()
+    let head = 'HTTP/1.1 ' + status + ' ' + (this.customReason() ?? (STATUS_CODES[status] || 'unknown')) + '\r\n'
+    for (const key in this[kOutHeaders]) {
+      const [name, value] = this[kOutHeaders][key]
+      for (const v of Array.isArray(value) ? value : [value]) head += name + ': ' + v + '\r\n'
+    }
+    return head + '\r\n'
+  }
+
+  flushHeaders(): void {
+    if (!this.headersSent) this._implicitHeader()
+    if (!this[kStreaming]) this.startStreaming()
+  }
+
+  /** The status that goes out: writeHead()'s once it ran, else `statusCode`. */
+  private sentStatus(): number {
+    const head = this[kHead]
+    return head === undefined ? this.statusCode : head[0]
+  }
+
+  private bodyIsChunkedAfterExplicitHead(): boolean {
+    const status = this.sentStatus()
+    return (
+      !this.hasHeader('content-length') &&
+      status !== 204 &&
+      status !== 304 &&
+      status >= 200 &&
+      this.req.method !== 'HEAD'
+    )
+  }
+
+  /** For the engine: the entity tag it should add (1 weak, 2 strong) and the head's flags. */
+  private responseFlags(): number {
+    return this[kNativeETag] | this.headFlags()
+  }
+
+  /** For the engine: whether Date is left out and whether the headers hold the prelude's. */
+  private headFlags(): number {
+    let flags = this.sendDate ? 0 : FLAG_NO_DATE
+    if (this[kPreludeTaken]) flags |= FLAG_PRELUDE_IN_JS
+    return flags
+  }
+
+  /** The status message when it is not the code's canonical phrase (which the engine writes itself). */
+  private customReason(): string | undefined {
+    const head = this[kHead]
+    const [status, message] = head === undefined ? [this.statusCode, this.statusMessage] : head
+    return message === undefined || message === STATUS_CODES[status] ? undefined : message
+  }
+
+  /** Headers as `name:value` lines, names in the case the app last set them (Node sends that case). */
+  private headerBlock(): string {
+    let block = ''
+    const entries = this[kOutHeaders]
+    for (const key in entries) {
+      const [name, value] = entries[key]
+      if (Array.isArray(value)) {
+        for (const v of value) block += name + ':' + v + '\n'
+      } else {
+        block += name + ':' + value + '\n'
+      }
+    }
+    return block
+  }
+
+  private startStreaming(utf8 = false) {
+    this.headersSent = true
+    this[kStreaming] = true
+    this.chunkedEncoding = !this.hasHeader('content-length')
+    // a chunked body's first write is its size line, in Latin-1: the head goes with that
+    const flags = utf8 && !this.chunkedEncoding ? this.headFlags() | FLAG_UTF8_HEAD : this.headFlags()
+    native.writeHead(this[kId], this.sentStatus(), this.headerBlock(), this.customReason(), flags)
+  }
+
+  write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), callback?: (err?: Error | null) => void): boolean {
+    if (typeof encoding === 'function') {
+      callback = encoding
+      encoding = undefined
+    }
+    if (this.finished) {
+      const error = errors.writeAfterEnd()
+      process.nextTick(() => {
+        callback?.(error)
+        this.emit('error', error)
+      })
+      return false
+    }
+    this.socket.touch()
+    const buffer = toChunk(chunk, encoding)
+    if (!this[kStreaming]) {
+      if (!this.headersSent) this._implicitHeader()
+      this.startStreaming(utf8Head(chunk, encoding))
+    }
+    const below = buffer.length === 0 ? true : native.writeChunk(this[kId], buffer)
+    if (callback) process.nextTick(callback)
+    return below && !this.socket.destroyed
+  }
+
+  end(chunk?: unknown, encoding?: BufferEncoding | (() => void), callback?: () => void): this {
+    if (typeof chunk === 'function') {
+      callback = chunk as () => void
+      chunk = undefined
+    } else if (typeof encoding === 'function') {
+      callback = encoding
+      encoding = undefined
+    }
+    if (this.finished) {
+      if (callback) process.nextTick(callback)
+      return this
+    }
+    // As Node: once writeHead() fixed a head without Content-Length, the body goes out chunked.
+    if (this.headersSent && !this[kStreaming] && this.bodyIsChunkedAfterExplicitHead()) this.startStreaming()
+    if (!this.headersSent) {
+      // As Node: the first end() fixes the head through this.writeHead(), so a wrapped writeHead
+      // (on-headers, compression, express-session) runs before anything is sent. Unwrapped, only
+      // its status check matters.
+      if (this.writeHead !== protoWriteHead || this._implicitHeader !== protoImplicitHeader) {
+        this._implicitHeader()
+      } else {
+        const code = this.statusCode | 0
+        if (code < 100 || code > 999) throw errors.invalidStatusCode(this.statusCode)
+        // As Node's writeHead(), which end() runs: the phrase the status line carries.
+        if (!this.statusMessage) this.statusMessage = STATUS_CODES[code] || 'unknown'
+      }
+    }
+    this.finished = true
+    this.headersSent = true
+    const id = this[kId]
+    if (this[kStreaming]) {
+      native.endResponse(id, chunk == null ? undefined : toChunk(chunk, encoding as BufferEncoding))
+    } else {
+      // As Node: a HEAD answer announces no length it was not told (hyper would count the body).
+      if (chunk != null && this.req.method === 'HEAD' && !this.hasHeader('content-length')) chunk = undefined
+      if (chunk == null) {
+        native.respondString(id, this.sentStatus(), this.headerBlock(), '', this.headFlags(), this.customReason())
+      } else if (typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8')) {
+        const flags = utf8Head(chunk, encoding) && !this[kLatin1Head] ? this.responseFlags() | FLAG_UTF8_HEAD : this.responseFlags()
+        native.respondString(id, this.sentStatus(), this.headerBlock(), chunk, flags, this.customReason())
+      } else {
+        native.respondBytes(id, this.sentStatus(), this.headerBlock(), toChunk(chunk, encoding as BufferEncoding), this.responseFlags(), this.customReason())
+      }
+      scheduleFlush()
+    }
+    this.socket.currentRequest = 0
+    this[kServer]?.forget(id)
+    if (callback) this.once('finish', callback)
+    // Only pay for the events someone listens to (on-finished and friends attach before end()).
+    // As Node once the socket took the data: finished now, 'finish' on the next tick.
+    this.writableFinished = true
+    if (this.listenerCount('finish') !== 0 || this.listenerCount('close') !== 0 || this.req.listenerCount('close') !== 0) {
+      process.nextTick(emitFinished, this)
+    } else {
+      this.destroyed = true
+      this.closed = true
+    }
+    return this
+  }
+
+  destroy(error?: Error): this {
+    if (this.destroyed) return this
+    this.destroyed = true
+    this.socket.destroy(error)
+    return this
+  }
+
+  cork(): void {}
+  uncork(): void {}
+  /** As Node: the callback listens on the response, the timer is the socket's. */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (callback) this.on('timeout', callback)
+    this.socket.setTimeout(ms)
+    return this
+  }
+  addTrailers(): void {
+    throw errors.notSupported('res.addTrailers()')
+  }
+  /** The engine answers `Expect: 100-continue` itself when the body is first read. */
+  writeContinue(callback?: () => void): void {
+    if (callback) process.nextTick(callback)
+  }
+  // Informational responses (102, 103) are hints a client may go without; hyper cannot send
+  // them, so they are dropped rather than failing the request.
+  writeProcessing(callback?: () => void): void {
+    if (callback) process.nextTick(callback)
+  }
+  writeEarlyHints(_hints: Record<string, string | string[]>, callback?: () => void): void {
+    if (callback) process.nextTick(callback)
+  }
+
+  [kOnDrain]() {
+    this.emit('drain')
+  }
+
+  /** The connection closed first: as Node, 'close' right after the request's 'aborted'. */
+  [kOnAbort]() {
+    if (this.writableFinished) return
+    this.socket.currentRequest = 0
+    this.destroyed = true
+    this.closed = true
+    this.emit('close')
+  }
+
+}
+
+export const protoWriteHead = EngineServerResponse.prototype.writeHead
+export const protoImplicitHeader = EngineServerResponse.prototype._implicitHeader
+export const protoEnd = EngineServerResponse.prototype.end
+
+function emitFinished(res: EngineServerResponse) {
+  res.emit('finish')
+  res.destroyed = true
+  res.closed = true
+  res.emit('close')
+  res.req.emit('close')
+}
+
+/** Node's rule for a server response: HTTP/1.1 unless the client says close; HTTP/1.0 if it asks. */
+function wantsKeepAlive(req: EngineIncomingMessage): boolean {
+  const connection = req.headers.connection
+  const tokens = typeof connection === 'string' ? connection.toLowerCase() : ''
+  return req.httpVersionMinor === 0 ? /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(tokens) : !/(?:^|,)\s*close\s*(?:,|$)/.test(tokens)
+}
