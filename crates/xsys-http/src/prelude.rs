@@ -82,6 +82,9 @@ pub struct Prelude {
     /// The stages' paths when some stage is not mounted everywhere.
     paths: Option<RouteTable>,
     etag: EntityTag,
+    /// The ETag `res.send` gives each rate limiter's answer past the limit (by stage; computed
+    /// once, the message does not change).
+    rejection_tags: Vec<Option<HeaderValue>>,
     /// What the rate limiters' first requests showed (see [`Prelude::notice`]): reported, and
     /// not yet handed to JS.
     reported: AtomicU32,
@@ -127,11 +130,19 @@ impl Prelude {
         } else {
             None
         };
+        let rejection_tags = stages
+            .iter()
+            .map(|stage| match &stage.kind {
+                StageKind::RateLimit(limiter) => options.etag.of(&limiter.rejection().etag_source),
+                _ => None,
+            })
+            .collect();
         Ok(Prelude {
             id,
             stages,
             paths,
             etag: options.etag,
+            rejection_tags,
             reported: AtomicU32::new(0),
             pending: AtomicU32::new(0),
         })
@@ -236,8 +247,10 @@ impl Prelude {
                         for header in &rejection.body_headers {
                             state.headers.set(header);
                         }
-                        if let Some(tag) = self.etag.of(&rejection.etag_source) {
-                            state.headers.set_value(ETAG, Cow::Borrowed("ETag"), tag);
+                        if let Some(tag) = &self.rejection_tags[i] {
+                            state
+                                .headers
+                                .set_value(ETAG, Cow::Borrowed("ETag"), tag.clone());
                         }
                         let utf8 = sent_as_string(limiter, self.etag, method);
                         return Ran::Answered(state.answer(
@@ -454,6 +467,13 @@ fn now_ms() -> u64 {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HeaderList {
     entries: Vec<Entry>,
+    /// A bit per name length (mod 64) present: a name whose bit is clear is not in the list,
+    /// so most `setHeader`s append without a scan.
+    lengths: u64,
+}
+
+fn length_bit(name: &HeaderName) -> u64 {
+    1 << (name.as_str().len() & 63)
 }
 
 #[derive(Debug, Clone)]
@@ -515,6 +535,7 @@ impl HeaderList {
                 Ok([one]) => Values::One(one),
                 Err(many) => Values::Many(many),
             };
+            list.lengths |= length_bit(&lower);
             list.entries.push(Entry {
                 name: lower,
                 cased: Cow::Owned(name.to_owned()),
@@ -525,6 +546,9 @@ impl HeaderList {
     }
 
     fn find(&self, name: &HeaderName) -> Option<usize> {
+        if self.lengths & length_bit(name) == 0 {
+            return None;
+        }
         self.entries.iter().position(|e| e.name == *name)
     }
 
@@ -536,11 +560,14 @@ impl HeaderList {
                 entry.cased = cased;
                 entry.values = Values::One(value);
             }
-            None => self.entries.push(Entry {
-                name,
-                cased,
-                values: Values::One(value),
-            }),
+            None => {
+                self.lengths |= length_bit(&name);
+                self.entries.push(Entry {
+                    name,
+                    cased,
+                    values: Values::One(value),
+                });
+            }
         }
     }
 
@@ -792,4 +819,143 @@ pub(crate) fn enter(
     // `res.end()`): Node writes the head with the text, in UTF-8.
     let utf8 = *method != Method::HEAD;
     Entered::Answered(state.answer(status, body, utf8, now_ms()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(cased: &'static str, value: &'static str) -> Header {
+        Header {
+            name: HeaderName::from_bytes(cased.as_bytes()).expect("valid name"),
+            cased_name: cased,
+            value: HeaderValue::from_static(value),
+        }
+    }
+
+    fn lines(list: &HeaderList) -> String {
+        let mut out = Vec::new();
+        list.write_lines(&mut out);
+        String::from_utf8(out).expect("ascii")
+    }
+
+    #[test]
+    fn headers_change_as_set_header_append_and_vary_change_them() {
+        let mut list = HeaderList::from_block("X-Powered-By:Express\n").expect("block");
+        list.set(&header("Vary", "Accept"));
+        list.set(&header("X-A", "1"));
+        list.append(&header("RateLimit", "\"a\"; r=1"));
+        list.append(&header("RateLimit", "\"b\"; r=2"));
+        list.apply_cors(&[header("Vary", "Origin, Accept")]);
+        list.set(&header("x-a", "2"));
+        list.remove(&HeaderName::from_static("x-powered-by"));
+        assert_eq!(
+            lines(&list),
+            "Vary:Accept, Origin\nx-a:2\nRateLimit:\"a\"; r=1\nRateLimit:\"b\"; r=2\n"
+        );
+    }
+
+    #[test]
+    fn a_header_block_keeps_case_order_and_repeats() {
+        let list = HeaderList::from_block("X-Powered-By:Express\nset-cookie:a\nSet-Cookie:b\n")
+            .expect("block");
+        assert_eq!(
+            lines(&list),
+            "X-Powered-By:Express\nset-cookie:a\nset-cookie:b\n"
+        );
+        assert!(HeaderList::from_block("bad name:x\n").is_err());
+    }
+
+    /// Node's header map, written plainly: the model the list must agree with.
+    #[derive(Default)]
+    struct Model(Vec<(String, Vec<String>)>);
+
+    impl Model {
+        fn set(&mut self, cased: &str, value: &str) {
+            let lower = cased.to_ascii_lowercase();
+            match self
+                .0
+                .iter_mut()
+                .find(|(n, _)| n.to_ascii_lowercase() == lower)
+            {
+                Some(entry) => *entry = (cased.to_owned(), vec![value.to_owned()]),
+                None => self.0.push((cased.to_owned(), vec![value.to_owned()])),
+            }
+        }
+        fn append(&mut self, cased: &str, value: &str) {
+            let lower = cased.to_ascii_lowercase();
+            match self
+                .0
+                .iter_mut()
+                .find(|(n, _)| n.to_ascii_lowercase() == lower)
+            {
+                Some(entry) => {
+                    entry.0 = cased.to_owned();
+                    entry.1.push(value.to_owned());
+                }
+                None => self.set(cased, value),
+            }
+        }
+        fn remove(&mut self, cased: &str) {
+            let lower = cased.to_ascii_lowercase();
+            self.0.retain(|(n, _)| n.to_ascii_lowercase() != lower);
+        }
+        fn lines(&self) -> String {
+            let mut out = String::new();
+            for (name, values) in &self.0 {
+                for v in values {
+                    out.push_str(&format!("{name}:{v}\n"));
+                }
+            }
+            out
+        }
+    }
+
+    #[test]
+    fn seeded_sequences_of_changes_agree_with_nodes_header_map() {
+        // Names of one length collide in the length bits: the scan must still find them.
+        const NAMES: [&str; 10] = [
+            "X-A",
+            "x-a",
+            "X-B",
+            "Vary",
+            "Date",
+            "Etag",
+            "ETag",
+            "RateLimit",
+            "X-Frame-Options",
+            "Content-Length",
+        ];
+        const VALUES: [&str; 3] = ["1", "two", "3;3"];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for round in 0..500 {
+            let mut list = HeaderList::default();
+            let mut model = Model::default();
+            for _ in 0..next(24) {
+                let name = NAMES[next(NAMES.len())];
+                let value = VALUES[next(VALUES.len())];
+                match next(3) {
+                    0 => {
+                        list.set(&header(name, value));
+                        model.set(name, value);
+                    }
+                    1 => {
+                        list.append(&header(name, value));
+                        model.append(name, value);
+                    }
+                    _ => {
+                        list.remove(&HeaderName::from_bytes(name.as_bytes()).expect("name"));
+                        model.remove(name);
+                    }
+                }
+            }
+            assert_eq!(lines(&list), model.lines(), "round {round}");
+        }
+    }
 }

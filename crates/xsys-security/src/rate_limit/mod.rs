@@ -211,6 +211,11 @@ impl RateLimit {
         &self.options
     }
 
+    /// The answer past the limit (the same for every request).
+    pub fn rejection(&self) -> &Rejection {
+        &self.rejection
+    }
+
     /// What express-rate-limit logs (once) for these options; print them once.
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
