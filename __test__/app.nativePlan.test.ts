@@ -168,6 +168,44 @@ describe('the native prelude when the app changes', () => {
     }
   })
 
+  it('compiles again when the stack was changed behind the router (its array edited)', async () => {
+    const make = (framework: any, f: any) => {
+      const app = framework()
+      app.use(f.helmet({ contentSecurityPolicy: false }))
+      app.get('/', (req: any, res: any) => res.send('ok'))
+      return app
+    }
+    const inFront = (framework: any) => {
+      const donor = framework()
+      donor.use(function first(req: any, res: any, next: any) {
+        res.setHeader('X-First', String(res.getHeader('X-Frame-Options') ?? 'none'))
+        next()
+      })
+      return donor.router.stack[0]
+    }
+    const theirs = make(express, npm)
+    const ours = make(xypriss, xypriss)
+    const a = await listen(theirs)
+    const b = await listen(ours)
+    try {
+      for (const app of [theirs, ours]) {
+        app.router.stack.unshift(inFront(app === theirs ? express : xypriss))
+        if (app === ours) app.router.version++
+      }
+      // the first request ran the old plan natively; it tells the app, which compiles again
+      await request(b.port, 'GET', '/')
+      expect(ours.nativePlan().stages).toEqual([])
+      for (let i = 0; i < 2; i++) {
+        const ra = await request(a.port, 'GET', '/')
+        const rb = await request(b.port, 'GET', '/')
+        expect(view(rb)).toEqual(view(ra))
+      }
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
   it('runs the compiled layers again in JS for a request dispatched again, as Express does', async () => {
     const make = (framework: any, f: any) => {
       const app = framework()

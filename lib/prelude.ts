@@ -41,6 +41,7 @@ export interface NativePlanReport {
 export interface PlanApp {
   router: Router
   get(setting: string): unknown
+  mirrorRoutes(): void
 }
 
 export interface Plan extends CompiledLayers {
@@ -96,6 +97,8 @@ export function compilePlan(app: PlanApp): Plan {
     },
     report: { stages: [], inJs: [] },
     native: undefined,
+    // the stack was changed without the router knowing (its array edited): compile again
+    stale: () => app.mirrorRoutes(),
   }
   const stages: Array<{ info: NativeStage; path: string | string[] | null }> = []
   const compiled = new Set<unknown>()

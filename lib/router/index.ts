@@ -36,6 +36,8 @@ export interface CompiledLayers {
   indices: number[]
   /** The first stack index after them. */
   resume: number
+  /** Called when the stack no longer has them where they were compiled (changed behind the router's back). */
+  stale?(): void
 }
 
 /** What the automatic OPTIONS answer writes. */
@@ -178,7 +180,10 @@ routerProto.handle = function handle(this: Router, req: RoutedRequest, res: Rout
   if (plan !== undefined && plan.router === this) {
     req[kPrelude] = undefined
     if (plan.indices.every((index, i) => stack[index] === plan.layers[i])) idx = plan.resume
-    else compiled = plan.layers
+    else {
+      compiled = plan.layers
+      plan.stale?.()
+    }
   }
   let done = restore(callback, req, 'baseUrl', 'next', 'params')
   req.next = next
