@@ -117,4 +117,68 @@ describe('xems store from JS', () => {
     expect(child.status).toBe(0)
     expect(child.stdout).toBe('written\n')
   })
+
+  it('never brings a rotated-away token back through saveSession', async () => {
+    const store = await xems.open({ path: fresh(), secret, hardwareId: hw(1) })
+    const old = await store.createSession({ user: 'ada' }, { ttl: 60_000 })
+    const moved = (await store.resolveSession(old, { rotate: true, gracePeriod: 1_000 }))!.token
+    // Within the grace: saved into the session the old token names now.
+    expect(await store.saveSession(old, { user: 'ada', cart: 1 })).toBe(true)
+    expect((await store.resolveSession(moved))!.data).toEqual({ user: 'ada', cart: 1 })
+    await new Promise((r) => setTimeout(r, 1_300))
+    // After it: nothing is saved, and the old token stays dead.
+    expect(await store.saveSession(old, { user: 'mallory' }, { ttl: 60_000 })).toBe(false)
+    expect(await store.resolveSession(old)).toBeNull()
+    expect((await store.resolveSession(moved))!.data).toEqual({ user: 'ada', cart: 1 })
+    expect(store.stats().liveRecords).toBe(1)
+    // A destroyed session is not revived either.
+    expect(await store.destroySession(moved)).toBe(true)
+    expect(await store.saveSession(moved, { user: 'ada' })).toBe(false)
+    expect(await store.resolveSession(moved)).toBeNull()
+    await store.close()
+  })
+
+  it('creates the store readable and writable by its owner only', async () => {
+    const file = fresh()
+    const store = await xems.open({ path: file, secret, hardwareId: hw(1) })
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600)
+    await store.set('s', 'k', 'v')
+    await store.compact()
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600)
+    await store.close()
+  })
+
+  it('refuses a store that other users can write with XYP_ERR_XEMS_PERMISSIONS', async () => {
+    const file = fresh()
+    const store = await xems.open({ path: file, secret, hardwareId: hw(1) })
+    await store.close()
+    fs.chmodSync(file, 0o666)
+    await expect(xems.open({ path: file, secret, hardwareId: hw(1) })).rejects.toMatchObject({
+      code: 'XYP_ERR_XEMS_PERMISSIONS',
+      message: expect.stringMatching(/writable by its group and all users.*chmod 600/),
+    })
+    fs.chmodSync(file, 0o600)
+    await (await xems.open({ path: file, secret, hardwareId: hw(1) })).close()
+  })
+
+  it('compacts by itself once most of a big enough file is dead', async () => {
+    const file = fresh()
+    const store = await xems.open({ path: file, secret, hardwareId: hw(1), autoCompact: { minFileSize: 16_384, deadPercent: 50 } })
+    const overwrite = async (s: any) => {
+      // Groups of concurrent writes share fsyncs: a quicker way to a big, mostly dead file.
+      for (let i = 0; i < 300; i += 30) await Promise.all(Array.from({ length: 30 }, (_, j) => s.set('hot', 'counter', 'x'.repeat(200) + (i + j))))
+    }
+    await overwrite(store)
+    const stats = store.stats()
+    expect(stats.autoCompactions).toBeGreaterThan(0)
+    expect(stats.generation).toBe(stats.autoCompactions)
+    expect(stats.fileSize).toBeLessThan(40_000)
+    expect(await store.get('hot', 'counter')).toBe('x'.repeat(200) + 299)
+    await store.close()
+
+    const manual = await xems.open({ path: fresh(), secret, hardwareId: hw(1), autoCompact: false })
+    await overwrite(manual)
+    expect(manual.stats()).toMatchObject({ autoCompactions: 0, generation: 0 })
+    await manual.close()
+  })
 })

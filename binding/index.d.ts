@@ -137,6 +137,11 @@ export declare class XemsStore {
   del(op: number, sandbox: string, key: string): void
   createSession(op: number, sandbox: string, data: Uint8Array, ttlMs?: number | undefined | null): void
   rotateSession(op: number, sandbox: string, token: string, graceMs?: number | undefined | null): void
+  /**
+   * Saves under the session `token` names now (never creates one): resolves to whether a
+   * session was saved. `ttl_ms` absent keeps the session's expiry.
+   */
+  saveSession(op: number, sandbox: string, token: string, data: Uint8Array, ttlMs?: number | undefined | null): void
   destroySession(op: number, sandbox: string, token: string): void
   compact(op: number): void
   purgeExpired(op: number): void
@@ -263,6 +268,12 @@ export interface XemsOpenOptions {
   createRecoveryKey?: boolean
   /** Replaces the detected hardware id (32 bytes): tests and deployments with their own id. */
   hardwareId?: Buffer
+  /** `false` turns automatic compaction off (default on). */
+  autoCompact?: boolean
+  /** Automatic compaction waits until the file is at least this many bytes. */
+  autoCompactMinFileSize?: number
+  /** Automatic compaction starts once dead bytes exceed this percentage of the file. */
+  autoCompactDeadPercent?: number
 }
 
 export interface XemsStats {
@@ -276,4 +287,6 @@ export interface XemsStats {
   generation: number
   writes: number
   fsyncs: number
+  compactions: number
+  autoCompactions: number
 }

@@ -53,8 +53,8 @@ export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
     app.use(bodyParser.urlencoded({ extended: true, limit: server.urlEncodedLimit ?? '1mb' }))
   }
   if (options.xems) {
-    const { path, secret, passphrase, pbkdf2Iterations, hardwareBound, recoveryKey, hardwareId, ...sessionOptions } = options.xems
-    const opening = XemsStore.open({ path, secret, passphrase, pbkdf2Iterations, hardwareBound, recoveryKey, hardwareId })
+    const { path, secret, passphrase, pbkdf2Iterations, hardwareBound, recoveryKey, hardwareId, autoCompact, ...sessionOptions } = options.xems
+    const opening = XemsStore.open({ path, secret, passphrase, pbkdf2Iterations, hardwareBound, recoveryKey, hardwareId, autoCompact })
     // Keep an open failure from being an unhandled rejection; requests report it through next(err).
     opening.catch(() => {})
     app.xems = opening

@@ -19,6 +19,10 @@ export interface XemsOpenOptions {
   recoveryKey?: boolean | string
   /** Replaces the detected hardware id (32 bytes); for tests and deployments with their own id. */
   hardwareId?: Buffer
+  /** Compact by itself once dead records (superseded, deleted, rotated) pass `deadPercent` % of
+   *  the file (default 50) and the file is at least `minFileSize` bytes (default 1 MiB).
+   *  `false` leaves compaction to `compact()`. Default on. */
+  autoCompact?: false | { minFileSize?: number; deadPercent?: number }
 }
 
 export interface SessionOptions {
@@ -114,6 +118,10 @@ export class XemsStore {
     if (options.passphrase === undefined && secret === undefined) {
       throw errors.xems(codes.XEMS_KEY, 'xems needs a secret: options.secret, options.passphrase or env XEMS_SECRET')
     }
+    const auto = options.autoCompact
+    if (auto !== undefined && auto !== false && (auto === null || typeof auto !== 'object')) {
+      throw new TypeError('xems.open: autoCompact must be false or { minFileSize, deadPercent }')
+    }
     const result = await native.xemsOpen(
       {
         path: options.path,
@@ -123,6 +131,9 @@ export class XemsStore {
         hardwareBound: options.hardwareBound ?? true,
         createRecoveryKey: options.recoveryKey === true,
         hardwareId: options.hardwareId,
+        autoCompact: auto !== false,
+        autoCompactMinFileSize: auto ? auto.minFileSize : undefined,
+        autoCompactDeadPercent: auto ? auto.deadPercent : undefined,
       },
       onComplete,
       typeof options.recoveryKey === 'string' ? options.recoveryKey : undefined,
@@ -189,11 +200,17 @@ export class XemsStore {
     return { data, token: rotated ?? token }
   }
 
-  /** Replaces a session's data, keeping its token. */
-  saveSession(token: string, data: XemsValue, options: SessionOptions = {}): Promise<void> {
-    return this.set(options.sandbox ?? 'sessions', token, data, { ttl: options.ttl })
+  /**
+   * Replaces the data of the session `token` names now, and resolves to whether there was one:
+   * a token rotated away within its grace period saves into its successor; one rotated away
+   * longer ago, destroyed or unknown saves nothing (a stale request never revives a session).
+   * `ttl` restarts the session's lifetime; without it the session keeps its expiry.
+   */
+  saveSession(token: string, data: XemsValue, options: SessionOptions = {}): Promise<boolean> {
+    return this.write((op) => this.handle.saveSession(op, options.sandbox ?? 'sessions', token, encode(data), options.ttl))
   }
 
+  /** Destroys the session `token` names (through a rotated-away token: its successor too). */
   destroySession(token: string, options: { sandbox?: string } = {}): Promise<boolean> {
     return this.write((op) => this.handle.destroySession(op, options.sandbox ?? 'sessions', token))
   }

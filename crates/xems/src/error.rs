@@ -36,6 +36,8 @@ enum Kind {
     Closed,
     /// The caller passed something unusable (empty key, conflicting options, ...).
     InvalidArgument,
+    /// The store file or its directory can be written by other users.
+    Permissions,
 }
 
 impl Error {
@@ -78,6 +80,10 @@ impl Error {
         Error::new(Kind::InvalidArgument, msg)
     }
 
+    pub(crate) fn permissions(msg: impl Into<String>) -> Error {
+        Error::new(Kind::Permissions, msg)
+    }
+
     /// The secret, the hardware id or the recovery key does not open this store.
     pub fn is_key(&self) -> bool {
         self.inner.kind == Kind::Key
@@ -108,6 +114,11 @@ impl Error {
         self.inner.kind == Kind::InvalidArgument
     }
 
+    /// The store file or its directory is writable by other users, so the store refused it.
+    pub fn is_permissions(&self) -> bool {
+        self.inner.kind == Kind::Permissions
+    }
+
     /// Byte offset in the file of the damage, for integrity errors that can name one.
     pub fn offset(&self) -> Option<u64> {
         self.inner.offset
@@ -121,6 +132,7 @@ impl Error {
             Kind::Io => "i/o error",
             Kind::Closed => "closed",
             Kind::InvalidArgument => "invalid argument",
+            Kind::Permissions => "unsafe permissions",
         }
     }
 }
@@ -179,5 +191,7 @@ mod tests {
         assert!(Error::locked("x").is_locked());
         assert!(Error::closed().is_closed());
         assert!(Error::invalid("x").is_invalid_argument());
+        let p = Error::permissions("x");
+        assert!(p.is_permissions() && !p.is_invalid_argument());
     }
 }

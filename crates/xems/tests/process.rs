@@ -12,7 +12,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use common::*;
-use xems::Store;
+use xems::{AutoCompaction, Store};
 
 /// The two tests below must not run at the same time: a child forked by one test holds copies of
 /// every descriptor of this process (the other test's locked store file included) until it
@@ -100,9 +100,15 @@ fn key(run: u64, i: u64, suffix: &str) -> String {
 
 /// Child: writes forever with up to 64 ops in flight, printing `ACK <i> <step>` after each
 /// completion reports success. Op `i` by `i % 3`: 0 = set then rotate (grace 0);
-/// 1 = set v1 then overwrite with v2; 2 = set then delete. Compacts now and then.
-fn crash_child(path: &str, run: u64) {
-    let (s, _) = Store::open(path, opts()).unwrap();
+/// 1 = set v1 then overwrite with v2; 2 = set then delete. With `auto`, the store compacts by
+/// itself (small thresholds, so often); without, it is asked to now and then.
+fn crash_child(path: &str, run: u64, auto: bool) {
+    let options = if auto {
+        opts().auto_compaction(Some(AUTO))
+    } else {
+        opts().auto_compaction(None)
+    };
+    let (s, _) = Store::open(path, options).unwrap();
     let sandbox = sandbox(run);
     let sb = sandbox.as_str();
     say("READY");
@@ -128,7 +134,7 @@ fn crash_child(path: &str, run: u64) {
                 track(&inflight, s.del(sb, &k), i, 1);
             }
         }
-        if i % 50 == 49 {
+        if !auto && i % 50 == 49 {
             s.compact().on_complete(|_| {});
         }
     }
@@ -160,33 +166,65 @@ fn track<T: Send + 'static>(
     });
 }
 
-/// SIGKILLs a writing child at random points 200 times. After each kill the parent reopens the
-/// store and checks: every acknowledged write is present, nothing is half-applied (a rotation
-/// is never both old and new, a value is never a mix), and the previous runs' data (which has
-/// lived through later crashes, recoveries and compactions) is unchanged.
-#[test]
-fn crash_recovery_after_sigkill() {
-    if let Ok(path) = std::env::var("XEMS_CRASH_CHILD") {
-        let run = std::env::var("XEMS_CRASH_RUN").unwrap().parse().unwrap();
-        crash_child(&path, run);
-        return;
+/// Small thresholds so the child compacts every few hundred writes.
+const AUTO: AutoCompaction = AutoCompaction {
+    min_file_size: 8 << 10,
+    dead_percent: 40,
+};
+
+/// Where a run's child is killed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kill {
+    /// After a random short delay (sometimes before the store is even open).
+    Random,
+    /// As soon as a compaction's temporary file appears (mid-compaction, before the rename).
+    TempFileSeen,
+    /// As soon as the file at the path is a new generation (just after the rename: the old
+    /// file is being wiped, the directory fsync may not have happened).
+    GenerationChanged,
+}
+
+fn generation_at(path: &std::path::Path) -> Option<u64> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(u64::from_le_bytes(bytes.get(60..68)?.try_into().ok()?))
+}
+
+/// Busy-polls (up to 20 s) until `seen` holds; returns whether it did.
+fn poll_until(mut seen: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < until {
+        if seen() {
+            return true;
+        }
+        std::thread::yield_now();
     }
-    let _serial = serial();
-    const RUNS: u64 = 200;
+    false
+}
+
+/// SIGKILLs a writing child `runs` times at the points `plan` picks. After each kill the parent
+/// reopens the store and checks: every acknowledged write is present, nothing is half-applied
+/// (a rotation is never both old and new, a value is never a mix), and the previous runs' data
+/// (which has lived through later crashes, recoveries and compactions) is unchanged.
+fn crash_loop(test: &str, runs: u64, auto: bool, mut plan: impl FnMut(&mut Rng) -> Kill) {
     const KEEP_RUNS: usize = 5;
     let dir = temp_dir("crash");
     let path = dir.join("s.xem");
+    let temp = dir.join("s.xem.compact.tmp");
     drop(open(&path));
     let mut rng = Rng::from_clock();
     let seed = rng.0;
     let mut history: VecDeque<(u64, BTreeMap<String, Vec<u8>>)> = VecDeque::new();
     let (mut total_acks, mut dropped_tails, mut rewiped) = (0usize, 0usize, 0u64);
-    for run in 0..RUNS {
+    let mut caught: HashMap<&'static str, usize> = HashMap::new();
+    let mut generation = 0u64;
+    for run in 0..runs {
         let env = [
             ("XEMS_CRASH_CHILD", path.display().to_string()),
             ("XEMS_CRASH_RUN", run.to_string()),
+            ("XEMS_CRASH_AUTO", u8::from(auto).to_string()),
         ];
-        let mut child = spawn_self("crash_recovery_after_sigkill", &env);
+        let kill = plan(&mut rng);
+        let mut child = spawn_self(test, &env);
         let stdout = child.stdout.take().unwrap();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
@@ -205,11 +243,27 @@ fn crash_recovery_after_sigkill() {
             }
             acks
         });
-        // Mostly kill while writing; sometimes during startup/open (recovery of recovery).
-        if rng.below(8) != 0 {
-            let _ = ready_rx.recv_timeout(Duration::from_secs(20));
+        match kill {
+            Kill::Random => {
+                // Mostly kill while writing; sometimes during startup/open (recovery of recovery).
+                if rng.below(8) != 0 {
+                    let _ = ready_rx.recv_timeout(Duration::from_secs(20));
+                }
+                std::thread::sleep(Duration::from_millis(rng.below(30)));
+            }
+            Kill::TempFileSeen => {
+                let _ = ready_rx.recv_timeout(Duration::from_secs(20));
+                if poll_until(|| std::fs::symlink_metadata(&temp).is_ok()) {
+                    *caught.entry("temp file").or_default() += 1;
+                }
+            }
+            Kill::GenerationChanged => {
+                let _ = ready_rx.recv_timeout(Duration::from_secs(20));
+                if poll_until(|| generation_at(&path).is_some_and(|g| g != generation)) {
+                    *caught.entry("new generation").or_default() += 1;
+                }
+            }
         }
-        std::thread::sleep(Duration::from_millis(rng.below(30)));
         child.kill().unwrap();
         child.wait().unwrap();
         let acks = reader.join().unwrap();
@@ -218,8 +272,14 @@ fn crash_recovery_after_sigkill() {
             .map(|a| a.iter().filter(|&&x| x).count())
             .sum::<usize>();
 
-        let (s, rep) =
-            Store::open(&path, opts()).unwrap_or_else(|e| panic!("run {run} (seed {seed}): {e}"));
+        let ctx = |what: &str| format!("run {run} ({kill:?}, seed {seed}): {what}");
+        let (s, rep) = Store::open(&path, opts().auto_compaction(None))
+            .unwrap_or_else(|e| panic!("{}", ctx(&e.to_string())));
+        assert!(
+            std::fs::symlink_metadata(&temp).is_err(),
+            "{}",
+            ctx("a compaction's temporary file outlived the reopen")
+        );
         dropped_tails += usize::from(rep.dropped_tail.is_some());
         rewiped += rep.rewiped;
         let sb = sandbox(run);
@@ -309,11 +369,61 @@ fn crash_recovery_after_sigkill() {
             expected as u64,
             "run {run} (seed {seed})"
         );
+        generation = s.stats().generation;
         s.close().wait().unwrap();
     }
     assert!(
         total_acks > 2000,
         "the children acknowledged too little to mean anything: {total_acks}"
     );
-    eprintln!("crash test: {RUNS} kills, {total_acks} acks, {dropped_tails} torn tails, {rewiped} re-wipes (seed {seed})");
+    eprintln!("{test}: {runs} kills, {total_acks} acks, {dropped_tails} torn tails, {rewiped} re-wipes, caught mid-compaction {caught:?}, generation {generation} (seed {seed})");
+    if auto {
+        // The point of the test: kills landed inside automatic compactions, both before and
+        // after the rename. (Each is polled for up to 20 s; missing most would mean the
+        // store stopped compacting by itself.)
+        for what in ["temp file", "new generation"] {
+            let n = caught.get(what).copied().unwrap_or(0);
+            assert!(n >= 5, "only {n} kills caught at the {what} (seed {seed})");
+        }
+    }
+}
+
+fn child_role() -> Option<(String, u64, bool)> {
+    let path = std::env::var("XEMS_CRASH_CHILD").ok()?;
+    let run = std::env::var("XEMS_CRASH_RUN").unwrap().parse().unwrap();
+    let auto = std::env::var("XEMS_CRASH_AUTO").is_ok_and(|v| v == "1");
+    Some((path, run, auto))
+}
+
+/// 200 kills of a child that writes and asks for compactions now and then.
+#[test]
+fn crash_recovery_after_sigkill() {
+    if let Some((path, run, auto)) = child_role() {
+        crash_child(&path, run, auto);
+        return;
+    }
+    let _serial = serial();
+    crash_loop("crash_recovery_after_sigkill", 200, false, |_| Kill::Random);
+}
+
+/// 90 kills of a child whose store compacts by itself: a third at random points, a third as
+/// soon as a compaction's temporary file exists, a third as soon as the renamed new
+/// generation is in place.
+#[test]
+fn crash_during_automatic_compaction() {
+    if let Some((path, run, auto)) = child_role() {
+        crash_child(&path, run, auto);
+        return;
+    }
+    let _serial = serial();
+    crash_loop(
+        "crash_during_automatic_compaction",
+        90,
+        true,
+        |rng| match rng.below(3) {
+            0 => Kill::Random,
+            1 => Kill::TempFileSeen,
+            _ => Kill::GenerationChanged,
+        },
+    );
 }

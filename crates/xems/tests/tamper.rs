@@ -237,3 +237,96 @@ fn every_torn_append_recovers_the_last_complete_batch() {
     assert!(opened > 500, "{opened}");
     assert!(snapshots[0].0.len() as u64 == HEADER_LEN);
 }
+
+/// A compacted file starts with the batch compaction wrote and fsynced before renaming the file
+/// into place; it cannot be torn. Damage to it used to be taken for a torn last batch and
+/// dropped, so the store opened empty. Now every flip there (and every cut into it) is an
+/// Integrity error; only a batch appended after it can be dropped as a torn tail.
+#[test]
+fn a_compacted_files_records_are_never_dropped_as_a_torn_tail() {
+    let dir = temp_dir("flip-compacted");
+    let path = dir.join("s.xem");
+    let s = open(&path);
+    for i in 0..6u64 {
+        s.set("s", &format!("k{i}"), &value("v", i), None)
+            .wait()
+            .unwrap();
+    }
+    s.set("s", "k0", b"overwritten", None).wait().unwrap();
+    s.compact().wait().unwrap();
+    let compacted_end = s.stats().file_size;
+    s.set("s", "late", b"appended after compaction", None)
+        .wait()
+        .unwrap();
+    s.close().wait().unwrap();
+    drop(s);
+    let clean = std::fs::read(&path).unwrap();
+    let flipped = dir.join("flipped.xem");
+    let (mut errors, mut tails) = (0u64, 0u64);
+    for pos in 0..clean.len() {
+        let mut bytes = clean.clone();
+        bytes[pos] ^= 0x01;
+        std::fs::write(&flipped, &bytes).unwrap();
+        let ctx = format!("byte {pos}");
+        match Store::open(&flipped, opts()) {
+            Err(e) => {
+                assert!(e.is_integrity() || e.is_key(), "{ctx}: {e}");
+                assert_eq!(
+                    std::fs::read(&flipped).unwrap(),
+                    bytes,
+                    "{ctx}: file changed"
+                );
+                errors += 1;
+            }
+            Ok((s, rep)) => {
+                assert!(
+                    pos as u64 >= compacted_end,
+                    "{ctx}: damage to the compacted batch accepted"
+                );
+                let t = rep
+                    .dropped_tail
+                    .unwrap_or_else(|| panic!("{ctx}: undetected"));
+                assert_eq!(t.offset, compacted_end, "{ctx}");
+                assert_eq!(get(&s, "s", "k0").as_deref(), Some(&b"overwritten"[..]));
+                assert_eq!(s.len("s"), 6, "{ctx}");
+                s.close().wait().unwrap();
+                tails += 1;
+            }
+        }
+        std::fs::remove_file(&flipped).unwrap();
+    }
+    assert_eq!(
+        errors, compacted_end,
+        "every flip up to the appended batch is an error"
+    );
+    assert_eq!(tails, clean.len() as u64 - compacted_end);
+    // Cut anywhere inside the compacted batch (or right after the header): an error too.
+    for cut in [HEADER_LEN, HEADER_LEN + 1, compacted_end - 1] {
+        std::fs::write(&flipped, &clean[..cut as usize]).unwrap();
+        let e = Store::open(&flipped, opts()).unwrap_err();
+        assert!(e.is_integrity(), "cut at {cut}: {e}");
+        std::fs::remove_file(&flipped).unwrap();
+    }
+}
+
+/// Compacting an empty store still writes its (empty) batch, so the rule above holds for it.
+#[test]
+fn an_empty_compacted_store_reopens_and_keeps_the_rule() {
+    let dir = temp_dir("compact-empty");
+    let path = dir.join("s.xem");
+    let s = open(&path);
+    s.set("s", "k", b"v", None).wait().unwrap();
+    assert!(s.del("s", "k").wait().unwrap());
+    s.compact().wait().unwrap();
+    s.close().wait().unwrap();
+    drop(s);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() as u64 > HEADER_LEN, "compaction wrote a commit");
+    let (s, rep) = Store::open(&path, opts()).unwrap();
+    assert!(rep.dropped_tail.is_none());
+    assert_eq!(s.stats().live_records, 0);
+    s.close().wait().unwrap();
+    drop(s);
+    std::fs::write(&path, &bytes[..HEADER_LEN as usize]).unwrap();
+    assert!(Store::open(&path, opts()).unwrap_err().is_integrity());
+}

@@ -43,6 +43,8 @@ error_codes! {
     XEMS_CLOSED = "XYP_ERR_XEMS_CLOSED";
     /// XEMS: arguments or options rejected.
     XEMS_INVALID_ARGUMENT = "XYP_ERR_XEMS_INVALID_ARGUMENT";
+    /// XEMS: the store file, or its directory without the sticky bit, is writable by its group or other users.
+    XEMS_PERMISSIONS = "XYP_ERR_XEMS_PERMISSIONS";
     /// Something Node or Express does that xypriss does not (yet): said, never faked.
     NOT_SUPPORTED = "XYP_ERR_NOT_SUPPORTED";
     /// A route method given something other than a function.

@@ -13,10 +13,11 @@ use napi::bindgen_prelude::{AsyncTask, Buffer, Either, Function, ToNapiValue};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{check_status, sys, Env, Result, Status, Task};
 use napi_derive::napi;
-use xems::{Completion, HardwareId, Options, RecoveryKey, Store};
+use xems::{AutoCompaction, Completion, HardwareId, Options, RecoveryKey, Store};
 
 use crate::errors::{
     throw, XEMS_CLOSED, XEMS_INTEGRITY, XEMS_INVALID_ARGUMENT, XEMS_IO, XEMS_KEY, XEMS_LOCKED,
+    XEMS_PERMISSIONS,
 };
 
 /// The code of a core error, declared in errors.rs like every other.
@@ -31,6 +32,8 @@ fn code_of(error: &xems::Error) -> &'static str {
         XEMS_CLOSED
     } else if error.is_invalid_argument() {
         XEMS_INVALID_ARGUMENT
+    } else if error.is_permissions() {
+        XEMS_PERMISSIONS
     } else {
         XEMS_IO
     }
@@ -182,6 +185,12 @@ pub struct XemsOpenOptions {
     pub create_recovery_key: Option<bool>,
     /// Replaces the detected hardware id (32 bytes): tests and deployments with their own id.
     pub hardware_id: Option<Buffer>,
+    /// `false` turns automatic compaction off (default on).
+    pub auto_compact: Option<bool>,
+    /// Automatic compaction waits until the file is at least this many bytes.
+    pub auto_compact_min_file_size: Option<f64>,
+    /// Automatic compaction starts once dead bytes exceed this percentage of the file.
+    pub auto_compact_dead_percent: Option<u32>,
 }
 
 /// `Err` carries an argument problem found here rather than in the core.
@@ -200,6 +209,18 @@ fn options_of(o: &XemsOpenOptions) -> std::result::Result<Options, String> {
     options = options
         .hardware_bound(o.hardware_bound.unwrap_or(true))
         .recovery_key(o.create_recovery_key.unwrap_or(false));
+    let policy = AutoCompaction {
+        min_file_size: o
+            .auto_compact_min_file_size
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .map_or(AutoCompaction::DEFAULT.min_file_size, |n| n as u64),
+        dead_percent: match o.auto_compact_dead_percent {
+            Some(p) => u8::try_from(p)
+                .map_err(|_| "autoCompact.deadPercent must be between 1 and 99".to_owned())?,
+            None => AutoCompaction::DEFAULT.dead_percent,
+        },
+    };
+    options = options.auto_compaction(o.auto_compact.unwrap_or(true).then_some(policy));
     if let Some(id) = &o.hardware_id {
         let bytes: [u8; 32] = id
             .as_ref()
@@ -318,6 +339,8 @@ pub struct XemsStats {
     pub generation: f64,
     pub writes: f64,
     pub fsyncs: f64,
+    pub compactions: f64,
+    pub auto_compactions: f64,
 }
 
 #[napi]
@@ -479,6 +502,24 @@ impl XemsStore {
         self.track(&env, op, completion)
     }
 
+    /// Saves under the session `token` names now (never creates one): resolves to whether a
+    /// session was saved. `ttl_ms` absent keeps the session's expiry.
+    #[napi]
+    pub fn save_session(
+        &self,
+        env: Env,
+        op: u32,
+        sandbox: String,
+        token: String,
+        data: &[u8],
+        ttl_ms: Option<f64>,
+    ) -> Result<()> {
+        let completion = self
+            .store(&env)?
+            .save_session(&sandbox, &token, data, ttl(ttl_ms));
+        self.track(&env, op, completion)
+    }
+
     #[napi]
     pub fn destroy_session(&self, env: Env, op: u32, sandbox: String, token: String) -> Result<()> {
         let completion = self.store(&env)?.destroy_session(&sandbox, &token);
@@ -521,6 +562,8 @@ impl XemsStore {
             generation: s.generation as f64,
             writes: s.writes as f64,
             fsyncs: s.fsyncs as f64,
+            compactions: s.compactions as f64,
+            auto_compactions: s.auto_compactions as f64,
         })
     }
 }

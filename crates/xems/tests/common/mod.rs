@@ -132,7 +132,8 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0
     }
+    /// Uniform-ish in `0..n` (0 when `n` is 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next() % n.max(1)
     }
 }
