@@ -2,6 +2,7 @@
 // past the limit and skip options, byte for byte, in the native prelude (top of the app) and as
 // JS middleware; a JS keyGenerator and skip counting through the native counters; its logs.
 import { describe, expect, it } from 'vitest'
+import http from 'node:http'
 import { express, listen, request, sentHead, xypriss } from './helpers'
 import { build, decode, fixture, npm, same, startOfSecond, trio, view, type Req } from './native-stages'
 
@@ -137,33 +138,34 @@ describe('xypriss.rateLimit', () => {
   })
 
   it('takes back hits per skipFailedRequests when the client leaves before the answer', async () => {
-    const make = (framework: any, factory: any) => {
-      const app = framework()
-      app.use(factory({ limit: 1, skipFailedRequests: true }))
-      app.get('/hang', () => {})
-      app.get('/', (req: any, res: any) => res.send('ok'))
-      return app
+    /** Polls the limiter until the client's count is `expected`. */
+    const counted = async (limiter: any, expected: number) => {
+      const deadline = Date.now() + 10_000
+      for (;;) {
+        const hits = (await limiter.getKey('127.0.0.1'))?.totalHits ?? 0
+        if (hits === expected) return
+        if (Date.now() > deadline) throw new Error(`count ${hits}, expected ${expected}`)
+        await new Promise((r) => setTimeout(r, 10))
+      }
     }
-    const abandon = (port: number) =>
-      new Promise<void>((resolve) => {
-        const http = require('node:http')
-        const req = http.get({ host: '127.0.0.1', port, path: '/hang', agent: false })
-        req.on('error', () => resolve())
-        setTimeout(() => {
-          req.destroy()
-          setTimeout(resolve, 200)
-        }, 200)
-      })
     for (const [framework, factory] of [
       [express, npm.rateLimit],
       [xypriss, xypriss.rateLimit],
     ]) {
-      const r = await listen(make(framework, factory))
+      const limiter = factory({ limit: 1, skipFailedRequests: true })
+      const app = framework()
+      app.use(limiter)
+      app.get('/hang', () => {})
+      app.get('/', (req: any, res: any) => res.send('ok'))
+      const r = await listen(app)
       try {
-        await abandon(r.port)
-        // the abandoned request was taken back: the limit of 1 is still free
-        const first = await request(r.port, 'GET', '/')
-        expect(first.status).toBe(200)
+        const req = http.get({ host: '127.0.0.1', port: r.port, path: '/hang', agent: false })
+        req.on('error', () => {})
+        await counted(limiter, 1)
+        req.destroy()
+        // the abandoned request is taken back: the limit of 1 is free again
+        await counted(limiter, 0)
+        expect((await request(r.port, 'GET', '/')).status).toBe(200)
         expect((await request(r.port, 'GET', '/')).status).toBe(429)
       } finally {
         await r.close()

@@ -34,6 +34,11 @@ const CACHE_LIMIT: usize = 512;
 pub struct CaseKey(Vec<u8>);
 
 impl CaseKey {
+    /// Room for `bytes` of noted names before growing.
+    pub fn with_capacity(bytes: usize) -> Self {
+        CaseKey(Vec::with_capacity(bytes))
+    }
+
     /// Remembers `name` if hyper's Title-Case would not write it as given.
     pub fn note(&mut self, name: &str) {
         if !is_title_case(name.as_bytes()) {

@@ -130,7 +130,10 @@ impl RoutingMirror {
     }
 
     pub(crate) fn initial_headers(&self) -> HeaderList {
-        HeaderList::clone(&self.initial.read().unwrap_or_else(|e| e.into_inner()))
+        self.initial
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .copy_with_room()
     }
 
     /// Installs (or, with `None`, removes) the app's native prelude.
