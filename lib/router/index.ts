@@ -179,7 +179,9 @@ routerProto.handle = function handle(this: Router, req: RoutedRequest, res: Rout
   const plan = req[kPrelude] as CompiledLayers | undefined
   if (plan !== undefined && plan.router === this) {
     req[kPrelude] = undefined
-    if (plan.indices.every((index, i) => stack[index] === plan.layers[i])) idx = plan.resume
+    let inPlace = true
+    for (let i = 0; i < plan.indices.length; i++) inPlace &&= stack[plan.indices[i]] === plan.layers[i]
+    if (inPlace) idx = plan.resume
     else {
       compiled = plan.layers
       plan.stale?.()
