@@ -44,6 +44,53 @@ describe('native answers', () => {
     expect(handled()).toBe(before + 1)
   })
 
+  it('answers HEAD where only routes of other methods match and no app.param callback can run', async () => {
+    const app = xypriss()
+    app.post('/form', (req: any, res: any) => res.send('posted'))
+    app.post('/items/:id', (req: any, res: any) => res.send('posted'))
+    app.param('id', (req: any, res: any, next: any, id: string) => {
+      res.setHeader('X-Param', id)
+      next()
+    })
+    const r = await listen(app)
+    try {
+      const before = handled()
+      const head = await request(r.port, 'HEAD', '/form')
+      // the page's length, without its body
+      expect([head.status, head.headers['content-length'], head.body.length]).toEqual([404, String('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n</head>\n<body>\n<pre>Cannot HEAD /form</pre>\n</body>\n</html>\n'.length), 0])
+      expect(handled()).toBe(before)
+      // router@2 matches a HEAD against routes that do not handle it, running app.param callbacks
+      const withParam = await request(r.port, 'HEAD', '/items/7')
+      expect([withParam.status, withParam.headers['x-param']]).toEqual([404, '7'])
+      expect(handled()).toBe(before + 1)
+    } finally {
+      await r.close()
+    }
+  })
+
+  differentialReplies(
+    (framework: any) => {
+      const app = framework()
+      // error pages without stack traces, which differ between the two
+      app.set('env', 'production')
+      app.get('/a/:id', (req: any, res: any) => res.send('a'))
+      app.put('/a/:id', (req: any, res: any) => res.send('a'))
+      app.delete('/b', (req: any, res: any) => res.send('b'))
+      app.post('/c', (req: any, res: any) => res.send('c'))
+      app.options('/c', (req: any, res: any) => res.send('own options'))
+      return app
+    },
+    [
+      ['OPTIONS over GET and PUT routes', 'OPTIONS', '/a/1'],
+      ['OPTIONS over a DELETE route', 'OPTIONS', '/b'],
+      ['OPTIONS a route answers itself', 'OPTIONS', '/c'],
+      ['PATCH over other methods', 'PATCH', '/a/1'],
+      ['HEAD over a DELETE route', 'HEAD', '/b'],
+      ['a bad escape in a parameter', 'PATCH', '/a/%zz'],
+      ['an unknown method', 'PROPFIND', '/b'],
+    ],
+  )
+
   it('follows routes added after listen()', async () => {
     const app = xypriss()
     const late = await listen(app)
