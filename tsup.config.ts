@@ -9,8 +9,8 @@ export default defineConfig([
     platform: 'node',
     sourcemap: true,
     dts: true,
-    // The generated loader finds the .node file relative to itself: keep it out of the bundle.
-    external: [/binding\/index/],
+    // The loader (generated) and target.js find the .node file and package.json relative to themselves: keep them out of the bundle.
+    external: [/binding\//],
   },
   {
     // ESM is a thin re-export of the CJS build, so both share one engine and one state.

@@ -367,8 +367,9 @@ function prepareCeiling() {
   const bin = path.join(targetDir, 'release', 'xypriss-bench-ceiling' + (process.platform === 'win32' ? '.exe' : ''));
   const stale = !fs.existsSync(bin) || fs.statSync(bin).mtimeMs < newestMtime(path.join(BENCH_DIR, 'ceiling'));
   if (stale) {
-    log('building the Rust ceiling: cargo build --release -p xypriss-bench-ceiling (fat LTO, takes a while)');
-    const build = spawnSync('cargo', ['build', '--release', '-p', 'xypriss-bench-ceiling'], {
+    // its own workspace (bench/ceiling/Cargo.toml), built into the root target dir
+    log('building the Rust ceiling: cargo build --release --manifest-path bench/ceiling/Cargo.toml (fat LTO, takes a while)');
+    const build = spawnSync('cargo', ['build', '--release', '--manifest-path', path.join(BENCH_DIR, 'ceiling', 'Cargo.toml'), '--target-dir', targetDir], {
       cwd: ROOT,
       stdio: ['ignore', process.stderr, process.stderr],
     });

@@ -186,9 +186,9 @@ export interface ListenConfig {
   host?: string
   port: number
   backlog?: number
-  /** Milliseconds to receive a request head (idle keep-alive included). */
+  /** Milliseconds to receive a request head, then 408 (`server.headersTimeout`). */
   headersTimeout?: number
-  /** Milliseconds an idle kept-alive connection is announced and kept (keepAliveTimeout). */
+  /** Milliseconds announced to keep an idle connection; it is closed 1 s later (keepAliveTimeout). */
   keepAliveTimeout?: number
   maxHeaderSize?: number
   maxHeaders?: number
@@ -218,6 +218,12 @@ export declare function respondBytes(request: number, status: number, headers: s
  */
 export declare function respondString(request: number, status: number, headers: string, body: string, flags?: number | undefined | null, reason?: string | undefined | null): boolean
 
+/**
+ * Bytes a streaming response may hold unsent before `writeChunk` says `false`: the running
+ * Node's default highWaterMark (`stream.getDefaultHighWaterMark(false)`), set once by lib/.
+ */
+export declare function setHighWaterMark(bytes: number): void
+
 /** Why static files must not be served for this path (below their mount point), or null. */
 export declare function staticPathRefusal(path: string): string | null
 
@@ -229,9 +235,13 @@ export interface TargetReading {
 /** Ends the handler's side of a handed-over connection (`socket.end()`). */
 export declare function tunnelEnd(request: number): boolean
 
+/** Stops (`false`) or resumes (`true`) reading from the client of a handed-over connection. */
+export declare function tunnelFlow(request: number, flowing: boolean): boolean
+
 /**
  * Raw bytes from the handler on a handed-over connection (`socket.write` after an
- * `'upgrade'` or `'connect'`); the first ones are the response head.
+ * `'upgrade'` or `'connect'`); the first ones are the response head. `false` means the client is
+ * behind: wait for the drain event. A connection already gone takes them quietly (`true`).
  */
 export declare function tunnelWrite(request: number, chunk: Uint8Array): boolean
 

@@ -21,6 +21,8 @@ export const errors = {
   notSupported: (what: string) => coded(codes.NOT_SUPPORTED, `${what} is not supported by xypriss yet`),
   handlerRequired: (method: string, type: string) =>
     coded(codes.HANDLER_REQUIRED, `argument handler must be a function (${method}: ${type})`, TypeError),
+  /** No native addon loads: the message says which platform, which package and the fix. */
+  nativeMissing: (message: string, cause: unknown) => Object.assign(coded(codes.NATIVE_MISSING, message), { cause }),
   /** An XEMS error raised in JS (`codes.XEMS_*`), or one the binding returned as a value. */
   xems: (code: string, message: string) => coded(code, message),
 

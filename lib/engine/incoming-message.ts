@@ -6,6 +6,7 @@ import { native } from '../binding'
 import { errors } from '../errors'
 import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kPrelude, kPreludePlan, kPreludeText, kRawHeaderList, kRawHeaders } from '../symbols'
 import type { TargetReading } from '../target'
+import { cleanDestroyCompletesAtOnce, unreadRequestEndsAtFinish } from './node-behaviour'
 import type { EngineSocket } from './socket'
 
 // Node keeps the first value of these and drops repeats.
@@ -16,6 +17,9 @@ const SINGLE_VALUED = new Set([
 ])
 
 export type HeaderValue = string | string[] | undefined
+
+/** Set by any read of the body (the app's, a pipe's, 'data' listeners'), as Node's `_consuming`. */
+const kConsuming = Symbol('xypriss.consuming')
 
 /**
  * Node's IncomingMessage surface only: what a plain `(req, res)` listener gets. Middleware probe
@@ -44,6 +48,7 @@ export class EngineIncomingMessage extends Readable {
   [kBody]: boolean | Buffer;
   [kParsedUrl]: TargetReading | undefined = undefined;
   [kCandidates]: number[] | undefined = undefined;
+  [kConsuming] = false;
   /** The native prelude's plan, until the app's router skipped the layers it ran (see ./prelude.ts). */
   [kPrelude]: object | undefined = undefined;
   /** The same, kept for `req.rateLimit`. */
@@ -133,6 +138,11 @@ export class EngineIncomingMessage extends Readable {
     return this
   }
 
+  read(size?: number): unknown {
+    this[kConsuming] = true
+    return super.read(size)
+  }
+
   _read(): void {
     const body = this[kBody]
     if (body === true) {
@@ -158,7 +168,10 @@ export class EngineIncomingMessage extends Readable {
       this.emit('aborted')
     }
     if (this.aborted && !this.socket.destroyed) this.socket.destroy()
-    callback(this.listenerCount('error') === 0 ? null : error)
+    const outcome = this.listenerCount('error') === 0 ? null : error
+    // as the running Node: a clean destroy completes now (Node 24) or on the next tick
+    if (cleanDestroyCompletesAtOnce || this.aborted || error) callback(outcome)
+    else process.nextTick(callback, outcome)
   }
 
   [kBodyChunk](chunk: Buffer) {
@@ -180,6 +193,29 @@ export class EngineIncomingMessage extends Readable {
     this.socket.markClosed()
     this.destroy(errors.aborted())
   }
+}
+
+/**
+ * As Node's server once the response finished: a request nobody read is read to its end and
+ * dropped, so it ends and closes as a stream does (Node 24: at once when nothing is left to read).
+ * False when nothing was done: it was read, or the engine still holds part of its body (which the
+ * engine drops itself).
+ */
+export function dumpUnread(req: EngineIncomingMessage): boolean {
+  const state = (req as unknown as { _readableState: { resumeScheduled: boolean } })._readableState
+  if (req[kConsuming] || req.destroyed || state.resumeScheduled) return false
+  const body = req[kBody]
+  if (body === true && !req.complete) return false
+  req.removeAllListeners('data')
+  if (unreadRequestEndsAtFinish && body === false && req.readableLength === 0) {
+    // all there is was received and none of it is left: Node's message has ended already
+    req.complete = true
+    req.push(null)
+    req.read(0)
+  } else {
+    req.resume()
+  }
+  return true
 }
 
 

@@ -5,6 +5,7 @@
 // own settings (lib/engine/server.ts).
 import http from 'node:http'
 import { errors } from '../errors'
+import { defaultHighWaterMark } from './node-behaviour'
 
 interface Rule {
   /** What the server reports until a value is set: Node's default, which the engine does. */
@@ -37,12 +38,12 @@ export const OPTION_RULES: Readonly<Record<string, Rule>> = {
   maxHeadersCount: only(null, 'the engine applies its own limit on the number of headers'),
 
   // Node's defaults, which the engine always does.
-  highWaterMark: only(16 * 1024, "the engine's backpressure threshold is 16 KiB"),
+  highWaterMark: only(defaultHighWaterMark, "the engine's backpressure threshold is the running Node's default"),
   requireHostHeader: only(true, 'the engine refuses an HTTP/1.1 request without Host'),
   rejectNonStandardBodyWrites: only(false, 'the engine drops a body written to a HEAD, 204 or 304 response'),
   noDelay: only(true, "the engine turns Nagle's algorithm off on every connection"),
   keepAlive: only(false, 'the engine sends no TCP keep-alive probes'),
-  keepAliveTimeoutBuffer: only(0, 'the engine closes an idle connection at keepAliveTimeout'),
+  keepAliveTimeoutBuffer: only(1000, 'the engine closes an idle connection 1 s after keepAliveTimeout'),
   joinDuplicateHeaders: unset('the engine keeps the first of repeated single-valued headers', true, false),
   insecureHTTPParser: unset("the engine's parser is strict", true, false),
   httpValidation: unset("the engine's parser is strict"),

@@ -23,7 +23,8 @@ import {
   kTakePrelude,
 } from '../symbols'
 import { scheduleFlush } from './flush'
-import type { EngineIncomingMessage } from './incoming-message'
+import { dumpUnread, type EngineIncomingMessage } from './incoming-message'
+import { defaultHighWaterMark, flatHeadersAppend, writableFinishedAtFinish, writesJoinPerTick } from './node-behaviour'
 import { preludeHeaders } from './prelude'
 
 /** Response flag for the engine: `res.sendDate = false`. */
@@ -41,6 +42,13 @@ const FLAG_UTF8_HEAD = 16
 function utf8Head(chunk: unknown, encoding: unknown): boolean {
   return typeof chunk === 'string' && chunk.length !== 0 && (encoding === undefined || encoding === 'utf8')
 }
+
+// Chunks written while the response is corked (Node 24: until the tick ends), their total size,
+// the cork count, and whether a write said false and 'drain' is owed.
+const kJoined = Symbol('xypriss.joinedChunks')
+const kJoinedLength = Symbol('xypriss.joinedLength')
+const kCorked = Symbol('xypriss.corked')
+const kNeedDrain = Symbol('xypriss.needDrain')
 
 const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
@@ -94,6 +102,10 @@ export class EngineServerResponse extends EventEmitter {
   [kServer]: { forget(id: number): void } | undefined = undefined;
   [kKeepAlive]: boolean | undefined = undefined;
   [kChunkedByDefault]: boolean | undefined = undefined;
+  [kJoined]: Buffer[] = [];
+  [kJoinedLength] = 0;
+  [kCorked] = 0;
+  [kNeedDrain] = false;
   /** What the native prelude decided for the request, when it ran (see ./prelude.ts). */
   [kPreludeText]: string | undefined = undefined;
   /**
@@ -147,16 +159,23 @@ export class EngineServerResponse extends EventEmitter {
   set useChunkedEncodingByDefault(value: boolean) {
     this[kChunkedByDefault] = value
   }
+  /** What the response holds itself (joined chunks with their framing); the engine's buffer is not counted. */
   get writableLength() {
-    return 0
+    const length = this[kJoinedLength]
+    return length === 0 ? 0 : length + length.toString(16).length + 4
   }
   get writableHighWaterMark() {
-    return 16384
+    return defaultHighWaterMark
   }
   get writableCorked() {
-    return 0
+    return this[kCorked]
   }
   get writableNeedDrain() {
+    return false
+  }
+
+  /** Node 24's OutgoingMessage.setHeader asks it; the engine never accepts what a strict parser refuses. */
+  _isLenientHeaderValidation(): boolean {
     return false
   }
 
@@ -254,10 +273,17 @@ export class EngineServerResponse extends EventEmitter {
     }
     this.statusCode = code
     if (Array.isArray(headers)) {
-      // flat [name, value, name, value]; as Node 20, a repeated name keeps its last value
+      // flat [name, value, name, value]: as the running Node (see node-behaviour.ts)
       if (headers.length % 2 !== 0) throw errors.invalidArgValue('headers', headers)
-      for (let i = 0; i < headers.length; i += 2) {
-        if (headers[i]) this.setHeader(headers[i] as string, headers[i + 1] as OutValue)
+      if (flatHeadersAppend) {
+        for (let i = 0; i < headers.length; i += 2) if (headers[i]) this.removeHeader(headers[i] as string)
+        for (let i = 0; i < headers.length; i += 2) {
+          if (headers[i]) this.appendHeader(headers[i] as string, headers[i + 1] as OutValue)
+        }
+      } else {
+        for (let i = 0; i < headers.length; i += 2) {
+          if (headers[i]) this.setHeader(headers[i] as string, headers[i + 1] as OutValue)
+        }
       }
     } else if (headers) {
       for (const name of Object.keys(headers)) {
@@ -372,9 +398,52 @@ export class EngineServerResponse extends EventEmitter {
       if (!this.headersSent) this._implicitHeader()
       this.startStreaming(utf8Head(chunk, encoding))
     }
-    const below = buffer.length === 0 ? true : native.writeChunk(this[kId], buffer)
+    let below = true
+    if (buffer.length === 0) {
+      // nothing to frame
+    } else if (writesJoinPerTick && this.chunkedEncoding) {
+      // As Node 24: the first write of a tick corks the response until the tick ends, and what is
+      // written while corked goes out as one chunk.
+      if (this[kCorked] === 0) {
+        this[kCorked] = 1
+        process.nextTick(uncorkAtTickEnd, this)
+      }
+      this[kJoined].push(buffer)
+      this[kJoinedLength] += buffer.length
+      below = this.writableLength < defaultHighWaterMark
+      if (!below) this[kNeedDrain] = true
+    } else {
+      below = native.writeChunk(this[kId], buffer)
+    }
     if (callback) process.nextTick(callback)
     return below && !this.socket.destroyed
+  }
+
+  /** The chunks joined while corked, in one native write; 'drain' if a write said false and the engine took them. */
+  private writeJoined(): void {
+    const joined = this[kJoined]
+    if (joined.length === 0) return
+    const data = joined.length === 1 ? joined[0] : Buffer.concat(joined, this[kJoinedLength])
+    this[kJoined] = []
+    this[kJoinedLength] = 0
+    if (this.destroyed || this.socket.destroyed) return
+    const below = native.writeChunk(this[kId], data)
+    if (this[kNeedDrain] && below) {
+      this[kNeedDrain] = false
+      this.emit('drain')
+    }
+  }
+
+  /** The chunks joined so far with `last`, for the final write of end(). */
+  private takeJoined(last: Buffer | undefined): Buffer | undefined {
+    this[kCorked] = 0
+    const joined = this[kJoined]
+    if (joined.length === 0) return last
+    if (last !== undefined && last.length !== 0) joined.push(last)
+    const data = joined.length === 1 ? joined[0] : Buffer.concat(joined)
+    this[kJoined] = []
+    this[kJoinedLength] = 0
+    return data
   }
 
   end(chunk?: unknown, encoding?: BufferEncoding | (() => void), callback?: () => void): this {
@@ -408,7 +477,7 @@ export class EngineServerResponse extends EventEmitter {
     this.headersSent = true
     const id = this[kId]
     if (this[kStreaming]) {
-      native.endResponse(id, chunk == null ? undefined : toChunk(chunk, encoding as BufferEncoding))
+      native.endResponse(id, this.takeJoined(chunk == null ? undefined : toChunk(chunk, encoding as BufferEncoding)))
     } else {
       // As Node: a HEAD answer announces no length it was not told (hyper would count the body).
       if (chunk != null && this.req.method === 'HEAD' && !this.hasHeader('content-length')) chunk = undefined
@@ -426,11 +495,19 @@ export class EngineServerResponse extends EventEmitter {
     this[kServer]?.forget(id)
     if (callback) this.once('finish', callback)
     // Only pay for the events someone listens to (on-finished and friends attach before end()).
-    // As Node once the socket took the data: finished now, 'finish' on the next tick.
-    this.writableFinished = true
-    if (this.listenerCount('finish') !== 0 || this.listenerCount('close') !== 0 || this.req.listenerCount('close') !== 0) {
+    // As Node once the socket took the data: 'finish' on the next tick, writableFinished before it
+    // (Node 24: with it; with no listener there is no 'finish' to wait for).
+    const req = this.req
+    if (
+      this.listenerCount('finish') !== 0 ||
+      this.listenerCount('close') !== 0 ||
+      req.listenerCount('close') !== 0 ||
+      req.listenerCount('end') !== 0
+    ) {
+      if (!writableFinishedAtFinish) this.writableFinished = true
       process.nextTick(emitFinished, this)
     } else {
+      this.writableFinished = true
       this.destroyed = true
       this.closed = true
     }
@@ -440,12 +517,20 @@ export class EngineServerResponse extends EventEmitter {
   destroy(error?: Error): this {
     if (this.destroyed) return this
     this.destroyed = true
+    this[kJoined] = []
+    this[kJoinedLength] = 0
     this.socket.destroy(error)
     return this
   }
 
-  cork(): void {}
-  uncork(): void {}
+  /** As Node 24 (before it, the socket was corked and each write stayed its own chunk). */
+  cork(): void {
+    if (writesJoinPerTick) this[kCorked]++
+  }
+  uncork(): void {
+    if (this[kCorked] === 0) return
+    if (--this[kCorked] === 0) this.writeJoined()
+  }
   /** As Node: the callback listens on the response, the timer is the socket's. */
   setTimeout(ms: number, callback?: () => void): this {
     if (callback) this.on('timeout', callback)
@@ -474,7 +559,7 @@ export class EngineServerResponse extends EventEmitter {
 
   /** The connection closed first: as Node, 'close' right after the request's 'aborted'. */
   [kOnAbort]() {
-    if (this.writableFinished) return
+    if (this.finished) return
     this.socket.currentRequest = 0
     this.destroyed = true
     this.closed = true
@@ -487,12 +572,28 @@ export const protoWriteHead = EngineServerResponse.prototype.writeHead
 export const protoImplicitHeader = EngineServerResponse.prototype._implicitHeader
 export const protoEnd = EngineServerResponse.prototype.end
 
+/** Node 24's tick-end uncork of a response its first write corked. */
+function uncorkAtTickEnd(res: EngineServerResponse) {
+  if (!res.finished) res.uncork()
+}
+
+/**
+ * As Node's server when a response finishes: the request nobody read is read to its end and
+ * dropped (it then ends and closes as a stream does), 'finish', and 'close' on the next tick.
+ */
 function emitFinished(res: EngineServerResponse) {
+  res.writableFinished = true
+  const dumped = dumpUnread(res.req)
+  process.nextTick(emitClose, res, dumped)
   res.emit('finish')
+}
+
+function emitClose(res: EngineServerResponse, requestDumped: boolean) {
   res.destroyed = true
   res.closed = true
   res.emit('close')
-  res.req.emit('close')
+  // a request read to its end closed as a stream; one the engine still held the body of closes now
+  if (!requestDumped && !res.req.destroyed) res.req.emit('close')
 }
 
 /** Node's rule for a server response: HTTP/1.1 unless the client says close; HTTP/1.0 if it asks. */

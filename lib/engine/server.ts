@@ -6,6 +6,7 @@ import { constants as osConstants } from 'node:os'
 import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
 import { EngineIncomingMessage } from './incoming-message'
+import { defaultHighWaterMark } from './node-behaviour'
 import { EngineServerResponse } from './server-response'
 import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kPrelude, kPreludeNames, kPreludePlan, kPreludeText, kServer, kTakePrelude } from '../symbols'
 import {
@@ -49,11 +50,14 @@ interface Exchange {
 /** Every engine-backed server that is listening, for `engineStats()`. */
 export const liveServers = new Set<HttpServer>()
 
+// The engine holds a streaming response's unsent bytes up to the running Node's default, as Node does.
+native.setHighWaterMark(defaultHighWaterMark)
+
 export class HttpServer extends EventEmitter {
   /** Requests handed to JS handlers by this server. */
   requests = 0
   listening = false
-  private timeouts = { headers: 30_000, keepAlive: 5_000 }
+  private timeouts = { headers: 60_000, keepAlive: 5_000 }
   maxHeaderSize = 16 * 1024
   timeout = 0
   // Node's options the engine has no setting for (server-options.ts): accessors below read Node's
@@ -382,14 +386,18 @@ export class HttpServer extends EventEmitter {
             const exchange = this.exchanges.get(id)
             if (exchange) {
               this.exchanges.delete(id)
-              abortExchange(exchange)
+              connectionLost(exchange)
             }
             break
           }
-          case Tag.Drain:
+          case Tag.Drain: {
             i += DrainEvent.Stride
-            this.exchanges.get(batch[at + DrainEvent.Id] as number)?.res[kOnDrain]()
+            const id = batch[at + DrainEvent.Id] as number
+            const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
+            if (tunnel) tunnel.drained()
+            else this.exchanges.get(id)?.res[kOnDrain]()
             break
+          }
           case Tag.ConnectionClosed: {
             i += ConnectionClosedEvent.Stride
             const id = batch[at + ConnectionClosedEvent.Id] as number
@@ -401,9 +409,11 @@ export class HttpServer extends EventEmitter {
               const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
               if (exchange !== undefined) {
                 this.exchanges.delete(socket.currentRequest)
-                abortExchange(exchange)
-              }
-              socket.markClosed()
+                connectionLost(exchange, socket)
+              } else if (abortsPending.has(socket)) {
+                // after the request's own (deferred) abort, as Node orders them
+                setImmediate(() => socket.markClosed())
+              } else socket.markClosed()
             }
             break
           }
@@ -504,9 +514,34 @@ export class HttpServer extends EventEmitter {
 // it. Every method of those prototypes is defined above, so none of Node's internals runs here.
 Object.setPrototypeOf(HttpServer.prototype, http.Server.prototype)
 
+/** Sockets whose request's abort waits for the handlers to have read what came (see below). */
+const abortsPending = new WeakSet<EngineSocket>()
+
 function abortExchange(exchange: Exchange) {
   exchange.req[kOnAbort]()
   exchange.res[kOnAbort]()
+}
+
+/**
+ * The connection closed under an exchange, as Node's socket 'close' aborts the request in
+ * flight. A request whose body came whole is the handlers' first: Node reads the close only after
+ * it has delivered what came before it, so a body parser already reading gets its 'end' and no
+ * 'aborted'. The abort waits for that turn of the event loop here too (the engine may report the
+ * close in the same batch as the request).
+ */
+function connectionLost(exchange: Exchange, socket?: EngineSocket) {
+  const { req } = exchange
+  if (req.complete && !req.readableEnded && !req.destroyed) {
+    abortsPending.add(req.socket)
+    setImmediate(() => {
+      abortsPending.delete(req.socket)
+      abortExchange(exchange)
+      socket?.markClosed()
+    })
+    return
+  }
+  abortExchange(exchange)
+  socket?.markClosed()
 }
 
 /** A failed listen as Node reports it. */

@@ -11,7 +11,24 @@ use hyper::body::{Body, Frame, SizeHint};
 use tokio::sync::mpsc;
 
 use crate::bridge::{Event, EventQueue};
-use crate::exchange::{Exchange, HIGH_WATER_MARK};
+
+/// A streaming response (or a handed-over connection) reports "behind" once this many bytes wait
+/// for the socket: Node's default highWaterMark, which the binding sets to the running Node's
+/// (16 KiB on Node 20, 64 KiB since).
+static HIGH_WATER_MARK: AtomicUsize = AtomicUsize::new(16 * 1024);
+
+/// Sets the high-water mark of streaming responses and tunnels, process-wide as Node's default is.
+pub fn set_high_water_mark(bytes: usize) {
+    HIGH_WATER_MARK.store(bytes.max(1), Ordering::Relaxed);
+}
+
+pub(crate) fn high_water_mark() -> usize {
+    HIGH_WATER_MARK.load(Ordering::Relaxed)
+}
+
+/// Told the id of a request whose connection went away with its response unfinished; the body
+/// knows no more of the requests in flight than this.
+pub(crate) type Gone = fn(u64);
 
 /// The handler destroyed the response mid-stream; hyper closes the connection.
 #[derive(Debug)]
@@ -30,22 +47,24 @@ pub(crate) struct StreamShared {
     queue: Arc<EventQueue>,
     buffered: AtomicUsize,
     wants_drain: AtomicBool,
+    gone: Gone,
 }
 
 impl StreamShared {
-    pub(crate) fn new(id: u64, queue: Arc<EventQueue>) -> Arc<Self> {
+    pub(crate) fn new(id: u64, queue: Arc<EventQueue>, gone: Gone) -> Arc<Self> {
         Arc::new(StreamShared {
             id,
             queue,
             buffered: AtomicUsize::new(0),
             wants_drain: AtomicBool::new(false),
+            gone,
         })
     }
 
     /// Returns whether the writer may go on (still under the high-water mark).
     pub(crate) fn add_buffered(&self, len: usize) -> bool {
         let total = self.buffered.fetch_add(len, Ordering::AcqRel) + len;
-        if total >= HIGH_WATER_MARK {
+        if total >= high_water_mark() {
             self.wants_drain.store(true, Ordering::Release);
             false
         } else {
@@ -53,9 +72,9 @@ impl StreamShared {
         }
     }
 
-    fn sub_buffered(&self, len: usize) {
+    pub(crate) fn sub_buffered(&self, len: usize) {
         let left = self.buffered.fetch_sub(len, Ordering::AcqRel) - len;
-        if left < HIGH_WATER_MARK && self.wants_drain.swap(false, Ordering::AcqRel) {
+        if left < high_water_mark() && self.wants_drain.swap(false, Ordering::AcqRel) {
             self.queue.push(Event::Drain { id: self.id });
         }
     }
@@ -173,9 +192,7 @@ impl Drop for ResponseBody {
             ..
         } = &self.inner
         {
-            if let Some(queue) = Exchange::global().abandon(shared.id) {
-                queue.push(Event::Aborted { id: shared.id });
-            }
+            (shared.gone)(shared.id);
         }
     }
 }

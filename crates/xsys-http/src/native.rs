@@ -1,14 +1,14 @@
-//! Responses the engine gives without waking the handlers, as the framework above describes them.
+//! Responses the engine gives without waking the handlers: the 404 page as the framework above
+//! describes it, and Node's server's own refusals, byte for byte.
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Method, Response, StatusCode};
 
-use crate::exchange::ResponseHead;
+use crate::body::ResponseBody;
+use crate::head::ResponseHead;
 use crate::header_case::CaseKey;
-use crate::prelude::HeaderList;
-use crate::ResponseBody;
 
 /// The answer for a request no layer of the mirrored stack can match, as the framework above
 /// gives it (lib/ passes Express's 404 page): a head, and a body that names the request as
@@ -36,6 +36,7 @@ impl NotFoundPage {
         }
     }
 
+    /// The page for one request.
     /// The page's status.
     pub(crate) fn status(&self) -> u16 {
         self.status.as_u16()
@@ -51,21 +52,15 @@ impl NotFoundPage {
         ))
     }
 
-    /// Sets the page's headers on a response that already has `list` (as `setHeader` does:
-    /// a name set before keeps its place), Content-Length last for `body`.
-    pub(crate) fn set_on(&self, list: &mut HeaderList, body: &Bytes) {
-        for (name, value) in &self.headers {
+    /// The page's headers in order, each with the case it is sent in (Content-Length aside).
+    pub(crate) fn headers(&self) -> impl Iterator<Item = (&HeaderName, String, &HeaderValue)> {
+        self.headers.iter().map(|(name, value)| {
             let cased = self
                 .case
                 .spelling(name.as_str())
                 .map_or_else(|| title_case(name.as_str()), str::to_owned);
-            list.set_owned(name.clone(), cased, value.clone());
-        }
-        list.set_owned(
-            CONTENT_LENGTH,
-            "Content-Length".to_owned(),
-            HeaderValue::from(body.len()),
-        );
+            (name, cased, value)
+        })
     }
 
     /// The page for one request.
@@ -86,6 +81,31 @@ impl NotFoundPage {
         }
         response
     }
+}
+
+/// A refusal as Node's server writes one: the status line and `Connection: close`, no body, and
+/// the connection closes (the wire writer leaves out the `Content-Length: 0` hyper adds).
+pub(crate) fn refusal(status: StatusCode) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::none());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Node's answer to HTTP/1.1 without Host: `writeHead(400, ['Connection', 'close'])` and `end()`.
+pub(crate) fn missing_host() -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::full(Bytes::new()));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    let headers = response.headers_mut();
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    headers.insert(http::header::DATE, crate::date::now());
+    headers.insert(
+        http::header::TRANSFER_ENCODING,
+        HeaderValue::from_static("chunked"),
+    );
+    response
 }
 
 /// `Content-Type` as hyper writes a lower-case name without a case map: Title-Case.

@@ -35,10 +35,9 @@ use xsys_security::rate_limit::{
 use xsys_security::{vary, Header};
 
 use crate::body::ResponseBody;
-use crate::exchange::{build, ResponseHead};
+use crate::head::{DeferredCase, HeadersInJs, ResponseHead, Utf8Head};
 use crate::header_case::CaseKey;
-use crate::native::{self, EntityTag};
-use crate::server::{Routed, RoutingMirror};
+use crate::native::EntityTag;
 
 /// One compiled middleware.
 #[derive(Debug, Clone)]
@@ -151,8 +150,13 @@ impl Prelude {
         self.id
     }
 
+    /// What the rate limiters' first requests showed and no request has carried to JS yet.
+    pub(crate) fn take_notices(&self) -> u32 {
+        self.pending.swap(0, Ordering::AcqRel)
+    }
+
     /// Runs the stages for one request.
-    fn run(
+    pub(crate) fn run(
         &self,
         method: &Method,
         headers: &HeaderMap,
@@ -338,7 +342,7 @@ fn js_truthy(headers: &HeaderMap, name: &str) -> bool {
 const POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
 const ETAG: HeaderName = http::header::ETAG;
 
-enum Ran {
+pub(crate) enum Ran {
     /// No stage's path matches: the request goes on as if there were no prelude.
     NoStage,
     /// A stage cannot decide this request natively; JS runs them all.
@@ -358,9 +362,22 @@ pub(crate) struct Carried {
 }
 
 impl Carried {
+    /// What a request the stages did not run for starts with, for a native answer.
+    pub(crate) fn plain(headers: HeaderList) -> Carried {
+        Carried {
+            headers,
+            settlement: Settlement::default(),
+            limits: Vec::new(),
+            plan: 0,
+            notices: 0,
+        }
+    }
+}
+
+impl Carried {
     /// Answers now with these headers, as `res.status(status).send(body)` (or `res.end()`) after
     /// the stages, and settles the rate limiters' hits.
-    fn answer(
+    pub(crate) fn answer(
         mut self,
         status: u16,
         body: Bytes,
@@ -453,7 +470,7 @@ impl Drop for Settlement {
     }
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -472,7 +489,7 @@ pub(crate) struct HeaderList {
 /// A header name as the app spells it: most are the stages' constants; the framework's own (its
 /// initial headers, its 404 page's) are shared, so cloning a list allocates no names.
 #[derive(Debug, Clone)]
-enum Cased {
+pub(crate) enum Cased {
     Static(&'static str),
     Shared(Arc<str>),
 }
@@ -578,7 +595,7 @@ impl HeaderList {
     }
 
     /// `res.setHeader(name, value)`: in place if set before, else last.
-    fn set_value(&mut self, name: HeaderName, cased: Cased, value: HeaderValue) {
+    pub(crate) fn set_value(&mut self, name: HeaderName, cased: Cased, value: HeaderValue) {
         match self.find(&name) {
             Some(i) => {
                 let entry = &mut self.entries[i];
@@ -705,7 +722,7 @@ impl HeaderList {
             utf8: false,
         };
         let head = if utf8 { head.with_utf8_head() } else { head };
-        build(head, ResponseBody::full(body), false)
+        head.into_response(ResponseBody::full(body))
     }
 
     fn into_map(self, headers: &mut HeaderMap, case: &mut CaseKey) {
@@ -714,20 +731,6 @@ impl HeaderList {
         }
     }
 }
-
-/// The marker of a response whose head goes out in UTF-8 (see `ResponseHead::with_utf8_head`):
-/// the stages' headers put in front are written so too.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Utf8Head;
-
-/// The marker a response carries when JS took the stages' headers into its own (it read or
-/// changed one of them): its head is complete as it is.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct HeadersInJs;
-
-/// The case of a response's own header names, kept until the stages' headers are put in front.
-#[derive(Debug, Clone)]
-pub(crate) struct DeferredCase(pub(crate) CaseKey);
 
 /// Puts the stages' headers in front of the headers JS gave its response, unless JS took them
 /// into its own (then its head is complete as it is). A name JS set without taking them keeps
@@ -766,7 +769,7 @@ pub(crate) fn finish(response: &mut Response<ResponseBody>, carried: HeaderList)
             }
         }
         if utf8 {
-            crate::exchange::utf8_values(&mut merged);
+            crate::head::utf8_values(&mut merged);
         }
         *response.headers_mut() = merged;
     }
@@ -774,95 +777,6 @@ pub(crate) fn finish(response: &mut Response<ResponseBody>, carried: HeaderList)
     if let Some(extensions) = case.extensions() {
         response.extensions_mut().extend(extensions);
     }
-}
-
-/// What the engine does with a request before it reaches JS.
-pub(crate) enum Entered {
-    /// Answered natively (a preflight, a 429, Express's 404 or automatic OPTIONS answer).
-    Answered(Response<ResponseBody>),
-    /// On to JS, with the route mirror's candidates and what the stages decided.
-    Dispatch {
-        candidates: Option<crate::bridge::LayerCandidates>,
-        carried: Option<Carried>,
-    },
-}
-
-/// The prelude and the route mirror for one request.
-pub(crate) fn enter(
-    routing: &RoutingMirror,
-    queue: &crate::bridge::EventQueue,
-    method: &Method,
-    headers: &HeaderMap,
-    path: &str,
-    remote: Option<SocketAddr>,
-) -> Entered {
-    let mut carried = None;
-    if let Some(prelude) = routing.prelude() {
-        let start = routing.initial_headers();
-        match prelude.run(method, headers, path, remote, start, now_ms()) {
-            Ran::NoStage => {}
-            // The stages' layers are not in the mirror; JS must see the whole stack.
-            Ran::Unapplied => {
-                return Entered::Dispatch {
-                    candidates: None,
-                    carried: None,
-                }
-            }
-            Ran::Answered(response) => {
-                // No request carries what the rate limiters saw to JS this time.
-                let bits = prelude.pending.swap(0, Ordering::AcqRel);
-                if bits != 0 {
-                    queue.push(crate::bridge::Event::PreludeNotices {
-                        plan: prelude.id,
-                        bits,
-                    });
-                }
-                return Entered::Answered(response);
-            }
-            Ran::Continue(state) => carried = Some(state),
-        }
-    }
-    let routed = routing.route(method, path);
-    if let Routed::Dispatch(candidates) = routed {
-        return Entered::Dispatch {
-            candidates,
-            carried,
-        };
-    }
-    let mut state = carried.unwrap_or_else(|| Carried {
-        headers: routing.initial_headers(),
-        settlement: Settlement::default(),
-        limits: Vec::new(),
-        plan: 0,
-        notices: 0,
-    });
-    let (status, body) = match routed {
-        Routed::Allow(allow) => {
-            let (status, body, answer) = native::options_answer(&allow);
-            for (name, cased, value) in answer {
-                state.headers.set_value(name, Cased::Static(cased), value);
-            }
-            (status, body)
-        }
-        // route() answers NotFound only when there is a page
-        _ => match routing.not_found() {
-            Some(page) => {
-                let body = page.body(method, path);
-                page.set_on(&mut state.headers, &body);
-                (page.status(), body)
-            }
-            None => {
-                return Entered::Dispatch {
-                    candidates: None,
-                    carried: Some(state),
-                }
-            }
-        },
-    };
-    // finalhandler's page and the router's Allow answer are `res.end(text)` (a HEAD's 404 is
-    // `res.end()`): Node writes the head with the text, in UTF-8.
-    let utf8 = *method != Method::HEAD;
-    Entered::Answered(state.answer(status, body, utf8, now_ms()))
 }
 
 #[cfg(test)]
@@ -1015,84 +929,5 @@ mod tests {
             }
             assert_eq!(lines(&list), model.lines(), "round {round}");
         }
-    }
-
-    /// Prints what the stages and a native answer cost per request, in process (`cargo test
-    /// --release -p xsys-http --lib prelude -- --ignored --nocapture`); not a pass/fail check.
-    #[test]
-    #[ignore]
-    fn cost_per_request() {
-        use xsys_security::OptionValue as V;
-        let helmet = Helmet::from_option_value(&V::Undefined).expect("helmet");
-        let cors = Cors::from_option_value(&V::Undefined).expect("cors");
-        let limit = RateLimit::from_option_value(&V::Object(vec![
-            ("limit".into(), V::Number(1.0)),
-            ("standardHeaders".into(), V::String("draft-8".into())),
-            ("legacyHeaders".into(), V::Bool(false)),
-        ]))
-        .expect("limit");
-        let stage = |kind| Stage {
-            kind,
-            path: StagePath::Everywhere,
-        };
-        let routing = RoutingMirror::new();
-        routing
-            .set_initial_headers("X-Powered-By:Express\n")
-            .expect("block");
-        routing.set_prelude(Some(
-            Prelude::new(
-                1,
-                vec![
-                    stage(StageKind::Helmet(Arc::new(helmet))),
-                    stage(StageKind::Cors(Arc::new(cors))),
-                    stage(StageKind::RateLimit(Arc::new(limit))),
-                ],
-                PreludeOptions::default(),
-            )
-            .expect("prelude"),
-        ));
-        let queue = crate::bridge::EventQueue::new(NoWake);
-        let mut headers = HeaderMap::new();
-        headers.insert("origin", HeaderValue::from_static("https://a.example"));
-        let remote = Some("127.0.0.1:5000".parse().expect("addr"));
-        // the native 404 of an app without stages, for comparison
-        let bare = RoutingMirror::new();
-        bare.set_initial_headers("X-Powered-By:Express\n")
-            .expect("block");
-        bare.update(|table| *table = Some(RouteTable::new(TableOptions::default())));
-        bare.set_not_found(crate::native::NotFoundPage::new(
-            ResponseHead::from_block(
-                404,
-                "Content-Security-Policy:default-src 'none'\nX-Content-Type-Options:nosniff\nContent-Type:text/html; charset=utf-8\n",
-            )
-            .expect("head"),
-            ["<pre>Cannot ".into(), " ".into(), "</pre>\n".into()],
-        ));
-        let n = 200_000;
-        let started = std::time::Instant::now();
-        for _ in 0..n {
-            std::hint::black_box(enter(&bare, &queue, &Method::GET, &headers, "/x", remote));
-        }
-        println!(
-            "404: {:.3} µs per request",
-            started.elapsed().as_secs_f64() * 1e6 / f64::from(n)
-        );
-        for (label, method) in [("429", Method::GET), ("preflight", Method::OPTIONS)] {
-            let n = 200_000;
-            let started = std::time::Instant::now();
-            for _ in 0..n {
-                let entered = enter(&routing, &queue, &method, &headers, "/x", remote);
-                std::hint::black_box(entered);
-            }
-            println!(
-                "{label}: {:.3} µs per request",
-                started.elapsed().as_secs_f64() * 1e6 / f64::from(n)
-            );
-        }
-    }
-
-    struct NoWake;
-    impl crate::bridge::Wake for NoWake {
-        fn wake(&self) {}
     }
 }

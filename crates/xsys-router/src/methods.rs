@@ -1,16 +1,62 @@
-//! HTTP method sets, as Express routes record them.
+//! HTTP methods: the ones a request may carry (Node's parser list) and the sets Express routes
+//! record.
 
 use std::fmt;
 use std::ops::{BitOr, BitOrAssign};
 
 /// A set of HTTP methods a layer answers.
 ///
-/// Nine methods get their own bit because the engine answers automatic OPTIONS and HEAD
-/// with them; every other method name shares [`Methods::OTHER`], so a set holding it can
-/// no longer say exactly which methods it allows. [`Methods::ALL`] marks `app.all()`
+/// Nine methods get their own bit, the ones Express apps route by name most; every other method
+/// name shares [`Methods::OTHER`], so a set holding it can no longer say exactly which methods it
+/// allows. [`Methods::ALL`] marks `app.all()`
 /// routes and middleware, which answer any method.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Methods(u16);
+
+/// The request methods Node's HTTP parser accepts (`http.METHODS`), spelled as they must be
+/// sent (upper case). A request with any other method is refused with 400, as by Node.
+pub const HTTP_METHODS: [&str; 35] = [
+    "ACL",
+    "BIND",
+    "CHECKOUT",
+    "CONNECT",
+    "COPY",
+    "DELETE",
+    "GET",
+    "HEAD",
+    "LINK",
+    "LOCK",
+    "M-SEARCH",
+    "MERGE",
+    "MKACTIVITY",
+    "MKCALENDAR",
+    "MKCOL",
+    "MOVE",
+    "NOTIFY",
+    "OPTIONS",
+    "PATCH",
+    "POST",
+    "PROPFIND",
+    "PROPPATCH",
+    "PURGE",
+    "PUT",
+    "QUERY",
+    "REBIND",
+    "REPORT",
+    "SEARCH",
+    "SOURCE",
+    "SUBSCRIBE",
+    "TRACE",
+    "UNBIND",
+    "UNLINK",
+    "UNLOCK",
+    "UNSUBSCRIBE",
+];
+
+/// Whether a request may carry this method (exactly as spelled in [`HTTP_METHODS`]).
+pub fn is_http_method(name: &[u8]) -> bool {
+    HTTP_METHODS.iter().any(|known| known.as_bytes() == name)
+}
 
 /// Names of the named bits, in bit order.
 const NAMES: [&str; 9] = [
@@ -105,8 +151,9 @@ impl Methods {
     }
 
     /// The `Allow` header (and body) of Express's automatic OPTIONS answer for routes whose
-    /// methods add up to `self`: names sorted, comma-space separated, HEAD added where GET
-    /// is, `all` not listed (router@2 `Route._methods` and `sendOptionsResponse`).
+    /// methods add up to `self` (the engine answers it natively): names sorted, comma-space
+    /// separated, HEAD added where GET is, `all` not listed (router@2 `Route._methods` and
+    /// `sendOptionsResponse`).
     ///
     /// `None` when the set holds [`Methods::OTHER`]: the names are unknown here, so JS must
     /// answer. An empty set gives an empty string, but Express sends no OPTIONS answer for

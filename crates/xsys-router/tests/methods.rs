@@ -1,4 +1,4 @@
-//! Method sets and Express's automatic OPTIONS answer.
+//! Method sets and the list of methods a request may carry.
 
 use xsys_router::Methods;
 
@@ -19,6 +19,58 @@ fn unknown_names_share_other() {
 #[test]
 fn all_is_not_a_method_name() {
     assert_eq!(Methods::from_name("all"), Methods::OTHER);
+}
+
+#[test]
+fn http_methods_are_nodes_list_exactly_as_spelled() {
+    assert_eq!(xsys_router::HTTP_METHODS.len(), 35);
+    for name in ["GET", "M-SEARCH", "QUERY", "UNSUBSCRIBE", "CONNECT"] {
+        assert!(xsys_router::is_http_method(name.as_bytes()), "{name}");
+    }
+    for name in ["get", "FOO", "", "GET ", "HTTP/1.1"] {
+        assert!(!xsys_router::is_http_method(name.as_bytes()), "{name:?}");
+    }
+    // Every named bit is one of them.
+    for name in [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+    ] {
+        assert!(xsys_router::is_http_method(name.as_bytes()), "{name}");
+    }
+}
+
+#[test]
+fn head_is_handled_by_get() {
+    assert!(Methods::GET.may_handle(Methods::HEAD));
+    assert!(!Methods::HEAD.may_handle(Methods::GET));
+    assert!(!Methods::POST.may_handle(Methods::HEAD));
+}
+
+#[test]
+fn all_handles_everything() {
+    for name in ["GET", "OPTIONS", "PROPFIND"] {
+        assert!(Methods::ALL.may_handle(Methods::from_name(name)), "{name}");
+    }
+}
+
+#[test]
+fn other_may_handle_other() {
+    assert!(Methods::OTHER.may_handle(Methods::from_name("REPORT")));
+    assert!(!Methods::GET.may_handle(Methods::OTHER));
+}
+
+#[test]
+fn bits_round_trip_and_drop_unknown_bits() {
+    let methods = Methods::GET | Methods::ALL;
+    assert_eq!(Methods::from_bits_truncate(methods.bits()), methods);
+    assert_eq!(Methods::from_bits_truncate(0xf800), Methods::NONE);
+}
+
+#[test]
+fn debug_lists_names() {
+    assert_eq!(
+        format!("{:?}", Methods::GET | Methods::OTHER | Methods::ALL),
+        "{GET, OTHER, ALL}"
+    );
 }
 
 #[test]
@@ -55,39 +107,4 @@ fn allow_header_leaves_out_all() {
 #[test]
 fn allow_header_is_unknown_with_other_methods() {
     assert_eq!((Methods::GET | Methods::OTHER).allow_header(), None);
-}
-
-#[test]
-fn head_is_handled_by_get() {
-    assert!(Methods::GET.may_handle(Methods::HEAD));
-    assert!(!Methods::HEAD.may_handle(Methods::GET));
-    assert!(!Methods::POST.may_handle(Methods::HEAD));
-}
-
-#[test]
-fn all_handles_everything() {
-    for name in ["GET", "OPTIONS", "PROPFIND"] {
-        assert!(Methods::ALL.may_handle(Methods::from_name(name)), "{name}");
-    }
-}
-
-#[test]
-fn other_may_handle_other() {
-    assert!(Methods::OTHER.may_handle(Methods::from_name("REPORT")));
-    assert!(!Methods::GET.may_handle(Methods::OTHER));
-}
-
-#[test]
-fn bits_round_trip_and_drop_unknown_bits() {
-    let methods = Methods::GET | Methods::ALL;
-    assert_eq!(Methods::from_bits_truncate(methods.bits()), methods);
-    assert_eq!(Methods::from_bits_truncate(0xf800), Methods::NONE);
-}
-
-#[test]
-fn debug_lists_names() {
-    assert_eq!(
-        format!("{:?}", Methods::GET | Methods::OTHER | Methods::ALL),
-        "{GET, OTHER, ALL}"
-    );
 }

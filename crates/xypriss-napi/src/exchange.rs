@@ -175,6 +175,13 @@ pub fn write_chunk(env: Env, request: i64, chunk: &[u8]) -> Result<bool> {
     }
 }
 
+/// Bytes a streaming response may hold unsent before `writeChunk` says `false`: the running
+/// Node's default highWaterMark (`stream.getDefaultHighWaterMark(false)`), set once by lib/.
+#[napi]
+pub fn set_high_water_mark(bytes: u32) {
+    xsys_http::set_high_water_mark(bytes as usize);
+}
+
 /// Ends a streaming response with an optional last chunk.
 #[napi]
 pub fn end_response(env: Env, request: i64, last: Option<&[u8]>) -> Result<bool> {
@@ -211,13 +218,21 @@ pub fn raw_headers(request: i64) -> Option<String> {
 }
 
 /// Raw bytes from the handler on a handed-over connection (`socket.write` after an
-/// `'upgrade'` or `'connect'`); the first ones are the response head.
+/// `'upgrade'` or `'connect'`); the first ones are the response head. `false` means the client is
+/// behind: wait for the drain event. A connection already gone takes them quietly (`true`).
 #[napi]
 pub fn tunnel_write(env: Env, request: i64, chunk: &[u8]) -> Result<bool> {
-    outcome(
-        &env,
-        Exchange::global().tunnel_write(id(request), Bytes::copy_from_slice(chunk)),
-    )
+    match Exchange::global().tunnel_write(id(request), Bytes::copy_from_slice(chunk)) {
+        Ok(below_high_water_mark) => Ok(below_high_water_mark),
+        Err(e) if e.is_unknown_request() => Ok(true),
+        Err(e) => Err(throw_engine(&env, &e)),
+    }
+}
+
+/// Stops (`false`) or resumes (`true`) reading from the client of a handed-over connection.
+#[napi]
+pub fn tunnel_flow(env: Env, request: i64, flowing: bool) -> Result<bool> {
+    outcome(&env, Exchange::global().tunnel_flow(id(request), flowing))
 }
 
 /// Ends the handler's side of a handed-over connection (`socket.end()`).

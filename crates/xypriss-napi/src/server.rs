@@ -52,9 +52,9 @@ pub struct ListenConfig {
     pub host: Option<String>,
     pub port: u32,
     pub backlog: Option<i32>,
-    /// Milliseconds to receive a request head (idle keep-alive included).
+    /// Milliseconds to receive a request head, then 408 (`server.headersTimeout`).
     pub headers_timeout: Option<u32>,
-    /// Milliseconds an idle kept-alive connection is announced and kept (keepAliveTimeout).
+    /// Milliseconds announced to keep an idle connection; it is closed 1 s later (keepAliveTimeout).
     pub keep_alive_timeout: Option<u32>,
     pub max_header_size: Option<u32>,
     pub max_headers: Option<u32>,
