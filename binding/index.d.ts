@@ -77,6 +77,17 @@ export declare class NativeServer {
   /** No native prelude: the app's middleware all run in JS. */
   clearPrelude(): void
   /**
+   * What the app sets on every response before any layer runs (Express's X-Powered-By), as a
+   * block of `name:value` lines: the native static stages' responses start with it.
+   */
+  setLeadHeaders(headers: string): void
+  /**
+   * Makes the mirrored layer `id`, an `express.static(root, options)` at the top of the stack,
+   * a native stage. Returns why not when the engine cannot serve it (the JS middleware then
+   * serves it, as it would anyway), else null.
+   */
+  insertStatic(id: number, root: string, options: StaticOptions): string | null
+  /**
    * Mirrors one layer: `end` for a route (whole path), not for middleware (prefix). A string
    * path and a one-element array differ, as in Express: `'/'` matches everything, `['/']`
    * only `/`.
@@ -223,6 +234,29 @@ export declare function respondString(request: number, status: number, headers: 
  * Node's default highWaterMark (`stream.getDefaultHighWaterMark(false)`), set once by lib/.
  */
 export declare function setHighWaterMark(bytes: number): void
+
+/**
+ * serve-static's options as lib/static.ts has read them, with serve-static's and send's rules
+ * (defaults, truthiness, `maxAge` / `maxage`, lists): plain values only.
+ */
+export interface StaticOptions {
+  acceptRanges: boolean
+  cacheControl: boolean
+  /** `'allow'`, `'deny'` or `'ignore'`. */
+  dotfiles: string
+  etag: boolean
+  extensions: Array<string>
+  fallthrough: boolean
+  immutable: boolean
+  index: Array<string>
+  lastModified: boolean
+  /**
+   * send's `maxAge`: a number of milliseconds (`Number(value)`), or a string it reads with
+   * the `ms` package.
+   */
+  maxAge: number | string
+  redirect: boolean
+}
 
 /** Why static files must not be served for this path (below their mount point), or null. */
 export declare function staticPathRefusal(path: string): string | null

@@ -1,5 +1,7 @@
-//! Response bodies: a buffered body handed over whole, or a stream fed by the handler's writes.
+//! Response bodies: a buffered body handed over whole, a stream fed by the handler's writes, or
+//! a byte range of a file read in chunks on the blocking pool.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -9,6 +11,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::bridge::{Event, EventQueue};
 
@@ -93,7 +96,17 @@ enum Inner {
         shared: Arc<StreamShared>,
         finished: bool,
     },
+    /// A static file: one read of up to `FILE_CHUNK` bytes in flight at a time, off the I/O threads.
+    File {
+        file: xsys_static::FileBody,
+        sent: u64,
+        reading: Option<JoinHandle<std::io::Result<Bytes>>>,
+        failed: bool,
+    },
 }
+
+/// Bytes a file body reads per chunk.
+const FILE_CHUNK: usize = 64 * 1024;
 
 impl ResponseBody {
     pub fn full(bytes: Bytes) -> Self {
@@ -119,6 +132,19 @@ impl ResponseBody {
                 chunks,
                 shared,
                 finished: false,
+            },
+        }
+    }
+
+    /// A file's byte range, read in chunks as hyper asks for them. A read error (or a file that
+    /// shrank) aborts the response, and hyper closes the connection: the length was announced.
+    pub(crate) fn file(file: xsys_static::FileBody) -> Self {
+        ResponseBody {
+            inner: Inner::File {
+                file,
+                sent: 0,
+                reading: None,
+                failed: false,
             },
         }
     }
@@ -163,6 +189,36 @@ impl Body for ResponseBody {
                 }
                 Poll::Pending => Poll::Pending,
             },
+            Inner::File {
+                file,
+                sent,
+                reading,
+                failed,
+            } => {
+                if *failed || (*sent >= file.len() && reading.is_none()) {
+                    return Poll::Ready(None);
+                }
+                let pending = reading.get_or_insert_with(|| {
+                    let (file, at) = (file.clone(), *sent);
+                    tokio::task::spawn_blocking(move || file.read_at(at, FILE_CHUNK))
+                });
+                let read = match Pin::new(pending).poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(read) => read,
+                };
+                *reading = None;
+                match read {
+                    Ok(Ok(chunk)) if !chunk.is_empty() => {
+                        *sent += chunk.len() as u64;
+                        Poll::Ready(Some(Ok(Frame::data(chunk))))
+                    }
+                    // `read_at` returns nothing only past the end, which `sent` rules out.
+                    Ok(Ok(_)) | Ok(Err(_)) | Err(_) => {
+                        *failed = true;
+                        Poll::Ready(Some(Err(BodyAborted)))
+                    }
+                }
+            }
         }
     }
 
@@ -170,6 +226,9 @@ impl Body for ResponseBody {
         match &self.inner {
             Inner::Full(bytes) => bytes.is_none(),
             Inner::Stream { finished, .. } => *finished,
+            Inner::File {
+                file, sent, failed, ..
+            } => *failed || *sent >= file.len(),
         }
     }
 
@@ -179,6 +238,9 @@ impl Body for ResponseBody {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
             Inner::Stream { .. } => SizeHint::default(),
+            Inner::File { file, sent, .. } => {
+                SizeHint::with_exact(file.len().saturating_sub(*sent))
+            }
         }
     }
 }

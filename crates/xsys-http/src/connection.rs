@@ -224,17 +224,17 @@ async fn handle(
     });
     // The one reading of the target that JS makes too (see target.rs). The target is ASCII:
     // the reader refuses other bytes, and targets Node's parser refuses, before hyper parses it.
-    let path = std::str::from_utf8(&target)
-        .ok()
-        .and_then(|target| crate::target::read(target).pathname);
+    let target_text = std::str::from_utf8(&target).ok();
+    let path = target_text.and_then(|target| crate::target::read(target).pathname);
     // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the app:
     // the app's native prelude and route mirror answer, or say what the handlers get.
-    let entered = match path {
-        Some(path) if tunnel.is_none() => routing::enter(
+    let entered = match (target_text, path) {
+        (Some(target), Some(path)) if tunnel.is_none() => routing::enter(
             &shared.routing,
             &shared.queue,
             &parts.method,
             &parts.headers,
+            target,
             path,
             connection.info.remote,
         ),

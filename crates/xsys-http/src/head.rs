@@ -154,7 +154,7 @@ fn chunked_last(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn latin1_header_value(value: &str) -> Option<HeaderValue> {
+pub(crate) fn latin1_header_value(value: &str) -> Option<HeaderValue> {
     if value.is_ascii() {
         return HeaderValue::from_str(value).ok();
     }

@@ -9,7 +9,8 @@
 //!
 //! Modules depend downwards only: `listener` → `connection` → (`prelude`, `exchange`, `routing`,
 //! `request_body`, `wire`, `shutdown`); `prelude` → (`routing`, `exchange`, `head`, `native`);
-//! `exchange` → (`handover`, `body`, `head`, `native`);
+//! `routing` → `static_stage` → (`static_files`, `static_path`); `static_files` → (`body`,
+//! `head`); `exchange` → (`handover`, `body`, `head`, `native`);
 //! `body`, `head`, `handover`, `request_body` and `wire` depend on nothing above them (what they
 //! must report upwards, they report through a function they are given).
 
@@ -29,7 +30,9 @@ mod request_body;
 mod routing;
 pub mod runtime;
 mod shutdown;
+mod static_files;
 pub mod static_path;
+pub mod static_stage;
 pub mod target;
 mod wire;
 

@@ -16,6 +16,7 @@ use crate::bridge::LayerCandidates;
 use crate::native;
 use crate::native::NotFoundPage;
 use crate::prelude::{now_ms, Carried, Cased, HeaderList, Prelude, Ran};
+use crate::static_stage::{StageAnswer, StaticStages};
 use crate::wire::Listeners;
 use crate::Error;
 
@@ -28,6 +29,8 @@ pub struct RoutingMirror {
     initial: RwLock<Arc<HeaderList>>,
     /// The app's leading middleware, run natively before the table is asked.
     prelude: RwLock<Option<Arc<Prelude>>>,
+    /// `express.static` layers at the top of the stack, answered natively.
+    statics: StaticStages,
     pub(crate) listeners: Arc<Listeners>,
     version: AtomicU32,
 }
@@ -39,6 +42,7 @@ impl RoutingMirror {
             not_found: RwLock::new(None),
             initial: RwLock::new(Arc::default()),
             prelude: RwLock::new(None),
+            statics: StaticStages::default(),
             listeners: Arc::default(),
             version: AtomicU32::new(0),
         })
@@ -94,6 +98,11 @@ impl RoutingMirror {
             .clone()
     }
 
+    /// The native static stages, which follow the table (lib/ registers them with it).
+    pub fn static_stages(&self) -> &StaticStages {
+        &self.statics
+    }
+
     /// With a `'connect'` listener, Node hands a CONNECT request's connection to it; without one
     /// it closes the connection.
     pub fn set_connect_listener(&self, on: bool) {
@@ -105,21 +114,36 @@ impl RoutingMirror {
         self.listeners.set_upgrade(on);
     }
 
-    /// What the table says about a request: Express's 404 or automatic OPTIONS answer when no
-    /// layer will handle it (given the framework's page), else the layers (stack indices) the JS
-    /// router has to visit.
-    pub(crate) fn route(&self, method: &Method, path: &str) -> Routed {
+    /// What the table says about a request: a response when a static stage answers it,
+    /// Express's 404 or automatic OPTIONS answer when no layer will handle it (given the
+    /// framework's page), else the layers (stack indices) the JS router has to visit, without
+    /// the static layers that fell through natively. `target` is the target as sent, `path` its
+    /// one reading's path.
+    pub(crate) fn route(
+        &self,
+        method: &Method,
+        target: &str,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Routed {
         if !path.starts_with('/') {
             return Routed::Dispatch(None);
         }
         let table = self.table.read().unwrap_or_else(|e| e.into_inner());
-        let Some(table) = table.as_ref() else {
+        let Some(routes) = table.as_ref() else {
             return Routed::Dispatch(None);
         };
-        let layers = match table.find(path) {
+        let mut layers = match routes.find(path) {
             Lookup::Layers(layers) => layers,
             Lookup::Defer => return Routed::Dispatch(None),
         };
+        if !self.statics.is_empty() {
+            let matched: Vec<(u32, &str)> = layers.iter().map(|l| (l.id.0, l.path)).collect();
+            match self.statics.answer(method, target, path, headers, &matched) {
+                StageAnswer::Respond(response) => return Routed::Native(response),
+                StageAnswer::Continue { answered } => layers = layers.split_off(answered),
+            }
+        }
         let candidates = |ids: Vec<u32>| {
             Routed::Dispatch(Some(LayerCandidates {
                 version: self.version.load(Ordering::Relaxed),
@@ -183,6 +207,8 @@ pub(crate) enum Routed {
     Allow(String),
     /// On to JS, with the matching layers when known.
     Dispatch(Option<LayerCandidates>),
+    /// A static stage answered.
+    Native(Response<ResponseBody>),
 }
 
 /// What the engine does with a request before it reaches JS.
@@ -212,6 +238,7 @@ pub(crate) fn enter(
     queue: &EventQueue,
     method: &Method,
     headers: &HeaderMap,
+    target: &str,
     path: &str,
     remote: Option<SocketAddr>,
 ) -> Entered {
@@ -241,13 +268,17 @@ pub(crate) fn enter(
             Ran::Continue(state) => carried = Some(state),
         }
     }
-    let routed = routing.route(method, path);
-    if let Routed::Dispatch(candidates) = routed {
-        return Entered::Dispatch {
-            candidates,
-            carried,
-        };
-    }
+    let routed = routing.route(method, target, path, headers);
+    let routed = match routed {
+        Routed::Dispatch(candidates) => {
+            return Entered::Dispatch {
+                candidates,
+                carried,
+            }
+        }
+        Routed::Native(response) => return Entered::Answered(response),
+        routed => routed,
+    };
     let mut state = carried.unwrap_or_else(|| Carried::plain(routing.initial_headers()));
     let (status, body) = match routed {
         Routed::Allow(allow) => {
@@ -355,7 +386,15 @@ mod tests {
         let n = 200_000;
         let started = std::time::Instant::now();
         for _ in 0..n {
-            std::hint::black_box(enter(&bare, &queue, &Method::GET, &headers, "/x", remote));
+            std::hint::black_box(enter(
+                &bare,
+                &queue,
+                &Method::GET,
+                &headers,
+                "/x",
+                "/x",
+                remote,
+            ));
         }
         println!(
             "404: {:.3} µs per request",
@@ -365,7 +404,7 @@ mod tests {
             let n = 200_000;
             let started = std::time::Instant::now();
             for _ in 0..n {
-                let entered = enter(&routing, &queue, &method, &headers, "/x", remote);
+                let entered = enter(&routing, &queue, &method, &headers, "/x", "/x", remote);
                 std::hint::black_box(entered);
             }
             println!(

@@ -11,6 +11,7 @@ mod exchange;
 mod generated;
 mod security;
 mod server;
+mod static_files;
 mod target;
 mod xems;
 
