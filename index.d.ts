@@ -134,7 +134,7 @@ declare namespace xypriss {
   /** What `app.nativePlan()` returns. */
   export interface NativePlan {
     /** The middleware the engine runs natively before JS, in stack order. */
-    stages: Array<{ index: number; name: string; kind: 'helmet' | 'cors' | 'rateLimit'; path: string | string[] }>
+    stages: Array<{ index: number; name: string; kind: 'helmet' | 'cors' | 'rateLimit' | 'static'; path: string | string[] }>
     /** Every other middleware, with why it runs in JS. */
     inJs: Array<{ index: number; name: string; reason: string }>
   }

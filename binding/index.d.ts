@@ -77,17 +77,6 @@ export declare class NativeServer {
   /** No native prelude: the app's middleware all run in JS. */
   clearPrelude(): void
   /**
-   * What the app sets on every response before any layer runs (Express's X-Powered-By), as a
-   * block of `name:value` lines: the native static stages' responses start with it.
-   */
-  setLeadHeaders(headers: string): void
-  /**
-   * Makes the mirrored layer `id`, an `express.static(root, options)` at the top of the stack,
-   * a native stage. Returns why not when the engine cannot serve it (the JS middleware then
-   * serves it, as it would anyway), else null.
-   */
-  insertStatic(id: number, root: string, options: StaticOptions): string | null
-  /**
    * Mirrors one layer: `end` for a route (whole path), not for middleware (prefix). A string
    * path and a one-element array differ, as in Express: `'/'` matches everything, `['/']`
    * only `/`.
@@ -104,6 +93,7 @@ export declare class PreludePlan {
   helmet(stage: HelmetStage, path?: string | Array<string> | undefined | null): void
   cors(stage: CorsStage, path?: string | Array<string> | undefined | null): void
   rateLimit(stage: RateLimitStage, path?: string | Array<string> | undefined | null): void
+  staticFiles(stage: StaticStage, path?: string | Array<string> | undefined | null): void
 }
 
 /**
@@ -130,6 +120,18 @@ export declare class RateLimitStage {
   get(key: string): Array<number> | null
   /** Forgets ended windows; JS calls it every `windowMs`, as MemoryStore's timer does. */
   sweep(): number
+}
+
+/**
+ * serve-static's middleware for one root and set of options (with its cache of small files),
+ * shared by every prelude the middleware is compiled into.
+ */
+export declare class StaticStage {
+  /**
+   * Throws a NOT_NATIVE error with the reason when the engine cannot serve these files (the
+   * JS middleware then serves them, as it would anyway).
+   */
+  static create(root: string, options: StaticOptions): StaticStage
 }
 
 export declare class XemsStore {

@@ -840,6 +840,7 @@ module.exports.HelmetStage = nativeBinding.HelmetStage
 module.exports.NativeServer = nativeBinding.NativeServer
 module.exports.PreludePlan = nativeBinding.PreludePlan
 module.exports.RateLimitStage = nativeBinding.RateLimitStage
+module.exports.StaticStage = nativeBinding.StaticStage
 module.exports.XemsStore = nativeBinding.XemsStore
 module.exports.destroyRequest = nativeBinding.destroyRequest
 module.exports.endResponse = nativeBinding.endResponse

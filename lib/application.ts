@@ -6,7 +6,7 @@ import finalhandler from 'finalhandler'
 import { HttpServer, type ServerOptions } from './engine/server'
 import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass, type PrototypeOwner } from './prototypes'
 import { compilePlan, defineRateLimitProperty, formatPlan, installPlan, type NativePlanReport, type Plan } from './prelude'
-import { mirrorStack, POWERED_BY, setLeadHeaders, setNotFoundPage } from './route-mirror'
+import { mirrorStack, POWERED_BY, setNotFoundPage } from './route-mirror'
 import { createRouter, type ParamHandler, type RoutedRequest, type RoutedResponse, type Router } from './router'
 import type { PathSpec } from './router/layer'
 import { methods } from './router/methods'
@@ -215,10 +215,7 @@ app.set = function set(this: Application, ...args: [setting: string, value?: unk
       Object.defineProperty(this.settings, trustProxyDefaultSymbol, { configurable: true, value: false })
       break
     case 'x-powered-by':
-      for (const server of this.servers) {
-        setNotFoundPage(server.native, Boolean(value))
-        setLeadHeaders(server.native, Boolean(value))
-      }
+      for (const server of this.servers) setNotFoundPage(server.native, Boolean(value))
       break
   }
   // What the native prelude's answers depend on (see ./prelude.ts).
@@ -371,7 +368,6 @@ app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
   for (const limiter of plan.rateLimits) defineRateLimitProperty(this.request, limiter.property)
   for (const server of targets) {
     setNotFoundPage(server.native, this.enabled('x-powered-by'))
-    setLeadHeaders(server.native, this.enabled('x-powered-by'))
     // a server whose 'request' listeners changed may not hand requests to this app
     if (!server.routesMirrorable) continue
     mirrorStack(server.native, this.router, plan.native === undefined ? [] : plan.indices)

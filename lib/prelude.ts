@@ -1,12 +1,14 @@
-// The native prelude: an app's leading helmet / cors / rateLimit middleware, compiled into stages
-// the engine runs before a request wakes JS (crates/xsys-http/src/prelude.rs). What may compile:
-// `app.use([path,] m)` at the top of the root stack, where m is xypriss's helmet(), cors() or
-// rateLimit() with options the engine can honour, and nothing before it runs in JS (error
-// handlers never do for a clean request). The first layer that runs in JS ends the prelude.
+// The native prelude: an app's leading helmet / cors / rateLimit / express.static middleware,
+// compiled into stages the engine runs before a request wakes JS (crates/xsys-http/src/prelude/).
+// What may compile: `app.use([path,] m)` at the top of the root stack, where m is xypriss's
+// helmet(), cors(), rateLimit() or express.static() with options the engine can honour, and
+// nothing before it runs in JS (error handlers never do for a clean request). The first layer
+// that runs in JS ends the prelude.
 //
 // A request the prelude ran for carries what it decided (engine/prelude.ts): the router skips the
-// compiled layers, the response starts with the headers the stages set (taken into JS only when
-// JS touches one of them), and `req.rateLimit` is read from it when asked.
+// compiled layers the engine ran (all of them, or those before a static stage only JS could
+// settle for this request), the response starts with the headers the stages set (taken into JS
+// only when JS touches one of them), and `req.rateLimit` is read from it when asked.
 // Background and limits: docs/native-prelude.md.
 import { native } from './binding'
 import { preludeHead } from './engine/prelude'
@@ -53,6 +55,8 @@ export interface Plan extends CompiledLayers {
   rateLimits: Array<{ property: string; notice: ((bits: number) => void) | undefined }>
   /** Hands each rate-limit stage its 3 bits of what the engine saw on its first request. */
   notices(bits: number): void
+  /** The layers the engine ran when it ran only the first `ran` stages (see engine/prelude.ts). */
+  ranUpTo(ran: number): CompiledLayers
   report: NativePlanReport
   /** The engine's plan, when any stage compiled. */
   native: InstanceType<typeof native.PreludePlan> | undefined
@@ -80,6 +84,7 @@ function stagePath(spec: unknown): string | string[] | null | undefined {
 export function compilePlan(app: PlanApp): Plan {
   const router = app.router
   const stack = router.stack
+  let partial: Plan[] | undefined
   const plan: Plan = {
     id: nextPlanId++,
     router,
@@ -94,6 +99,15 @@ export function compilePlan(app: PlanApp): Plan {
         const mine = (bits >>> (3 * ordinal)) & 7
         if (mine !== 0) limiter.notice?.(mine)
       })
+    },
+    ranUpTo(ran) {
+      if (ran >= plan.indices.length) return plan
+      partial ??= []
+      return (partial[ran] ??= Object.create(plan, {
+        layers: { value: plan.layers.slice(0, ran) },
+        indices: { value: plan.indices.slice(0, ran) },
+        resume: { value: plan.indices[ran] },
+      }) as Plan)
     },
     report: { stages: [], inJs: [] },
     native: undefined,
@@ -120,7 +134,9 @@ export function compilePlan(app: PlanApp): Plan {
     if (info === undefined) reason = 'not a native middleware'
     else if (info.stage === undefined) reason = info.reason
     else if (path === undefined) reason = 'mounted on a RegExp path, which is matched in JS'
-    else if (compiled.has(info.stage)) reason = 'the same middleware already runs natively before it (it counts twice in JS)'
+    // a limiter counts each time it runs (helmet and cors set the same headers again, a static
+    // layer looks for the same file again: those compile twice)
+    else if (info.kind === 'rateLimit' && compiled.has(info.stage)) reason = 'the same middleware already runs natively before it (it counts twice in JS)'
     else reason = info.appReason?.(app)
     if (info === undefined || reason !== undefined || path === undefined) {
       plan.report.inJs.push({ index, name: layer.name, reason: reason ?? 'not a native middleware' })
@@ -146,6 +162,7 @@ export function compilePlan(app: PlanApp): Plan {
       if (stage instanceof native.HelmetStage) prelude.helmet(stage, path)
       else if (stage instanceof native.CorsStage) prelude.cors(stage, path)
       else if (stage instanceof native.RateLimitStage) prelude.rateLimit(stage, path)
+      else if (stage instanceof native.StaticStage) prelude.staticFiles(stage, path)
     }
     plan.native = prelude
   }
@@ -210,7 +227,7 @@ function rateLimitInfo(req: PreludeRequest, name: string): RateLimitInfo | undef
   const { lines } = preludeHead(text)
   let found: RateLimitInfo | undefined
   // a later limiter with the same property overwrites an earlier one's, as in Express
-  for (let i = 3; i + 5 < lines.length; i += 6) {
+  for (let i = 4; i + 5 < lines.length; i += 6) {
     if (plan.rateLimits[Number(lines[i])]?.property !== name) continue
     const used = Number(lines[i + 2])
     found = { limit: Number(lines[i + 1]), used, remaining: Number(lines[i + 3]), resetTime: new Date(Number(lines[i + 4])), key: lines[i + 5] }

@@ -1,10 +1,8 @@
 // The engine's mirror of an app's root stack: with it, the engine answers a request nothing in
-// the stack can match (Express's 404) without waking JS, and the express.static layers at its
-// top (docs/static-files.md). The page it answers with is Express's,
+// the stack can match (Express's 404) without waking JS. The page it answers with is Express's,
 // given here; the engine knows nothing of Express.
 import type { NativeServer } from './binding'
 import type { Router } from './router'
-import { nativeStatic } from './static'
 
 /** What Express sends as X-Powered-By while the app's 'x-powered-by' setting is on. */
 export const POWERED_BY = 'Express'
@@ -25,11 +23,6 @@ const NOT_FOUND_HEADERS = "Content-Security-Policy:default-src 'none'\nX-Content
 export function setNotFoundPage(engine: NativeServer, poweredBy: boolean): void {
   engine.setInitialHeaders(poweredBy ? `X-Powered-By:${POWERED_BY}\n` : '')
   engine.setNotFoundPage(404, NOT_FOUND_HEADERS, NOT_FOUND_BODY)
-}
-
-/** What Express's app.handle sets before any layer runs, which native static responses start with. */
-export function setLeadHeaders(engine: NativeServer, poweredBy: boolean): void {
-  engine.setLeadHeaders(poweredBy ? `X-Powered-By:${POWERED_BY}\n` : '')
 }
 
 /**
@@ -54,13 +47,6 @@ export function mirrorStack(engine: NativeServer, router: Router, run: readonly 
       if (layer.route?.methods._all) methodNames.push('ALL')
       engine.insertRoute(index, paths as string | string[], layer.end, methodNames)
     })
-    // express.static layers before any other layer: nothing in JS runs before them, so the
-    // engine answers for them (a request they pass on reaches JS without them).
-    for (const [index, layer] of router.stack.entries()) {
-      const files = layer.route ? undefined : nativeStatic(layer.handle)
-      if (files === undefined) break
-      engine.insertStatic(index, files.root, files.options)
-    }
   } catch {
     engine.disableRoutes()
   }

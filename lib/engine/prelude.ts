@@ -1,11 +1,13 @@
-// What the engine's native prelude decided for a request (crates/xsys-http/src/prelude.rs),
-// as the batch carries it: one Latin-1 string,
+// What the engine's native prelude decided for a request (crates/xsys-http/src/prelude/), as the
+// batch carries it: one Latin-1 string,
 //
-//   <plan>\n<notices>\n<count>\n(<ordinal>\n<limit>\n<used>\n<remaining>\n<resetMs>\n<key>\n)*(<Name>:<value>\n)*
+//   <plan>\n<notices>\n<ran>\n<count>\n(<ordinal>\n<limit>\n<used>\n<remaining>\n<resetMs>\n<key>\n)*(<Name>:<value>\n)*
 //
-// the app's plan id, what its rate limiters saw on their first request, the `req.rateLimit`
-// values of each rate limiter that ran, and the headers the stages set, in order. The app that
-// compiled the plan (../prelude.ts) gives the server what it needs to read it.
+// the app's plan id, what its rate limiters saw on their first request, how many of the plan's
+// stages the engine ran (JS runs the others: a static stage only JS could settle for this
+// request, and those after it), the `req.rateLimit` values of each rate limiter that ran, and
+// the headers the stages set, in order. The app that compiled the plan (../prelude.ts) gives
+// the server what it needs to read it.
 
 /** What the server knows of a plan it installed. */
 export interface PreludePlanInfo {
@@ -13,11 +15,20 @@ export interface PreludePlanInfo {
   headerNames: Set<string>
   /** Hands the rate limiters what the engine saw on their first request. */
   notices(bits: number): void
+  /** What the router skips when the engine ran the first `ran` stages (the plan itself when it ran all). */
+  ranUpTo(ran: number): object
 }
 
 /** The plan id a prelude text starts with. */
 export function planId(text: string): number {
   return Number.parseInt(text, 10)
+}
+
+/** How many of the plan's stages the engine ran. */
+export function ranStages(text: string): number {
+  const second = text.indexOf('\n') + 1
+  const third = text.indexOf('\n', second) + 1
+  return Number(text.slice(third, text.indexOf('\n', third)))
 }
 
 /** The notices bits of a prelude text (usually 0). */
@@ -37,8 +48,8 @@ export function preludeHead(text: string): { lines: string[]; headersAt: number 
     at = end + 1
     return line
   }
-  lines.push(take(), take(), take())
-  const count = Number(lines[2])
+  lines.push(take(), take(), take(), take())
+  const count = Number(lines[3])
   for (let i = 0; i < count * 6; i++) lines.push(take())
   return { lines, headersAt: at }
 }

@@ -22,7 +22,7 @@ import {
   TAG_COUNT,
   Tag,
 } from './batch-layout'
-import { noticeBits, planId, type PreludePlanInfo } from './prelude'
+import { noticeBits, planId, type PreludePlanInfo, ranStages } from './prelude'
 import { checkOption, OPTION_RULES } from './server-options'
 import { EngineSocket } from './socket'
 import { TunnelSocket } from './tunnel'
@@ -488,7 +488,7 @@ export class HttpServer extends EventEmitter {
       res[kTakePrelude]()
       return
     }
-    req[kPrelude] = plan
+    req[kPrelude] = plan.ranUpTo(ranStages(text))
     req[kPreludePlan] = plan
     req[kPreludeText] = text
     res[kPreludeNames] = plan.headerNames

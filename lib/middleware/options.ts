@@ -89,9 +89,14 @@ export function packageError(error: StageError): Error {
 
 /** What a native stage says about itself, on the middleware function, for the app's prelude compile. */
 export interface NativeStage {
-  kind: 'helmet' | 'cors' | 'rateLimit'
+  kind: 'helmet' | 'cors' | 'rateLimit' | 'static'
   /** The binding's stage, when the options are native; else why they stay in JS. */
-  stage: InstanceType<typeof native.HelmetStage> | InstanceType<typeof native.CorsStage> | InstanceType<typeof native.RateLimitStage> | undefined
+  stage:
+    | InstanceType<typeof native.HelmetStage>
+    | InstanceType<typeof native.CorsStage>
+    | InstanceType<typeof native.RateLimitStage>
+    | InstanceType<typeof native.StaticStage>
+    | undefined
   reason: string | undefined
   /** Lower-case names of the response headers the stage may set (the app takes them into JS when JS touches one). */
   headerNames: readonly string[]

@@ -2,15 +2,14 @@
 //!
 //! This crate knows nothing of Node. It accepts connections, reads every request byte before
 //! hyper does (see [`wire`]), answers what it can natively (the app's leading helmet / CORS /
-//! rate-limit middleware in its [`prelude`], the default 404 when the route table says nothing
+//! rate-limit / static-files middleware in its [`prelude`], the default 404 when the route table says nothing
 //! can match, refusals) and hands every other request to a [`bridge::EventQueue`]
 //! as an [`Event`]. Whoever drains the queue (the Node binding) answers through the [`Exchange`]
 //! with the request's id.
 //!
 //! Modules depend downwards only: `listener` → `connection` → (`prelude`, `exchange`, `routing`,
-//! `request_body`, `wire`, `shutdown`); `prelude` → (`routing`, `exchange`, `head`, `native`);
-//! `routing` → `static_stage` → (`static_files`, `static_path`); `static_files` → (`body`,
-//! `head`); `exchange` → (`handover`, `body`, `head`, `native`);
+//! `request_body`, `wire`, `shutdown`); `routing` → `prelude` → (`body`, `head`, `native`,
+//! `static_path`); `exchange` → (`handover`, `body`, `head`, `native`, `prelude`);
 //! `body`, `head`, `handover`, `request_body` and `wire` depend on nothing above them (what they
 //! must report upwards, they report through a function they are given).
 
@@ -30,9 +29,7 @@ mod request_body;
 mod routing;
 pub mod runtime;
 mod shutdown;
-mod static_files;
 pub mod static_path;
-pub mod static_stage;
 pub mod target;
 mod wire;
 

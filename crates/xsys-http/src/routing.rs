@@ -16,7 +16,6 @@ use crate::bridge::LayerCandidates;
 use crate::native;
 use crate::native::NotFoundPage;
 use crate::prelude::{now_ms, Carried, Cased, HeaderList, Prelude, Ran};
-use crate::static_stage::{StageAnswer, StaticStages};
 use crate::wire::Listeners;
 use crate::Error;
 
@@ -29,8 +28,6 @@ pub struct RoutingMirror {
     initial: RwLock<Arc<HeaderList>>,
     /// The app's leading middleware, run natively before the table is asked.
     prelude: RwLock<Option<Arc<Prelude>>>,
-    /// `express.static` layers at the top of the stack, answered natively.
-    statics: StaticStages,
     pub(crate) listeners: Arc<Listeners>,
     version: AtomicU32,
 }
@@ -42,7 +39,6 @@ impl RoutingMirror {
             not_found: RwLock::new(None),
             initial: RwLock::new(Arc::default()),
             prelude: RwLock::new(None),
-            statics: StaticStages::default(),
             listeners: Arc::default(),
             version: AtomicU32::new(0),
         })
@@ -98,11 +94,6 @@ impl RoutingMirror {
             .clone()
     }
 
-    /// The native static stages, which follow the table (lib/ registers them with it).
-    pub fn static_stages(&self) -> &StaticStages {
-        &self.statics
-    }
-
     /// With a `'connect'` listener, Node hands a CONNECT request's connection to it; without one
     /// it closes the connection.
     pub fn set_connect_listener(&self, on: bool) {
@@ -114,36 +105,21 @@ impl RoutingMirror {
         self.listeners.set_upgrade(on);
     }
 
-    /// What the table says about a request: a response when a static stage answers it,
-    /// Express's 404 or automatic OPTIONS answer when no layer will handle it (given the
-    /// framework's page), else the layers (stack indices) the JS router has to visit, without
-    /// the static layers that fell through natively. `target` is the target as sent, `path` its
-    /// one reading's path.
-    pub(crate) fn route(
-        &self,
-        method: &Method,
-        target: &str,
-        path: &str,
-        headers: &HeaderMap,
-    ) -> Routed {
+    /// What the table says about a request: Express's 404 or automatic OPTIONS answer when no
+    /// layer will handle it (given the framework's page), else the layers (stack indices) the JS
+    /// router has to visit.
+    pub(crate) fn route(&self, method: &Method, path: &str) -> Routed {
         if !path.starts_with('/') {
             return Routed::Dispatch(None);
         }
         let table = self.table.read().unwrap_or_else(|e| e.into_inner());
-        let Some(routes) = table.as_ref() else {
+        let Some(table) = table.as_ref() else {
             return Routed::Dispatch(None);
         };
-        let mut layers = match routes.find(path) {
+        let layers = match table.find(path) {
             Lookup::Layers(layers) => layers,
             Lookup::Defer => return Routed::Dispatch(None),
         };
-        if !self.statics.is_empty() {
-            let matched: Vec<(u32, &str)> = layers.iter().map(|l| (l.id.0, l.path)).collect();
-            match self.statics.answer(method, target, path, headers, &matched) {
-                StageAnswer::Respond(response) => return Routed::Native(response),
-                StageAnswer::Continue { answered } => layers = layers.split_off(answered),
-            }
-        }
         let candidates = |ids: Vec<u32>| {
             Routed::Dispatch(Some(LayerCandidates {
                 version: self.version.load(Ordering::Relaxed),
@@ -207,8 +183,6 @@ pub(crate) enum Routed {
     Allow(String),
     /// On to JS, with the matching layers when known.
     Dispatch(Option<LayerCandidates>),
-    /// A static stage answered.
-    Native(Response<ResponseBody>),
 }
 
 /// What the engine does with a request before it reaches JS.
@@ -245,7 +219,7 @@ pub(crate) fn enter(
     let mut carried = None;
     if let Some(prelude) = routing.prelude() {
         let start = routing.initial_headers();
-        match prelude.run(method, headers, path, remote, start, now_ms()) {
+        match prelude.run(method, headers, target, path, remote, start, now_ms()) {
             Ran::NoStage => {}
             // The stages' layers are not in the mirror; JS must see the whole stack.
             Ran::Unapplied => {
@@ -265,20 +239,23 @@ pub(crate) fn enter(
                 }
                 return Entered::Answered(response);
             }
+            // A stage only JS settles for this request: JS matches the stack from it on.
+            Ran::Continue(state) if !state.ran_all() => {
+                return Entered::Dispatch {
+                    candidates: None,
+                    carried: Some(state),
+                }
+            }
             Ran::Continue(state) => carried = Some(state),
         }
     }
-    let routed = routing.route(method, target, path, headers);
-    let routed = match routed {
-        Routed::Dispatch(candidates) => {
-            return Entered::Dispatch {
-                candidates,
-                carried,
-            }
-        }
-        Routed::Native(response) => return Entered::Answered(response),
-        routed => routed,
-    };
+    let routed = routing.route(method, path);
+    if let Routed::Dispatch(candidates) = routed {
+        return Entered::Dispatch {
+            candidates,
+            carried,
+        };
+    }
     let mut state = carried.unwrap_or_else(|| Carried::plain(routing.initial_headers()));
     let (status, body) = match routed {
         Routed::Allow(allow) => {

@@ -355,12 +355,12 @@ fn a_dispatched_request_carries_the_decisions_and_its_answer_gets_the_headers_in
     let text =
         String::from_utf8(head.prelude.clone().expect("the prelude ran").to_vec()).expect("ascii");
     let lines: Vec<&str> = text.lines().collect();
-    // plan, notices (the limiter's first request: bit 0), one limiter: ordinal, limit, used,
-    // remaining, reset, key
-    assert_eq!(&lines[..4], ["7", "1", "1", "0"]);
-    assert_eq!(&lines[4..7], ["5", "1", "4"]);
-    assert_eq!(lines[8], "127.0.0.1");
-    assert_eq!(lines[9], "Cross-Origin-Opener-Policy:same-origin");
+    // plan, notices (the limiter's first request: bit 0), stages run (both), one limiter:
+    // ordinal, limit, used, remaining, reset, key
+    assert_eq!(&lines[..5], ["7", "1", "2", "1", "0"]);
+    assert_eq!(&lines[5..8], ["5", "1", "4"]);
+    assert_eq!(lines[9], "127.0.0.1");
+    assert_eq!(lines[10], "Cross-Origin-Opener-Policy:same-origin");
     assert!(text.contains("X-RateLimit-Remaining:4\n"), "{text}");
     // the handler sets its own headers, one of them a name a stage set (without reading it)
     let reply = ResponseHead::from_block(

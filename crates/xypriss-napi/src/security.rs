@@ -1,6 +1,6 @@
 //! helmet, CORS and rate-limit stages for JS: built from the same options as the npm packages
 //! (xsys-security), used by the JS middleware per request and compiled into a server's native
-//! prelude (xsys-http's prelude.rs) when they lead the app's stack.
+//! prelude (see prelude.rs) when they lead the app's stack.
 //!
 //! Options cross as a flat token list that `lib/middleware/options.ts` writes from the JS value
 //! without interpreting it; [`decode`] turns it back into the value it was.
@@ -8,17 +8,15 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use napi::bindgen_prelude::{Buffer, Either, Either3};
+use napi::bindgen_prelude::{Buffer, Either3};
 use napi::{Env, Result};
 use napi_derive::napi;
-use xsys_http::native::EntityTag;
-use xsys_http::prelude::{Prelude, PreludeOptions, Stage, StageKind, StagePath};
 use xsys_security::cors::{Cors, CorsDecision};
 use xsys_security::helmet::Helmet;
 use xsys_security::rate_limit::{ClientKey, RateLimit};
 use xsys_security::{Header, OptionValue, Warning, WarningLevel};
 
-use crate::errors::{throw, INVALID_OPTION, NOT_NATIVE, ROUTE_PATTERN};
+use crate::errors::{throw, INVALID_OPTION, NOT_NATIVE};
 
 /// One token of an options value, as `lib/middleware/options.ts` encodes it.
 pub type OptionToken = Either3<f64, String, Buffer>;
@@ -161,7 +159,7 @@ fn now_ms() -> u64 {
 /// `helmet(options)`: the headers it sets on every response, computed once.
 #[napi]
 pub struct HelmetStage {
-    inner: Arc<Helmet>,
+    pub(crate) inner: Arc<Helmet>,
 }
 
 #[napi]
@@ -205,7 +203,7 @@ impl HelmetStage {
 /// `cors(options)` with options that do not change per request.
 #[napi]
 pub struct CorsStage {
-    inner: Arc<Cors>,
+    pub(crate) inner: Arc<Cors>,
 }
 
 #[napi]
@@ -263,7 +261,7 @@ impl CorsStage {
 /// the JS middleware and the native prelude.
 #[napi]
 pub struct RateLimitStage {
-    inner: Arc<RateLimit>,
+    pub(crate) inner: Arc<RateLimit>,
 }
 
 #[napi]
@@ -360,73 +358,5 @@ impl RateLimitStage {
     #[napi]
     pub fn sweep(&self) -> u32 {
         self.inner.sweep(now_ms()) as u32
-    }
-}
-
-/// An app's leading middleware, in stack order, for [`crate::NativeServer::set_prelude`].
-#[napi]
-pub struct PreludePlan {
-    id: u32,
-    options: PreludeOptions,
-    stages: Vec<Stage>,
-}
-
-fn stage_path(path: Option<Either<String, Vec<String>>>) -> StagePath {
-    match path {
-        None => StagePath::Everywhere,
-        Some(Either::A(path)) => StagePath::Path(path),
-        Some(Either::B(list)) => StagePath::Paths(list),
-    }
-}
-
-#[napi]
-impl PreludePlan {
-    /// `etag`: the app's setting as the engine computes it (0 none, 1 weak, 2 strong).
-    #[napi(constructor)]
-    pub fn new(id: u32, case_sensitive: bool, etag: u32) -> Self {
-        PreludePlan {
-            id,
-            options: PreludeOptions {
-                case_sensitive,
-                etag: EntityTag::from_code(etag),
-            },
-            stages: Vec::new(),
-        }
-    }
-
-    /// `path`: null for `app.use(m)` / `app.use('/', m)`, else the layer's path (or paths).
-    #[napi]
-    pub fn helmet(&mut self, stage: &HelmetStage, path: Option<Either<String, Vec<String>>>) {
-        self.stages.push(Stage {
-            kind: StageKind::Helmet(Arc::clone(&stage.inner)),
-            path: stage_path(path),
-        });
-    }
-
-    #[napi]
-    pub fn cors(&mut self, stage: &CorsStage, path: Option<Either<String, Vec<String>>>) {
-        self.stages.push(Stage {
-            kind: StageKind::Cors(Arc::clone(&stage.inner)),
-            path: stage_path(path),
-        });
-    }
-
-    #[napi]
-    pub fn rate_limit(
-        &mut self,
-        stage: &RateLimitStage,
-        path: Option<Either<String, Vec<String>>>,
-    ) {
-        self.stages.push(Stage {
-            kind: StageKind::RateLimit(Arc::clone(&stage.inner)),
-            path: stage_path(path),
-        });
-    }
-}
-
-impl PreludePlan {
-    pub(crate) fn build(&self, env: &Env) -> Result<Prelude> {
-        Prelude::new(self.id, self.stages.clone(), self.options)
-            .map_err(|e| throw(env, ROUTE_PATTERN, &e.to_string()))
     }
 }

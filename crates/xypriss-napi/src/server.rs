@@ -14,12 +14,10 @@ use xsys_http::{
     Bound, EventQueue, Exchange, Limits, ListenOptions, ResponseHead, RoutingMirror, Server, Wake,
 };
 use xsys_router::{LayerId, Methods, RouteTable, TableOptions};
-use xsys_static::{Options, StaticFiles};
 
 use crate::batch::EventBatch;
 use crate::errors::{throw, throw_engine, INVALID_STATE, NOT_LISTENING, ROUTE_PATTERN};
-use crate::security::PreludePlan;
-use crate::static_files::StaticOptions;
+use crate::prelude::PreludePlan;
 
 type EventsFn = ThreadsafeFunction<(), (), EventBatch, Status, false>;
 
@@ -343,7 +341,6 @@ impl NativeServer {
             }))
         });
         self.routing.set_version(version);
-        self.routing.static_stages().clear();
     }
 
     /// Turns the mirror and the native prelude off: the app has something the table cannot
@@ -352,7 +349,6 @@ impl NativeServer {
     #[napi]
     pub fn disable_routes(&self) {
         self.routing.update(|table| *table = None);
-        self.routing.static_stages().clear();
         self.routing.set_prelude(None);
     }
 
@@ -367,31 +363,6 @@ impl NativeServer {
     #[napi]
     pub fn clear_prelude(&self) {
         self.routing.set_prelude(None);
-    }
-
-    /// What the app sets on every response before any layer runs (Express's X-Powered-By), as a
-    /// block of `name:value` lines: the native static stages' responses start with it.
-    #[napi]
-    pub fn set_lead_headers(&self, env: Env, headers: String) -> Result<()> {
-        self.routing
-            .static_stages()
-            .set_lead_headers(&headers)
-            .map_err(|e| throw_engine(&env, &e))
-    }
-
-    /// Makes the mirrored layer `id`, an `express.static(root, options)` at the top of the stack,
-    /// a native stage. Returns why not when the engine cannot serve it (the JS middleware then
-    /// serves it, as it would anyway), else null.
-    #[napi]
-    pub fn insert_static(&self, id: u32, root: String, options: StaticOptions) -> Option<String> {
-        let stage = Options::try_from(options).and_then(|options| StaticFiles::new(&root, options));
-        match stage {
-            Ok(files) => {
-                self.routing.static_stages().insert(id, files);
-                None
-            }
-            Err(error) => Some(error.to_string()),
-        }
     }
 
     /// Mirrors one layer: `end` for a route (whole path), not for middleware (prefix). A string
