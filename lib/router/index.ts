@@ -78,6 +78,8 @@ export function createRouter(options: RouterOptions = {}): Router {
   const router = function router(req: RoutedRequest, res: RoutedResponse, next: NextFunction) {
     ;(router as Router).handle(req, res, next)
   } as Router
+  // Express's name, which stack inspections look for (the bundler renames the function)
+  Object.defineProperty(router, 'name', { value: 'router' })
   Object.setPrototypeOf(router, routerProto)
   router.caseSensitive = Boolean(options.caseSensitive)
   router.mergeParams = Boolean(options.mergeParams)
