@@ -38,13 +38,43 @@ export declare class NativeServer {
   constructor()
   /** Binds and starts accepting. `on_events` receives one flat array per wake-up (see batch.rs). */
   listen(config: ListenConfig, onEvents: (batch: unknown[]) => void): AddressInfo
-  /** Stops accepting; in-flight requests finish; the closed event follows. */
+  /** The id worker threads find this thread's listener by (`attach`). */
+  listenerId(): number | null
+  /**
+   * Serves the listener `listener` bound by another thread of the process, from this thread:
+   * requests come to `on_events` as to a server that bound it. `thread_key` names this thread
+   * to the owner (`abandon_thread`). If this thread's environment ends while serving (its JS
+   * died), its requests in flight are closed and it gets no more.
+   */
+  attach(listener: number, threadKey: number, onEvents: (batch: unknown[]) => void): AddressInfo
+  /**
+   * Stops accepting; in-flight requests finish; the closed event follows. On a thread that
+   * serves another's listener, only this thread stops: it takes no new request and its closed
+   * event follows once its requests in flight are done.
+   */
   close(): void
-  /** Drops the threadsafe function so Node can exit; called after the closed event. */
+  /**
+   * This thread's JS is about to die (an uncaught exception): it takes no new request, and
+   * its requests in flight are closed now rather than left waiting for it.
+   */
+  abandon(): void
+  /**
+   * On the thread that bound the listener: the serving thread `thread_key` died (see
+   * `abandon`); false when it was not serving any more.
+   */
+  abandonThread(threadKey: number): boolean
+  /**
+   * Drops the threadsafe function so Node can exit; called after the closed event. Events that
+   * come later are dropped.
+   */
   release(): void
   ref(): void
   unref(): void
   connections(): number
+  /**
+   * This thread's counters; for the owner of a listener served by worker threads, those of
+   * every serving thread summed.
+   */
   stats(): EngineStats
   /**
    * The page for a request no mirrored layer can match: a status, a header block
@@ -57,15 +87,26 @@ export declare class NativeServer {
    * header block: native answers start from them.
    */
   setInitialHeaders(headers: string): void
-  /** `server.headersTimeout` / `server.keepAliveTimeout` changed while listening, in ms. */
-  setTimeouts(headersTimeout: number, keepAliveTimeout: number): void
-  /** Closes every HTTP connection now (`server.closeAllConnections()`). */
+  /**
+   * Node's server settings changed while listening (see `Listener::set_limits` for when each
+   * applies), from a worker thread too: the listener is one.
+   */
+  setLimits(limits: LimitsConfig): void
+  /** Closes every HTTP connection of the listener now (`server.closeAllConnections()`). */
   closeAllConnections(): void
   setConnectListener(on: boolean): void
   /** Whether the server has `'upgrade'` listeners, which take over Upgrade requests. */
   setUpgradeListener(on: boolean): void
-  /** Starts a fresh mirror of the app's stack at `version`; until then every request goes to JS. */
+  /**
+   * Starts a fresh mirror of the app's stack at `version`; the table in use stays until
+   * `commit_routes`.
+   */
   resetRoutes(caseSensitive: boolean, strict: boolean, version: number): void
+  /**
+   * Routes requests with the table mirrored since `reset_routes` from now on (one table for
+   * every thread that mirrored the same stack).
+   */
+  commitRoutes(): void
   /**
    * Turns the mirror and the native prelude off: the app has something the table cannot
    * model, or requests may not reach the app (its 'request' listeners changed). A prelude can
@@ -101,7 +142,12 @@ export declare class PreludePlan {
  * the JS middleware and the native prelude.
  */
 export declare class RateLimitStage {
-  static create(tokens: Array<number | string | Buffer>): RateLimitStage
+  /**
+   * `shared_name`: in a worker thread, the name the same limiter has in every worker serving
+   * the listener (see lib/engine/workers.ts): limiters with that name and equal options count
+   * in one store, so a client's limit holds across threads.
+   */
+  static create(tokens: Array<number | string | Buffer>, sharedName?: string | undefined | null): RateLimitStage
   /** express-rate-limit's logged validations for these options (see [`warning_list`]). */
   warnings(): Array<string>
   /** Which options are JS functions: `[keyGenerator, skip, handler, requestWasSuccessful]`. */
@@ -175,6 +221,8 @@ export declare function destroyRequest(request: number): boolean
 export declare function endResponse(request: number, last?: Uint8Array | undefined | null): boolean
 
 export interface EngineStats {
+  /** Requests handed to JS threads (all of the listener's, for its owner). */
+  requests: number
   events: number
   wakeups: number
   drains: number
@@ -182,6 +230,10 @@ export interface EngineStats {
   nativeCalls: number
   inFlight: number
   connections: number
+  /** JS threads serving the listener. */
+  threads: number
+  /** Distinct route tables in the process (the threads of one app share one). */
+  routeTables: number
 }
 
 /**
@@ -193,19 +245,45 @@ export declare function flushResponses(): number
 /** Requests dispatched to JS and not yet finished or aborted, in this process. */
 export declare function inFlight(): number
 
+/**
+ * Node's server settings, as `lib/engine/server.ts` reads them off the server (Node's defaults
+ * when absent).
+ */
+export interface LimitsConfig {
+  /** Milliseconds to receive a request head, then 408 (`server.headersTimeout`); 0 for none. */
+  headersTimeout?: number
+  /** Milliseconds to receive a whole request, then 408 (`server.requestTimeout`); 0 for none. */
+  requestTimeout?: number
+  /** Milliseconds announced to keep an idle connection; it is closed 1 s later (keepAliveTimeout). */
+  keepAliveTimeout?: number
+  /** Node's maxHeaderSize (the server's, else `http.maxHeaderSize`). */
+  maxHeaderSize?: number
+  /** Node's maxHeadersCount in header lines; 0 for no limit. */
+  maxHeadersCount?: number
+  /** Node 22 and later refuse more header lines than maxHeadersCount; Node 20 cuts them. */
+  refuseExtraHeaders?: boolean
+  /** Node's maxRequestsPerSocket; 0 for none. */
+  maxRequestsPerSocket?: number
+  /** Node's maxConnections; absent for none. */
+  maxConnections?: number
+}
+
 export interface ListenConfig {
   /** A Unix socket path; host and port are then ignored. */
   path?: string
   host?: string
   port: number
   backlog?: number
-  /** Milliseconds to receive a request head, then 408 (`server.headersTimeout`). */
-  headersTimeout?: number
-  /** Milliseconds announced to keep an idle connection; it is closed 1 s later (keepAliveTimeout). */
-  keepAliveTimeout?: number
-  maxHeaderSize?: number
-  maxHeaders?: number
+  limits: LimitsConfig
+  /** `false`: this thread only owns the listener; worker threads serve it (`attach`). */
+  serving?: boolean
 }
+
+/**
+ * The OS's id of the calling thread (Linux: the `tid` of `/proc/<pid>/task/<tid>`), for tools
+ * that measure CPU time per thread; null where the OS has no such file.
+ */
+export declare function osThreadId(): number | null
 
 /**
  * The request's header lines as sent: `name

@@ -846,6 +846,7 @@ module.exports.destroyRequest = nativeBinding.destroyRequest
 module.exports.endResponse = nativeBinding.endResponse
 module.exports.flushResponses = nativeBinding.flushResponses
 module.exports.inFlight = nativeBinding.inFlight
+module.exports.osThreadId = nativeBinding.osThreadId
 module.exports.rawHeaders = nativeBinding.rawHeaders
 module.exports.readBody = nativeBinding.readBody
 module.exports.readTarget = nativeBinding.readTarget

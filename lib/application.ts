@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse as NodeServerResponse } from 'node
 import { resolve } from 'node:path'
 import finalhandler from 'finalhandler'
 import { HttpServer, type ServerOptions } from './engine/server'
+import { listenOnWorkers, workerCount } from './engine/workers'
 import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass, type PrototypeOwner } from './prototypes'
 import { compilePlan, defineRateLimitProperty, formatPlan, installPlan, type NativePlanReport, type Plan } from './prelude'
 import { mirrorStack, POWERED_BY, setNotFoundPage } from './route-mirror'
@@ -341,6 +342,9 @@ export function createAppServer(application: Application, options?: ServerOption
 app.listen = function listen(this: Application, ...args: unknown[]) {
   const server = createAppServer(this)
   if (debugNative.enabled) debugNative('%s', formatPlan(this.nativePlan()))
+  // `{ workers: N }`: the app runs on N worker threads behind this one listener (docs/workers.md)
+  const workers = workerCount(args[0])
+  if (workers !== undefined) return listenOnWorkers(server, args, workers)
   const cb = args[args.length - 1]
   if (typeof cb === 'function') {
     let called = false

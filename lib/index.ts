@@ -25,17 +25,21 @@ function inFlight(): number {
 
 /**
  * Bridge counters summed over the listening servers: requests handed to JS, JS wake-ups (batches),
- * the largest batch, and native calls from JS into the engine (process-wide).
+ * the largest batch, and native calls from JS into the engine (process-wide). A server run on
+ * worker threads counts those of all its threads; `threads` is how many JS threads serve the
+ * listening servers, `routeTables` how many distinct route tables the engine holds.
  */
 function engineStats() {
-  const total = { requests: 0, wakeups: 0, events: 0, maxBatch: 0, nativeCalls: 0, inFlight: native.inFlight() }
+  const total = { requests: 0, wakeups: 0, events: 0, maxBatch: 0, nativeCalls: 0, inFlight: native.inFlight(), threads: 0, routeTables: 0 }
   for (const server of liveServers) {
     const s = server.stats()
-    total.requests += server.requests
+    total.requests += server.supervisor === undefined ? server.requests : s.requests
     total.wakeups += s.drains
     total.events += s.events
     total.maxBatch = Math.max(total.maxBatch, s.maxBatch)
     total.nativeCalls = s.nativeCalls
+    total.threads += s.threads
+    total.routeTables = s.routeTables
   }
   return total
 }

@@ -27,8 +27,8 @@ export function setNotFoundPage(engine: NativeServer, poweredBy: boolean): void 
 
 /**
  * Mirrors `router`'s stack into the engine, layer by layer (a path and its methods), but for the
- * layers at `run` (the native prelude runs them). Anything the table cannot model (a RegExp path)
- * turns the mirror off: every request then goes to JS.
+ * layers at `run` (the native prelude runs them), then has the engine route with it. Anything the
+ * table cannot model (a RegExp path) turns the mirror off: every request then goes to JS.
  */
 export function mirrorStack(engine: NativeServer, router: Router, run: readonly number[] = []): void {
   engine.resetRoutes(router.caseSensitive, router.strict, router.version)
@@ -47,6 +47,7 @@ export function mirrorStack(engine: NativeServer, router: Router, run: readonly 
       if (layer.route?.methods._all) methodNames.push('ALL')
       engine.insertRoute(index, paths as string | string[], layer.end, methodNames)
     })
+    engine.commitRoutes()
   } catch {
     engine.disableRoutes()
   }

@@ -22,6 +22,23 @@ export interface XyPrissServerOptions {
     urlEncodedLimit?: string | number
     /** Parse JSON and urlencoded bodies for every route (default true). */
     autoParseJson?: boolean
+    /** Run the app on this many worker threads behind the one listener (`'auto'`: one per core); see docs/workers.md. */
+    workers?: number | 'auto'
+    // Node's server settings, with Node's defaults, given to the server start() listens with.
+    /** ms to receive a request head, then 408 (60 000; at most requestTimeout). */
+    headersTimeout?: number
+    /** ms to receive a whole request, then 408 (300 000; 0 for none). */
+    requestTimeout?: number
+    /** ms an idle kept-alive connection stays open, plus 1 s (5 000). */
+    keepAliveTimeout?: number
+    /** Request target plus header names and values, in bytes, below which a head must stay (16 KiB). */
+    maxHeaderSize?: number
+    /** Header lines per request (null: 1000; 0: no limit). */
+    maxHeadersCount?: number | null
+    /** Requests per connection; the last answer says close (0: no limit). */
+    maxRequestsPerSocket?: number
+    /** Open connections; more are closed as accepted (unset: no limit). */
+    maxConnections?: number
   }
   /** helmet's headers on every response (`true`: helmet's defaults), set natively before JS runs. */
   security?: boolean | HelmetOptions
@@ -39,6 +56,16 @@ export interface XyPrissApp extends Application {
   /** The XEMS store opened from `options.xems`. */
   xems?: Promise<XemsStore>
 }
+
+const NODE_SETTINGS = [
+  'headersTimeout',
+  'requestTimeout',
+  'keepAliveTimeout',
+  'maxHeaderSize',
+  'maxHeadersCount',
+  'maxRequestsPerSocket',
+  'maxConnections',
+] as const
 
 export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
   const app = createApplication() as XyPrissApp
@@ -68,7 +95,10 @@ export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
   }
   let listening: HttpServer | undefined
   app.start = (callback) => {
-    listening = app.listen(server.port ?? 0, server.host ?? '::', () => callback?.(listening!)) as HttpServer
+    const where = { port: server.port ?? 0, host: server.host ?? '::', workers: server.workers }
+    listening = app.listen(where, () => callback?.(listening!)) as HttpServer
+    // Set before any connection comes: the engine takes them at once.
+    for (const name of NODE_SETTINGS) if (server[name] !== undefined) (listening as unknown as Record<string, unknown>)[name] = server[name]
     return listening
   }
   app.getPort = () => (listening?.address() as { port: number } | null)?.port

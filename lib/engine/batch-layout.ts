@@ -12,10 +12,11 @@ export enum Tag {
   ConnectionClosed = 6,
   Closed = 7,
   PreludeNotices = 8,
+  Dropped = 9,
 }
 
 /** Tags at or above this one are unknown: the rest of the batch cannot be read. */
-export const TAG_COUNT = 9
+export const TAG_COUNT = 10
 
 /** Slots of the Connection event after its tag; Stride counts the tag too. */
 export enum ConnectionEvent {
@@ -44,7 +45,7 @@ export enum RequestEvent {
   Method = 3,
   /** string: the request target as sent, latin1 */
   Url = 4,
-  /** number: 0 or 1 */
+  /** number: 0 or 1; plus 2 for a request beyond server.maxRequestsPerSocket, which Node drops ('dropRequest', then 503) */
   HttpMinor = 5,
   /** string: `name\nvalue\n...`, names lower-case, latin1 */
   Headers = 6,
@@ -106,4 +107,19 @@ export enum PreludeNoticesEvent {
   /** number: what its rate limiters saw on their first request (3 bits each: came, X-Forwarded-For, Forwarded) */
   Bits = 2,
   Stride = 3,
+}
+
+/** Slots of the Dropped event after its tag; Stride counts the tag too. */
+export enum DroppedEvent {
+  /** string | undefined: a connection closed as accepted, beyond server.maxConnections (undefined on a Unix socket) */
+  RemoteAddress = 1,
+  /** number | undefined */
+  RemotePort = 2,
+  /** 4 | 6 | undefined */
+  Family = 3,
+  /** string | undefined */
+  LocalAddress = 4,
+  /** number | undefined */
+  LocalPort = 5,
+  Stride = 6,
 }

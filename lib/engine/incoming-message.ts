@@ -113,10 +113,12 @@ export class EngineIncomingMessage extends Readable {
     this[kRawHeaderList] = value
   }
 
+  /** From the same lines as `headers` (Node 20 cuts both to maxHeadersCount, not rawHeaders). */
   get headersDistinct(): Record<string, string[]> {
     const out: Record<string, string[]> = Object.create(null)
-    const parts = this.rawHeaders
-    for (let i = 0; i + 1 < parts.length; i += 2) (out[parts[i].toLowerCase()] ??= []).push(parts[i + 1])
+    const raw = this[kRawHeaders]
+    const parts = raw.length === 0 ? [] : raw.split('\n')
+    for (let i = 0; i + 1 < parts.length; i += 2) (out[parts[i]] ??= []).push(parts[i + 1])
     return out
   }
 

@@ -24,6 +24,7 @@ import {
 } from '../symbols'
 import { scheduleFlush } from './flush'
 import { dumpUnread, type EngineIncomingMessage } from './incoming-message'
+import { kAnswering } from './socket'
 import { defaultHighWaterMark, flatHeadersAppend, writableFinishedAtFinish, writesJoinPerTick } from './node-behaviour'
 import { preludeHeaders } from './prelude'
 
@@ -121,6 +122,7 @@ export class EngineServerResponse extends EventEmitter {
     super()
     this.req = req
     this[kId] = req[kId]
+    req.socket[kAnswering].push(this)
   }
 
   get socket() {
@@ -325,6 +327,12 @@ export class EngineServerResponse extends EventEmitter {
     return head === undefined ? this.statusCode : head[0]
   }
 
+  /** Node's `_hasBody`: none in an answer to HEAD, a 204, a 304 or an interim 1xx. */
+  private hasBody(): boolean {
+    const status = this.sentStatus()
+    return this.req.method !== 'HEAD' && status !== 204 && status !== 304 && status >= 200
+  }
+
   private bodyIsChunkedAfterExplicitHead(): boolean {
     const status = this.sentStatus()
     return (
@@ -398,12 +406,17 @@ export class EngineServerResponse extends EventEmitter {
       if (!this.headersSent) this._implicitHeader()
       this.startStreaming(utf8Head(chunk, encoding))
     }
+    // As Node: an answer that has no body ignores writes, and never asks to wait.
+    if (!this.hasBody()) {
+      if (callback) process.nextTick(callback)
+      return true
+    }
     let below = true
     if (buffer.length === 0) {
       // nothing to frame
-    } else if (writesJoinPerTick && this.chunkedEncoding) {
-      // As Node 24: the first write of a tick corks the response until the tick ends, and what is
-      // written while corked goes out as one chunk.
+    } else if (writesJoinPerTick && this.chunkedEncoding && (this[kCorked] !== 0 || this.socket[kAnswering]?.[0] === this)) {
+      // As Node 24: the first write of a tick corks the response that has the socket until the
+      // tick ends, and what is written while corked goes out as one chunk.
       if (this[kCorked] === 0) {
         this[kCorked] = 1
         process.nextTick(uncorkAtTickEnd, this)
@@ -491,7 +504,10 @@ export class EngineServerResponse extends EventEmitter {
       }
       scheduleFlush()
     }
-    this.socket.currentRequest = 0
+    // A later request on the connection may be the current one already (the engine dispatches
+    // it once this answer's bytes are all out, a HEAD's or a 204's before its end()).
+    if (this.socket.currentRequest === id) this.socket.currentRequest = 0
+    leaveSocket(this)
     this[kServer]?.forget(id)
     if (callback) this.once('finish', callback)
     // Only pay for the events someone listens to (on-finished and friends attach before end()).
@@ -560,7 +576,8 @@ export class EngineServerResponse extends EventEmitter {
   /** The connection closed first: as Node, 'close' right after the request's 'aborted'. */
   [kOnAbort]() {
     if (this.finished) return
-    this.socket.currentRequest = 0
+    if (this.socket.currentRequest === this[kId]) this.socket.currentRequest = 0
+    leaveSocket(this)
     this.destroyed = true
     this.closed = true
     this.emit('close')
@@ -571,6 +588,13 @@ export class EngineServerResponse extends EventEmitter {
 export const protoWriteHead = EngineServerResponse.prototype.writeHead
 export const protoImplicitHeader = EngineServerResponse.prototype._implicitHeader
 export const protoEnd = EngineServerResponse.prototype.end
+
+/** The response is over: the next one on its connection has the socket. */
+function leaveSocket(res: EngineServerResponse) {
+  const answering = res.socket[kAnswering]
+  const at = answering === undefined ? -1 : answering.indexOf(res)
+  if (at !== -1) answering.splice(at, 1)
+}
 
 /** Node 24's tick-end uncork of a response its first write corked. */
 function uncorkAtTickEnd(res: EngineServerResponse) {

@@ -3,6 +3,12 @@
 import { EventEmitter } from 'node:events'
 import { errors } from '../errors'
 
+/**
+ * The connection's responses not yet ended, in request order. As in Node, only the first has the
+ * socket; the others wait behind it (Node 24 joins the writes of one tick only on a socket).
+ */
+export const kAnswering = Symbol('xypriss.answering')
+
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged controls are on the prototype (withEngineControls below)
 export class EngineSocket extends EventEmitter implements PeerAddresses {
   // Undefined on a Unix socket, as in Node.
@@ -17,7 +23,8 @@ export class EngineSocket extends EventEmitter implements PeerAddresses {
   writable = true
   destroyed = false
   /** The request whose connection this is, so `destroy()` reaches the engine. */
-  currentRequest = 0
+  currentRequest = 0;
+  [kAnswering]: object[] = []
   private readonly destroyRequest: (id: number) => void
 
   constructor(

@@ -8,6 +8,7 @@
 // express-rate-limit as published.
 import { isIP } from 'node:net'
 import { native } from '../binding'
+import { sharedStoreName } from '../engine/workers'
 import { errors } from '../errors'
 import { kNativeStage } from '../symbols'
 import type { NextFunction } from '../types'
@@ -282,7 +283,7 @@ export function rateLimit(passedOptions?: RateLimitOptions): Middleware {
   const passed = (passedOptions ?? {}) as Record<string, unknown>
   let stage: Stage
   try {
-    stage = native.RateLimitStage.create(encodeOptions(passed))
+    stage = native.RateLimitStage.create(encodeOptions(passed), sharedStoreName('rate-limit'))
   } catch (error) {
     if (isInvalidOption(error as StageError)) throw packageError(error as StageError)
     if (!isNotNative(error as StageError)) throw error
@@ -292,7 +293,7 @@ export function rateLimit(passedOptions?: RateLimitOptions): Middleware {
       try {
         const counting: Record<string, unknown> = { validate: false, windowMs: passed.windowMs }
         for (const key of XYPRISS_OPTIONS) if (passed[key] !== undefined) counting[key] = passed[key]
-        store = new NativeStore(native.RateLimitStage.create(encodeOptions(counting)))
+        store = new NativeStore(native.RateLimitStage.create(encodeOptions(counting), sharedStoreName('rate-limit')))
       } catch {
         store = undefined
       }

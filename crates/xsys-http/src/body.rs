@@ -3,14 +3,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, SizeHint};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
 use crate::bridge::{Event, EventQueue};
@@ -51,7 +51,17 @@ pub(crate) struct StreamShared {
     buffered: AtomicUsize,
     wants_drain: AtomicBool,
     gone: Gone,
+    /// The connection the body went out on, once its service handed it to hyper.
+    connection: OnceLock<Arc<ConnectionStreams>>,
+    /// hyper let go of the body with the connection still up: the answer is complete on the wire.
+    released: AtomicBool,
+    /// OPEN, ENDED or DESTROYED by the handler.
+    over: AtomicU8,
 }
+
+const OPEN: u8 = 0;
+const ENDED: u8 = 1;
+const DESTROYED: u8 = 2;
 
 impl StreamShared {
     pub(crate) fn new(id: u64, queue: Arc<EventQueue>, gone: Gone) -> Arc<Self> {
@@ -61,17 +71,84 @@ impl StreamShared {
             buffered: AtomicUsize::new(0),
             wants_drain: AtomicBool::new(false),
             gone,
+            connection: OnceLock::new(),
+            released: AtomicBool::new(false),
+            over: AtomicU8::new(OPEN),
         })
     }
 
     /// Returns whether the writer may go on (still under the high-water mark).
     pub(crate) fn add_buffered(&self, len: usize) -> bool {
-        let total = self.buffered.fetch_add(len, Ordering::AcqRel) + len;
+        if self.is_released() {
+            return true;
+        }
+        let total = self.buffered.fetch_add(len, Ordering::SeqCst) + len;
         if total >= high_water_mark() {
-            self.wants_drain.store(true, Ordering::Release);
+            self.wants_drain.store(true, Ordering::SeqCst);
+            // Released meanwhile: nothing will be polled, so nothing is owed a drain.
+            if self.is_released() && self.wants_drain.swap(false, Ordering::SeqCst) {
+                return true;
+            }
             false
         } else {
             true
+        }
+    }
+
+    /// The body is complete on the wire although the handler has not ended it: hyper wrote all
+    /// it takes of it (nothing for a HEAD, 204 or 304 answer, the Content-Length announced) and
+    /// went on with the connection. What the handler writes from now on is dropped, as Node
+    /// drops writes to an answer that has no body.
+    pub(crate) fn is_released(&self) -> bool {
+        self.released.load(Ordering::SeqCst)
+    }
+
+    /// The handler ended the response.
+    pub(crate) fn ended(&self) {
+        self.over.store(ENDED, Ordering::SeqCst);
+        if let Some(connection) = self.connection.get() {
+            connection.forget(self.id);
+        }
+    }
+
+    /// The handler destroyed the response. A body hyper still holds fails, which closes the
+    /// connection; a released one never hears of it, so the connection is closed directly, as
+    /// `socket.destroy()` does.
+    pub(crate) fn destroyed(&self) {
+        self.over.store(DESTROYED, Ordering::SeqCst);
+        if let Some(connection) = self.connection.get() {
+            connection.forget(self.id);
+            if self.is_released() {
+                connection.cut();
+            }
+        }
+    }
+
+    /// hyper dropped the body before its end: either it takes no more of it (see
+    /// [`is_released`](Self::is_released)) and the connection goes on, or the connection ended.
+    /// Only the end of the connection tells, so the handlers hear of a loss then.
+    fn let_go(&self) {
+        if self.over.load(Ordering::SeqCst) == ENDED {
+            return;
+        }
+        let Some(connection) = self.connection.get().filter(|c| c.hold(self.id)) else {
+            (self.gone)(self.id);
+            return;
+        };
+        self.released.store(true, Ordering::SeqCst);
+        // Ended or destroyed meanwhile: `ended` / `destroyed` may not have found it held.
+        match self.over.load(Ordering::SeqCst) {
+            OPEN => {}
+            ENDED => connection.forget(self.id),
+            _ => {
+                connection.forget(self.id);
+                connection.cut();
+            }
+        }
+        // Bytes queued before the release are never polled: a writer waiting for them to go
+        // out may go on.
+        if self.wants_drain.swap(false, Ordering::SeqCst) {
+            self.queue.push(Event::Drain { id: self.id });
         }
     }
 
@@ -79,6 +156,89 @@ impl StreamShared {
         let left = self.buffered.fetch_sub(len, Ordering::AcqRel) - len;
         if left < high_water_mark() && self.wants_drain.swap(false, Ordering::AcqRel) {
             self.queue.push(Event::Drain { id: self.id });
+        }
+    }
+}
+
+/// The streaming responses of one connection whose bodies hyper let go of before their handler
+/// ended them. hyper drops a body it takes no more of (an answer without a body, a
+/// Content-Length reached) while the connection goes on, and every body when the connection
+/// ends; a dropped body cannot tell which, so it waits here and is reported lost only if the
+/// connection ends before its handler ends it.
+#[derive(Default)]
+pub(crate) struct ConnectionStreams {
+    held: Mutex<Held>,
+    cut: Notify,
+}
+
+#[derive(Default)]
+struct Held {
+    closed: bool,
+    ids: Vec<u64>,
+    /// The connection's close, waiting for the last held response to end.
+    close_waits: Option<Waker>,
+}
+
+impl ConnectionStreams {
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps `id` until its handler ends it or the connection ends; false once it has ended.
+    fn hold(&self, id: u64) -> bool {
+        let mut held = self.held();
+        if held.closed {
+            return false;
+        }
+        held.ids.push(id);
+        true
+    }
+
+    fn forget(&self, id: u64) {
+        let waiting = {
+            let mut held = self.held();
+            held.ids.retain(|&held| held != id);
+            if held.ids.is_empty() {
+                held.close_waits.take()
+            } else {
+                None
+            }
+        };
+        if let Some(waker) = waiting {
+            waker.wake();
+        }
+    }
+
+    /// Ready once every held response has ended (or none is held).
+    pub(crate) fn poll_all_ended(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut held = self.held();
+        if held.ids.is_empty() {
+            return Poll::Ready(());
+        }
+        held.close_waits = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    fn cut(&self) {
+        self.cut.notify_one();
+    }
+
+    /// Resolves when a handler destroyed a response whose body hyper released: the connection
+    /// is to be closed.
+    pub(crate) async fn cut_requested(&self) {
+        self.cut.notified().await;
+    }
+
+    /// The connection ended: responses still held are lost (`gone`), and bodies dropped from
+    /// now on are lost at once.
+    pub(crate) fn connection_closed(&self, gone: Gone) {
+        let ids = {
+            let mut held = self.held();
+            held.closed = true;
+            std::mem::take(&mut held.ids)
+        };
+        for id in ids {
+            gone(id);
         }
     }
 }
@@ -133,6 +293,14 @@ impl ResponseBody {
                 shared,
                 finished: false,
             },
+        }
+    }
+
+    /// The connection this body goes out on, so a body hyper releases early is not taken for a
+    /// lost connection (see [`ConnectionStreams`]).
+    pub(crate) fn goes_out_on(&self, connection: &Arc<ConnectionStreams>) {
+        if let Inner::Stream { shared, .. } = &self.inner {
+            let _ = shared.connection.set(connection.clone());
         }
     }
 
@@ -247,14 +415,13 @@ impl Body for ResponseBody {
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
-        // hyper drops an unfinished stream when the client disconnects mid-response.
         if let Inner::Stream {
             shared,
             finished: false,
             ..
         } = &self.inner
         {
-            (shared.gone)(shared.id);
+            shared.let_go();
         }
     }
 }

@@ -63,10 +63,22 @@ pub(crate) struct Slot {
     /// For a handed-over connection: the upgrade hyper completes once the head is written, and
     /// the raw head the handler is writing.
     tunnel: Option<(HandOver, Vec<u8>)>,
+    /// The queue of the JS thread that handles the request.
     queue: Arc<EventQueue>,
     /// The native prelude ran for the request: its rate-limit hits to settle, and the response's
     /// head is completed with its headers on the way out (see prelude.rs).
     prelude: Option<Settlement>,
+    /// The request counts in its thread's load (until it ends, or its connection is handed over).
+    counted: bool,
+}
+
+impl Slot {
+    /// The request no longer counts in its thread's load.
+    fn uncount(&mut self) {
+        if std::mem::take(&mut self.counted) {
+            self.queue.request_done();
+        }
+    }
 }
 
 impl Drop for Slot {
@@ -74,6 +86,7 @@ impl Drop for Slot {
         if let Some(pump) = &self.pump {
             pump.close();
         }
+        self.uncount();
         IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -116,7 +129,8 @@ impl Exchange {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    // Everything a request's slot holds, from the one place that dispatches requests.
+    /// Registers a dispatched request; `queue`'s thread has counted it in its load already
+    /// (the slot gives the count back when the request ends).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn register(
         &self,
@@ -137,8 +151,29 @@ impl Exchange {
             raw_headers,
             tunnel,
             prelude,
+            counted: true,
         };
         self.shard(id).insert(id, slot);
+    }
+
+    /// The JS thread behind `queue` is gone: every request it had is closed, as its connection
+    /// would be if the thread had destroyed it (the client sees a closed connection, never a
+    /// wait for an answer that cannot come).
+    pub(crate) fn abandon_queue(&self, queue: &Arc<EventQueue>) {
+        let mut orphans = Vec::new();
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            let ids: Vec<u64> = shard
+                .iter()
+                .filter(|(_, slot)| Arc::ptr_eq(&slot.queue, queue))
+                .map(|(id, _)| *id)
+                .collect();
+            orphans.extend(ids.into_iter().filter_map(|id| shard.remove(&id)));
+        }
+        // Outside the shard locks: ending a stream wakes its connection.
+        for slot in orphans {
+            close_connection(slot);
+        }
     }
 
     /// The request's header lines as sent (names in their case, in order), while it is in flight
@@ -281,8 +316,17 @@ impl Exchange {
         let slot = shard.get(&id).ok_or_else(|| Error::unknown_request(id))?;
         match &slot.state {
             SlotState::Streaming { chunks, shared } => {
+                // Complete on the wire (an answer without a body, its Content-Length reached):
+                // the bytes have no place in it.
+                if shared.is_released() {
+                    return Ok(true);
+                }
                 let below = shared.add_buffered(chunk.len());
                 if chunks.send(Ok(chunk)).is_err() {
+                    // Released as this write came (the body's receiver goes after the release).
+                    if shared.is_released() {
+                        return Ok(true);
+                    }
                     return Err(Error::unknown_request(id));
                 }
                 Ok(below)
@@ -304,7 +348,8 @@ impl Exchange {
         }
         match take_state(slot) {
             SlotState::Streaming { chunks, shared } => {
-                if let Some(chunk) = last.filter(|c| !c.is_empty()) {
+                shared.ended();
+                if let Some(chunk) = last.filter(|c| !c.is_empty() && !shared.is_released()) {
                     shared.add_buffered(chunk.len());
                     let _ = chunks.send(Ok(chunk));
                 }
@@ -331,14 +376,19 @@ impl Exchange {
     /// Drops the connection under the request without a (complete) response, as
     /// `socket.destroy()` does in Node.
     pub fn destroy(&self, id: u64) -> Result<(), Error> {
-        let slot = self.take(id)?;
-        if let SlotState::Streaming { chunks, .. } = take_state(slot) {
-            let _ = chunks.send(Err(()));
-        }
-        // An unanswered head sender dropped here makes the service fail, which closes the
-        // connection; a dropped tunnel sender makes the tunnel close it.
+        close_connection(self.take(id)?);
         Ok(())
     }
+}
+
+/// Drops the connection under a request that is over for the handlers.
+fn close_connection(slot: Slot) {
+    if let SlotState::Streaming { chunks, shared } = take_state(slot) {
+        let _ = chunks.send(Err(()));
+        shared.destroyed();
+    }
+    // An unanswered head sender dropped here makes the service fail, which closes the
+    // connection; a dropped tunnel sender makes the tunnel close it.
 }
 
 /// A Content-Length that disagrees with the body it announces would desynchronise the

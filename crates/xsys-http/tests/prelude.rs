@@ -13,10 +13,10 @@ use bytes::Bytes;
 use xsys_http::native::{EntityTag, NotFoundPage};
 use xsys_http::prelude::{Prelude, PreludeOptions, Stage, StageKind, StagePath};
 use xsys_http::{
-    Event, EventQueue, Exchange, ListenOptions, RequestHead, ResponseHead, RoutingMirror, Server,
-    Wake,
+    Event, EventQueue, Exchange, ListenOptions, RequestHead, ResponseHead, RouteDraft,
+    RoutingMirror, Server, Wake,
 };
-use xsys_router::{LayerId, Methods, RouteTable, TableOptions};
+use xsys_router::{LayerId, Methods, TableOptions};
 use xsys_security::cors::Cors;
 use xsys_security::helmet::Helmet;
 use xsys_security::rate_limit::RateLimit;
@@ -39,7 +39,11 @@ fn start(routing: Arc<RoutingMirror>) -> (Server, Arc<EventQueue>, mpsc::Receive
         backlog: 128,
         limits: Default::default(),
     };
-    let server = Server::listen(options, queue.clone(), routing).expect("listen");
+    let server = Server::listen(options, queue.clone()).expect("listen");
+    server
+        .threads()
+        .attach(0, queue.clone(), routing)
+        .expect("a new listener takes threads");
     (server, queue, rx)
 }
 
@@ -132,12 +136,11 @@ fn express_like(routing: &RoutingMirror) {
 fn app(stages: Vec<Stage>, etag: EntityTag) -> Arc<RoutingMirror> {
     let routing = RoutingMirror::new();
     express_like(&routing);
-    routing.update(|table| {
-        let mut t = RouteTable::new(TableOptions::default());
-        t.insert(LayerId(3), "/known", true, Methods::GET)
-            .expect("valid pattern");
-        *table = Some(t);
-    });
+    let mut draft = RouteDraft::new(TableOptions::default());
+    draft
+        .insert(LayerId(3), "/known", true, Methods::GET)
+        .expect("valid pattern");
+    routing.publish(Some(draft), 0);
     let prelude = Prelude::new(
         7,
         stages,

@@ -59,7 +59,10 @@ pub const REQUEST: EventLayout = EventLayout {
         ("connection", "number: the id of its connection"),
         ("method", "string"),
         ("url", "string: the request target as sent, latin1"),
-        ("httpMinor", "number: 0 or 1"),
+        (
+            "httpMinor",
+            "number: 0 or 1; plus 2 for a request beyond server.maxRequestsPerSocket, which Node drops ('dropRequest', then 503)",
+        ),
         ("headers", "string: `name\\nvalue\\n...`, names lower-case, latin1"),
         (
             "body",
@@ -117,9 +120,24 @@ pub const PRELUDE_NOTICES: EventLayout = EventLayout {
     ],
 };
 
+pub const DROPPED: EventLayout = EventLayout {
+    name: "Dropped",
+    tag: 9,
+    fields: &[
+        (
+            "remoteAddress",
+            "string | undefined: a connection closed as accepted, beyond server.maxConnections (undefined on a Unix socket)",
+        ),
+        ("remotePort", "number | undefined"),
+        ("family", "4 | 6 | undefined"),
+        ("localAddress", "string | undefined"),
+        ("localPort", "number | undefined"),
+    ],
+};
+
 /// Every event kind, in tag order.
 #[cfg_attr(not(test), allow(dead_code))]
-pub const LAYOUT: [&EventLayout; 9] = [
+pub const LAYOUT: [&EventLayout; 10] = [
     &CONNECTION,
     &REQUEST,
     &BODY,
@@ -129,6 +147,7 @@ pub const LAYOUT: [&EventLayout; 9] = [
     &CONNECTION_CLOSED,
     &CLOSED,
     &PRELUDE_NOTICES,
+    &DROPPED,
 ];
 
 pub struct EventBatch(pub Vec<Event>);
@@ -153,6 +172,30 @@ trait Slots {
         self.number(f64::from(layout.tag))
     }
 
+    /// Remote address and port, family, local address and port; undefined on a Unix socket,
+    /// as in Node.
+    fn peers(
+        &mut self,
+        remote: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    ) -> std::result::Result<(), Self::Error> {
+        match (remote, local) {
+            (Some(remote), Some(local)) => {
+                self.address(&remote)?;
+                self.number(f64::from(remote.port()))?;
+                self.number(if local.is_ipv4() { 4.0 } else { 6.0 })?;
+                self.address(&local)?;
+                self.number(f64::from(local.port()))
+            }
+            _ => {
+                for _ in 0..5 {
+                    self.undefined()?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     fn address(&mut self, addr: &SocketAddr) -> std::result::Result<(), Self::Error> {
         let ip = match addr {
             // Node reports IPv4 clients of a dual-stack socket as `::ffff:a.b.c.d`, keep that.
@@ -173,21 +216,11 @@ fn write_event<S: Slots>(
         Event::Connection(info) => {
             w.tag(&CONNECTION)?;
             w.number(info.id as f64)?;
-            // A Unix socket has no addresses: undefined, as in Node.
-            match (info.remote, info.local) {
-                (Some(remote), Some(local)) => {
-                    w.address(&remote)?;
-                    w.number(f64::from(remote.port()))?;
-                    w.number(if local.is_ipv4() { 4.0 } else { 6.0 })?;
-                    w.address(&local)?;
-                    w.number(f64::from(local.port()))?;
-                }
-                _ => {
-                    for _ in 0..5 {
-                        w.undefined()?;
-                    }
-                }
-            }
+            w.peers(info.remote, info.local)?;
+        }
+        Event::Dropped { remote, local } => {
+            w.tag(&DROPPED)?;
+            w.peers(*remote, *local)?;
         }
         Event::Request(head) => {
             w.tag(&REQUEST)?;
@@ -195,7 +228,8 @@ fn write_event<S: Slots>(
             w.number(head.connection as f64)?;
             w.latin1(head.method.as_str().as_bytes())?;
             w.latin1(&head.target)?;
-            w.number(f64::from(head.http_minor))?;
+            let dropped = if head.beyond_max_requests { 2 } else { 0 };
+            w.number(f64::from(head.http_minor + dropped))?;
             headers.clear();
             for (name, value) in &head.headers {
                 headers.extend_from_slice(name.as_str().as_bytes());
@@ -484,6 +518,7 @@ mod tests {
             body,
             candidates,
             prelude,
+            beyond_max_requests: false,
         }))
     }
 
@@ -543,6 +578,20 @@ mod tests {
             (&CONNECTION_CLOSED, Event::ConnectionClosed { id: 1 }),
             (&CLOSED, Event::Closed),
             (&PRELUDE_NOTICES, Event::PreludeNotices { plan: 1, bits: 3 }),
+            (
+                &DROPPED,
+                Event::Dropped {
+                    remote: addr,
+                    local: addr,
+                },
+            ),
+            (
+                &DROPPED,
+                Event::Dropped {
+                    remote: None,
+                    local: None,
+                },
+            ),
         ]
     }
 

@@ -13,7 +13,7 @@ use napi::{Env, Result};
 use napi_derive::napi;
 use xsys_security::cors::{Cors, CorsDecision};
 use xsys_security::helmet::Helmet;
-use xsys_security::rate_limit::{ClientKey, RateLimit};
+use xsys_security::rate_limit::{self, ClientKey, RateLimit};
 use xsys_security::{Header, OptionValue, Warning, WarningLevel};
 
 use crate::errors::{throw, INVALID_OPTION, NOT_NATIVE};
@@ -266,16 +266,22 @@ pub struct RateLimitStage {
 
 #[napi]
 impl RateLimitStage {
+    /// `shared_name`: in a worker thread, the name the same limiter has in every worker serving
+    /// the listener (see lib/engine/workers.ts): limiters with that name and equal options count
+    /// in one store, so a client's limit holds across threads.
     #[napi(factory)]
     pub fn create(
         env: Env,
         #[napi(ts_arg_type = "Array<number | string | Buffer>")] tokens: Vec<OptionToken>,
+        shared_name: Option<String>,
     ) -> Result<Self> {
         let value = options(&env, &tokens)?;
-        let inner = RateLimit::from_option_value(&value).map_err(|e| throw_security(&env, &e))?;
-        Ok(RateLimitStage {
-            inner: Arc::new(inner),
-        })
+        let built = RateLimit::from_option_value(&value).map_err(|e| throw_security(&env, &e))?;
+        let inner = match shared_name {
+            Some(name) => rate_limit::shared(&name, built),
+            None => Arc::new(built),
+        };
+        Ok(RateLimitStage { inner })
     }
 
     /// express-rate-limit's logged validations for these options (see [`warning_list`]).

@@ -7,10 +7,12 @@
 
 mod key;
 mod options;
+mod registry;
 mod store;
 
 pub use key::ClientKey;
 pub use options::{Algorithm, JsHooks, Message, RateLimitOptions, StandardHeaders};
+pub use registry::shared;
 
 use std::net::IpAddr;
 use std::sync::Arc;
