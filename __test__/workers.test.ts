@@ -188,6 +188,21 @@ describe('app.listen({ workers })', () => {
     expect((await get(app.port, '/stats')).body.threads).toBe(availableParallelism())
   })
 
+  it("a native rate limit counts once for all threads: each worker's limiter made at the same place shares one store", async () => {
+    const app = await startApp('app.js', { WORKERS: '2', RATE_LIMIT: '5' })
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    // The requests spread over both threads (as the unlimited route shows) ...
+    const spread = new Set<number>()
+    for (let i = 0; i < 10; i++) spread.add((await get(app.port, '/thread', { agent })).body.threadId!)
+    expect(spread).toEqual(new Set([1, 2]))
+    // ... yet one client gets its 5 requests in the window, not 5 per thread.
+    const statuses: number[] = []
+    for (let i = 0; i < 16; i++) statuses.push((await get(app.port, '/limited/thread', { agent })).status)
+    agent.destroy()
+    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200])
+    expect(statuses.slice(5)).toEqual(Array(11).fill(429))
+  })
+
   it('hands out each request, not each connection: one kept-alive connection is served by every thread', async () => {
     const app = await startApp('app.js', { WORKERS: '2' })
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })

@@ -9,6 +9,31 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** `cors(options)` with options that do not change per request. */
+export declare class CorsStage {
+  static create(tokens: Array<number | string | Buffer>): CorsStage
+  /**
+   * What cors does with a request: `[]` passes it on untouched; otherwise the first element
+   * is `"0"` to go on, or the status of the preflight answer to send now, and then the
+   * headers to set, `[name, value, ...]` (`Vary` to merge with the `vary` package).
+   */
+  decide(method: string, origin?: string | undefined | null, requestHeaders?: string | undefined | null): Array<string>
+}
+
+/** `helmet(options)`: the headers it sets on every response, computed once. */
+export declare class HelmetStage {
+  /**
+   * Throws helmet's own setup error, or a NOT_NATIVE error with the reason the options
+   * stay in JS.
+   */
+  static create(tokens: Array<number | string | Buffer>): HelmetStage
+  /** `[name, value, name, value, ...]` in helmet's order. */
+  headers(): Array<string>
+  removesPoweredBy(): boolean
+  /** What helmet prints with `console.warn` for these options (see [`warning_list`]). */
+  warnings(): Array<string>
+}
+
 export declare class NativeServer {
   constructor()
   /** Binds and starts accepting. `on_events` receives one flat array per wake-up (see batch.rs). */
@@ -58,6 +83,11 @@ export declare class NativeServer {
    */
   setNotFoundPage(status: number, headers: string, body: Array<string>): void
   /**
+   * The headers every response has before the app's stack runs (Express's X-Powered-By), as a
+   * header block: native answers start from them.
+   */
+  setInitialHeaders(headers: string): void
+  /**
    * Node's server settings changed while listening (see `Listener::set_limits` for when each
    * applies), from a worker thread too: the listener is one.
    */
@@ -77,19 +107,16 @@ export declare class NativeServer {
    * every thread that mirrored the same stack).
    */
   commitRoutes(): void
-  /** Turns the mirror off: the app has something the table cannot model. */
+  /**
+   * Turns the mirror and the native prelude off: the app has something the table cannot
+   * model, or requests may not reach the app (its 'request' listeners changed). A prelude can
+   * be set again afterwards.
+   */
   disableRoutes(): void
-  /**
-   * What the app sets on every response before any layer runs (Express's X-Powered-By), as a
-   * block of `name:value` lines: the native static stages' responses start with it.
-   */
-  setLeadHeaders(headers: string): void
-  /**
-   * Makes the mirrored layer `id`, an `express.static(root, options)` at the top of the stack,
-   * a native stage. Returns why not when the engine cannot serve it (the JS middleware then
-   * serves it, as it would anyway), else null.
-   */
-  insertStatic(id: number, root: string, options: StaticOptions): string | null
+  /** Runs `plan`'s stages natively before each request reaches JS (see prelude.rs). */
+  setPrelude(plan: PreludePlan): void
+  /** No native prelude: the app's middleware all run in JS. */
+  clearPrelude(): void
   /**
    * Mirrors one layer: `end` for a route (whole path), not for middleware (prefix). A string
    * path and a one-element array differ, as in Express: `'/'` matches everything, `['/']`
@@ -97,6 +124,60 @@ export declare class NativeServer {
    */
   insertRoute(id: number, paths: string | Array<string>, end: boolean, methods: Array<string>): void
   setRouteMethods(id: number, methods: Array<string>): void
+}
+
+/** An app's leading middleware, in stack order, for [`crate::NativeServer::set_prelude`]. */
+export declare class PreludePlan {
+  /** `etag`: the app's setting as the engine computes it (0 none, 1 weak, 2 strong). */
+  constructor(id: number, caseSensitive: boolean, etag: number)
+  /** `path`: null for `app.use(m)` / `app.use('/', m)`, else the layer's path (or paths). */
+  helmet(stage: HelmetStage, path?: string | Array<string> | undefined | null): void
+  cors(stage: CorsStage, path?: string | Array<string> | undefined | null): void
+  rateLimit(stage: RateLimitStage, path?: string | Array<string> | undefined | null): void
+  staticFiles(stage: StaticStage, path?: string | Array<string> | undefined | null): void
+}
+
+/**
+ * `rateLimit(options)`: express-rate-limit's counting in native, sharded counters, shared by
+ * the JS middleware and the native prelude.
+ */
+export declare class RateLimitStage {
+  /**
+   * `shared_name`: in a worker thread, the name the same limiter has in every worker serving
+   * the listener (see lib/engine/workers.ts): limiters with that name and equal options count
+   * in one store, so a client's limit holds across threads.
+   */
+  static create(tokens: Array<number | string | Buffer>, sharedName?: string | undefined | null): RateLimitStage
+  /** express-rate-limit's logged validations for these options (see [`warning_list`]). */
+  warnings(): Array<string>
+  /** Which options are JS functions: `[keyGenerator, skip, handler, requestWasSuccessful]`. */
+  jsHooks(): Array<boolean>
+  /** Counts a hit keyed by `req.ip` (express-rate-limit's default key generator). */
+  hitIp(ip: string): Array<string>
+  /** Counts a hit for a key given as text (a JS `keyGenerator`'s, a store's `increment`). */
+  hitKey(key: string): Array<string>
+  /** MemoryStore's `decrement(key)`. */
+  decrement(key: string): void
+  /** `limiter.resetKey(key)`. */
+  resetKey(key: string): void
+  /** MemoryStore's `resetAll()`. */
+  resetAll(): void
+  /** `limiter.getKey(key)`: `[totalHits, resetMs]` of a live window, or nothing. */
+  get(key: string): Array<number> | null
+  /** Forgets ended windows; JS calls it every `windowMs`, as MemoryStore's timer does. */
+  sweep(): number
+}
+
+/**
+ * serve-static's middleware for one root and set of options (with its cache of small files),
+ * shared by every prelude the middleware is compiled into.
+ */
+export declare class StaticStage {
+  /**
+   * Throws a NOT_NATIVE error with the reason when the engine cannot serve these files (the
+   * JS middleware then serves them, as it would anyway).
+   */
+  static create(root: string, options: StaticOptions): StaticStage
 }
 
 export declare class XemsStore {

@@ -835,7 +835,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.CorsStage = nativeBinding.CorsStage
+module.exports.HelmetStage = nativeBinding.HelmetStage
 module.exports.NativeServer = nativeBinding.NativeServer
+module.exports.PreludePlan = nativeBinding.PreludePlan
+module.exports.RateLimitStage = nativeBinding.RateLimitStage
+module.exports.StaticStage = nativeBinding.StaticStage
 module.exports.XemsStore = nativeBinding.XemsStore
 module.exports.destroyRequest = nativeBinding.destroyRequest
 module.exports.endResponse = nativeBinding.endResponse

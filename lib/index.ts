@@ -3,6 +3,9 @@ import bodyParser from 'body-parser'
 import { type Application, applicationPrototype, createAppServer, createApplication } from './application'
 import { native } from './binding'
 import { HttpServer, liveServers, type RequestListener, type ServerOptions } from './engine/server'
+import { cors } from './middleware/cors'
+import { helmet } from './middleware/helmet'
+import { rateLimit } from './middleware/rate-limit'
 import { createRouter } from './router'
 import { Route } from './router/route'
 import { IncomingRequest } from './request'
@@ -67,6 +70,12 @@ const exported = Object.assign(express, {
   response: ServerResponse.prototype,
   /** XyPriss API: an app with start(), getPort(), body parsing and XEMS sessions from options. */
   createServer,
+  /** helmet 8's headers, set natively when at the top of the app (same options, same errors). */
+  helmet,
+  /** The cors package's decisions and preflight answers, natively at the top of the app. */
+  cors,
+  /** express-rate-limit 8 with native, shared counters; answered natively at the top of the app. */
+  rateLimit,
   /** Node's `http.createServer([options][, listener])` on the engine: a server for any `(req, res)` listener. */
   createHttpServer,
   HttpServer,

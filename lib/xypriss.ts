@@ -2,8 +2,12 @@
 // with `start()` and `getPort()`, body parsing and XEMS sessions wired from options.
 import bodyParser from 'body-parser'
 import { createApplication, type Application } from './application'
-import type { NextFunction } from './types'
+import type { HelmetOptions } from 'helmet'
 import type { HttpServer } from './engine/server'
+import { cors, type CorsOptions } from './middleware/cors'
+import { helmet } from './middleware/helmet'
+import { rateLimit, type RateLimitOptions } from './middleware/rate-limit'
+import type { NextFunction } from './types'
 import { type SessionRequest, type SessionResponse, session, type XemsSessionOptions } from './xems/session'
 import { XemsStore, type XemsOpenOptions } from './xems/store'
 
@@ -36,6 +40,12 @@ export interface XyPrissServerOptions {
     /** Open connections; more are closed as accepted (unset: no limit). */
     maxConnections?: number
   }
+  /** helmet's headers on every response (`true`: helmet's defaults), set natively before JS runs. */
+  security?: boolean | HelmetOptions
+  /** CORS (`true`: cors's defaults), preflights answered natively. */
+  cors?: boolean | CorsOptions
+  /** Rate limiting (`true`: express-rate-limit's defaults), counted and answered natively. */
+  rateLimit?: boolean | RateLimitOptions
   /** Opens an XEMS store and mounts its session middleware before every route. */
   xems?: XemsOpenOptions & Omit<XemsSessionOptions, 'store'>
 }
@@ -61,6 +71,10 @@ export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
   const app = createApplication() as XyPrissApp
   const server = options.server ?? {}
   if (server.trustProxy !== undefined) app.set('trust proxy', server.trustProxy)
+  // First in the stack, so the engine runs them before JS (app.nativePlan() says so).
+  if (options.security) app.use(helmet(options.security === true ? undefined : options.security))
+  if (options.cors) app.use(cors(options.cors === true ? undefined : options.cors))
+  if (options.rateLimit) app.use(rateLimit(options.rateLimit === true ? undefined : options.rateLimit))
   if (server.autoParseJson !== false) {
     app.use(bodyParser.json({ limit: server.jsonLimit ?? '1mb' }))
     app.use(bodyParser.urlencoded({ extended: true, limit: server.urlEncodedLimit ?? '1mb' }))

@@ -11,11 +11,12 @@ export enum Tag {
   Drain = 5,
   ConnectionClosed = 6,
   Closed = 7,
-  Dropped = 8,
+  PreludeNotices = 8,
+  Dropped = 9,
 }
 
 /** Tags at or above this one are unknown: the rest of the batch cannot be read. */
-export const TAG_COUNT = 9
+export const TAG_COUNT = 10
 
 /** Slots of the Connection event after its tag; Stride counts the tag too. */
 export enum ConnectionEvent {
@@ -52,7 +53,9 @@ export enum RequestEvent {
   Body = 7,
   /** number[] | undefined: [stack version, index, ...] of the layers whose path matches */
   Candidates = 8,
-  Stride = 9,
+  /** string | undefined: what the native prelude decided (plan, notices, req.rateLimit values, headers; see xsys-http's prelude.rs), undefined when it did not run */
+  Prelude = 9,
+  Stride = 10,
 }
 
 /** Slots of the Body event after its tag; Stride counts the tag too. */
@@ -95,6 +98,15 @@ export enum ConnectionClosedEvent {
 /** Slots of the Closed event after its tag; Stride counts the tag too. */
 export enum ClosedEvent {
   Stride = 1,
+}
+
+/** Slots of the PreludeNotices event after its tag; Stride counts the tag too. */
+export enum PreludeNoticesEvent {
+  /** number: the native prelude's id */
+  Plan = 1,
+  /** number: what its rate limiters saw on their first request (3 bits each: came, X-Forwarded-For, Forwarded) */
+  Bits = 2,
+  Stride = 3,
 }
 
 /** Slots of the Dropped event after its tag; Stride counts the tag too. */

@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream'
 import { native } from '../binding'
 import { errors } from '../errors'
-import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kRawHeaderList, kRawHeaders } from '../symbols'
+import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kPrelude, kPreludePlan, kPreludeText, kRawHeaderList, kRawHeaders } from '../symbols'
 import type { TargetReading } from '../target'
 import { cleanDestroyCompletesAtOnce, unreadRequestEndsAtFinish } from './node-behaviour'
 import type { EngineSocket } from './socket'
@@ -48,7 +48,13 @@ export class EngineIncomingMessage extends Readable {
   [kBody]: boolean | Buffer;
   [kParsedUrl]: TargetReading | undefined = undefined;
   [kCandidates]: number[] | undefined = undefined;
-  [kConsuming] = false
+  [kConsuming] = false;
+  /** The native prelude's plan, until the app's router skipped the layers it ran (see ./prelude.ts). */
+  [kPrelude]: object | undefined = undefined;
+  /** The same, kept for `req.rateLimit`. */
+  [kPreludePlan]: object | undefined = undefined;
+  /** What the prelude decided for this request. */
+  [kPreludeText]: string | undefined = undefined
 
   constructor(
     id: number,

@@ -8,7 +8,7 @@ import { errors } from '../errors'
 import { EngineIncomingMessage } from './incoming-message'
 import { defaultHighWaterMark, refusesExtraHeaderLines, zeroMaxConnectionsDropsAll } from './node-behaviour'
 import { EngineServerResponse } from './server-response'
-import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kServer } from '../symbols'
+import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kPrelude, kPreludeNames, kPreludePlan, kPreludeText, kServer, kTakePrelude } from '../symbols'
 import {
   AbortedEvent,
   BodyEndEvent,
@@ -17,11 +17,13 @@ import {
   ConnectionClosedEvent,
   ConnectionEvent,
   DrainEvent,
+  PreludeNoticesEvent,
   DroppedEvent,
   RequestEvent,
   TAG_COUNT,
   Tag,
 } from './batch-layout'
+import { noticeBits, planId, type PreludePlanInfo, ranStages } from './prelude'
 import { checkOption, OPTION_RULES } from './server-options'
 import { EngineSocket } from './socket'
 import { TunnelSocket } from './tunnel'
@@ -161,6 +163,8 @@ export class HttpServer extends EventEmitter {
   private requestListener: RequestListener | undefined
   /** The app given to the constructor is the only 'request' listener it has ever had. */
   routesMirrorable = true
+  /** The native preludes the engine may have run for requests still to come, by id (see ../prelude.ts). */
+  readonly preludePlans = new Map<number, PreludePlanInfo>()
   /** Set before listen() when worker threads serve this server's listener. */
   supervisor: ThreadSupervisor | undefined
   private readonly onEventsBound = (batch: unknown[]) => this.onEvents(batch)
@@ -419,6 +423,7 @@ export class HttpServer extends EventEmitter {
               batch[at + RequestEvent.Headers] as string,
               batch[at + RequestEvent.Body] as boolean | Buffer | [Buffer],
               batch[at + RequestEvent.Candidates] as number[] | undefined,
+              batch[at + RequestEvent.Prelude] as string | undefined,
             )
             break
           }
@@ -506,6 +511,11 @@ export class HttpServer extends EventEmitter {
             }
             break
           }
+          case Tag.PreludeNotices: {
+            i += PreludeNoticesEvent.Stride
+            this.preludePlans.get(batch[at + PreludeNoticesEvent.Plan] as number)?.notices(batch[at + PreludeNoticesEvent.Bits] as number)
+            break
+          }
           case Tag.Dropped: {
             i += DroppedEvent.Stride
             // Node's 'drop': a connection closed as accepted, beyond maxConnections.
@@ -556,6 +566,7 @@ export class HttpServer extends EventEmitter {
     headers: string,
     body: boolean | Buffer | [Buffer],
     candidates: number[] | undefined,
+    prelude: string | undefined,
   ) {
     this.requests++
     const socket = this.sockets.get(connection)!
@@ -569,6 +580,7 @@ export class HttpServer extends EventEmitter {
     const req = new this.requestClass(id, socket, method, url, httpMinor, headers, body)
     if (candidates !== undefined) req[kCandidates] = candidates
     const res = new this.responseClass(req)
+    if (prelude !== undefined) this.attachPrelude(req, res, prelude)
     const exchange: Exchange = { req, res }
     this.exchanges.set(id, exchange)
     res[kServer] = this
@@ -586,6 +598,27 @@ export class HttpServer extends EventEmitter {
     else this.emit('request', req, res)
     // As Node's parser, which completes a message it holds whole right after the 'request' event.
     if (body !== true) req.complete = true
+  }
+
+  /**
+   * A request the native prelude ran for: the app's router skips the layers it ran (kPrelude), the
+   * response starts with the headers it set (taken into JS when JS touches one, see
+   * server-response.ts), and the rate limiters hear what their first request showed.
+   */
+  private attachPrelude(req: EngineIncomingMessage, res: EngineServerResponse, text: string) {
+    const plan = this.preludePlans.get(planId(text))
+    res[kPreludeText] = text
+    if (plan === undefined) {
+      // Not a plan installed here: keep its headers, and let JS run every layer.
+      res[kTakePrelude]()
+      return
+    }
+    req[kPrelude] = plan.ranUpTo(ranStages(text))
+    req[kPreludePlan] = plan
+    req[kPreludeText] = text
+    res[kPreludeNames] = plan.headerNames
+    const bits = noticeBits(text)
+    if (bits !== 0) plan.notices(bits)
   }
 
   /** CONNECT, or an Upgrade with listeners: Node's `'connect'` / `'upgrade'` with the socket. */

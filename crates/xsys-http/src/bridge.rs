@@ -64,6 +64,8 @@ pub struct RequestHead {
     pub body: BodyPayload,
     /// Which layers can match, when the route mirror knows; `None` means JS scans the stack.
     pub candidates: Option<LayerCandidates>,
+    /// What the native prelude decided, when it ran (see prelude.rs for the layout).
+    pub prelude: Option<Bytes>,
     /// Beyond Node's `server.maxRequestsPerSocket` on its connection: the handlers drop it as
     /// Node does ('dropRequest', then 503).
     pub beyond_max_requests: bool,
@@ -87,6 +89,9 @@ pub enum Event {
     ConnectionClosed { id: u64 },
     /// The server stopped accepting and every connection has closed.
     Closed,
+    /// What the native prelude's rate limiters saw on their first request, for JS to log as
+    /// express-rate-limit does, when no request has carried it to JS (see prelude.rs).
+    PreludeNotices { plan: u32, bits: u32 },
     /// A connection closed as it was accepted, beyond Node's `server.maxConnections` (Node's
     /// 'drop'); no addresses on a Unix socket.
     Dropped {

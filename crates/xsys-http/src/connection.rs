@@ -21,7 +21,7 @@ use crate::handover::HandOver;
 use crate::head::NoDate;
 use crate::native;
 use crate::request_body::{self, BodyPump, Inline};
-use crate::routing::Routed;
+use crate::routing::{self, Entered};
 use crate::shutdown::Closing;
 use crate::threads::JsThreads;
 use crate::wire::{
@@ -336,15 +336,23 @@ async fn handle(
     };
     let queue = &thread.queue;
     let counted = Counted(Some(queue));
-    // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the routes.
-    let routed = match (target_text, path) {
-        (Some(target), Some(path)) if tunnel.is_none() && !beyond_max_requests => thread
-            .routing
-            .route(&parts.method, target, path, &parts.headers),
-        _ => Routed::Dispatch(None),
+    // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the app:
+    // the app's native prelude and route mirror (the thread's own) answer, or say what the
+    // handlers get.
+    let entered = match (target_text, path) {
+        (Some(target), Some(path)) if tunnel.is_none() && !beyond_max_requests => routing::enter(
+            &thread.routing,
+            queue,
+            &parts.method,
+            &parts.headers,
+            target,
+            path,
+            connection.info.remote,
+        ),
+        _ => Entered::dispatch(),
     };
-    let candidates = match routed {
-        Routed::Native(mut response) => {
+    let (candidates, prelude, carried_headers, settlement) = match entered {
+        Entered::Answered(mut response) => {
             drop(counted);
             if last_allowed {
                 wire.says_close_kept_open();
@@ -357,7 +365,18 @@ async fn handle(
             );
             return Ok(response);
         }
-        Routed::Dispatch(candidates) => candidates,
+        Entered::Dispatch {
+            candidates,
+            carried,
+        } => match carried {
+            Some(carried) => (
+                candidates,
+                Some(carried.text()),
+                Some(carried.headers),
+                Some(carried.settlement),
+            ),
+            None => (candidates, None, None, None),
+        },
     };
 
     let id = Exchange::next_id();
@@ -428,13 +447,22 @@ async fn handle(
         headers: parts.headers,
         body: payload,
         candidates,
+        prelude,
         beyond_max_requests,
     };
     let (respond, response) = oneshot::channel();
     let handed_over = tunnel.is_some();
     // The slot gives the thread's count back when the request ends.
     counted.hand_to_slot();
-    Exchange::global().register(id, respond, pump, queue.clone(), raw_headers, tunnel);
+    Exchange::global().register(
+        id,
+        respond,
+        pump,
+        queue.clone(),
+        raw_headers,
+        tunnel,
+        settlement,
+    );
     let mut guard = AbortGuard { id, armed: true };
     if !queue.push(Event::Request(Box::new(head))) {
         // The thread died since it was chosen: the guard closes the request.
@@ -478,6 +506,9 @@ async fn handle(
     response.body().goes_out_on(&connection.streams);
     // A handed-over connection's head was written raw by the handler: nothing is added.
     if !handed_over {
+        if let Some(headers) = carried_headers {
+            crate::prelude::finish(&mut response, headers);
+        }
         if last_allowed {
             wire.says_close_kept_open();
         }

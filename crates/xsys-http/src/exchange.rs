@@ -21,6 +21,7 @@ use crate::bridge::{Event, EventQueue};
 use crate::handover::{HandOver, TunnelMessage, TunnelShared};
 use crate::head::ResponseHead;
 use crate::native::EntityTag;
+use crate::prelude::Settlement;
 use crate::request_body::BodyPump;
 use crate::Error;
 
@@ -64,6 +65,9 @@ pub(crate) struct Slot {
     tunnel: Option<(HandOver, Vec<u8>)>,
     /// The queue of the JS thread that handles the request.
     queue: Arc<EventQueue>,
+    /// The native prelude ran for the request: its rate-limit hits to settle, and the response's
+    /// head is completed with its headers on the way out (see prelude.rs).
+    prelude: Option<Settlement>,
     /// The request counts in its thread's load (until it ends, or its connection is handed over).
     counted: bool,
 }
@@ -127,6 +131,7 @@ impl Exchange {
 
     /// Registers a dispatched request; `queue`'s thread has counted it in its load already
     /// (the slot gives the count back when the request ends).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn register(
         &self,
         id: u64,
@@ -135,6 +140,7 @@ impl Exchange {
         queue: Arc<EventQueue>,
         raw_headers: Option<Bytes>,
         tunnel: Option<HandOver>,
+        prelude: Option<Settlement>,
     ) {
         IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
         let tunnel = tunnel.map(|upgrade| (upgrade, Vec::new()));
@@ -144,6 +150,7 @@ impl Exchange {
             queue,
             raw_headers,
             tunnel,
+            prelude,
             counted: true,
         };
         self.shard(id).insert(id, slot);
@@ -233,7 +240,7 @@ impl Exchange {
         body: Bytes,
         etag: EntityTag,
     ) -> Result<ReadyResponse, Error> {
-        let slot = self.take(id)?;
+        let mut slot = self.take(id)?;
         match &slot.state {
             SlotState::AwaitingHead(_) => {}
             SlotState::Streaming { .. } | SlotState::Tunnel { .. } => {
@@ -243,6 +250,9 @@ impl Exchange {
         if let Some(pump) = &slot.pump {
             pump.finish();
         }
+        let prelude = slot.prelude.take().map(|mut settlement| {
+            settlement.finish(head.status.as_u16());
+        });
         let SlotState::AwaitingHead(sender) = take_state(slot) else {
             unreachable!("checked above")
         };
@@ -259,7 +269,7 @@ impl Exchange {
         };
         Ok(ReadyResponse {
             sender,
-            response: head.into_response(body),
+            response: head.into_response_for(body, prelude.is_some()),
         })
     }
 
@@ -272,6 +282,13 @@ impl Exchange {
             .ok_or_else(|| Error::unknown_request(id))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = StreamShared::new(id, slot.queue.clone(), Exchange::report_lost);
+        let prelude = match slot.prelude.as_mut() {
+            Some(settlement) => {
+                settlement.head_sent(head.status.as_u16());
+                true
+            }
+            None => false,
+        };
         let previous = std::mem::replace(
             &mut slot.state,
             SlotState::Streaming {
@@ -281,7 +298,8 @@ impl Exchange {
         );
         match previous {
             SlotState::AwaitingHead(sender) => {
-                let _ = sender.send(head.into_response(ResponseBody::stream(rx, shared)));
+                let _ =
+                    sender.send(head.into_response_for(ResponseBody::stream(rx, shared), prelude));
                 Ok(())
             }
             sent => {
@@ -321,9 +339,12 @@ impl Exchange {
 
     /// Ends a streaming response, with an optional last chunk. Completes the request.
     pub fn end(&self, id: u64, last: Option<Bytes>) -> Result<(), Error> {
-        let slot = self.take(id)?;
+        let mut slot = self.take(id)?;
         if let Some(pump) = &slot.pump {
             pump.finish();
+        }
+        if let Some(mut settlement) = slot.prelude.take() {
+            settlement.finish_streamed();
         }
         match take_state(slot) {
             SlotState::Streaming { chunks, shared } => {

@@ -7,24 +7,32 @@
 //! memory, found by what was inserted into them.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
+use http::header::HeaderValue;
 use http::{HeaderMap, Method, Response};
 use xsys_router::{LayerId, Lookup, Methods, RouteTable, TableOptions};
 
 use crate::body::ResponseBody;
-use crate::bridge::LayerCandidates;
+use crate::bridge::{EventQueue, LayerCandidates};
+use crate::native;
 use crate::native::NotFoundPage;
-use crate::static_stage::{StageAnswer, StaticStages};
+use crate::prelude::{now_ms, Carried, Cased, HeaderList, Prelude, Ran};
 use crate::wire::Listeners;
+use crate::Error;
 
 pub struct RoutingMirror {
     table: RwLock<Option<Arc<RouteTable>>>,
     /// What a request no layer can match gets; without one such requests go to the handlers.
     not_found: RwLock<Option<Arc<NotFoundPage>>>,
-    /// `express.static` layers at the top of the stack, answered natively.
-    statics: StaticStages,
+    /// The headers a response has before the app's stack runs (Express's X-Powered-By), which
+    /// native answers start from.
+    initial: RwLock<Arc<HeaderList>>,
+    /// The app's leading middleware (helmet, cors, rate limits, static files), run natively
+    /// before the table is asked.
+    prelude: RwLock<Option<Arc<Prelude>>>,
     listeners: Mutex<ListenerFlags>,
     version: AtomicU32,
 }
@@ -43,7 +51,8 @@ impl RoutingMirror {
         Arc::new(RoutingMirror {
             table: RwLock::new(None),
             not_found: RwLock::new(None),
-            statics: StaticStages::default(),
+            initial: RwLock::new(Arc::default()),
+            prelude: RwLock::new(None),
             listeners: Mutex::default(),
             version: AtomicU32::new(0),
         })
@@ -69,9 +78,38 @@ impl RoutingMirror {
         *self.not_found.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(page));
     }
 
-    /// The native static stages, which follow the table (lib/ registers them with it).
-    pub fn static_stages(&self) -> &StaticStages {
-        &self.statics
+    pub(crate) fn not_found(&self) -> Option<Arc<NotFoundPage>> {
+        self.not_found
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The headers every response has before the app's stack runs, as a header block
+    /// (`name:value\n`...), in the case and order the framework sets them.
+    pub fn set_initial_headers(&self, block: &str) -> Result<(), Error> {
+        let headers = HeaderList::from_block(block)?;
+        *self.initial.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(headers);
+        Ok(())
+    }
+
+    pub(crate) fn initial_headers(&self) -> HeaderList {
+        self.initial
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .copy_with_room()
+    }
+
+    /// Installs (or, with `None`, removes) the app's native prelude.
+    pub fn set_prelude(&self, prelude: Option<Prelude>) {
+        *self.prelude.write().unwrap_or_else(|e| e.into_inner()) = prelude.map(Arc::new);
+    }
+
+    pub(crate) fn prelude(&self) -> Option<Arc<Prelude>> {
+        self.prelude
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn flags(&self) -> std::sync::MutexGuard<'_, ListenerFlags> {
@@ -133,54 +171,45 @@ impl RoutingMirror {
         }
     }
 
-    /// What the table says about a request: a response the engine gives alone when no layer
-    /// can match or a static stage answers, else the matching layers (stack indices) for the JS
-    /// router to visit, without the static layers that fell through natively. `target` is the
-    /// target as sent, `path` its one reading's path.
-    pub(crate) fn route(
-        &self,
-        method: &Method,
-        target: &str,
-        path: &str,
-        headers: &HeaderMap,
-    ) -> Routed {
+    /// What the table says about a request: Express's 404 or automatic OPTIONS answer when no
+    /// layer will handle it (given the framework's page), else the layers (stack indices) the JS
+    /// router has to visit.
+    pub(crate) fn route(&self, method: &Method, path: &str) -> Routed {
         if !path.starts_with('/') {
             return Routed::Dispatch(None);
         }
-        // No lock is held across the static stages' file-system calls.
-        let Some(routes) = self.table() else {
+        let Some(table) = self.table() else {
             return Routed::Dispatch(None);
         };
-        // Each matching layer and the part of the path it matched.
-        let layers: Vec<(u32, &str)> = match routes.find(path) {
-            Lookup::Layers(layers) => layers.iter().map(|l| (l.id.0, l.path)).collect(),
+        let layers = match table.find(path) {
+            Lookup::Layers(layers) => layers,
             Lookup::Defer => return Routed::Dispatch(None),
         };
-        let answered = match self.statics.answer(method, target, path, headers, &layers) {
-            StageAnswer::Respond(response) => return Routed::Native(response),
-            StageAnswer::Continue { answered } => answered,
-        };
-        // With every matching layer a static one that fell through, Express answers its 404.
-        if answered < layers.len() {
-            let ids = layers[answered..].iter().map(|(id, _)| *id).collect();
-            return Routed::Dispatch(Some(LayerCandidates {
+        let candidates = |ids: Vec<u32>| {
+            Routed::Dispatch(Some(LayerCandidates {
                 version: self.version.load(Ordering::Relaxed),
                 ids,
-            }));
-        }
-        let page = self
+            }))
+        };
+        // Without the framework's page the handlers answer, visiting no layer that cannot run.
+        let answers = self
             .not_found
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match page {
-            Some(page) => Routed::Native(page.render(method, path)),
-            // no page to give: the handlers answer, visiting no layer
-            None => Routed::Dispatch(Some(LayerCandidates {
-                version: self.version.load(Ordering::Relaxed),
-                ids: Vec::new(),
-            })),
+            .is_some();
+        if layers.is_empty() {
+            return if answers {
+                Routed::NotFound
+            } else {
+                candidates(Vec::new())
+            };
         }
+        if answers {
+            if let Some(answer) = unhandled(method, &layers) {
+                return answer;
+            }
+        }
+        candidates(layers.iter().map(|layer| layer.id.0).collect())
     }
 }
 
@@ -193,9 +222,150 @@ fn leave(flags: &ListenerFlags, listeners: &Listeners) {
     }
 }
 
+/// When only routes match and none handles the method, router@2 runs none of them: OPTIONS gets
+/// its `Allow` answer, anything else falls through to the 404. Decided here only where JS could
+/// not tell otherwise: no middleware among them, and no parameter that JS would decode (a bad
+/// escape is a 400 there) or hand to `app.param` callbacks (which run for HEAD).
+fn unhandled(method: &Method, layers: &[xsys_router::LayerMatch<'_, '_>]) -> Option<Routed> {
+    let request = Methods::from_name(method.as_str());
+    let mut allowed = Methods::NONE;
+    for layer in layers {
+        let params_safe = if *method == Method::HEAD {
+            layer.params.is_empty()
+        } else {
+            layer.params.iter().all(|(_, value)| !value.contains('%'))
+        };
+        if !layer.end || layer.methods.may_handle(request) || !params_safe {
+            return None;
+        }
+        allowed |= layer.methods;
+    }
+    if *method != Method::OPTIONS {
+        return Some(Routed::NotFound);
+    }
+    match allowed.allow_header()? {
+        allow if allow.is_empty() => Some(Routed::NotFound),
+        allow => Some(Routed::Allow(allow)),
+    }
+}
+
+/// What the route mirror says about a request.
 pub(crate) enum Routed {
-    Native(Response<ResponseBody>),
+    /// No layer will handle it: the framework's 404.
+    NotFound,
+    /// OPTIONS that only routes of other methods match: router@2's answer with this `Allow`.
+    Allow(String),
+    /// On to JS, with the matching layers when known.
     Dispatch(Option<LayerCandidates>),
+}
+
+/// What the engine does with a request before it reaches JS.
+pub(crate) enum Entered {
+    /// Answered natively (a preflight, a 429, Express's 404 or automatic OPTIONS answer).
+    Answered(Response<ResponseBody>),
+    /// On to JS, with the route mirror's candidates and what the stages decided.
+    Dispatch {
+        candidates: Option<LayerCandidates>,
+        carried: Option<Carried>,
+    },
+}
+
+impl Entered {
+    /// On to JS, the whole stack to scan (a connection handed over, a target without a path).
+    pub(crate) fn dispatch() -> Entered {
+        Entered::Dispatch {
+            candidates: None,
+            carried: None,
+        }
+    }
+}
+
+/// The prelude and the route mirror for one request.
+pub(crate) fn enter(
+    routing: &RoutingMirror,
+    queue: &EventQueue,
+    method: &Method,
+    headers: &HeaderMap,
+    target: &str,
+    path: &str,
+    remote: Option<SocketAddr>,
+) -> Entered {
+    let mut carried = None;
+    if let Some(prelude) = routing.prelude() {
+        let start = routing.initial_headers();
+        match prelude.run(method, headers, target, path, remote, start, now_ms()) {
+            Ran::NoStage => {}
+            // The stages' layers are not in the mirror; JS must see the whole stack.
+            Ran::Unapplied => {
+                return Entered::Dispatch {
+                    candidates: None,
+                    carried: None,
+                }
+            }
+            Ran::Answered(response) => {
+                // No request carries what the rate limiters saw to JS this time.
+                let bits = prelude.take_notices();
+                if bits != 0 {
+                    queue.push(crate::bridge::Event::PreludeNotices {
+                        plan: prelude.id(),
+                        bits,
+                    });
+                }
+                return Entered::Answered(response);
+            }
+            // A stage only JS settles for this request: JS matches the stack from it on.
+            Ran::Continue(state) if !state.ran_all() => {
+                return Entered::Dispatch {
+                    candidates: None,
+                    carried: Some(state),
+                }
+            }
+            Ran::Continue(state) => carried = Some(state),
+        }
+    }
+    let routed = routing.route(method, path);
+    if let Routed::Dispatch(candidates) = routed {
+        return Entered::Dispatch {
+            candidates,
+            carried,
+        };
+    }
+    let mut state = carried.unwrap_or_else(|| Carried::plain(routing.initial_headers()));
+    let (status, body) = match routed {
+        Routed::Allow(allow) => {
+            let (status, body, answer) = native::options_answer(&allow);
+            for (name, cased, value) in answer {
+                state.headers.set_value(name, Cased::Static(cased), value);
+            }
+            (status, body)
+        }
+        // route() answers NotFound only when there is a page
+        _ => match routing.not_found() {
+            Some(page) => {
+                let body = page.body(method, path);
+                // finalhandler's setHeader calls over what the stages set
+                for (name, cased, value) in page.headers() {
+                    state.headers.set_owned(name.clone(), cased, value.clone());
+                }
+                state.headers.set_owned(
+                    http::header::CONTENT_LENGTH,
+                    "Content-Length".to_owned(),
+                    HeaderValue::from(body.len()),
+                );
+                (page.status(), body)
+            }
+            None => {
+                return Entered::Dispatch {
+                    candidates: None,
+                    carried: Some(state),
+                }
+            }
+        },
+    };
+    // finalhandler's page and the router's Allow answer are `res.end(text)` (a HEAD's 404 is
+    // `res.end()`): Node writes the head with the text, in UTF-8.
+    let utf8 = *method != Method::HEAD;
+    Entered::Answered(state.answer(status, body, utf8, now_ms()))
 }
 
 /// A route table being mirrored from a JS stack, layer by layer, before it is published.
@@ -312,7 +482,104 @@ pub fn route_tables() -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use http::header::HeaderValue;
+    use http::{HeaderMap, Method};
+    use xsys_security::cors::Cors;
+    use xsys_security::helmet::Helmet;
+    use xsys_security::rate_limit::RateLimit;
+
     use super::*;
+    use crate::head::ResponseHead;
+    use crate::prelude::{PreludeOptions, Stage, StageKind, StagePath};
+
+    /// Prints what the stages and a native answer cost per request, in process (`cargo test
+    /// --release -p xsys-http --lib prelude -- --ignored --nocapture`); not a pass/fail check.
+    #[test]
+    #[ignore]
+    fn cost_per_request() {
+        use xsys_security::OptionValue as V;
+        let helmet = Helmet::from_option_value(&V::Undefined).expect("helmet");
+        let cors = Cors::from_option_value(&V::Undefined).expect("cors");
+        let limit = RateLimit::from_option_value(&V::Object(vec![
+            ("limit".into(), V::Number(1.0)),
+            ("standardHeaders".into(), V::String("draft-8".into())),
+            ("legacyHeaders".into(), V::Bool(false)),
+        ]))
+        .expect("limit");
+        let stage = |kind| Stage {
+            kind,
+            path: StagePath::Everywhere,
+        };
+        let routing = RoutingMirror::new();
+        routing
+            .set_initial_headers("X-Powered-By:Express\n")
+            .expect("block");
+        routing.set_prelude(Some(
+            Prelude::new(
+                1,
+                vec![
+                    stage(StageKind::Helmet(Arc::new(helmet))),
+                    stage(StageKind::Cors(Arc::new(cors))),
+                    stage(StageKind::RateLimit(Arc::new(limit))),
+                ],
+                PreludeOptions::default(),
+            )
+            .expect("prelude"),
+        ));
+        let queue = crate::bridge::EventQueue::new(NoWake);
+        let mut headers = HeaderMap::new();
+        headers.insert("origin", HeaderValue::from_static("https://a.example"));
+        let remote = Some("127.0.0.1:5000".parse().expect("addr"));
+        // the native 404 of an app without stages, for comparison
+        let bare = RoutingMirror::new();
+        bare.set_initial_headers("X-Powered-By:Express\n")
+            .expect("block");
+        bare.publish(Some(RouteDraft::new(TableOptions::default())), 1);
+        bare.set_not_found(crate::native::NotFoundPage::new(
+            ResponseHead::from_block(
+                404,
+                "Content-Security-Policy:default-src 'none'\nX-Content-Type-Options:nosniff\nContent-Type:text/html; charset=utf-8\n",
+            )
+            .expect("head"),
+            ["<pre>Cannot ".into(), " ".into(), "</pre>\n".into()],
+        ));
+        let n = 200_000;
+        let started = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(enter(
+                &bare,
+                &queue,
+                &Method::GET,
+                &headers,
+                "/x",
+                "/x",
+                remote,
+            ));
+        }
+        println!(
+            "404: {:.3} µs per request",
+            started.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+        );
+        for (label, method) in [("429", Method::GET), ("preflight", Method::OPTIONS)] {
+            let n = 200_000;
+            let started = std::time::Instant::now();
+            for _ in 0..n {
+                let entered = enter(&routing, &queue, &method, &headers, "/x", "/x", remote);
+                std::hint::black_box(entered);
+            }
+            println!(
+                "{label}: {:.3} µs per request",
+                started.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+            );
+        }
+    }
+
+    struct NoWake;
+    impl crate::bridge::Wake for NoWake {
+        fn wake(&self) {}
+    }
 
     fn draft(paths: &[&str]) -> RouteDraft {
         let mut draft = RouteDraft::new(TableOptions::default());
@@ -339,9 +606,7 @@ mod tests {
         assert!(Arc::ptr_eq(&ta, &tb), "identical stacks share their table");
         assert!(!Arc::ptr_eq(&ta, &tc), "another stack has its own");
         // Each mirror answers as its own app would.
-        let route = |mirror: &RoutingMirror| {
-            mirror.route(&Method::GET, "/extra", "/extra", &HeaderMap::new())
-        };
+        let route = |mirror: &RoutingMirror| mirror.route(&Method::GET, "/extra");
         assert!(matches!(route(&b), Routed::Dispatch(Some(c)) if c.ids.is_empty()));
         assert!(matches!(route(&c), Routed::Dispatch(Some(c)) if c.ids == [2] && c.version == 4));
         drop((ta, tb, tc));

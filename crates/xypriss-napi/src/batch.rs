@@ -72,6 +72,10 @@ pub const REQUEST: EventLayout = EventLayout {
             "candidates",
             "number[] | undefined: [stack version, index, ...] of the layers whose path matches",
         ),
+        (
+            "prelude",
+            "string | undefined: what the native prelude decided (plan, notices, req.rateLimit values, headers; see xsys-http's prelude.rs), undefined when it did not run",
+        ),
     ],
 };
 pub const BODY: EventLayout = EventLayout {
@@ -104,9 +108,21 @@ pub const CLOSED: EventLayout = EventLayout {
     tag: 7,
     fields: &[],
 };
+pub const PRELUDE_NOTICES: EventLayout = EventLayout {
+    name: "PreludeNotices",
+    tag: 8,
+    fields: &[
+        ("plan", "number: the native prelude's id"),
+        (
+            "bits",
+            "number: what its rate limiters saw on their first request (3 bits each: came, X-Forwarded-For, Forwarded)",
+        ),
+    ],
+};
+
 pub const DROPPED: EventLayout = EventLayout {
     name: "Dropped",
-    tag: 8,
+    tag: 9,
     fields: &[
         (
             "remoteAddress",
@@ -121,7 +137,7 @@ pub const DROPPED: EventLayout = EventLayout {
 
 /// Every event kind, in tag order.
 #[cfg_attr(not(test), allow(dead_code))]
-pub const LAYOUT: [&EventLayout; 9] = [
+pub const LAYOUT: [&EventLayout; 10] = [
     &CONNECTION,
     &REQUEST,
     &BODY,
@@ -130,6 +146,7 @@ pub const LAYOUT: [&EventLayout; 9] = [
     &DRAIN,
     &CONNECTION_CLOSED,
     &CLOSED,
+    &PRELUDE_NOTICES,
     &DROPPED,
 ];
 
@@ -233,6 +250,10 @@ fn write_event<S: Slots>(
                 Some(c) => w.candidates(c)?,
                 None => w.undefined()?,
             }
+            match &head.prelude {
+                Some(text) => w.latin1(text)?,
+                None => w.undefined()?,
+            }
         }
         Event::Body { id, chunk } => {
             w.tag(&BODY)?;
@@ -256,6 +277,11 @@ fn write_event<S: Slots>(
             w.number(*id as f64)?;
         }
         Event::Closed => w.tag(&CLOSED)?,
+        Event::PreludeNotices { plan, bits } => {
+            w.tag(&PRELUDE_NOTICES)?;
+            w.number(f64::from(*plan))?;
+            w.number(f64::from(*bits))?;
+        }
     }
     Ok(())
 }
@@ -475,7 +501,11 @@ mod tests {
         }
     }
 
-    fn request(body: BodyPayload, candidates: Option<LayerCandidates>) -> Event {
+    fn request(
+        body: BodyPayload,
+        candidates: Option<LayerCandidates>,
+        prelude: Option<Bytes>,
+    ) -> Event {
         let mut headers = http::HeaderMap::new();
         headers.insert("host", http::HeaderValue::from_static("x"));
         Event::Request(Box::new(RequestHead {
@@ -487,6 +517,7 @@ mod tests {
             headers,
             body,
             candidates,
+            prelude,
             beyond_max_requests: false,
         }))
     }
@@ -517,15 +548,22 @@ mod tests {
                     local: None,
                 }),
             ),
-            (&REQUEST, request(BodyPayload::Empty, None)),
-            (&REQUEST, request(BodyPayload::Streaming, candidates())),
+            (&REQUEST, request(BodyPayload::Empty, None, None)),
             (
                 &REQUEST,
-                request(BodyPayload::Complete(Bytes::from_static(b"{}")), None),
+                request(BodyPayload::Streaming, candidates(), None),
             ),
             (
                 &REQUEST,
-                request(BodyPayload::Tunnel(Bytes::new()), candidates()),
+                request(
+                    BodyPayload::Complete(Bytes::from_static(b"{}")),
+                    None,
+                    Some(Bytes::from_static(b"1\n0\n0\n")),
+                ),
+            ),
+            (
+                &REQUEST,
+                request(BodyPayload::Tunnel(Bytes::new()), candidates(), None),
             ),
             (
                 &BODY,
@@ -539,6 +577,7 @@ mod tests {
             (&DRAIN, Event::Drain { id: 3 }),
             (&CONNECTION_CLOSED, Event::ConnectionClosed { id: 1 }),
             (&CLOSED, Event::Closed),
+            (&PRELUDE_NOTICES, Event::PreludeNotices { plan: 1, bits: 3 }),
             (
                 &DROPPED,
                 Event::Dropped {

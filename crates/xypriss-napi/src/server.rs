@@ -20,11 +20,10 @@ use xsys_http::{
     ResponseHead, RouteDraft, RoutingMirror, Server, Wake,
 };
 use xsys_router::{LayerId, Methods, TableOptions};
-use xsys_static::{Options, StaticFiles};
 
 use crate::batch::EventBatch;
 use crate::errors::{throw, throw_engine, INVALID_STATE, NOT_LISTENING, ROUTE_PATTERN};
-use crate::static_files::StaticOptions;
+use crate::prelude::PreludePlan;
 
 type EventsFn = ThreadsafeFunction<(), (), EventBatch, Status, false>;
 
@@ -447,6 +446,15 @@ impl NativeServer {
         Ok(())
     }
 
+    /// The headers every response has before the app's stack runs (Express's X-Powered-By), as a
+    /// header block: native answers start from them.
+    #[napi]
+    pub fn set_initial_headers(&self, env: Env, headers: String) -> Result<()> {
+        self.routing
+            .set_initial_headers(&headers)
+            .map_err(|e| throw_engine(&env, &e))
+    }
+
     /// Node's server settings changed while listening (see `Listener::set_limits` for when each
     /// applies), from a worker thread too: the listener is one.
     #[napi]
@@ -484,7 +492,6 @@ impl NativeServer {
             strict,
         };
         self.draft = Some((RouteDraft::new(options), version));
-        self.routing.static_stages().clear();
     }
 
     /// Routes requests with the table mirrored since `reset_routes` from now on (one table for
@@ -496,37 +503,27 @@ impl NativeServer {
         }
     }
 
-    /// Turns the mirror off: the app has something the table cannot model.
+    /// Turns the mirror and the native prelude off: the app has something the table cannot
+    /// model, or requests may not reach the app (its 'request' listeners changed). A prelude can
+    /// be set again afterwards.
     #[napi]
     pub fn disable_routes(&mut self) {
         self.draft = None;
         self.routing.publish(None, 0);
-        self.routing.static_stages().clear();
+        self.routing.set_prelude(None);
     }
 
-    /// What the app sets on every response before any layer runs (Express's X-Powered-By), as a
-    /// block of `name:value` lines: the native static stages' responses start with it.
+    /// Runs `plan`'s stages natively before each request reaches JS (see prelude.rs).
     #[napi]
-    pub fn set_lead_headers(&self, env: Env, headers: String) -> Result<()> {
-        self.routing
-            .static_stages()
-            .set_lead_headers(&headers)
-            .map_err(|e| throw_engine(&env, &e))
+    pub fn set_prelude(&self, env: Env, plan: &PreludePlan) -> Result<()> {
+        self.routing.set_prelude(Some(plan.build(&env)?));
+        Ok(())
     }
 
-    /// Makes the mirrored layer `id`, an `express.static(root, options)` at the top of the stack,
-    /// a native stage. Returns why not when the engine cannot serve it (the JS middleware then
-    /// serves it, as it would anyway), else null.
+    /// No native prelude: the app's middleware all run in JS.
     #[napi]
-    pub fn insert_static(&self, id: u32, root: String, options: StaticOptions) -> Option<String> {
-        let stage = Options::try_from(options).and_then(|options| StaticFiles::new(&root, options));
-        match stage {
-            Ok(files) => {
-                self.routing.static_stages().insert(id, files);
-                None
-            }
-            Err(error) => Some(error.to_string()),
-        }
+    pub fn clear_prelude(&self) {
+        self.routing.set_prelude(None);
     }
 
     /// Mirrors one layer: `end` for a route (whole path), not for middleware (prefix). A string
