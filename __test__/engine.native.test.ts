@@ -27,10 +27,69 @@ describe('native answers', () => {
     const before = handled()
     expect((await request(running.port, 'GET', '/known/5')).body.toString()).toBe('5')
     expect((await request(running.port, 'GET', '/mounted/deep/er')).body.toString()).toBe('mounted:/deep/er')
-    // a route path with the wrong method is still JS's to answer (405-less 404 as Express does)
-    expect((await request(running.port, 'POST', '/known/5')).status).toBe(404)
-    expect(handled()).toBe(before + 3)
+    expect(handled()).toBe(before + 2)
   })
+
+  it('answers a route path with another method as Express does, without dispatching to JS', async () => {
+    const before = handled()
+    // only routes of other methods match: the router runs none of them (Express's 404)
+    const post = await request(running.port, 'POST', '/known/5')
+    expect([post.status, post.body.toString()]).toEqual([404, expect.stringContaining('<pre>Cannot POST /known/5</pre>')])
+    // automatic OPTIONS: the methods of the matching routes
+    const options = await request(running.port, 'OPTIONS', '/known/5')
+    expect([options.status, options.headers.allow, options.body.toString()]).toEqual([200, 'GET, HEAD', 'GET, HEAD'])
+    expect(handled()).toBe(before)
+    // a parameter JS would decode (a bad escape is Express's 400) goes to JS
+    expect((await request(running.port, 'POST', '/known/%zz')).status).toBe(400)
+    expect(handled()).toBe(before + 1)
+  })
+
+  it('answers HEAD where only routes of other methods match and no app.param callback can run', async () => {
+    const app = xypriss()
+    app.post('/form', (req: any, res: any) => res.send('posted'))
+    app.post('/items/:id', (req: any, res: any) => res.send('posted'))
+    app.param('id', (req: any, res: any, next: any, id: string) => {
+      res.setHeader('X-Param', id)
+      next()
+    })
+    const r = await listen(app)
+    try {
+      const before = handled()
+      const head = await request(r.port, 'HEAD', '/form')
+      // the page's length, without its body
+      expect([head.status, head.headers['content-length'], head.body.length]).toEqual([404, String('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n</head>\n<body>\n<pre>Cannot HEAD /form</pre>\n</body>\n</html>\n'.length), 0])
+      expect(handled()).toBe(before)
+      // router@2 matches a HEAD against routes that do not handle it, running app.param callbacks
+      const withParam = await request(r.port, 'HEAD', '/items/7')
+      expect([withParam.status, withParam.headers['x-param']]).toEqual([404, '7'])
+      expect(handled()).toBe(before + 1)
+    } finally {
+      await r.close()
+    }
+  })
+
+  differentialReplies(
+    (framework: any) => {
+      const app = framework()
+      // error pages without stack traces, which differ between the two
+      app.set('env', 'production')
+      app.get('/a/:id', (req: any, res: any) => res.send('a'))
+      app.put('/a/:id', (req: any, res: any) => res.send('a'))
+      app.delete('/b', (req: any, res: any) => res.send('b'))
+      app.post('/c', (req: any, res: any) => res.send('c'))
+      app.options('/c', (req: any, res: any) => res.send('own options'))
+      return app
+    },
+    [
+      ['OPTIONS over GET and PUT routes', 'OPTIONS', '/a/1'],
+      ['OPTIONS over a DELETE route', 'OPTIONS', '/b'],
+      ['OPTIONS a route answers itself', 'OPTIONS', '/c'],
+      ['PATCH over other methods', 'PATCH', '/a/1'],
+      ['HEAD over a DELETE route', 'HEAD', '/b'],
+      ['a bad escape in a parameter', 'PATCH', '/a/%zz'],
+      ['an unknown method', 'PROPFIND', '/b'],
+    ],
+  )
 
   it('follows routes added after listen()', async () => {
     const app = xypriss()

@@ -7,10 +7,6 @@ import { request, xypriss } from './helpers'
 
 // [option, a value the engine honours (Node's default or equivalent), a value it cannot]
 const options: Array<[name: string, honoured: unknown, refused: unknown]> = [
-  ['maxRequestsPerSocket', 0, 100],
-  ['maxConnections', undefined, 50],
-  ['requestTimeout', 300_000, 10_000],
-  ['maxHeadersCount', null, 50],
   // the running Node's default (16 KiB on Node 20, 64 KiB since), the engine's backpressure threshold
   ['highWaterMark', getDefaultHighWaterMark(false), 1024],
   ['requireHostHeader', true, false],
@@ -41,7 +37,8 @@ describe('server options', () => {
   it("read as on Node's server until set", () => {
     const ours = xypriss.createHttpServer()
     const node = new http.Server()
-    for (const name of ['maxRequestsPerSocket', 'maxConnections', 'requestTimeout', 'maxHeadersCount', 'highWaterMark', 'requireHostHeader',
+    for (const name of ['maxRequestsPerSocket', 'maxConnections', 'requestTimeout', 'maxHeadersCount', 'headersTimeout', 'keepAliveTimeout',
+      'maxHeaderSize', 'timeout', 'highWaterMark', 'requireHostHeader',
       'rejectNonStandardBodyWrites', 'noDelay', 'keepAlive', 'keepAliveInitialDelay', 'connectionsCheckingInterval',
       'joinDuplicateHeaders', 'insecureHTTPParser']) {
       expect([name, ours[name]]).toEqual([name, (node as any)[name]])
@@ -70,7 +67,28 @@ describe('server options', () => {
 
   it('a refusal says what the engine does instead', () => {
     const server = xypriss.createHttpServer()
-    expect(() => (server.maxRequestsPerSocket = 5)).toThrow(/maxRequestsPerSocket = 5 .*any number of requests.* not supported/)
+    expect(() => (server.keepAlive = true)).toThrow(/keepAlive = true .*no TCP keep-alive probes.* not supported/)
+  })
+
+  it("Node's limits and timeouts take any value, as properties, and as options where Node reads them", () => {
+    const values: Record<string, unknown> = {
+      maxRequestsPerSocket: 100,
+      maxConnections: 50,
+      requestTimeout: 10_000,
+      maxHeadersCount: 50,
+      maxHeaderSize: 4096,
+      headersTimeout: 5_000,
+      keepAliveTimeout: 65_000,
+      timeout: 1_000,
+    }
+    for (const [name, value] of Object.entries(values)) {
+      const server = xypriss.createHttpServer()
+      server[name] = value
+      expect([name, server[name]]).toEqual([name, value])
+      const asOption = xypriss.createHttpServer({ [name]: value })
+      const node = http.createServer({ [name]: value } as http.ServerOptions)
+      expect([name, asOption[name]]).toEqual([name, (node as any)[name]])
+    }
   })
 
   it('keepAliveInitialDelay and connectionsCheckingInterval take any delay (moot or stricter on the engine)', () => {

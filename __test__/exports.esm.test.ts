@@ -11,4 +11,14 @@ describe('ESM exports', () => {
     for (const name of names) expect([name, typeof xyprissModule[name]]).toEqual([name, typeof expressModule[name]])
     expect(typeof xyprissModule.default).toBe('function')
   })
+
+  it("include xypriss's helmet, cors and rateLimit, the same functions as the CommonJS ones", async () => {
+    const esm: Record<string, unknown> = await import('xypriss')
+    const { createRequire } = await import('node:module')
+    const cjs = createRequire(import.meta.url)('xypriss')
+    for (const name of ['helmet', 'cors', 'rateLimit']) {
+      expect([name, typeof esm[name]]).toEqual([name, 'function'])
+      expect(esm[name]).toBe(cjs[name])
+    }
+  })
 })

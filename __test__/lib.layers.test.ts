@@ -11,9 +11,9 @@ const root = join(__dirname, '..')
 const LAYERS: Array<[layer: string, files: string[]]> = [
   ['shared declarations', ['lib/types.ts', 'lib/symbols.ts', 'lib/error-codes.ts', 'lib/errors.ts', 'lib/binding.ts', 'lib/target.ts']],
   ['engine: Node http.Server, IncomingMessage, ServerResponse', ['lib/engine/']],
-  ["Express's req, res and static files", ['lib/request.ts', 'lib/response.ts', 'lib/utils.ts', 'lib/view.ts', 'lib/node-compat.ts', 'lib/static.ts']],
+  ["Express's req, res, static files and security middleware", ['lib/request.ts', 'lib/response.ts', 'lib/utils.ts', 'lib/view.ts', 'lib/node-compat.ts', 'lib/static.ts', 'lib/middleware/']],
   ['router', ['lib/router/']],
-  ['application', ['lib/application.ts', 'lib/prototypes.ts', 'lib/route-mirror.ts']],
+  ['application', ['lib/application.ts', 'lib/prototypes.ts', 'lib/route-mirror.ts', 'lib/prelude.ts']],
   ['public API', ['lib/xems/', 'lib/xypriss.ts', 'lib/index.ts', 'lib/esm.ts']],
 ]
 

@@ -162,6 +162,9 @@ function expectThroughStack(res, server, inner) {
   return null;
 }
 
+// Only xypriss runs an app on worker threads behind one listener.
+const WORKERS_ONLY = { 'node-http': NOT_IN_SCENARIO, express: NOT_IN_SCENARIO, fastify: NOT_IN_SCENARIO, ceiling: NOT_IN_SCENARIO };
+
 const PRODUCTION_STACK = {
   'node-http': NOT_IN_SCENARIO,
   express: 'express-prod.js',
@@ -214,6 +217,16 @@ const ROUTES = [
       });
     },
   },
+  // The JSON route on worker threads (app.listen({ workers })), beside `json` (no workers).
+  ...[1, 2].map((workers) => ({
+    name: `workers${workers}`,
+    title: `GET /json, app.listen({ workers: ${workers} })`,
+    method: 'GET',
+    path: '/json',
+    env: { WORKERS: String(workers) },
+    servers: { ...WORKERS_ONLY, xypriss: 'xypriss-workers.js' },
+    check: (res, server) => expectJson(res, '{"hello":"world"}', server),
+  })),
   {
     name: 'stack',
     title: 'GET /api/r49 (typical stack: json + cookie-parser + cors + helmet + Router of 50)',

@@ -9,17 +9,72 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** `cors(options)` with options that do not change per request. */
+export declare class CorsStage {
+  static create(tokens: Array<number | string | Buffer>): CorsStage
+  /**
+   * What cors does with a request: `[]` passes it on untouched; otherwise the first element
+   * is `"0"` to go on, or the status of the preflight answer to send now, and then the
+   * headers to set, `[name, value, ...]` (`Vary` to merge with the `vary` package).
+   */
+  decide(method: string, origin?: string | undefined | null, requestHeaders?: string | undefined | null): Array<string>
+}
+
+/** `helmet(options)`: the headers it sets on every response, computed once. */
+export declare class HelmetStage {
+  /**
+   * Throws helmet's own setup error, or a NOT_NATIVE error with the reason the options
+   * stay in JS.
+   */
+  static create(tokens: Array<number | string | Buffer>): HelmetStage
+  /** `[name, value, name, value, ...]` in helmet's order. */
+  headers(): Array<string>
+  removesPoweredBy(): boolean
+  /** What helmet prints with `console.warn` for these options (see [`warning_list`]). */
+  warnings(): Array<string>
+}
+
 export declare class NativeServer {
   constructor()
   /** Binds and starts accepting. `on_events` is called once per wake-up with a batch of events (see batch.rs). */
   listen(config: ListenConfig, onEvents: (numbers: Float64Array, packed: unknown[] | undefined, ...values: unknown[]) => void): AddressInfo
-  /** Stops accepting; in-flight requests finish; the closed event follows. */
+  /** The id worker threads find this thread's listener by (`attach`). */
+  listenerId(): number | null
+  /**
+   * Serves the listener `listener` bound by another thread of the process, from this thread:
+   * requests come to `on_events` as to a server that bound it. `thread_key` names this thread
+   * to the owner (`abandon_thread`). If this thread's environment ends while serving (its JS
+   * died), its requests in flight are closed and it gets no more.
+   */
+  attach(listener: number, threadKey: number, onEvents: (numbers: Float64Array, packed: unknown[] | undefined, ...values: unknown[]) => void): AddressInfo
+  /**
+   * Stops accepting; in-flight requests finish; the closed event follows. On a thread that
+   * serves another's listener, only this thread stops: it takes no new request and its closed
+   * event follows once its requests in flight are done.
+   */
   close(): void
-  /** Drops the threadsafe function so Node can exit; called after the closed event. */
+  /**
+   * This thread's JS is about to die (an uncaught exception): it takes no new request, and
+   * its requests in flight are closed now rather than left waiting for it.
+   */
+  abandon(): void
+  /**
+   * On the thread that bound the listener: the serving thread `thread_key` died (see
+   * `abandon`); false when it was not serving any more.
+   */
+  abandonThread(threadKey: number): boolean
+  /**
+   * Drops the threadsafe function so Node can exit; called after the closed event. Events that
+   * come later are dropped.
+   */
   release(): void
   ref(): void
   unref(): void
   connections(): number
+  /**
+   * This thread's counters; for the owner of a listener served by worker threads, those of
+   * every serving thread summed.
+   */
   stats(): EngineStats
   /**
    * The page for a request no mirrored layer can match: a status, a header block
@@ -27,28 +82,41 @@ export declare class NativeServer {
   `...) and the body's three parts around the method and the path.
    */
   setNotFoundPage(status: number, headers: string, body: Array<string>): void
-  /** `server.headersTimeout` / `server.keepAliveTimeout` changed while listening, in ms. */
-  setTimeouts(headersTimeout: number, keepAliveTimeout: number): void
-  /** Closes every HTTP connection now (`server.closeAllConnections()`). */
+  /**
+   * The headers every response has before the app's stack runs (Express's X-Powered-By), as a
+   * header block: native answers start from them.
+   */
+  setInitialHeaders(headers: string): void
+  /**
+   * Node's server settings changed while listening (see `Listener::set_limits` for when each
+   * applies), from a worker thread too: the listener is one.
+   */
+  setLimits(limits: LimitsConfig): void
+  /** Closes every HTTP connection of the listener now (`server.closeAllConnections()`). */
   closeAllConnections(): void
   setConnectListener(on: boolean): void
   /** Whether the server has `'upgrade'` listeners, which take over Upgrade requests. */
   setUpgradeListener(on: boolean): void
-  /** Starts a fresh mirror of the app's stack at `version`; until then every request goes to JS. */
+  /**
+   * Starts a fresh mirror of the app's stack at `version`; the table in use stays until
+   * `commit_routes`.
+   */
   resetRoutes(caseSensitive: boolean, strict: boolean, version: number): void
-  /** Turns the mirror off: the app has something the table cannot model. */
+  /**
+   * Routes requests with the table mirrored since `reset_routes` from now on (one table for
+   * every thread that mirrored the same stack).
+   */
+  commitRoutes(): void
+  /**
+   * Turns the mirror and the native prelude off: the app has something the table cannot
+   * model, or requests may not reach the app (its 'request' listeners changed). A prelude can
+   * be set again afterwards.
+   */
   disableRoutes(): void
-  /**
-   * What the app sets on every response before any layer runs (Express's X-Powered-By), as a
-   * block of `name:value` lines: the native static stages' responses start with it.
-   */
-  setLeadHeaders(headers: string): void
-  /**
-   * Makes the mirrored layer `id`, an `express.static(root, options)` at the top of the stack,
-   * a native stage. Returns why not when the engine cannot serve it (the JS middleware then
-   * serves it, as it would anyway), else null.
-   */
-  insertStatic(id: number, root: string, options: StaticOptions): string | null
+  /** Runs `plan`'s stages natively before each request reaches JS (see prelude.rs). */
+  setPrelude(plan: PreludePlan): void
+  /** No native prelude: the app's middleware all run in JS. */
+  clearPrelude(): void
   /**
    * Mirrors one layer: `end` for a route (whole path), not for middleware (prefix). A string
    * path and a one-element array differ, as in Express: `'/'` matches everything, `['/']`
@@ -56,6 +124,60 @@ export declare class NativeServer {
    */
   insertRoute(id: number, paths: string | Array<string>, end: boolean, methods: Array<string>): void
   setRouteMethods(id: number, methods: Array<string>): void
+}
+
+/** An app's leading middleware, in stack order, for [`crate::NativeServer::set_prelude`]. */
+export declare class PreludePlan {
+  /** `etag`: the app's setting as the engine computes it (0 none, 1 weak, 2 strong). */
+  constructor(id: number, caseSensitive: boolean, etag: number)
+  /** `path`: null for `app.use(m)` / `app.use('/', m)`, else the layer's path (or paths). */
+  helmet(stage: HelmetStage, path?: string | Array<string> | undefined | null): void
+  cors(stage: CorsStage, path?: string | Array<string> | undefined | null): void
+  rateLimit(stage: RateLimitStage, path?: string | Array<string> | undefined | null): void
+  staticFiles(stage: StaticStage, path?: string | Array<string> | undefined | null): void
+}
+
+/**
+ * `rateLimit(options)`: express-rate-limit's counting in native, sharded counters, shared by
+ * the JS middleware and the native prelude.
+ */
+export declare class RateLimitStage {
+  /**
+   * `shared_name`: in a worker thread, the name the same limiter has in every worker serving
+   * the listener (see lib/engine/workers.ts): limiters with that name and equal options count
+   * in one store, so a client's limit holds across threads.
+   */
+  static create(tokens: Array<number | string | Buffer>, sharedName?: string | undefined | null): RateLimitStage
+  /** express-rate-limit's logged validations for these options (see [`warning_list`]). */
+  warnings(): Array<string>
+  /** Which options are JS functions: `[keyGenerator, skip, handler, requestWasSuccessful]`. */
+  jsHooks(): Array<boolean>
+  /** Counts a hit keyed by `req.ip` (express-rate-limit's default key generator). */
+  hitIp(ip: string): Array<string>
+  /** Counts a hit for a key given as text (a JS `keyGenerator`'s, a store's `increment`). */
+  hitKey(key: string): Array<string>
+  /** MemoryStore's `decrement(key)`. */
+  decrement(key: string): void
+  /** `limiter.resetKey(key)`. */
+  resetKey(key: string): void
+  /** MemoryStore's `resetAll()`. */
+  resetAll(): void
+  /** `limiter.getKey(key)`: `[totalHits, resetMs]` of a live window, or nothing. */
+  get(key: string): Array<number> | null
+  /** Forgets ended windows; JS calls it every `windowMs`, as MemoryStore's timer does. */
+  sweep(): number
+}
+
+/**
+ * serve-static's middleware for one root and set of options (with its cache of small files),
+ * shared by every prelude the middleware is compiled into.
+ */
+export declare class StaticStage {
+  /**
+   * Throws a NOT_NATIVE error with the reason when the engine cannot serve these files (the
+   * JS middleware then serves them, as it would anyway).
+   */
+  static create(root: string, options: StaticOptions): StaticStage
 }
 
 export declare class XemsStore {
@@ -99,6 +221,8 @@ export declare function destroyRequest(request: number): boolean
 export declare function endResponse(request: number, last?: Uint8Array | undefined | null): boolean
 
 export interface EngineStats {
+  /** Requests handed to JS threads (all of the listener's, for its owner). */
+  requests: number
   events: number
   wakeups: number
   drains: number
@@ -106,6 +230,10 @@ export interface EngineStats {
   nativeCalls: number
   inFlight: number
   connections: number
+  /** JS threads serving the listener. */
+  threads: number
+  /** Distinct route tables in the process (the threads of one app share one). */
+  routeTables: number
 }
 
 /**
@@ -120,19 +248,45 @@ export declare function flushResponses(records: Float64Array, arena: Uint8Array,
 /** Requests dispatched to JS and not yet finished or aborted, in this process. */
 export declare function inFlight(): number
 
+/**
+ * Node's server settings, as `lib/engine/server.ts` reads them off the server (Node's defaults
+ * when absent).
+ */
+export interface LimitsConfig {
+  /** Milliseconds to receive a request head, then 408 (`server.headersTimeout`); 0 for none. */
+  headersTimeout?: number
+  /** Milliseconds to receive a whole request, then 408 (`server.requestTimeout`); 0 for none. */
+  requestTimeout?: number
+  /** Milliseconds announced to keep an idle connection; it is closed 1 s later (keepAliveTimeout). */
+  keepAliveTimeout?: number
+  /** Node's maxHeaderSize (the server's, else `http.maxHeaderSize`). */
+  maxHeaderSize?: number
+  /** Node's maxHeadersCount in header lines; 0 for no limit. */
+  maxHeadersCount?: number
+  /** Node 22 and later refuse more header lines than maxHeadersCount; Node 20 cuts them. */
+  refuseExtraHeaders?: boolean
+  /** Node's maxRequestsPerSocket; 0 for none. */
+  maxRequestsPerSocket?: number
+  /** Node's maxConnections; absent for none. */
+  maxConnections?: number
+}
+
 export interface ListenConfig {
   /** A Unix socket path; host and port are then ignored. */
   path?: string
   host?: string
   port: number
   backlog?: number
-  /** Milliseconds to receive a request head, then 408 (`server.headersTimeout`). */
-  headersTimeout?: number
-  /** Milliseconds announced to keep an idle connection; it is closed 1 s later (keepAliveTimeout). */
-  keepAliveTimeout?: number
-  maxHeaderSize?: number
-  maxHeaders?: number
+  limits: LimitsConfig
+  /** `false`: this thread only owns the listener; worker threads serve it (`attach`). */
+  serving?: boolean
 }
+
+/**
+ * The OS's id of the calling thread (Linux: the `tid` of `/proc/<pid>/task/<tid>`), for tools
+ * that measure CPU time per thread; null where the OS has no such file.
+ */
+export declare function osThreadId(): number | null
 
 /**
  * The request's header lines as sent: `name

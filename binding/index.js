@@ -835,12 +835,18 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.CorsStage = nativeBinding.CorsStage
+module.exports.HelmetStage = nativeBinding.HelmetStage
 module.exports.NativeServer = nativeBinding.NativeServer
+module.exports.PreludePlan = nativeBinding.PreludePlan
+module.exports.RateLimitStage = nativeBinding.RateLimitStage
+module.exports.StaticStage = nativeBinding.StaticStage
 module.exports.XemsStore = nativeBinding.XemsStore
 module.exports.destroyRequest = nativeBinding.destroyRequest
 module.exports.endResponse = nativeBinding.endResponse
 module.exports.flushResponses = nativeBinding.flushResponses
 module.exports.inFlight = nativeBinding.inFlight
+module.exports.osThreadId = nativeBinding.osThreadId
 module.exports.rawHeaders = nativeBinding.rawHeaders
 module.exports.readBody = nativeBinding.readBody
 module.exports.readTarget = nativeBinding.readTarget

@@ -4,12 +4,15 @@ import type { IncomingMessage, ServerResponse as NodeServerResponse } from 'node
 import { resolve } from 'node:path'
 import finalhandler from 'finalhandler'
 import { HttpServer, type ServerOptions } from './engine/server'
+import { listenOnWorkers, workerCount } from './engine/workers'
 import { adoptPrototypes, definePrototypes, kRequestClass, kResponseClass, type PrototypeOwner } from './prototypes'
-import { mirrorStack, POWERED_BY, setLeadHeaders, setNotFoundPage } from './route-mirror'
+import { compilePlan, defineRateLimitProperty, formatPlan, installPlan, type NativePlanReport, type Plan } from './prelude'
+import { mirrorStack, POWERED_BY, setNotFoundPage } from './route-mirror'
 import { createRouter, type ParamHandler, type RoutedRequest, type RoutedResponse, type Router } from './router'
 import type { PathSpec } from './router/layer'
 import { methods } from './router/methods'
 import type { Route, RouteMethod } from './router/route'
+import { kPrelude } from './symbols'
 import type { AppContext, NextFunction, RenderCallback, SettingValue, TemplateEngine } from './types'
 import { compileETag, compileQueryParser, compileTrust } from './utils'
 import { View } from './view'
@@ -48,9 +51,14 @@ export interface Application extends EventEmitter, AppContext, PrototypeOwner {
   all(path: PathSpec, ...handlers: unknown[]): Application
   listen(...args: unknown[]): HttpServer
   mirrorRoutes(only?: HttpServer): void
+  /** Which leading middleware run natively before JS, and why the others do not. */
+  nativePlan(): NativePlanReport
   /** `app.post(path, ...handlers)` and the other HTTP methods. */
   [method: string]: unknown
 }
+
+// Express's own logger (no types of its own): DEBUG=xypriss:native prints the native prelude at listen.
+const debugNative = (require('debug') as (namespace: string) => { (format: string, ...args: unknown[]): void; enabled: boolean })('xypriss:native')
 
 /** Marks settings whose 'trust proxy' is still the default, so a mounted app inherits its parent's. */
 const trustProxyDefaultSymbol = '@@symbol:trust_proxy_default'
@@ -124,7 +132,8 @@ app.handle = function handle(this: Application, req: AppRequest, res: AppRespons
         env: this.get('env'),
         onerror: logError.bind(this),
       })(err))
-  if (this.settings['x-powered-by']) res.setHeader('X-Powered-By', POWERED_BY)
+  // A request the native prelude ran for has its X-Powered-By (or not, after helmet) already.
+  if (this.settings['x-powered-by'] && (req[kPrelude] as Plan | undefined)?.app !== this) res.setHeader('X-Powered-By', POWERED_BY)
   adoptPrototypes(req, res, this)
   req.res = res
   res.req = req
@@ -207,14 +216,15 @@ app.set = function set(this: Application, setting: string, value?: unknown) {
       Object.defineProperty(this.settings, trustProxyDefaultSymbol, { configurable: true, value: false })
       break
     case 'x-powered-by':
-      for (const server of this.servers) {
-        setNotFoundPage(server.native, Boolean(value))
-        setLeadHeaders(server.native, Boolean(value))
-      }
+      for (const server of this.servers) setNotFoundPage(server.native, Boolean(value))
       break
   }
+  // What the native prelude's answers depend on (see ./prelude.ts).
+  if (PRELUDE_SETTINGS.has(setting) && this.servers.size !== 0) this.mirrorRoutes()
   return this
 }
+
+const PRELUDE_SETTINGS = new Set(['etag', 'trust proxy', 'json replacer', 'json spaces', 'json escape'])
 
 /**
  * Registers the template engine `fn(path, options, callback)` for files ending in `ext`.
@@ -339,6 +349,10 @@ export function createAppServer(application: Application, options?: ServerOption
 
 app.listen = function listen(this: Application, ...args: unknown[]) {
   const server = createAppServer(this)
+  if (debugNative.enabled) debugNative('%s', formatPlan(this.nativePlan()))
+  // `{ workers: N }`: the app runs on N worker threads behind this one listener (docs/workers.md)
+  const workers = workerCount(args[0])
+  if (workers !== undefined) return listenOnWorkers(server, args, workers)
   const cb = args[args.length - 1]
   if (typeof cb === 'function') {
     let called = false
@@ -355,15 +369,27 @@ app.listen = function listen(this: Application, ...args: unknown[]) {
 
 /**
  * Mirrors the root stack into each listening engine so it can answer what nothing matches
- * (Express's 404) without waking JS, and gives each the page to answer with.
+ * (Express's 404) without waking JS, gives each the page to answer with, and hands it the native
+ * prelude: the leading helmet / cors / rateLimit layers it runs itself (./prelude.ts), which the
+ * mirror then leaves out. A mirror the table cannot model is off; the prelude stays.
  */
 app.mirrorRoutes = function mirrorRoutes(this: Application, only?: HttpServer) {
   const targets = only ? [only] : [...this.servers]
+  if (targets.length === 0) return
+  const plan = compilePlan(this)
+  for (const limiter of plan.rateLimits) defineRateLimitProperty(this.request, limiter.property)
   for (const server of targets) {
     setNotFoundPage(server.native, this.enabled('x-powered-by'))
-    setLeadHeaders(server.native, this.enabled('x-powered-by'))
-    if (server.routesMirrorable) mirrorStack(server.native, this.router)
+    // a server whose 'request' listeners changed may not hand requests to this app
+    if (!server.routesMirrorable) continue
+    mirrorStack(server.native, this.router, plan.native === undefined ? [] : plan.indices)
+    installPlan(server, plan)
   }
+}
+
+/** Which leading middleware run natively before JS when the app listens, and why the others do not. */
+app.nativePlan = function nativePlan(this: Application): NativePlanReport {
+  return compilePlan(this).report
 }
 
 function logError(this: Application, err: unknown) {

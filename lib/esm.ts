@@ -22,5 +22,8 @@ export const {
   inFlight,
   engineStats,
   xems,
+  helmet,
+  cors,
+  rateLimit,
 } = xypriss
 export { serveStatic as static }

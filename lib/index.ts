@@ -4,6 +4,9 @@ import { type Application, applicationPrototype, createAppServer, createApplicat
 import { native } from './binding'
 import { settle } from './engine/completions'
 import { HttpServer, liveServers, type RequestListener, type ServerOptions } from './engine/server'
+import { cors } from './middleware/cors'
+import { helmet } from './middleware/helmet'
+import { rateLimit } from './middleware/rate-limit'
 import { createRouter } from './router'
 import { Route } from './router/route'
 import { IncomingRequest } from './request'
@@ -24,18 +27,22 @@ function inFlight(): number {
 
 /**
  * Bridge counters summed over the listening servers: requests handed to JS, JS wake-ups (batches),
- * the largest batch, and native calls from JS into the engine (process-wide).
+ * the largest batch, and native calls from JS into the engine (process-wide). A server run on
+ * worker threads counts those of all its threads; `threads` is how many JS threads serve the
+ * listening servers, `routeTables` how many distinct route tables the engine holds.
  */
 function engineStats() {
   settle()
-  const total = { requests: 0, wakeups: 0, events: 0, maxBatch: 0, nativeCalls: 0, inFlight: native.inFlight() }
+  const total = { requests: 0, wakeups: 0, events: 0, maxBatch: 0, nativeCalls: 0, inFlight: native.inFlight(), threads: 0, routeTables: 0 }
   for (const server of liveServers) {
     const s = server.stats()
-    total.requests += server.requests
+    total.requests += server.supervisor === undefined ? server.requests : s.requests
     total.wakeups += s.drains
     total.events += s.events
     total.maxBatch = Math.max(total.maxBatch, s.maxBatch)
     total.nativeCalls = s.nativeCalls
+    total.threads += s.threads
+    total.routeTables = s.routeTables
   }
   return total
 }
@@ -66,6 +73,12 @@ const exported = Object.assign(express, {
   response: ServerResponse.prototype,
   /** XyPriss API: an app with start(), getPort(), body parsing and XEMS sessions from options. */
   createServer,
+  /** helmet 8's headers, set natively when at the top of the app (same options, same errors). */
+  helmet,
+  /** The cors package's decisions and preflight answers, natively at the top of the app. */
+  cors,
+  /** express-rate-limit 8 with native, shared counters; answered natively at the top of the app. */
+  rateLimit,
   /** Node's `http.createServer([options][, listener])` on the engine: a server for any `(req, res)` listener. */
   createHttpServer,
   HttpServer,

@@ -17,7 +17,7 @@ import vary from 'vary'
 import { EngineServerResponse, type OutValue, protoEnd, protoWriteHead } from './engine/server-response'
 import { errors } from './errors'
 import type { IncomingRequest } from './request'
-import { kETagMode, kHasKnownHeader, kHeaders, kLocals, kNativeETag, kRawHeaders, kSetKnownHeader } from './symbols'
+import { kETagMode, kHasKnownHeader, kHeaders, kLatin1Head, kLocals, kNativeETag, kRawHeaders, kSetKnownHeader } from './symbols'
 import type { AppContext, JsonReplacer, NextFunction, RenderCallback } from './types'
 
 /**
@@ -353,8 +353,11 @@ export class ServerResponse extends EngineServerResponse {
     if (chunk !== undefined) {
       if (Buffer.isBuffer(chunk)) len = chunk.length
       else if (!generateETag && (chunk as string | Uint8Array).length < 1000) len = Buffer.byteLength(chunk, encoding)
-      else if (typeof chunk === 'string') len = Buffer.byteLength(chunk, encoding)
-      else {
+      else if (typeof chunk === 'string') {
+        // Express makes it a Buffer here, which Node writes after a Latin-1 head
+        len = Buffer.byteLength(chunk, encoding)
+        this[kLatin1Head] = true
+      } else {
         const view: Buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
         chunk = view
         len = view.length

@@ -1,10 +1,8 @@
 // The engine's mirror of an app's root stack: with it, the engine answers a request nothing in
-// the stack can match (Express's 404) without waking JS, and the express.static layers at its
-// top (docs/static-files.md). The page it answers with is Express's,
+// the stack can match (Express's 404) without waking JS. The page it answers with is Express's,
 // given here; the engine knows nothing of Express.
 import type { NativeServer } from './binding'
 import type { Router } from './router'
-import { nativeStatic } from './static'
 
 /** What Express sends as X-Powered-By while the app's 'x-powered-by' setting is on. */
 export const POWERED_BY = 'Express'
@@ -18,26 +16,27 @@ const NOT_FOUND_BODY = [
 ]
 const NOT_FOUND_HEADERS = "Content-Security-Policy:default-src 'none'\nX-Content-Type-Options:nosniff\nContent-Type:text/html; charset=utf-8\n"
 
-/** The server's native 404, with or without X-Powered-By. */
+/**
+ * The server's native 404, and the headers every response has before the stack runs (Express's
+ * X-Powered-By, or none), which the native answers start from.
+ */
 export function setNotFoundPage(engine: NativeServer, poweredBy: boolean): void {
-  engine.setNotFoundPage(404, (poweredBy ? `X-Powered-By:${POWERED_BY}\n` : '') + NOT_FOUND_HEADERS, NOT_FOUND_BODY)
-}
-
-/** What Express's app.handle sets before any layer runs, which native static responses start with. */
-export function setLeadHeaders(engine: NativeServer, poweredBy: boolean): void {
-  engine.setLeadHeaders(poweredBy ? `X-Powered-By:${POWERED_BY}\n` : '')
+  engine.setInitialHeaders(poweredBy ? `X-Powered-By:${POWERED_BY}\n` : '')
+  engine.setNotFoundPage(404, NOT_FOUND_HEADERS, NOT_FOUND_BODY)
 }
 
 /**
- * Mirrors `router`'s stack into the engine, layer by layer (a path and its methods). Anything the
+ * Mirrors `router`'s stack into the engine, layer by layer (a path and its methods), but for the
+ * layers at `run` (the native prelude runs them), then has the engine route with it. Anything the
  * table cannot model (a RegExp path) turns the mirror off: every request then goes to JS.
  */
-export function mirrorStack(engine: NativeServer, router: Router): void {
+export function mirrorStack(engine: NativeServer, router: Router, run: readonly number[] = []): void {
   engine.resetRoutes(router.caseSensitive, router.strict, router.version)
   router.mirrored = true
   try {
     router.stack.forEach((layer, index) => {
       if (!layer.route && layer.handle.length === 4) return // error handlers never match a clean request
+      if (run.includes(index)) return
       // A string and a one-element array differ, as in Express: '/' matches every path, ['/'] only '/'.
       const spec = layer.spec
       const paths = Array.isArray(spec) ? spec.flat(Infinity) : spec
@@ -48,13 +47,7 @@ export function mirrorStack(engine: NativeServer, router: Router): void {
       if (layer.route?.methods._all) methodNames.push('ALL')
       engine.insertRoute(index, paths as string | string[], layer.end, methodNames)
     })
-    // express.static layers before any other layer: nothing in JS runs before them, so the
-    // engine answers for them (a request they pass on reaches JS without them).
-    for (const [index, layer] of router.stack.entries()) {
-      const files = layer.route ? undefined : nativeStatic(layer.handle)
-      if (files === undefined) break
-      engine.insertStatic(index, files.root, files.options)
-    }
+    engine.commitRoutes()
   } catch {
     engine.disableRoutes()
   }

@@ -5,37 +5,28 @@
 // guard. Such a request is answered as for a file that does not exist. The rule is the engine's
 // (crates/xsys-http/src/static_path.rs), in one place for this middleware and the native stage.
 //
-// When such a middleware is among the app's leading layers, the engine answers for it
-// (crates/xsys-static, see docs/static-files.md): nativeStatic() gives what it needs, the
-// options read once here with serve-static's and send's own rules.
+// When such a middleware is among the app's leading layers, it compiles into the app's native
+// prelude (./prelude.ts) and the engine answers for it (crates/xsys-static, see
+// docs/static-files.md): the middleware carries its native stage, built from its options read
+// once here with serve-static's and send's own rules.
 import createError from 'http-errors'
 import createServeStatic from 'serve-static'
 import type { ServerResponse } from 'node:http'
 import { resolve } from 'node:path'
 import { native } from './binding'
+import { isNotNative, type NativeStage, type StageError } from './middleware/options'
 import { parseUrl } from './request'
+import { kNativeStage } from './symbols'
 
 type StaticOptions = createServeStatic.ServeStaticOptions<ServerResponse>
-type NativeOptions = Parameters<InstanceType<typeof native.NativeServer>['insertStatic']>[2]
-
-/** An express.static middleware the engine can answer for: its root and options. */
-export interface NativeStatic {
-  root: string
-  options: NativeOptions
-}
-
-const natives = new WeakMap<object, NativeStatic>()
-
-/** The engine's version of `handle`, if `handle` is an express.static it can answer for. */
-export function nativeStatic(handle: unknown): NativeStatic | undefined {
-  return typeof handle === 'function' ? natives.get(handle) : undefined
-}
+type NativeOptions = Parameters<typeof native.StaticStage.create>[1]
+type Middleware = createServeStatic.RequestHandler<ServerResponse> & { [kNativeStage]?: NativeStage }
 
 export function staticFiles(root: string, options?: StaticOptions): createServeStatic.RequestHandler<ServerResponse> {
   const serve = createServeStatic(root, options)
   const fallthrough = options?.fallthrough !== false
   // the name serve-static's middleware has, which stack inspections look for
-  const middleware = function serveStatic(req, res, next) {
+  const middleware: Middleware = function serveStatic(req, res, next) {
     const method = req.method
     if (method === 'GET' || method === 'HEAD') {
       const path = parseUrl(req as { url: string }).pathname
@@ -46,46 +37,56 @@ export function staticFiles(root: string, options?: StaticOptions): createServeS
       }
     }
     serve(req, res, next)
-  } as createServeStatic.RequestHandler<ServerResponse>
-  const compiled = compile(root, options)
-  if (compiled !== undefined) natives.set(middleware, compiled)
+  }
+  middleware[kNativeStage] = nativeStage(root, options)
   return middleware
+}
+
+/** The engine's stage for these files, or why the JS middleware serves them wherever it sits. */
+function nativeStage(root: string, options: StaticOptions | undefined): NativeStage {
+  const read = readOptions(options)
+  if (typeof read === 'string') return { kind: 'static', stage: undefined, reason: read, headerNames: [] }
+  try {
+    // A file that falls through leaves the response as it was: no header to watch for.
+    return { kind: 'static', stage: native.StaticStage.create(resolve(root), read), reason: undefined, headerNames: [] }
+  } catch (error) {
+    if (!isNotNative(error as StageError)) throw error
+    return { kind: 'static', stage: undefined, reason: (error as Error).message, headerNames: [] }
+  }
 }
 
 /**
  * serve-static's and send's reading of the options (send reads them on every request; they are
- * read once here, which is the same for an options object nobody changes afterwards), or
- * undefined for what only the JS middleware does: a setHeaders function, send's start/end, a
- * value send would throw for on every request.
+ * read once here, which is the same for an options object nobody changes afterwards), or why
+ * only the JS middleware can honour them: a setHeaders function, send's start/end, a value send
+ * would throw for on every request.
  */
-function compile(root: string, options: StaticOptions | undefined): NativeStatic | undefined {
+function readOptions(options: StaticOptions | undefined): NativeOptions | string {
   // serve-static reads through Object.create(options): inherited properties count.
   const opts: Record<string, unknown> = Object.create(options ?? null)
-  if (opts.setHeaders || opts.start !== undefined || opts.end !== undefined) return undefined
+  if (opts.setHeaders) return 'setHeaders is a JS function'
+  if (opts.start !== undefined || opts.end !== undefined) return "send's start / end options are read in JS"
   const flag = (name: string, fallback: boolean) => (opts[name] !== undefined ? Boolean(opts[name]) : fallback)
   const dotfiles = opts.dotfiles !== undefined ? opts.dotfiles : 'ignore'
-  if (dotfiles !== 'ignore' && dotfiles !== 'allow' && dotfiles !== 'deny') return undefined
+  if (dotfiles !== 'ignore' && dotfiles !== 'allow' && dotfiles !== 'deny') return 'dotfiles is not "allow", "deny" or "ignore" (send throws for it)'
   const extensions = list(opts.extensions, [])
   const index = list(opts.index, ['index.html'])
-  if (extensions === undefined || index === undefined) return undefined
+  if (extensions === undefined || index === undefined) return 'extensions or index is not a string or an array of strings (send throws for it)'
   // serve-static sets maxage to `maxage || maxAge || 0`; send then reads `maxAge || maxage`.
   const maxAge = opts.maxAge || opts.maxage || 0
-  if (typeof maxAge !== 'string' && typeof maxAge !== 'number' && typeof maxAge !== 'boolean') return undefined
+  if (typeof maxAge !== 'string' && typeof maxAge !== 'number' && typeof maxAge !== 'boolean') return 'maxAge is not a number or a string'
   return {
-    root: resolve(root),
-    options: {
-      acceptRanges: flag('acceptRanges', true),
-      cacheControl: flag('cacheControl', true),
-      dotfiles,
-      etag: flag('etag', true),
-      extensions,
-      fallthrough: opts.fallthrough !== false,
-      immutable: flag('immutable', false),
-      index,
-      lastModified: flag('lastModified', true),
-      maxAge: typeof maxAge === 'string' ? maxAge : Number(maxAge),
-      redirect: opts.redirect !== false,
-    },
+    acceptRanges: flag('acceptRanges', true),
+    cacheControl: flag('cacheControl', true),
+    dotfiles,
+    etag: flag('etag', true),
+    extensions,
+    fallthrough: opts.fallthrough !== false,
+    immutable: flag('immutable', false),
+    index,
+    lastModified: flag('lastModified', true),
+    maxAge: typeof maxAge === 'string' ? maxAge : Number(maxAge),
+    redirect: opts.redirect !== false,
   }
 }
 

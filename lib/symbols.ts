@@ -37,3 +37,19 @@ export const kSetKnownHeader = Symbol('xypriss.setKnownHeader')
 export const kHasKnownHeader = Symbol('xypriss.hasKnownHeader')
 /** On a response: its locals, once made. */
 export const kLocals = Symbol('xypriss.locals')
+/** On a helmet / cors / rateLimit middleware: what its native stage is (see middleware/options.ts). */
+export const kNativeStage = Symbol('xypriss.nativeStage')
+/** On a request the native prelude ran for: the plan it ran (see prelude.ts). */
+export const kPrelude = Symbol('xypriss.prelude')
+/** On such a request and its response: what the prelude decided, as the engine wrote it. */
+export const kPreludeText = Symbol('xypriss.preludeText')
+/** On a response: the prelude's header names not taken into JS yet (undefined once taken or without prelude). */
+export const kPreludeNames = Symbol('xypriss.preludeNames')
+/** On a response: its headers hold the prelude's (the engine must not add them again). */
+export const kPreludeTaken = Symbol('xypriss.preludeTaken')
+/** On a response: takes the prelude's headers into its own (see response.ts). */
+export const kTakePrelude = Symbol('xypriss.takePrelude')
+/** On such a request: the plan, kept for `req.rateLimit` after the router consumed kPrelude. */
+export const kPreludePlan = Symbol('xypriss.preludePlan')
+/** On a response: its head goes out in Latin-1 whatever its body (see response.ts FLAG_UTF8_HEAD). */
+export const kLatin1Head = Symbol('xypriss.latin1Head')

@@ -2,7 +2,7 @@
 // Bench app "production stack": helmet, cors, a rate limit, static files, then a JSON router, with
 // the npm middleware an Express user installs. RATE_LIMIT sets the limit per client per hour (the
 // 429 scenario sets it to 1); otherwise it is high enough never to trigger.
-// bench/servers/express-prod.js and xypriss-prod.js are identical except for the require line.
+// xypriss-prod.js is this file with xypriss's own helmet, cors and rateLimit required instead.
 const express = require('express');
 const helmet = require('helmet');
 const cors = require('cors');

@@ -14,10 +14,12 @@ export enum Tag {
   Drain = 5,
   ConnectionClosed = 6,
   Closed = 7,
+  PreludeNotices = 8,
+  Dropped = 9,
 }
 
 /** Tags at or above this one are unknown: the rest of the batch cannot be read. */
-export const TAG_COUNT = 8
+export const TAG_COUNT = 10
 
 /** A request's method by its number (Node's http.METHODS). */
 export const METHODS: readonly string[] = [
@@ -88,21 +90,24 @@ export enum RequestEvent {
   Id = 1,
   /** the id of its connection */
   Connection = 2,
-  /** 0 or 1 */
+  /** 0 or 1; plus 2 for a request beyond server.maxRequestsPerSocket, which Node drops ('dropRequest', then 503) */
   HttpMinor = 3,
   /** its index in METHODS; -1: the method is the next value */
   Method = 4,
   /** BodyKind: none, streams as Body events, whole (the next value), or the connection is handed over (the next value: what followed the head) */
   Body = 5,
+  /** 1 when the native prelude ran for it (its decisions are the last value), else 0 */
+  Prelude = 6,
   /** how many numbers follow: the stack version, then the indices of the layers whose path matches; 0 when not known */
-  Candidates = 6,
-  Stride = 7,
+  Candidates = 7,
+  Stride = 8,
 }
 // Values of the Request event, in order:
 // - method: string, when its number is -1
 // - url: string: the request target as sent, latin1
 // - headers: string: `name\nvalue\n...`, names lower-case, latin1
 // - body: Buffer, when `body` is Whole (all of it) or HandedOver (what followed the head)
+// - prelude: string, when `prelude` is 1: what the native prelude decided (plan, notices, req.rateLimit values, headers; see xsys-http's prelude), latin1
 
 /** Numbers of the Body event after its tag; Stride counts the tag too. */
 export enum BodyEvent {
@@ -145,3 +150,26 @@ export enum ConnectionClosedEvent {
 export enum ClosedEvent {
   Stride = 1,
 }
+
+/** Numbers of the PreludeNotices event after its tag; Stride counts the tag too. */
+export enum PreludeNoticesEvent {
+  /** the native prelude's id */
+  Plan = 1,
+  /** what its rate limiters saw on their first request (3 bits each: came, X-Forwarded-For, Forwarded) */
+  Bits = 2,
+  Stride = 3,
+}
+
+/** Numbers of the Dropped event after its tag; Stride counts the tag too. */
+export enum DroppedEvent {
+  /** a connection closed as accepted, beyond server.maxConnections: 4 or 6; 0 on a Unix socket, which has no addresses or ports */
+  Family = 1,
+  /** the client's port */
+  RemotePort = 2,
+  /** the server's port */
+  LocalPort = 3,
+  Stride = 4,
+}
+// Values of the Dropped event, in order:
+// - remoteAddress: string: the client's address (not on a Unix socket)
+// - localAddress: string: the server's address (not on a Unix socket)

@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream'
 import { native } from '../binding'
 import { errors } from '../errors'
-import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kRawHeaderList, kRawHeaders } from '../symbols'
+import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kPrelude, kPreludePlan, kPreludeText, kRawHeaderList, kRawHeaders } from '../symbols'
 import type { TargetReading } from '../target'
 import { settle } from './completions'
 import { cleanDestroyCompletesAtOnce, unreadRequestEndsAtFinish } from './node-behaviour'
@@ -61,7 +61,13 @@ export class EngineIncomingMessage {
   [kCandidates]: number[] | undefined = undefined;
   [kConsuming] = false;
   [kTrailers]: [raw: string[], trailers: Record<string, string>] | undefined = undefined;
-  [kReadableState]: ReadableState | undefined = undefined
+  [kReadableState]: ReadableState | undefined = undefined;
+  /** The native prelude's plan, until the app's router skipped the layers it ran (see ./prelude.ts). */
+  [kPrelude]: object | undefined = undefined;
+  /** The same, kept for `req.rateLimit`. */
+  [kPreludePlan]: object | undefined = undefined;
+  /** What the prelude decided for this request. */
+  [kPreludeText]: string | undefined = undefined
 
   constructor(
     id: number,
@@ -157,10 +163,12 @@ export class EngineIncomingMessage {
     this[kRawHeaderList] = value
   }
 
+  /** From the same lines as `headers` (Node 20 cuts both to maxHeadersCount, not rawHeaders). */
   get headersDistinct(): Record<string, string[]> {
     const out: Record<string, string[]> = Object.create(null)
-    const parts = this.rawHeaders
-    for (let i = 0; i + 1 < parts.length; i += 2) (out[parts[i].toLowerCase()] ??= []).push(parts[i + 1])
+    const raw = this[kRawHeaders]
+    const parts = raw.length === 0 ? [] : raw.split('\n')
+    for (let i = 0; i + 1 < parts.length; i += 2) (out[parts[i]] ??= []).push(parts[i + 1])
     return out
   }
 

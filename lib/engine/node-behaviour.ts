@@ -86,3 +86,16 @@ export const cleanDestroyCompletesAtOnce = ask(() => {
   })
   return completed
 })
+
+// The two below live in Node's native parser and in a closure of net.Server that no throwaway
+// object reaches, so they go by the major version: both changed in Node 22.
+const nodeMajor = Number(process.versions.node.split('.')[0])
+
+/**
+ * A head with more header lines than `server.maxHeadersCount` (1000 when null): refused with 431
+ * since Node 22; Node 20 takes it, `req.headers` cut to the count.
+ */
+export const refusesExtraHeaderLines = nodeMajor >= 22
+
+/** `server.maxConnections = 0` drops every connection since Node 22; Node 20 takes it as no limit. */
+export const zeroMaxConnectionsDropsAll = nodeMajor >= 22

@@ -1,8 +1,9 @@
 // Node's http.Server options (`http.createServer(options)` and the server's properties of the same
 // names) that the engine has no setting for: each is honoured as Node's default behaviour, and a
 // value the engine cannot honour is refused with XYP_ERR_NOT_SUPPORTED rather than ignored. The
-// README lists them. headersTimeout, keepAliveTimeout, maxHeaderSize and timeout are the server's
-// own settings (lib/engine/server.ts).
+// README lists them. headersTimeout, requestTimeout, keepAliveTimeout, maxHeaderSize,
+// maxHeadersCount, maxRequestsPerSocket, maxConnections and timeout are the server's own settings,
+// honoured at any value (lib/engine/server.ts).
 import http from 'node:http'
 import { errors } from '../errors'
 import { defaultHighWaterMark } from './node-behaviour'
@@ -31,12 +32,6 @@ function anyDelay(initial: number, engine: string): Rule {
 }
 
 export const OPTION_RULES: Readonly<Record<string, Rule>> = {
-  // Refused for now unless at Node's default; the engine is to honour these natively.
-  maxRequestsPerSocket: only(0, 'the engine serves any number of requests on a connection'),
-  maxConnections: unset('the engine accepts every connection'),
-  requestTimeout: only(300_000, 'the engine gives a request 300 s to arrive whole'),
-  maxHeadersCount: only(null, 'the engine applies its own limit on the number of headers'),
-
   // Node's defaults, which the engine always does.
   highWaterMark: only(defaultHighWaterMark, "the engine's backpressure threshold is the running Node's default"),
   requireHostHeader: only(true, 'the engine refuses an HTTP/1.1 request without Host'),

@@ -6,14 +6,46 @@ import { EventEmitter } from 'node:events'
 import { STATUS_CODES } from 'node:http'
 import { native } from '../binding'
 import { errors } from '../errors'
-import { kChunkedByDefault, kHasKnownHeader, kHead, kId, kKeepAlive, kNativeETag, kOnAbort, kOnDrain, kOutHeaders, kServer, kSetKnownHeader, kStreaming } from '../symbols'
+import {
+  kChunkedByDefault,
+  kHasKnownHeader,
+  kHead,
+  kId,
+  kKeepAlive,
+  kLatin1Head,
+  kNativeETag,
+  kOnAbort,
+  kOnDrain,
+  kOutHeaders,
+  kPreludeNames,
+  kPreludeTaken,
+  kPreludeText,
+  kServer,
+  kSetKnownHeader,
+  kStreaming,
+  kTakePrelude,
+} from '../symbols'
 import { respondBytes, respondString } from './completions'
 import { dumpUnread, type EngineIncomingMessage } from './incoming-message'
 import { kAnswering } from './socket'
 import { defaultHighWaterMark, flatHeadersAppend, writableFinishedAtFinish, writesJoinPerTick } from './node-behaviour'
+import { preludeHeaders } from './prelude'
 
 /** Response flag for the engine: `res.sendDate = false`. */
 const FLAG_NO_DATE = 4
+/** Response flag for the engine: the headers hold the native prelude's (see ./prelude.ts). */
+const FLAG_PRELUDE_IN_JS = 8
+/**
+ * Response flag for the engine: the head goes out as UTF-8. Node writes the head together with
+ * the first body data when that is a string in UTF-8 (not chunked), in the string's encoding, so
+ * Latin-1 characters in header values then take their UTF-8 bytes.
+ */
+const FLAG_UTF8_HEAD = 16
+
+/** Whether Node writes the head in UTF-8 with this first body data (see FLAG_UTF8_HEAD). */
+function utf8Head(chunk: unknown, encoding: unknown): boolean {
+  return typeof chunk === 'string' && chunk.length !== 0 && (encoding === undefined || encoding === 'utf8')
+}
 
 // Chunks written while the response is corked (Node 24: until the tick ends), their total size,
 // the cork count, and whether a write said false and 'drain' is owed.
@@ -121,7 +153,17 @@ export class EngineServerResponse {
   [kJoined]: Buffer[] | undefined = undefined;
   [kJoinedLength] = 0;
   [kCorked] = 0;
-  [kNeedDrain] = false
+  [kNeedDrain] = false;
+  /** What the native prelude decided for the request, when it ran (see ./prelude.ts). */
+  [kPreludeText]: string | undefined = undefined;
+  /**
+   * The names of the headers the prelude may have set, while those are still only the engine's:
+   * touching one takes them all into this response's own, in front, as if the middleware had set them.
+   */
+  [kPreludeNames]: Set<string> | undefined = undefined;
+  [kPreludeTaken] = false;
+  /** Express's res.send() keeps a string body where Express makes a Buffer: the head stays Latin-1. */
+  [kLatin1Head] = false
 
   constructor(req: EngineIncomingMessage, server?: { forget(id: number): void }) {
     this.req = req
@@ -184,10 +226,25 @@ export class EngineServerResponse {
 
   // ---- Node headers API ----
 
+  /** Takes the native prelude's headers into this response's own, in front: they were set first. */
+  [kTakePrelude](): void {
+    this[kPreludeNames] = undefined
+    const text = this[kPreludeText]
+    if (text === undefined || this[kPreludeTaken]) return
+    this[kPreludeTaken] = true
+    const own = this[kOutHeaders]
+    const headers: Record<string, Entry> = Object.create(null)
+    for (const [key, entry] of preludeHeaders(text)) headers[key] = entry
+    // a name JS set too (through Node's own OutgoingMessage methods) keeps the prelude's place
+    for (const key in own) headers[key] = own[key]
+    this[kOutHeaders] = headers
+  }
+
   setHeader(name: string, value: OutValue): this {
     if (this.headersSent) throw errors.headersSent('set')
     const key = validKey(name)
     validateValue(name, value)
+    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
     this[kOutHeaders][key] = [name, value]
     return this
   }
@@ -196,6 +253,7 @@ export class EngineServerResponse {
     if (this.headersSent) throw errors.headersSent('append')
     const key = validKey(name)
     validateValue(name, value)
+    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
     const existing = this[kOutHeaders][key]
     if (existing === undefined) {
       this[kOutHeaders][key] = [name, value]
@@ -208,30 +266,39 @@ export class EngineServerResponse {
   }
 
   getHeader(name: string): OutValue | undefined {
-    return this[kOutHeaders][keyOf(name)]?.[1]
+    const key = keyOf(name)
+    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
+    return this[kOutHeaders][key]?.[1]
   }
 
   getHeaders(): Record<string, OutValue> {
+    if (this[kPreludeNames] !== undefined) this[kTakePrelude]()
     const out: Record<string, OutValue> = Object.create(null)
     for (const key in this[kOutHeaders]) out[key] = this[kOutHeaders][key][1]
     return out
   }
 
   getHeaderNames(): string[] {
+    if (this[kPreludeNames] !== undefined) this[kTakePrelude]()
     return Object.keys(this[kOutHeaders])
   }
 
   getRawHeaderNames(): string[] {
+    if (this[kPreludeNames] !== undefined) this[kTakePrelude]()
     return Object.values(this[kOutHeaders]).map((e) => e[0])
   }
 
   hasHeader(name: string): boolean {
-    return this[kOutHeaders][keyOf(name)] !== undefined
+    const key = keyOf(name)
+    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
+    return this[kOutHeaders][key] !== undefined
   }
 
   removeHeader(name: string): void {
     if (this.headersSent) throw errors.headersSent('remove')
-    delete this[kOutHeaders][keyOf(name)]
+    const key = keyOf(name)
+    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
+    delete this[kOutHeaders][key]
   }
 
   /**
@@ -240,12 +307,17 @@ export class EngineServerResponse {
    */
   [kSetKnownHeader](key: string, name: string, value: OutValue): void {
     if (this.setHeader !== protoSetHeader || this.headersSent) this.setHeader(name, value)
-    else this[kOutHeaders][key] = [name, value]
+    else {
+      if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
+      this[kOutHeaders][key] = [name, value]
+    }
   }
 
   /** hasHeader() for a lower-case name, from Express's own members (the same unless replaced). */
   [kHasKnownHeader](key: string): boolean {
-    return this.hasHeader === protoHasHeader ? this[kOutHeaders][key] !== undefined : this.hasHeader(key)
+    if (this.hasHeader !== protoHasHeader) return this.hasHeader(key)
+    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
+    return this[kOutHeaders][key] !== undefined
   }
 
   /**
@@ -296,6 +368,7 @@ export class EngineServerResponse {
   /** Node's head block once writeHead() fixed it, null before (middleware test its truthiness). */
   get _header(): string | null {
     if (!this.headersSent) return null
+    if (this[kPreludeNames] !== undefined) this[kTakePrelude]()
     const status = this.sentStatus()
     let head = 'HTTP/1.1 ' + status + ' ' + (this.customReason() ?? (STATUS_CODES[status] || 'unknown')) + '\r\n'
     for (const key in this[kOutHeaders]) {
@@ -333,9 +406,16 @@ export class EngineServerResponse {
     )
   }
 
-  /** For the engine: the entity tag it should add (1 weak, 2 strong) and whether Date is left out. */
+  /** For the engine: the entity tag it should add (1 weak, 2 strong) and the head's flags. */
   private responseFlags(): number {
-    return this.sendDate ? this[kNativeETag] : this[kNativeETag] | FLAG_NO_DATE
+    return this[kNativeETag] | this.headFlags()
+  }
+
+  /** For the engine: whether Date is left out and whether the headers hold the prelude's. */
+  private headFlags(): number {
+    let flags = this.sendDate ? 0 : FLAG_NO_DATE
+    if (this[kPreludeTaken]) flags |= FLAG_PRELUDE_IN_JS
+    return flags
   }
 
   /** The status message when it is not the code's canonical phrase (which the engine writes itself). */
@@ -361,11 +441,13 @@ export class EngineServerResponse {
     return block
   }
 
-  private startStreaming() {
+  private startStreaming(utf8 = false) {
     this.headersSent = true
     this[kStreaming] = true
     this.chunkedEncoding = !this.hasHeader('content-length')
-    native.writeHead(this[kId], this.sentStatus(), this.headerBlock(), this.customReason(), this.sendDate ? 0 : FLAG_NO_DATE)
+    // a chunked body's first write is its size line, in Latin-1: the head goes with that
+    const flags = utf8 && !this.chunkedEncoding ? this.headFlags() | FLAG_UTF8_HEAD : this.headFlags()
+    native.writeHead(this[kId], this.sentStatus(), this.headerBlock(), this.customReason(), flags)
   }
 
   write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), callback?: (err?: Error | null) => void): boolean {
@@ -385,7 +467,7 @@ export class EngineServerResponse {
     const buffer = toChunk(chunk, encoding)
     if (!this[kStreaming]) {
       if (!this.headersSent) this._implicitHeader()
-      this.startStreaming()
+      this.startStreaming(utf8Head(chunk, encoding))
     }
     // As Node: an answer that has no body ignores writes, and never asks to wait.
     if (!this.hasBody()) {
@@ -479,9 +561,10 @@ export class EngineServerResponse {
       const head = this.headerBlock()
       const reason = this.customReason()
       if (chunk == null) {
-        respondString(id, status, head, '', this.sendDate ? 0 : FLAG_NO_DATE, reason)
+        respondString(id, status, head, '', this.headFlags(), reason)
       } else if (typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8')) {
-        respondString(id, status, head, chunk, this.responseFlags(), reason)
+        const flags = utf8Head(chunk, encoding) && !this[kLatin1Head] ? this.responseFlags() | FLAG_UTF8_HEAD : this.responseFlags()
+        respondString(id, status, head, chunk, flags, reason)
       } else {
         respondBytes(id, status, head, toChunk(chunk, encoding as BufferEncoding), this.responseFlags(), reason)
       }

@@ -7,9 +7,9 @@ import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
 import { settle } from './completions'
 import { EngineIncomingMessage } from './incoming-message'
-import { defaultHighWaterMark } from './node-behaviour'
+import { defaultHighWaterMark, refusesExtraHeaderLines, zeroMaxConnectionsDropsAll } from './node-behaviour'
 import { EngineServerResponse } from './server-response'
-import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain } from '../symbols'
+import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kPrelude, kPreludeNames, kPreludePlan, kPreludeText, kTakePrelude } from '../symbols'
 import {
   AbortedEvent,
   BodyEndEvent,
@@ -20,10 +20,13 @@ import {
   ConnectionEvent,
   DrainEvent,
   METHODS,
+  PreludeNoticesEvent,
+  DroppedEvent,
   RequestEvent,
   TAG_COUNT,
   Tag,
 } from './batch-layout'
+import { noticeBits, planId, type PreludePlanInfo, ranStages } from './prelude'
 import { checkOption, OPTION_RULES } from './server-options'
 import { EngineSocket } from './socket'
 import { TunnelSocket } from './tunnel'
@@ -43,25 +46,97 @@ export interface ListenOptions {
   signal?: AbortSignal
 }
 
+/**
+ * Runs a server's handlers on worker threads (`app.listen({ workers })`, lib/engine/workers.ts):
+ * the server binds the listener without serving it, and the supervisor takes it from there.
+ */
+export interface ThreadSupervisor {
+  /** The listener is bound: start the workers, and emit 'listening' once they serve it. */
+  start(listenerId: number): void
+  /** The listener has closed: stop the workers, then call `done`. */
+  stop(done: () => void): void
+}
+
 /** Every engine-backed server that is listening, for `engineStats()`. */
 export const liveServers = new Set<HttpServer>()
 
 // The engine holds a streaming response's unsent bytes up to the running Node's default, as Node does.
 native.setHighWaterMark(defaultHighWaterMark)
 
+interface Settings {
+  headersTimeout: number
+  requestTimeout: number
+  keepAliveTimeout: number
+  maxHeaderSize: number | undefined
+  maxHeadersCount: number | null
+  maxRequestsPerSocket: number
+  maxConnections: number | undefined
+}
+
+const SETTING_NAMES = [
+  'headersTimeout',
+  'requestTimeout',
+  'keepAliveTimeout',
+  'maxHeaderSize',
+  'maxHeadersCount',
+  'maxRequestsPerSocket',
+  'maxConnections',
+] as const satisfies ReadonlyArray<keyof Settings>
+
+/** createServer() options Node's own server validates and stores. */
+const NODE_VALIDATED = ['headersTimeout', 'requestTimeout', 'keepAliveTimeout', 'maxHeaderSize', 'connectionsCheckingInterval'] as const
+
+/** A whole number of ms (or a count) the engine takes: what Node makes of the property's value. */
+function whole(value: unknown): number {
+  const n = Math.floor(Number(value))
+  return Number.isFinite(n) && n > 0 ? Math.min(n, 0xffff_ffff) : 0
+}
+
+/** The settings as the engine takes them, each read the way Node's server reads it. */
+function engineLimits(s: Settings) {
+  // Node's parser: `maxHeaderPairs = maxHeadersCount << 1` when it is a number (else 2000), and
+  // no limit when that is not positive.
+  const pairs = typeof s.maxHeadersCount === 'number' ? s.maxHeadersCount << 1 : 2000
+  const max = s.maxConnections
+  const noConnectionLimit = max === undefined || max === null || Number.isNaN(Number(max)) || (!zeroMaxConnectionsDropsAll && !max)
+  return {
+    headersTimeout: whole(s.headersTimeout),
+    requestTimeout: whole(s.requestTimeout),
+    keepAliveTimeout: whole(s.keepAliveTimeout),
+    // 0 or unset: the process's (`--max-http-header-size`), as Node's parser takes it.
+    maxHeaderSize: whole(s.maxHeaderSize) || http.maxHeaderSize,
+    maxHeadersCount: pairs > 0 ? Math.ceil(pairs / 2) : 0,
+    refuseExtraHeaders: refusesExtraHeaderLines,
+    maxRequestsPerSocket: whole(s.maxRequestsPerSocket),
+    maxConnections: noConnectionLimit ? undefined : Math.max(0, Math.min(Math.ceil(Number(max)), 0xffff_ffff)),
+  }
+}
+
 export class HttpServer extends EventEmitter {
   /** Requests handed to JS handlers by this server. */
   requests = 0
   listening = false
-  private timeouts = { headers: 60_000, keepAlive: 5_000 }
-  maxHeaderSize = 16 * 1024
+  /** Node's server settings the engine honours, as Node's server holds them (its defaults). */
+  private readonly settings: Settings = {
+    headersTimeout: 60_000,
+    requestTimeout: 300_000,
+    keepAliveTimeout: 5_000,
+    maxHeaderSize: undefined,
+    maxHeadersCount: null,
+    maxRequestsPerSocket: 0,
+    maxConnections: undefined,
+  }
   timeout = 0
-  // Node's options the engine has no setting for (server-options.ts): accessors below read Node's
-  // defaults and refuse values the engine cannot honour.
-  declare maxHeadersCount: number | null
+  // The settings' accessors (defined below, as on Node's server: plain properties).
+  declare headersTimeout: number
   declare requestTimeout: number
+  declare keepAliveTimeout: number
+  declare maxHeaderSize: number | undefined
+  declare maxHeadersCount: number | null
   declare maxRequestsPerSocket: number
   declare maxConnections: number | undefined
+  // Node's options the engine has no setting for (server-options.ts): accessors below read Node's
+  // defaults and refuse values the engine cannot honour.
   declare connectionsCheckingInterval: number
   declare highWaterMark: number
   declare requireHostHeader: boolean
@@ -87,6 +162,10 @@ export class HttpServer extends EventEmitter {
   private requestListener: RequestListener | undefined
   /** The app given to the constructor is the only 'request' listener it has ever had. */
   routesMirrorable = true
+  /** The native preludes the engine may have run for requests still to come, by id (see ../prelude.ts). */
+  readonly preludePlans = new Map<number, PreludePlanInfo>()
+  /** Set before listen() when worker threads serve this server's listener. */
+  supervisor: ThreadSupervisor | undefined
   /** The engine's call with a batch (see batch-layout.ts): its numbers, then its values, spread or packed. */
   private readonly onEventsBound = (numbers: Float64Array, packed: unknown[] | undefined, ...values: unknown[]) =>
     this.onEvents(numbers, packed ?? values)
@@ -125,6 +204,20 @@ export class HttpServer extends EventEmitter {
   }
 
   static {
+    // Settable before or after listen(), as on Node's server (`server.keepAliveTimeout = 65_000`
+    // behind a load balancer is the classic): a change reaches the engine at once.
+    for (const name of SETTING_NAMES) {
+      Object.defineProperty(HttpServer.prototype, name, {
+        configurable: true,
+        get(this: HttpServer) {
+          return this.settings[name]
+        },
+        set(this: HttpServer, value: never) {
+          this.settings[name] = value
+          if (this.listening) this.native.setLimits(engineLimits(this.settings))
+        },
+      })
+    }
     for (const [name, rule] of Object.entries(OPTION_RULES)) {
       if (!rule.property) continue
       Object.defineProperty(HttpServer.prototype, name, {
@@ -139,35 +232,28 @@ export class HttpServer extends EventEmitter {
     }
   }
 
-  /** Applies createServer()'s options; an unknown one is ignored, as by Node. */
+  /**
+   * Applies createServer()'s options; an unknown one is ignored, as by Node (which reads
+   * maxHeadersCount, maxRequestsPerSocket and maxConnections only as properties).
+   */
   private configure(options: ServerOptions): void {
+    // Node's own server validates and defaults its timing options (headersTimeout is at most
+    // requestTimeout, and defaults to it when under 60 s): its errors and values, exactly.
+    const timing: Record<string, unknown> = {}
+    for (const name of NODE_VALIDATED) if (options[name] !== undefined) timing[name] = options[name]
+    const node = new http.Server(timing as http.ServerOptions) as unknown as Record<string, unknown>
+    for (const name of ['headersTimeout', 'requestTimeout', 'keepAliveTimeout', 'maxHeaderSize'] as const) {
+      this.settings[name] = node[name] as never
+    }
+    if (options.connectionsCheckingInterval !== undefined) this.optionValues.connectionsCheckingInterval = node.connectionsCheckingInterval
     for (const name of Object.keys(options)) {
       const value = options[name]
-      if (value === undefined) continue
-      if (name === 'headersTimeout' || name === 'keepAliveTimeout' || name === 'maxHeaderSize') {
-        this[name] = value as number
-      } else if (name in OPTION_RULES) {
+      if (value === undefined || name === 'connectionsCheckingInterval') continue
+      if (name in OPTION_RULES) {
         checkOption(name, value)
         if (OPTION_RULES[name].property) this.optionValues[name] = value
       }
     }
-  }
-
-  // Settable before or after listen(), as on Node's server (`server.keepAliveTimeout = 65_000`
-  // behind a load balancer is the classic).
-  get headersTimeout(): number {
-    return this.timeouts.headers
-  }
-  set headersTimeout(ms: number) {
-    this.timeouts.headers = ms
-    if (this.listening) this.native.setTimeouts(ms, this.timeouts.keepAlive)
-  }
-  get keepAliveTimeout(): number {
-    return this.timeouts.keepAlive
-  }
-  set keepAliveTimeout(ms: number) {
-    this.timeouts.keepAlive = ms
-    if (this.listening) this.native.setTimeouts(this.timeouts.headers, ms)
   }
 
   /**
@@ -188,7 +274,12 @@ export class HttpServer extends EventEmitter {
     const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
     const [first, second, third] = args
     let options: ListenOptions
-    if (first !== null && typeof first === 'object') options = first
+    if (first !== null && typeof first === 'object') {
+      options = first
+      // 0 (or none) is no workers, as for app.listen()
+      const workers = (first as { workers?: unknown }).workers
+      if (workers !== undefined && workers !== 0) throw errors.notSupported('server.listen({ workers }) (app.listen({ workers }) runs an app on worker threads)')
+    }
     // As Node: a string that is not a port number is a Unix socket path.
     else if (typeof first === 'string' && first !== '' && !Number.isInteger(Number(first))) options = { path: first, backlog: second as number | undefined }
     else {
@@ -207,16 +298,7 @@ export class HttpServer extends EventEmitter {
   private listenOn(where: { path?: string; host?: string; port: number; backlog?: number }, shownHost: string | undefined, shownPort: number): this {
     this.requestListener = this.listenerCount('request') === 1 ? (this.listeners('request')[0] as RequestListener) : undefined
     try {
-      const info = this.native.listen(
-        {
-          ...where,
-          headersTimeout: this.headersTimeout,
-          keepAliveTimeout: this.keepAliveTimeout,
-          maxHeaderSize: this.maxHeaderSize,
-          maxHeaders: this.maxHeadersCount ?? undefined,
-        },
-        this.onEventsBound,
-      )
+      const info = this.native.listen({ ...where, limits: engineLimits(this.settings), serving: this.supervisor === undefined }, this.onEventsBound)
       // A Unix socket's address is its path, as in Node.
       this.addressInfo = info.family === 'Unix' ? info.address : info
     } catch (error) {
@@ -224,6 +306,22 @@ export class HttpServer extends EventEmitter {
       process.nextTick(() => this.emit('error', error))
       return this
     }
+    this.listening = true
+    liveServers.add(this)
+    if (this.supervisor !== undefined) this.supervisor.start(this.native.listenerId()!)
+    else process.nextTick(() => this.emit('listening'))
+    return this
+  }
+
+  /**
+   * Serves, from this (worker) thread, the listener `listenerId` another thread of the process
+   * bound: requests come here as if this server had bound it. `threadKey` names this thread to
+   * the listener's owner.
+   */
+  serveShared(listenerId: number, threadKey: number): this {
+    this.requestListener = this.listenerCount('request') === 1 ? (this.listeners('request')[0] as RequestListener) : undefined
+    const info = this.native.attach(listenerId, threadKey, this.onEventsBound)
+    this.addressInfo = info.family === 'Unix' ? info.address : info
     this.listening = true
     liveServers.add(this)
     process.nextTick(() => this.emit('listening'))
@@ -326,6 +424,7 @@ export class HttpServer extends EventEmitter {
             const kind = numbers[at + RequestEvent.Body] as BodyKind
             const body: boolean | Buffer | [Buffer] =
               kind === BodyKind.None ? false : kind === BodyKind.Streams ? true : kind === BodyKind.Whole ? (batch[v++] as Buffer) : [batch[v++] as Buffer]
+            const prelude = numbers[at + RequestEvent.Prelude] === 1 ? (batch[v++] as string) : undefined
             const count = numbers[at + RequestEvent.Candidates]
             let candidates: number[] | undefined
             if (count !== 0) {
@@ -342,6 +441,7 @@ export class HttpServer extends EventEmitter {
               headers,
               body,
               candidates,
+              prelude,
             )
             break
           }
@@ -433,11 +533,39 @@ export class HttpServer extends EventEmitter {
             }
             break
           }
+          case Tag.PreludeNotices: {
+            i += PreludeNoticesEvent.Stride
+            this.preludePlans.get(numbers[at + PreludeNoticesEvent.Plan])?.notices(numbers[at + PreludeNoticesEvent.Bits])
+            break
+          }
+          case Tag.Dropped: {
+            i += DroppedEvent.Stride
+            const family = numbers[at + DroppedEvent.Family]
+            // a Unix socket has no addresses; the values are taken whether or not anyone listens
+            const remoteAddress = family === 0 ? undefined : (batch[v++] as string)
+            const localAddress = family === 0 ? undefined : (batch[v++] as string)
+            // Node's 'drop': a connection closed as accepted, beyond maxConnections.
+            if (this.listenerCount('drop') === 0) break
+            const data =
+              family === 0
+                ? undefined
+                : {
+                    localAddress,
+                    localPort: numbers[at + DroppedEvent.LocalPort],
+                    localFamily: family === 4 ? 'IPv4' : 'IPv6',
+                    remoteAddress,
+                    remotePort: numbers[at + DroppedEvent.RemotePort],
+                    remoteFamily: family === 4 ? 'IPv4' : 'IPv6',
+                  }
+            this.emit('drop', data)
+            break
+          }
           case Tag.Closed:
             i += ClosedEvent.Stride
             this.native.release()
             liveServers.delete(this)
-            this.emit('close')
+            if (this.supervisor !== undefined) this.supervisor.stop(() => this.emit('close'))
+            else this.emit('close')
             break
           default:
             throw new Error(`unknown engine event ${String(tag)}`)
@@ -463,23 +591,57 @@ export class HttpServer extends EventEmitter {
     headers: string,
     body: boolean | Buffer | [Buffer],
     candidates: number[] | undefined,
+    prelude: string | undefined,
   ) {
     this.requests++
     const socket = this.sockets.get(connection)!
     // [head]: a connection handed over, with what came after its head (see the engine's batch).
     if (Array.isArray(body)) return this.handOver(id, socket, method, url, httpMinor, headers, body[0])
+    // 2 set: beyond maxRequestsPerSocket on its connection.
+    const dropped = httpMinor >= 2
+    httpMinor &= 1
     socket.currentRequest = id
     socket.touch()
     const req = new this.requestClass(id, socket, method, url, httpMinor, headers, body)
     if (candidates !== undefined) req[kCandidates] = candidates
     const res = new this.responseClass(req, this)
+    if (prelude !== undefined) this.attachPrelude(req, res, prelude)
     this.exchanges.set(id, res)
+    if (dropped) {
+      // As Node: the handlers never see it; 'dropRequest', then 503 (the engine says close).
+      this.emit('dropRequest', req, socket)
+      res.writeHead(503)
+      res.end()
+      if (body !== true) req.complete = true
+      return
+    }
     const listener = this.requestListener
     if (listener !== undefined) listener.call(this, req, res)
     else if (this.listenerCount('checkContinue') !== 0 && req.headers.expect === '100-continue') this.emit('checkContinue', req, res)
     else this.emit('request', req, res)
     // As Node's parser, which completes a message it holds whole right after the 'request' event.
     if (body !== true) req.complete = true
+  }
+
+  /**
+   * A request the native prelude ran for: the app's router skips the layers it ran (kPrelude), the
+   * response starts with the headers it set (taken into JS when JS touches one, see
+   * server-response.ts), and the rate limiters hear what their first request showed.
+   */
+  private attachPrelude(req: EngineIncomingMessage, res: EngineServerResponse, text: string) {
+    const plan = this.preludePlans.get(planId(text))
+    res[kPreludeText] = text
+    if (plan === undefined) {
+      // Not a plan installed here: keep its headers, and let JS run every layer.
+      res[kTakePrelude]()
+      return
+    }
+    req[kPrelude] = plan.ranUpTo(ranStages(text))
+    req[kPreludePlan] = plan
+    req[kPreludeText] = text
+    res[kPreludeNames] = plan.headerNames
+    const bits = noticeBits(text)
+    if (bits !== 0) plan.notices(bits)
   }
 
   /** CONNECT, or an Upgrade with listeners: Node's `'connect'` / `'upgrade'` with the socket. */

@@ -2,7 +2,7 @@
 // mounted paths strip `req.url`, `next('route')` / `next('router')`, error layers, params,
 // rejected promises reaching `next(err)`, and the automatic OPTIONS response.
 import { parseUrl } from '../request'
-import { kCandidates, kParsedUrl } from '../symbols'
+import { kCandidates, kParsedUrl, kPrelude } from '../symbols'
 import type { TargetReading } from '../target'
 import type { NextFunction, Params } from '../types'
 import { type Handler, Layer, type LayerMatch, type PathSpec, type RouteEntry } from './layer'
@@ -24,6 +24,20 @@ export interface RoutedRequest {
   [kParsedUrl]: TargetReading | undefined
   /** The engine's matching layers for this request, `[stackVersion, index, ...]`. */
   [kCandidates]?: number[]
+  /** The native prelude's plan when the engine ran a router's leading layers (see ../prelude.ts). */
+  [kPrelude]?: object
+}
+
+/** What the router needs of a native prelude's plan: which of its layers the engine ran. */
+export interface CompiledLayers {
+  router: unknown
+  /** The layers, in stack order, and their stack indices when compiled. */
+  layers: Layer[]
+  indices: number[]
+  /** The first stack index after them. */
+  resume: number
+  /** Called when the stack no longer has them where they were compiled (changed behind the router's back). */
+  stale?(): void
 }
 
 /** What the automatic OPTIONS answer writes. */
@@ -64,6 +78,8 @@ export function createRouter(options: RouterOptions = {}): Router {
   const router = function router(req: RoutedRequest, res: RoutedResponse, next: NextFunction) {
     ;(router as Router).handle(req, res, next)
   } as Router
+  // Express's name, which stack inspections look for (the bundler renames the function)
+  Object.defineProperty(router, 'name', { value: 'router' })
   Object.setPrototypeOf(router, routerProto)
   router.caseSensitive = Boolean(options.caseSensitive)
   router.mergeParams = Boolean(options.mergeParams)
@@ -160,6 +176,20 @@ routerProto.handle = function handle(this: Router, req: RoutedRequest, res: Rout
     if (this.mirrored && engineMatch[0] === this.version) candidates = engineMatch
   }
   const candidateUrl = req.url
+  // The engine's native prelude ran this router's leading layers for this request: they are
+  // skipped, once (a request dispatched again runs them in JS, as Express would).
+  let compiled: Layer[] | undefined
+  const plan = req[kPrelude] as CompiledLayers | undefined
+  if (plan !== undefined && plan.router === this) {
+    req[kPrelude] = undefined
+    let inPlace = true
+    for (let i = 0; i < plan.indices.length; i++) inPlace &&= stack[plan.indices[i]] === plan.layers[i]
+    if (inPlace) idx = plan.resume
+    else {
+      compiled = plan.layers
+      plan.stale?.()
+    }
+  }
   // the callback, once the values these had on entry are put back
   const savedBaseUrl = req.baseUrl
   const savedNext = req.next
@@ -227,6 +257,7 @@ routerProto.handle = function handle(this: Router, req: RoutedRequest, res: Rout
         idx = candidates[candidateAt]
       }
       layer = stack[idx++]
+      if (compiled?.includes(layer)) continue
       route = layer.route
       try {
         match = layer.match(path)

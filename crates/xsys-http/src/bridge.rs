@@ -1,11 +1,12 @@
-//! Events from the I/O threads to the one thread that runs the handlers.
+//! Events from the I/O threads to the JS threads that run the handlers.
 //!
-//! Every request, body chunk and disconnect becomes an [`Event`] in an [`EventQueue`]. The queue
-//! wakes its consumer only when it goes from empty to non-empty, so under load one wake-up
-//! carries many events: the consumer drains everything that accumulated while it was busy.
+//! Every request, body chunk and disconnect becomes an [`Event`] in the [`EventQueue`] of the JS
+//! thread that handles the request (one queue per thread; see `threads`). The queue wakes its
+//! consumer only when it goes from empty to non-empty, so under load one wake-up carries many
+//! events: the consumer drains everything that accumulated while it was busy.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -63,6 +64,11 @@ pub struct RequestHead {
     pub body: BodyPayload,
     /// Which layers can match, when the route mirror knows; `None` means JS scans the stack.
     pub candidates: Option<LayerCandidates>,
+    /// What the native prelude decided, when it ran (see prelude.rs for the layout).
+    pub prelude: Option<Bytes>,
+    /// Beyond Node's `server.maxRequestsPerSocket` on its connection: the handlers drop it as
+    /// Node does ('dropRequest', then 503).
+    pub beyond_max_requests: bool,
 }
 
 #[derive(Debug)]
@@ -83,11 +89,21 @@ pub enum Event {
     ConnectionClosed { id: u64 },
     /// The server stopped accepting and every connection has closed.
     Closed,
+    /// What the native prelude's rate limiters saw on their first request, for JS to log as
+    /// express-rate-limit does, when no request has carried it to JS (see prelude.rs).
+    PreludeNotices { plan: u32, bits: u32 },
+    /// A connection closed as it was accepted, beyond Node's `server.maxConnections` (Node's
+    /// 'drop'); no addresses on a Unix socket.
+    Dropped {
+        remote: Option<std::net::SocketAddr>,
+        local: Option<std::net::SocketAddr>,
+    },
 }
 
 /// Counters for the benchmark report: how well wake-ups are batched.
 #[derive(Debug, Default)]
 pub struct QueueStats {
+    pub requests: AtomicU64,
     pub events: AtomicU64,
     pub wakeups: AtomicU64,
     pub drains: AtomicU64,
@@ -98,12 +114,20 @@ pub struct EventQueue {
     state: Mutex<QueueState>,
     waker: Box<dyn Wake>,
     pub stats: QueueStats,
+    /// Requests dispatched to this queue's thread and not finished: what the least-loaded choice
+    /// compares (see `threads`).
+    in_flight: AtomicUsize,
+    /// The thread takes no new request and gets `Closed` once its last one is done.
+    closing: AtomicBool,
+    closed_sent: AtomicBool,
 }
 
 struct QueueState {
     events: Vec<Event>,
     /// A wake-up is on its way and has not drained yet: no need for another.
     scheduled: bool,
+    /// The consumer is gone: events are dropped instead of kept for nobody.
+    shut: bool,
 }
 
 impl EventQueue {
@@ -112,22 +136,92 @@ impl EventQueue {
             state: Mutex::new(QueueState {
                 events: Vec::with_capacity(64),
                 scheduled: false,
+                shut: false,
             }),
             waker: Box::new(waker),
             stats: QueueStats::default(),
+            in_flight: AtomicUsize::new(0),
+            closing: AtomicBool::new(false),
+            closed_sent: AtomicBool::new(false),
         })
     }
 
-    pub fn push(&self, event: Event) {
+    /// Queues an event for the consumer; false (and the event dropped) once it is gone.
+    pub fn push(&self, event: Event) -> bool {
+        let request = matches!(event, Event::Request(_));
         let wake = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.shut {
+                return false;
+            }
             state.events.push(event);
             !std::mem::replace(&mut state.scheduled, true)
         };
         self.stats.events.fetch_add(1, Ordering::Relaxed);
+        if request {
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        }
         if wake {
             self.stats.wakeups.fetch_add(1, Ordering::Relaxed);
             self.waker.wake();
+        }
+        true
+    }
+
+    /// The consumer is gone (its thread ended or released the server): what is queued and what
+    /// comes later is dropped.
+    pub fn shut(&self) {
+        let dropped = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.shut = true;
+            std::mem::take(&mut state.events)
+        };
+        drop(dropped);
+    }
+
+    pub fn is_shut(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).shut
+    }
+
+    /// Requests dispatched here and not finished yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The thread takes no new request (see `close_when_idle`).
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
+    }
+
+    /// Counts one more request for this thread, unless it is closing.
+    pub(crate) fn start_request(&self) -> bool {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        if self.closing.load(Ordering::SeqCst) {
+            self.request_done();
+            return false;
+        }
+        true
+    }
+
+    pub(crate) fn request_done(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 && self.closing.load(Ordering::SeqCst)
+        {
+            self.send_closed();
+        }
+    }
+
+    /// No new request from now on; `Closed` follows once those in flight are done.
+    pub(crate) fn close_when_idle(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        if self.in_flight.load(Ordering::SeqCst) == 0 {
+            self.send_closed();
+        }
+    }
+
+    /// `Closed`, once per queue (the server's close and the thread's own may both send it).
+    pub(crate) fn send_closed(&self) {
+        if !self.closed_sent.swap(true, Ordering::SeqCst) {
+            self.push(Event::Closed);
         }
     }
 
@@ -174,5 +268,31 @@ mod tests {
             "a push after a drain wakes again"
         );
         assert_eq!(queue.stats.max_batch.load(Ordering::Relaxed), 100);
+    }
+
+    #[test]
+    fn a_shut_queue_drops_what_it_held_and_refuses_more() {
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let queue = EventQueue::new(CountingWake(wakes.clone()));
+        assert!(queue.push(Event::BodyEnd { id: 1 }));
+        queue.shut();
+        assert!(!queue.push(Event::BodyEnd { id: 2 }));
+        assert!(queue.drain().is_empty());
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_closing_queue_takes_no_request_and_is_closed_once_its_last_one_is_done() {
+        let queue = EventQueue::new(CountingWake(Arc::default()));
+        assert!(queue.start_request());
+        assert!(queue.start_request());
+        queue.close_when_idle();
+        assert!(!queue.start_request(), "closing: no new request");
+        queue.request_done();
+        assert!(queue.drain().is_empty(), "one request is still in flight");
+        queue.request_done();
+        assert!(matches!(queue.drain()[..], [Event::Closed]));
+        queue.send_closed();
+        assert!(queue.drain().is_empty(), "Closed is sent once");
     }
 }

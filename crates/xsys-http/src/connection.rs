@@ -1,8 +1,8 @@
 //! One connection: hyper serving it over the wire reader and writer, and the service that turns
 //! each request hyper dispatches into an event for the handlers (or answers it natively).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -21,19 +21,26 @@ use crate::handover::HandOver;
 use crate::head::NoDate;
 use crate::native;
 use crate::request_body::{self, BodyPump, Inline};
-use crate::routing::{Routed, RoutingMirror};
+use crate::routing::{self, Entered};
 use crate::shutdown::Closing;
-use crate::wire::{ConnectionWire, HandOverKind, Lingering, Timeouts, WireIo};
+use crate::threads::JsThreads;
+use crate::wire::{
+    ConnectionWire, HandOverKind, HeadLimits, Lingering, Timeouts, WireIo, CLOSE_KEPT_OPEN,
+};
 
 /// What every connection of a server shares.
 pub(crate) struct Shared {
-    pub(crate) queue: Arc<EventQueue>,
-    /// `timeout=N` for the Keep-Alive header, None when keepAliveTimeout is 0.
+    /// The JS threads that serve the listener; each request goes to one of them.
+    pub(crate) threads: Arc<JsThreads>,
+    /// `timeout=N[, max=M]` for the Keep-Alive header, None when keepAliveTimeout is 0.
     keep_alive_hint: RwLock<Option<http::HeaderValue>>,
     pub(crate) timeouts: Arc<Timeouts>,
-    pub(crate) routing: Arc<RoutingMirror>,
-    /// Request heads over this many bytes are refused (431).
-    max_header_size: usize,
+    /// Node's maxHeaderSize and maxHeadersCount, taken by each connection when accepted.
+    head_limits: RwLock<HeadLimits>,
+    /// Node's `server.maxRequestsPerSocket`; 0 for none.
+    max_requests: AtomicU32,
+    /// Node's `server.maxConnections`; negative for none.
+    max_connections: AtomicI64,
     /// A body announced with a Content-Length up to this size, and arriving with its head, is
     /// read before dispatch.
     inline_body_limit: usize,
@@ -43,15 +50,11 @@ pub(crate) struct Shared {
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
-/// hyper's own limit on request headers when none is set.
-const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
+/// hyper's read buffer bound when none is set (its `DEFAULT_MAX_BUFFER_SIZE`).
+const HYPER_DEFAULT_MAX_BUFFER: usize = 8192 + 4096 * 100;
 
 impl Shared {
-    pub(crate) fn new(
-        queue: Arc<EventQueue>,
-        routing: Arc<RoutingMirror>,
-        limits: &crate::Limits,
-    ) -> Self {
+    pub(crate) fn new(threads: Arc<JsThreads>, limits: &crate::Limits) -> Self {
         let mut builder = http1::Builder::new();
         builder
             .timer(hyper_util::rt::TokioTimer::new())
@@ -66,37 +69,61 @@ impl Shared {
             .auto_date_header(false)
             // No pipeline_flush: with it, hyper 1.12 drops the automatic 400/431 of a malformed
             // request (the aggregated flush never happens before the connection closes).
-            .max_header_size(limits.max_header_size);
-        // hyper's default is 100 headers, kept in arrays on the stack; an explicit count makes it
-        // fill heap arrays of that size for every request (measured ~2% of the I/O thread).
-        if limits.max_headers != HYPER_DEFAULT_MAX_HEADERS {
-            builder.max_headers(limits.max_headers);
-        }
+            ;
+        // No max_header_size nor max_headers for hyper: the wire reader measures heads as Node
+        // does and refuses them itself, and compacts long ones so that hyper keeps its default
+        // of 100 header lines in arrays on the stack (an explicit count makes it fill heap
+        // arrays of that size for every request).
         let shared = Shared {
-            queue,
+            threads,
             keep_alive_hint: RwLock::new(None),
             timeouts: Arc::new(Timeouts::new(limits.headers_timeout, limits.keep_alive)),
-            routing,
-            max_header_size: limits.max_header_size,
+            head_limits: RwLock::new(limits.head),
+            max_requests: AtomicU32::new(0),
+            max_connections: AtomicI64::new(-1),
             inline_body_limit: limits.inline_body_limit,
             builder,
             connections: AtomicUsize::new(0),
         };
-        shared.set_timeouts(limits.headers_timeout, limits.keep_alive);
+        shared.set_limits(limits);
         shared
     }
 
-    /// Node's `server.headersTimeout` and `server.keepAliveTimeout`: every connection follows
-    /// them from its next wait on, and the Keep-Alive hint changes at once.
-    pub(crate) fn set_timeouts(&self, headers: Duration, keep_alive: Duration) {
-        self.timeouts.set(headers, keep_alive);
-        let hint = (!keep_alive.is_zero())
-            .then(|| http::HeaderValue::from_str(&format!("timeout={}", keep_alive.as_secs())).ok())
+    /// Node's server settings changed while listening: the timeouts and maxRequestsPerSocket
+    /// apply to every connection from its next wait or request on, the Keep-Alive hint at once,
+    /// maxConnections at the next accept, the head limits to connections accepted from now on
+    /// (as Node's parser takes them when a connection comes).
+    pub(crate) fn set_limits(&self, limits: &crate::Limits) {
+        self.timeouts.set(limits.headers_timeout, limits.keep_alive);
+        self.timeouts.set_request(limits.request_timeout);
+        *self.head_limits.write().unwrap_or_else(|e| e.into_inner()) = limits.head;
+        self.max_requests
+            .store(limits.max_requests_per_socket, Ordering::Relaxed);
+        self.max_connections.store(
+            limits.max_connections.map_or(-1, i64::from),
+            Ordering::Relaxed,
+        );
+        // As Node: `timeout=N` in whole seconds, `, max=M` with maxRequestsPerSocket.
+        let hint = (!limits.keep_alive.is_zero())
+            .then(|| {
+                let max = match limits.max_requests_per_socket {
+                    0 => String::new(),
+                    max => format!(", max={max}"),
+                };
+                let text = format!("timeout={}{max}", limits.keep_alive.as_secs());
+                http::HeaderValue::from_str(&text).ok()
+            })
             .flatten();
         *self
             .keep_alive_hint
             .write()
             .unwrap_or_else(|e| e.into_inner()) = hint;
+    }
+
+    /// Node's maxConnections: a connection beyond it is closed as it is accepted.
+    pub(crate) fn accepts_another(&self) -> bool {
+        let max = self.max_connections.load(Ordering::Relaxed);
+        max < 0 || (self.connections.load(Ordering::Relaxed) as i64) < max
     }
 }
 
@@ -108,8 +135,9 @@ pub(crate) struct Peers {
 
 struct Connection {
     info: ConnectionInfo,
-    /// The handlers know this connection once its addresses were sent with a first request.
-    announced: AtomicBool,
+    /// The JS threads that know this connection: its addresses went to each with the first
+    /// request it sent there. Each hears of its close.
+    announced: Mutex<Vec<Arc<EventQueue>>>,
     shared: Arc<Shared>,
     wire: Arc<ConnectionWire>,
     streams: Arc<ConnectionStreams>,
@@ -121,7 +149,7 @@ where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let wire = Arc::new(ConnectionWire::new(
-        shared.routing.listeners.clone(),
+        shared.threads.listeners.clone(),
         shared.timeouts.clone(),
     ));
     let connection = Arc::new(Connection {
@@ -130,18 +158,27 @@ where
             remote: peers.remote,
             local: peers.local,
         },
-        announced: AtomicBool::new(false),
+        announced: Mutex::default(),
         shared: shared.clone(),
         wire: wire.clone(),
         streams: Arc::default(),
     });
     wire.close_after(connection.streams.clone());
     shared.connections.fetch_add(1, Ordering::Relaxed);
-    let io = TokioIo::new(WireIo::new(stream, wire, shared.max_header_size));
+    let head_limits = *shared.head_limits.read().unwrap_or_else(|e| e.into_inner());
+    let io = TokioIo::new(WireIo::new(stream, wire, head_limits));
     let service_connection = connection.clone();
     let service = service_fn(move |req| handle(req, service_connection.clone()));
+    // hyper's buffer must hold any head the reader lets through whole.
+    let builder = if head_limits.max_bytes() > HYPER_DEFAULT_MAX_BUFFER {
+        let mut builder = shared.builder.clone();
+        builder.max_buf_size(head_limits.max_bytes() + 8192);
+        std::borrow::Cow::Owned(builder)
+    } else {
+        std::borrow::Cow::Borrowed(&shared.builder)
+    };
     // with_upgrades: a 101 (or a 2xx to CONNECT) hands the socket to the tunnel.
-    let serving = shared.builder.serve_connection(io, service).with_upgrades();
+    let serving = builder.serve_connection(io, service).with_upgrades();
     let streams = connection.streams.clone();
     tokio::select! {
         () = closing.supervise(serving) => {}
@@ -151,10 +188,28 @@ where
     // Responses whose bodies hyper released early are over for the handlers only now.
     streams.connection_closed(Exchange::report_lost);
     shared.connections.fetch_sub(1, Ordering::Relaxed);
-    if connection.announced.load(Ordering::Acquire) {
-        shared.queue.push(Event::ConnectionClosed {
+    let announced = std::mem::take(&mut *connection.announced());
+    for queue in announced {
+        queue.push(Event::ConnectionClosed {
             id: connection.info.id,
         });
+    }
+}
+
+impl Connection {
+    fn announced(&self) -> std::sync::MutexGuard<'_, Vec<Arc<EventQueue>>> {
+        self.announced.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends the connection's addresses to the thread of `queue` before its first request there.
+    fn announce_to(&self, queue: &Arc<EventQueue>) {
+        let mut announced = self.announced();
+        if !announced.iter().any(|known| Arc::ptr_eq(known, queue)) {
+            // Threads that are gone hear nothing more.
+            announced.retain(|known| !known.is_shut());
+            announced.push(queue.clone());
+            queue.push(Event::Connection(self.info.clone()));
+        }
     }
 }
 
@@ -174,6 +229,24 @@ impl std::fmt::Display for CloseConnection {
     }
 }
 impl std::error::Error for CloseConnection {}
+
+/// A request counted in its thread's load before it has a slot: given back if the request
+/// ends first (answered natively, or its connection failed meanwhile).
+struct Counted<'a>(Option<&'a EventQueue>);
+
+impl Counted<'_> {
+    fn hand_to_slot(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        if let Some(queue) = self.0.take() {
+            queue.request_done();
+        }
+    }
+}
 
 /// Frees a dispatched request's slot if the service future is dropped before the response
 /// head went out (the connection failed), and tells the handlers.
@@ -202,7 +275,7 @@ async fn handle(
     // the two parsers, and the engine does not guess its way through it.
     let Some(recorded) = wire
         .next_recording()
-        .filter(|r| r.lines == req.headers().len())
+        .filter(|r| r.given == req.headers().len())
     else {
         wire.engine_refuses(number);
         return Ok(native::refusal(StatusCode::BAD_REQUEST));
@@ -213,14 +286,25 @@ async fn handle(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
         ));
     }
-    let mut tunnel = recorded.hand_over.map(|kind| HandOver {
+    let hand_over = recorded.hand_over;
+    let mut tunnel = hand_over.map(|kind| HandOver {
         connect: kind == HandOverKind::Connect,
         upgrade: hyper::upgrade::on(&mut req),
         already_delivered: 0,
         paused: false,
     });
-    let (parts, mut body) = req.into_parts();
+    let (mut parts, mut body) = req.into_parts();
+    // hyper's view (every Connection line) decides the connection's fate, as llhttp's does Node's.
     let keep_alive = wants_keep_alive(parts.version, &parts.headers);
+    if let Some(lines) = recorded.app_lines {
+        // What Node's req.headers holds: the first lines, as recorded (hyper had only some).
+        parts.headers = headers_of(&recorded.raw_headers, lines);
+    }
+    // Node's maxRequestsPerSocket: the last request's answer says close (the connection stays
+    // open all the same, as with Node), and a request beyond it is the handlers' to drop (503).
+    let max_requests = shared.max_requests.load(Ordering::Relaxed);
+    let last_allowed = max_requests != 0 && number >= u64::from(max_requests);
+    let beyond_max_requests = max_requests != 0 && number > u64::from(max_requests);
     // HTTP/1.1 without Host gets Node's server's own (chunked, empty) 400.
     if parts.version == http::Version::HTTP_11 && !parts.headers.contains_key(http::header::HOST) {
         return Ok(native::missing_host());
@@ -242,21 +326,57 @@ async fn handle(
     // the reader refuses other bytes, and targets Node's parser refuses, before hyper parses it.
     let target_text = std::str::from_utf8(&target).ok();
     let path = target_text.and_then(|target| crate::target::read(target).pathname);
-    // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the routes.
-    let routed = match (target_text, path) {
-        (Some(target), Some(path)) if tunnel.is_none() => {
-            shared
-                .routing
-                .route(&parts.method, target, path, &parts.headers)
+    // The JS thread with the least work takes the request; it counts it from here on.
+    let Some(thread) = shared.threads.acquire(hand_over).await else {
+        if tunnel.is_some() {
+            return Err(CloseConnection("no thread listens for the hand-over"));
         }
-        _ => Routed::Dispatch(None),
+        // The server is closing and no thread is left to answer.
+        return Ok(native::refusal(StatusCode::SERVICE_UNAVAILABLE));
     };
-    let candidates = match routed {
-        Routed::Native(mut response) => {
-            complete_head(&mut response, keep_alive, &shared.keep_alive_hint);
+    let queue = &thread.queue;
+    let counted = Counted(Some(queue));
+    // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the app:
+    // the app's native prelude and route mirror (the thread's own) answer, or say what the
+    // handlers get.
+    let entered = match (target_text, path) {
+        (Some(target), Some(path)) if tunnel.is_none() && !beyond_max_requests => routing::enter(
+            &thread.routing,
+            queue,
+            &parts.method,
+            &parts.headers,
+            target,
+            path,
+            connection.info.remote,
+        ),
+        _ => Entered::dispatch(),
+    };
+    let (candidates, prelude, carried_headers, settlement) = match entered {
+        Entered::Answered(mut response) => {
+            drop(counted);
+            if last_allowed {
+                wire.says_close_kept_open();
+            }
+            complete_head(
+                &mut response,
+                keep_alive,
+                last_allowed,
+                &shared.keep_alive_hint,
+            );
             return Ok(response);
         }
-        Routed::Dispatch(candidates) => candidates,
+        Entered::Dispatch {
+            candidates,
+            carried,
+        } => match carried {
+            Some(carried) => (
+                candidates,
+                Some(carried.text()),
+                Some(carried.headers),
+                Some(carried.settlement),
+            ),
+            None => (candidates, None, None, None),
+        },
     };
 
     let id = Exchange::next_id();
@@ -268,7 +388,7 @@ async fn handle(
             id,
             body,
             control.clone(),
-            shared.queue.clone(),
+            queue.clone(),
             awaits_continue,
             already_read,
             Exchange::report_cut_short,
@@ -313,11 +433,7 @@ async fn handle(
         }
     };
 
-    if !connection.announced.swap(true, Ordering::AcqRel) {
-        shared
-            .queue
-            .push(Event::Connection(connection.info.clone()));
-    }
+    connection.announce_to(queue);
     let head = RequestHead {
         id,
         connection: connection.info.id,
@@ -331,15 +447,30 @@ async fn handle(
         headers: parts.headers,
         body: payload,
         candidates,
+        prelude,
+        beyond_max_requests,
     };
     let (respond, response) = oneshot::channel();
     let handed_over = tunnel.is_some();
-    Exchange::global().register(id, respond, pump, shared.queue.clone(), raw_headers, tunnel);
+    // The slot gives the thread's count back when the request ends.
+    counted.hand_to_slot();
+    Exchange::global().register(
+        id,
+        respond,
+        pump,
+        queue.clone(),
+        raw_headers,
+        tunnel,
+        settlement,
+    );
     let mut guard = AbortGuard { id, armed: true };
-    shared.queue.push(Event::Request(Box::new(head)));
+    if !queue.push(Event::Request(Box::new(head))) {
+        // The thread died since it was chosen: the guard closes the request.
+        return Err(CloseConnection("the request's thread is gone"));
+    }
     if let Some(received) = cut_short {
         if !received.is_empty() {
-            shared.queue.push(Event::Body {
+            queue.push(Event::Body {
                 id,
                 chunk: received,
             });
@@ -375,9 +506,39 @@ async fn handle(
     response.body().goes_out_on(&connection.streams);
     // A handed-over connection's head was written raw by the handler: nothing is added.
     if !handed_over {
-        complete_head(&mut response, keep_alive, &shared.keep_alive_hint);
+        if let Some(headers) = carried_headers {
+            crate::prelude::finish(&mut response, headers);
+        }
+        if last_allowed {
+            wire.says_close_kept_open();
+        }
+        complete_head(
+            &mut response,
+            keep_alive,
+            last_allowed,
+            &shared.keep_alive_hint,
+        );
     }
     Ok(response)
+}
+
+/// A header map of the first `lines` lines of a recording (`name\nvalue\n...`).
+fn headers_of(raw: &[u8], lines: usize) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::with_capacity(lines.min(raw.len() / 2));
+    let mut parts = raw.split(|&b| b == b'\n');
+    for _ in 0..lines {
+        let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
+            break;
+        };
+        // The reader checked both, as strictly as the http crate.
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name),
+            http::HeaderValue::from_bytes(value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    headers
 }
 
 /// HTTP/1.1 keeps the connection unless the client says close; HTTP/1.0 only if it asks.
@@ -398,10 +559,13 @@ fn wants_keep_alive(version: http::Version, headers: &http::HeaderMap) -> bool {
 /// turned `sendDate` off), then, on a kept-alive connection, `Connection: keep-alive` and
 /// `Keep-Alive: timeout=5` (clients and byte-for-byte comparisons with Express expect them), else
 /// `Connection: close`. The timeout is `server.keepAliveTimeout` in seconds: the engine's own
-/// idle limit is never shorter.
+/// idle limit is never shorter. From the `last_allowed` request of maxRequestsPerSocket on, Node
+/// says `Connection: close` on a connection it keeps open: hyper is told a word it keeps the
+/// connection for, which the response writer puts as `close`.
 fn complete_head(
     response: &mut Response<ResponseBody>,
     keep_alive: bool,
+    last_allowed: bool,
     keep_alive_hint: &RwLock<Option<http::HeaderValue>>,
 ) {
     let send_date = response.extensions().get::<NoDate>().is_none();
@@ -417,6 +581,13 @@ fn complete_head(
         headers.insert(
             http::header::CONNECTION,
             http::HeaderValue::from_static("close"),
+        );
+        return;
+    }
+    if last_allowed {
+        headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static(CLOSE_KEPT_OPEN),
         );
         return;
     }

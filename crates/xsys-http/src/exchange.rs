@@ -21,6 +21,7 @@ use crate::bridge::{Event, EventQueue};
 use crate::handover::{HandOver, TunnelMessage, TunnelShared};
 use crate::head::ResponseHead;
 use crate::native::EntityTag;
+use crate::prelude::Settlement;
 use crate::request_body::BodyPump;
 use crate::Error;
 
@@ -38,33 +39,6 @@ impl ReadyResponse {
     pub fn send(self) {
         // A closed receiver means the client left in between; the abort event covers it.
         let _ = self.sender.send(self.response);
-    }
-}
-
-/// A request completed by its handler whose response is still to be built (see
-/// [`Exchange::complete`]). Dropped unanswered, it closes the connection.
-pub struct Completion {
-    sender: ResponseSender,
-}
-
-impl Completion {
-    /// The whole response: `head` and `body`, with Express's entity tag when `etag` asks for one.
-    pub fn ready(self, head: ResponseHead, body: Bytes, etag: EntityTag) -> ReadyResponse {
-        let mut head = head;
-        fix_content_length(&mut head.headers, &body);
-        if let Some(tag) = etag.of(&body) {
-            head.headers.insert(http::header::ETAG, tag);
-            head.case.note("ETag");
-        }
-        let body = if body.is_empty() && announces_nonzero_length(&head.headers) {
-            ResponseBody::none()
-        } else {
-            ResponseBody::full(body)
-        };
-        ReadyResponse {
-            sender: self.sender,
-            response: head.into_response(body),
-        }
     }
 }
 
@@ -89,7 +63,22 @@ pub(crate) struct Slot {
     /// For a handed-over connection: the upgrade hyper completes once the head is written, and
     /// the raw head the handler is writing.
     tunnel: Option<(HandOver, Vec<u8>)>,
+    /// The queue of the JS thread that handles the request.
     queue: Arc<EventQueue>,
+    /// The native prelude ran for the request: its rate-limit hits to settle, and the response's
+    /// head is completed with its headers on the way out (see prelude.rs).
+    prelude: Option<Settlement>,
+    /// The request counts in its thread's load (until it ends, or its connection is handed over).
+    counted: bool,
+}
+
+impl Slot {
+    /// The request no longer counts in its thread's load.
+    fn uncount(&mut self) {
+        if std::mem::take(&mut self.counted) {
+            self.queue.request_done();
+        }
+    }
 }
 
 impl Drop for Slot {
@@ -97,12 +86,47 @@ impl Drop for Slot {
         if let Some(pump) = &self.pump {
             pump.close();
         }
+        self.uncount();
         IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A request completed by its handler whose response is still to be built (see
+/// [`Exchange::complete`]). Dropped unanswered, it closes the connection (and the prelude's
+/// rate-limit hits settle as aborted).
+pub struct Completion {
+    sender: ResponseSender,
+    /// The native prelude ran for the request: settled with the response's status, and the head
+    /// completed with its headers on the way out.
+    prelude: Option<Settlement>,
+}
+
+impl Completion {
+    /// The whole response: `head` and `body`, with Express's entity tag when `etag` asks for one.
+    pub fn ready(self, head: ResponseHead, body: Bytes, etag: EntityTag) -> ReadyResponse {
+        let prelude = self.prelude.map(|mut settlement| {
+            settlement.finish(head.status.as_u16());
+        });
+        let mut head = head;
+        fix_content_length(&mut head.headers, &body);
+        if let Some(tag) = etag.of(&body) {
+            head.headers.insert(http::header::ETAG, tag);
+            head.case.note("ETag");
+        }
+        let body = if body.is_empty() && announces_nonzero_length(&head.headers) {
+            ResponseBody::none()
+        } else {
+            ResponseBody::full(body)
+        };
+        ReadyResponse {
+            sender: self.sender,
+            response: head.into_response_for(body, prelude.is_some()),
+        }
+    }
+}
 
 /// Process-wide: ids are unique across servers so the binding needs no server handle to answer.
 pub struct Exchange {
@@ -139,6 +163,9 @@ impl Exchange {
             .unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Registers a dispatched request; `queue`'s thread has counted it in its load already
+    /// (the slot gives the count back when the request ends).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn register(
         &self,
         id: u64,
@@ -147,6 +174,7 @@ impl Exchange {
         queue: Arc<EventQueue>,
         raw_headers: Option<Bytes>,
         tunnel: Option<HandOver>,
+        prelude: Option<Settlement>,
     ) {
         IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
         let tunnel = tunnel.map(|upgrade| (upgrade, Vec::new()));
@@ -156,8 +184,30 @@ impl Exchange {
             queue,
             raw_headers,
             tunnel,
+            prelude,
+            counted: true,
         };
         self.shard(id).insert(id, slot);
+    }
+
+    /// The JS thread behind `queue` is gone: every request it had is closed, as its connection
+    /// would be if the thread had destroyed it (the client sees a closed connection, never a
+    /// wait for an answer that cannot come).
+    pub(crate) fn abandon_queue(&self, queue: &Arc<EventQueue>) {
+        let mut orphans = Vec::new();
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            let ids: Vec<u64> = shard
+                .iter()
+                .filter(|(_, slot)| Arc::ptr_eq(&slot.queue, queue))
+                .map(|(id, _)| *id)
+                .collect();
+            orphans.extend(ids.into_iter().filter_map(|id| shard.remove(&id)));
+        }
+        // Outside the shard locks: ending a stream wakes its connection.
+        for slot in orphans {
+            close_connection(slot);
+        }
     }
 
     /// The request's header lines as sent (names in their case, in order), while it is in flight
@@ -230,7 +280,7 @@ impl Exchange {
     /// Completes the request now, before its response is built: the [`Completion`] builds and
     /// sends it later, on any thread, so the handler's thread pays only for this.
     pub fn complete(&self, id: u64) -> Result<Completion, Error> {
-        let slot = self.take(id)?;
+        let mut slot = self.take(id)?;
         match &slot.state {
             SlotState::AwaitingHead(_) => {}
             SlotState::Streaming { .. } | SlotState::Tunnel { .. } => {
@@ -240,10 +290,11 @@ impl Exchange {
         if let Some(pump) = &slot.pump {
             pump.finish();
         }
+        let prelude = slot.prelude.take();
         let SlotState::AwaitingHead(sender) = take_state(slot) else {
             unreachable!("checked above")
         };
-        Ok(Completion { sender })
+        Ok(Completion { sender, prelude })
     }
 
     /// Sends the head now and streams the body through `write` and `end`.
@@ -255,6 +306,13 @@ impl Exchange {
             .ok_or_else(|| Error::unknown_request(id))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = StreamShared::new(id, slot.queue.clone(), Exchange::report_lost);
+        let prelude = match slot.prelude.as_mut() {
+            Some(settlement) => {
+                settlement.head_sent(head.status.as_u16());
+                true
+            }
+            None => false,
+        };
         let previous = std::mem::replace(
             &mut slot.state,
             SlotState::Streaming {
@@ -264,7 +322,8 @@ impl Exchange {
         );
         match previous {
             SlotState::AwaitingHead(sender) => {
-                let _ = sender.send(head.into_response(ResponseBody::stream(rx, shared)));
+                let _ =
+                    sender.send(head.into_response_for(ResponseBody::stream(rx, shared), prelude));
                 Ok(())
             }
             sent => {
@@ -304,9 +363,12 @@ impl Exchange {
 
     /// Ends a streaming response, with an optional last chunk. Completes the request.
     pub fn end(&self, id: u64, last: Option<Bytes>) -> Result<(), Error> {
-        let slot = self.take(id)?;
+        let mut slot = self.take(id)?;
         if let Some(pump) = &slot.pump {
             pump.finish();
+        }
+        if let Some(mut settlement) = slot.prelude.take() {
+            settlement.finish_streamed();
         }
         match take_state(slot) {
             SlotState::Streaming { chunks, shared } => {
@@ -338,15 +400,19 @@ impl Exchange {
     /// Drops the connection under the request without a (complete) response, as
     /// `socket.destroy()` does in Node.
     pub fn destroy(&self, id: u64) -> Result<(), Error> {
-        let slot = self.take(id)?;
-        if let SlotState::Streaming { chunks, shared } = take_state(slot) {
-            let _ = chunks.send(Err(()));
-            shared.destroyed();
-        }
-        // An unanswered head sender dropped here makes the service fail, which closes the
-        // connection; a dropped tunnel sender makes the tunnel close it.
+        close_connection(self.take(id)?);
         Ok(())
     }
+}
+
+/// Drops the connection under a request that is over for the handlers.
+fn close_connection(slot: Slot) {
+    if let SlotState::Streaming { chunks, shared } = take_state(slot) {
+        let _ = chunks.send(Err(()));
+        shared.destroyed();
+    }
+    // An unanswered head sender dropped here makes the service fail, which closes the
+    // connection; a dropped tunnel sender makes the tunnel close it.
 }
 
 /// A Content-Length that disagrees with the body it announces would desynchronise the

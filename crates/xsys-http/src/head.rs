@@ -19,7 +19,25 @@ pub struct ResponseHead {
     pub(crate) case: CaseKey,
     /// Node's `res.sendDate`: false leaves the Date header out.
     pub(crate) send_date: bool,
+    /// The headers hold the native prelude's too (JS took them into its own), so none are added.
+    pub(crate) prelude_in_js: bool,
+    /// Written in UTF-8 (see `with_utf8_head`).
+    pub(crate) utf8: bool,
 }
+
+/// The marker of a response whose head goes out in UTF-8 (see [`ResponseHead::with_utf8_head`]):
+/// the stages' headers put in front are written so too.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Utf8Head;
+
+/// The marker a response carries when JS took the stages' headers into its own (it read or
+/// changed one of them): its head is complete as it is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeadersInJs;
+
+/// The case of a response's own header names, kept until the stages' headers are put in front.
+#[derive(Debug, Clone)]
+pub(crate) struct DeferredCase(pub(crate) CaseKey);
 
 /// On a response whose handler turned `sendDate` off.
 #[derive(Debug, Clone, Copy)]
@@ -59,12 +77,37 @@ impl ResponseHead {
             reason: None,
             case,
             send_date: true,
+            prelude_in_js: false,
+            utf8: false,
         })
     }
 
     /// Leaves the Date header out (Node's `res.sendDate = false`).
     pub fn without_date(mut self) -> Self {
         self.send_date = false;
+        self
+    }
+
+    /// Says the headers already hold what the native prelude set for the request (JS read or
+    /// changed one of them and took them all).
+    pub fn with_prelude_headers(mut self) -> Self {
+        self.prelude_in_js = true;
+        self
+    }
+
+    /// The head goes out as UTF-8, as Node writes it when the first body data is a string in
+    /// UTF-8 (`end('text')`): Node then writes head and body as one string in that encoding, so
+    /// a value (or status message) with characters past U+007F takes their UTF-8 bytes.
+    pub fn with_utf8_head(mut self) -> Self {
+        self.utf8 = true;
+        utf8_values(&mut self.headers);
+        if let Some(reason) = &self.reason {
+            if let Some(utf8) = latin1_as_utf8(reason.as_bytes()) {
+                if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(utf8) {
+                    self.reason = Some(reason);
+                }
+            }
+        }
         self
     }
 
@@ -77,6 +120,26 @@ impl ResponseHead {
         self.reason = Some(phrase);
         Ok(self)
     }
+}
+
+/// Header values with bytes past 0x7F (a JS string's Latin-1 characters) re-encoded as UTF-8.
+pub(crate) fn utf8_values(headers: &mut HeaderMap) {
+    for value in headers.values_mut() {
+        if let Some(utf8) = latin1_as_utf8(value.as_bytes()) {
+            if let Ok(converted) = HeaderValue::from_bytes(&utf8) {
+                *value = converted;
+            }
+        }
+    }
+}
+
+/// The UTF-8 bytes of Latin-1 text, or `None` when it is ASCII (nothing changes).
+fn latin1_as_utf8(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.is_ascii() {
+        return None;
+    }
+    let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+    Some(text.into_bytes())
 }
 
 /// An app's Transfer-Encoding without `chunked` last (`gzip`): Node sends the body unframed and
@@ -106,10 +169,28 @@ impl ResponseHead {
     /// The response hyper writes: these status and headers, the names in the app's case, the
     /// reason phrase Node would write.
     pub(crate) fn into_response(self, body: ResponseBody) -> Response<ResponseBody> {
+        self.into_response_for(body, false)
+    }
+
+    /// [`into_response`](Self::into_response); `prelude`: the native prelude's headers still go
+    /// in front (on the I/O thread, see prelude.rs), so the case map is made there.
+    pub(crate) fn into_response_for(
+        self,
+        body: ResponseBody,
+        prelude: bool,
+    ) -> Response<ResponseBody> {
         let mut response = Response::new(body);
         *response.status_mut() = self.status;
         *response.headers_mut() = self.headers;
-        if let Some(extensions) = self.case.extensions() {
+        if prelude {
+            if self.prelude_in_js {
+                response.extensions_mut().insert(HeadersInJs);
+            }
+            if self.utf8 {
+                response.extensions_mut().insert(Utf8Head);
+            }
+            response.extensions_mut().insert(DeferredCase(self.case));
+        } else if let Some(extensions) = self.case.extensions() {
             *response.extensions_mut() = extensions;
         }
         if let Some(reason) = self

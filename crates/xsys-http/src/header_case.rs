@@ -34,6 +34,11 @@ const CACHE_LIMIT: usize = 512;
 pub struct CaseKey(Vec<u8>);
 
 impl CaseKey {
+    /// Room for `bytes` of noted names before growing.
+    pub fn with_capacity(bytes: usize) -> Self {
+        CaseKey(Vec::with_capacity(bytes))
+    }
+
     /// Remembers `name` if hyper's Title-Case would not write it as given.
     pub fn note(&mut self, name: &str) {
         if !is_title_case(name.as_bytes()) {
@@ -44,6 +49,19 @@ impl CaseKey {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The first noted spelling of `lower` (a lower-case name), if any.
+    pub fn spelling(&self, lower: &str) -> Option<&str> {
+        self.0
+            .split(|&b| b == b'\n')
+            .find(|name| name.eq_ignore_ascii_case(lower.as_bytes()))
+            .and_then(|name| std::str::from_utf8(name).ok())
+    }
+
+    /// Adds the names `other` noted, after these.
+    pub fn extend(&mut self, other: &CaseKey) {
+        self.0.extend_from_slice(&other.0);
     }
 
     /// Extensions that make hyper write the noted names as given, or `None` when nothing needs

@@ -1,14 +1,17 @@
 //! The xypriss HTTP engine: hyper 1.x HTTP/1.1 on a shared tokio runtime.
 //!
 //! This crate knows nothing of Node. It accepts connections, reads every request byte before
-//! hyper does (see [`wire`]), answers what it can natively (the default 404 when the route table
-//! says nothing can match, refusals) and hands every other request to a [`bridge::EventQueue`]
-//! as an [`Event`]. Whoever drains the queue (the Node binding) answers through the [`Exchange`]
-//! with the request's id.
+//! hyper does (see [`wire`]), answers what it can natively (the app's leading helmet / CORS /
+//! rate-limit / static-files middleware in its [`prelude`], the default 404 when the route table
+//! says nothing can match, refusals) and hands every other request to the [`bridge::EventQueue`]
+//! of one of the JS threads serving the listener (the least loaded; see [`threads`]) as an
+//! [`Event`]. Whoever drains the queue (the Node binding) answers through the [`Exchange`] with
+//! the request's id.
 //!
-//! Modules depend downwards only: `listener` → `connection` → (`exchange`, `routing`,
-//! `request_body`, `wire`, `shutdown`); `routing` → `static_stage` → (`static_files`,
-//! `static_path`); `static_files` → (`body`, `head`); `exchange` → (`handover`, `body`, `head`, `native`);
+//! Modules depend downwards only: `listener` → `connection` → (`threads`, `request_body`,
+//! `shutdown`); `threads` → (`exchange`, `routing`, `wire`); `routing` → `prelude` → (`body`,
+//! `head`, `native`, `static_path`); `exchange` → (`handover`, `body`, `head`, `native`,
+//! `prelude`);
 //! `body`, `head`, `handover`, `request_body` and `wire` depend on nothing above them (what they
 //! must report upwards, they report through a function they are given).
 
@@ -23,14 +26,14 @@ mod head;
 mod header_case;
 mod listener;
 pub mod native;
+pub mod prelude;
 mod request_body;
 mod routing;
 pub mod runtime;
 mod shutdown;
-mod static_files;
 pub mod static_path;
-pub mod static_stage;
 pub mod target;
+pub mod threads;
 mod wire;
 
 pub use body::set_high_water_mark;
@@ -41,5 +44,7 @@ pub use bridge::{
 pub use error::Error;
 pub use exchange::{Completion, Exchange, ReadyResponse};
 pub use head::ResponseHead;
-pub use listener::{Bound, Limits, ListenOptions, Server};
-pub use routing::RoutingMirror;
+pub use listener::{Bound, Limits, ListenOptions, Listener, Server};
+pub use routing::{route_tables, RouteDraft, RoutingMirror};
+pub use threads::{Attachment, JsThreads};
+pub use wire::HeadLimits;

@@ -1,10 +1,11 @@
 //! Listening: binding the socket as Node does, accepting connections on the shared runtime, and
 //! the [`Server`] handle the binding drives.
 
+use std::collections::HashMap;
 use std::future::poll_fn;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -13,21 +14,28 @@ use tokio::net::TcpListener;
 
 use crate::bridge::{Event, EventQueue};
 use crate::connection::{self, Peers, Shared};
-use crate::routing::RoutingMirror;
 use crate::runtime::runtime;
 use crate::shutdown::{Closer, Watcher};
+use crate::threads::JsThreads;
+use crate::wire::HeadLimits;
 use crate::Error;
 
-/// Bounds that keep one client from holding the server's resources.
+/// Bounds that keep one client from holding the server's resources: Node's server settings of
+/// the same names.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Node's `server.headersTimeout`: time allowed to receive a request head, from the
-    /// connection's start or the head's first byte; then 408 and the close.
+    /// connection's start or the head's first byte; then 408 and the close. Zero for none.
     pub headers_timeout: Duration,
-    /// Request line plus headers, in bytes (Node's default: 16 KiB); beyond it, 431.
-    pub max_header_size: usize,
-    /// Number of request headers; beyond it, 431.
-    pub max_headers: usize,
+    /// Node's `server.requestTimeout`: time allowed to receive a whole request, head and body,
+    /// from the same start; then 408 and the close. Zero for none.
+    pub request_timeout: Duration,
+    /// Node's `maxHeaderSize` and `maxHeadersCount`.
+    pub head: HeadLimits,
+    /// Node's `server.maxRequestsPerSocket`; 0 for none.
+    pub max_requests_per_socket: u32,
+    /// Node's `server.maxConnections`: connections beyond it are closed as they are accepted.
+    pub max_connections: Option<u32>,
     /// A body announced with a Content-Length up to this size, and arriving with its head, is read
     /// before dispatch and comes with the request; a larger, chunked or slower one streams.
     pub inline_body_limit: usize,
@@ -41,8 +49,10 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             headers_timeout: Duration::from_secs(60),
-            max_header_size: 16 * 1024,
-            max_headers: 100,
+            request_timeout: Duration::from_secs(300),
+            head: HeadLimits::default(),
+            max_requests_per_socket: 0,
+            max_connections: None,
             inline_body_limit: 64 * 1024,
             keep_alive: Duration::from_secs(5),
         }
@@ -67,24 +77,82 @@ pub enum Bound {
     Unix(std::path::PathBuf),
 }
 
-pub struct Server {
-    shared: Arc<Shared>,
+/// A listening server as any thread of the process may reach it: the worker threads of an app
+/// find the listener they serve by its id ([`Listener::find`]).
+#[derive(Clone)]
+pub struct Listener(Arc<Listening>);
+
+struct Listening {
+    id: u32,
     bound: Bound,
+    shared: Arc<Shared>,
     closer: Closer,
+}
+
+type Registry = HashMap<u32, Weak<Listening>>;
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    static LISTENERS: OnceLock<Mutex<Registry>> = OnceLock::new();
+    LISTENERS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+impl Listener {
+    /// The listener `id` of this process, until its owner closes it.
+    pub fn find(id: u32) -> Option<Listener> {
+        registry().get(&id).and_then(Weak::upgrade).map(Listener)
+    }
+
+    /// The process-wide id other threads find this listener by.
+    pub fn id(&self) -> u32 {
+        self.0.id
+    }
+
+    pub fn bound(&self) -> &Bound {
+        &self.0.bound
+    }
+
+    /// The JS threads that serve this listener.
+    pub fn threads(&self) -> &Arc<JsThreads> {
+        &self.0.shared.threads
+    }
+
+    /// Open connections (Node's `server.getConnections`).
+    pub fn connections(&self) -> usize {
+        self.0.shared.connections.load(Ordering::Relaxed)
+    }
+
+    /// Node's server settings, changed while listening: the timeouts and maxRequestsPerSocket
+    /// apply to open connections too, maxConnections at the next accept, the head limits to
+    /// connections accepted from now on (as on Node). `inline_body_limit` stays.
+    pub fn set_limits(&self, limits: &Limits) {
+        self.0.shared.set_limits(limits);
+    }
+
+    /// Closes every HTTP connection now, busy or idle (Node's `server.closeAllConnections()`);
+    /// requests in flight are aborted. Handed-over connections are not HTTP any more and stay.
+    pub fn close_all_connections(&self) {
+        self.0.closer.close_all_connections();
+    }
+}
+
+/// The owner's handle: the listener closes when it is closed or dropped.
+pub struct Server {
+    listener: Listener,
 }
 
 impl Server {
     /// Binds synchronously (so EADDRINUSE is known at once), then accepts on the shared runtime.
-    /// When `close` has been called and the last connection is gone, `Event::Closed` is queued.
-    pub fn listen(
-        options: ListenOptions,
-        queue: Arc<EventQueue>,
-        routing: Arc<RoutingMirror>,
-    ) -> Result<Server, Error> {
+    /// Requests go to the JS threads attached to [`Server::threads`] (they wait while none is).
+    /// When `close` has been called and the last connection is gone, `Event::Closed` goes to
+    /// `owner` and to every thread still attached.
+    pub fn listen(options: ListenOptions, owner: Arc<EventQueue>) -> Result<Server, Error> {
         let rt = runtime();
         let _enter = rt.enter();
-        let shared = Arc::new(Shared::new(queue, routing, &options.limits));
         let (closer, watcher) = Closer::new();
+        let shared = Arc::new(Shared::new(JsThreads::new(owner), &options.limits));
         let bound = match &options.path {
             Some(path) => {
                 let listener = std::os::unix::net::UnixListener::bind(path)
@@ -111,45 +179,64 @@ impl Server {
                 Bound::Tcp(local_addr)
             }
         };
-        Ok(Server {
-            shared,
+        static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+        let listening = Arc::new(Listening {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             bound,
+            shared,
             closer,
+        });
+        let mut registry = registry();
+        registry.retain(|_, listening| listening.strong_count() > 0);
+        registry.insert(listening.id, Arc::downgrade(&listening));
+        Ok(Server {
+            listener: Listener(listening),
         })
     }
 
+    /// What other threads may hold of this server.
+    pub fn listener(&self) -> &Listener {
+        &self.listener
+    }
+
     pub fn bound(&self) -> &Bound {
-        &self.bound
+        self.listener.bound()
+    }
+
+    /// The JS threads that serve this listener.
+    pub fn threads(&self) -> &Arc<JsThreads> {
+        self.listener.threads()
     }
 
     /// The TCP address; a Unix socket server has none.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        match self.bound {
-            Bound::Tcp(addr) => Some(addr),
+        match self.bound() {
+            Bound::Tcp(addr) => Some(*addr),
             Bound::Unix(_) => None,
         }
     }
 
     /// Open connections (Node's `server.getConnections`).
     pub fn connections(&self) -> usize {
-        self.shared.connections.load(Ordering::Relaxed)
+        self.listener.connections()
     }
 
-    /// Stops accepting, closes idle connections, lets in-flight requests finish.
+    /// Stops accepting, closes idle connections, lets in-flight requests finish; no other thread
+    /// finds the listener any more.
     pub fn close(&self) {
-        self.closer.close();
+        registry().remove(&self.listener.id());
+        self.listener.0.closer.close();
+        self.threads().stop();
     }
 
-    /// Node's `server.headersTimeout` and `server.keepAliveTimeout`, changed while listening:
-    /// open connections follow them from their next wait on, the Keep-Alive hint at once.
-    pub fn set_timeouts(&self, headers: Duration, keep_alive: Duration) {
-        self.shared.set_timeouts(headers, keep_alive);
+    /// See [`Listener::set_limits`].
+    pub fn set_limits(&self, limits: &Limits) {
+        self.listener.set_limits(limits);
     }
 
-    /// Closes every HTTP connection now, busy or idle (Node's `server.closeAllConnections()`);
-    /// requests in flight are aborted. Handed-over connections are not HTTP any more and stay.
+    /// See [`Listener::close_all_connections`].
     pub fn close_all_connections(&self) {
-        self.closer.close_all_connections();
+        self.listener.close_all_connections();
     }
 }
 
@@ -263,6 +350,14 @@ async fn accept_loop<A: Acceptor>(
             biased;
             () = watcher.stopped() => break,
             accepted = poll_fn(|cx| listener.poll_accept(cx)) => match accepted {
+                // Node's maxConnections: closed at once, and 'drop' for the handlers.
+                Ok((stream, peers)) if !shared.accepts_another() => {
+                    drop(stream);
+                    shared.threads.tell_owner(Event::Dropped {
+                        remote: peers.remote,
+                        local: peers.local,
+                    });
+                }
                 Ok((stream, peers)) => {
                     tokio::spawn(connection::serve(stream, peers, shared.clone(), watcher.closing()));
                 }
@@ -276,5 +371,5 @@ async fn accept_loop<A: Acceptor>(
         let _ = std::fs::remove_file(path);
     }
     watcher.all_closed().await;
-    shared.queue.push(Event::Closed);
+    shared.threads.closed();
 }

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH};
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Method, Response, StatusCode};
 
 use crate::body::ResponseBody;
@@ -34,6 +34,33 @@ impl NotFoundPage {
             case: head.case,
             parts,
         }
+    }
+
+    /// The page for one request.
+    /// The page's status.
+    pub(crate) fn status(&self) -> u16 {
+        self.status.as_u16()
+    }
+
+    /// The page's body for one request.
+    pub(crate) fn body(&self, method: &Method, pathname: &str) -> Bytes {
+        let [before, between, after] = &self.parts;
+        Bytes::from(format!(
+            "{before}{}{between}{}{after}",
+            escape_html(method.as_str()),
+            escape_html(&encode_url(pathname))
+        ))
+    }
+
+    /// The page's headers in order, each with the case it is sent in (Content-Length aside).
+    pub(crate) fn headers(&self) -> impl Iterator<Item = (&HeaderName, String, &HeaderValue)> {
+        self.headers.iter().map(|(name, value)| {
+            let cased = self
+                .case
+                .spelling(name.as_str())
+                .map_or_else(|| title_case(name.as_str()), str::to_owned);
+            (name, cased, value)
+        })
     }
 
     /// The page for one request.
@@ -79,6 +106,45 @@ pub(crate) fn missing_host() -> Response<ResponseBody> {
         HeaderValue::from_static("chunked"),
     );
     response
+}
+
+/// `Content-Type` as hyper writes a lower-case name without a case map: Title-Case.
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+    out
+}
+
+/// A header a native answer sets: its name, the case Node sends, its value.
+pub(crate) type AnswerHeader = (HeaderName, &'static str, HeaderValue);
+
+/// The router's automatic answer to OPTIONS when the matching routes handle other methods only
+/// (router@2's `sendOptionsResponse`): `Allow` and the same list as a text body.
+pub(crate) fn options_answer(allow: &str) -> (u16, Bytes, [AnswerHeader; 4]) {
+    let value = HeaderValue::from_str(allow).unwrap_or_else(|_| HeaderValue::from_static(""));
+    let headers = [
+        (http::header::ALLOW, "Allow", value),
+        (
+            CONTENT_LENGTH,
+            "Content-Length",
+            HeaderValue::from(allow.len()),
+        ),
+        (
+            CONTENT_TYPE,
+            "Content-Type",
+            HeaderValue::from_static("text/plain"),
+        ),
+        (
+            http::header::X_CONTENT_TYPE_OPTIONS,
+            "X-Content-Type-Options",
+            HeaderValue::from_static("nosniff"),
+        ),
+    ];
+    (200, Bytes::copy_from_slice(allow.as_bytes()), headers)
 }
 
 /// Which entity tag a buffered response asks the engine to add (Express's `etag` setting).

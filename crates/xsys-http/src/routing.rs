@@ -1,26 +1,49 @@
-//! What the engine knows of the app: the mirrored route table and the settings that shape the
-//! responses it gives natively.
+//! What the engine knows of one JS thread's app: the mirrored route table and the settings that
+//! shape the responses it gives natively.
+//!
+//! Each JS thread has its own mirror (a request is routed with the mirror of the thread it goes
+//! to, so the answer is always that app's). Route tables are built as a [`RouteDraft`] and
+//! published whole; identical tables (worker threads running the same app) are one table in
+//! memory, found by what was inserted into them.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
+use http::header::HeaderValue;
 use http::{HeaderMap, Method, Response};
-use xsys_router::{Lookup, RouteTable};
+use xsys_router::{LayerId, Lookup, Methods, RouteTable, TableOptions};
 
 use crate::body::ResponseBody;
-use crate::bridge::LayerCandidates;
+use crate::bridge::{EventQueue, LayerCandidates};
+use crate::native;
 use crate::native::NotFoundPage;
-use crate::static_stage::{StageAnswer, StaticStages};
+use crate::prelude::{now_ms, Carried, Cased, HeaderList, Prelude, Ran};
 use crate::wire::Listeners;
+use crate::Error;
 
 pub struct RoutingMirror {
-    table: RwLock<Option<RouteTable>>,
+    table: RwLock<Option<Arc<RouteTable>>>,
     /// What a request no layer can match gets; without one such requests go to the handlers.
     not_found: RwLock<Option<Arc<NotFoundPage>>>,
-    /// `express.static` layers at the top of the stack, answered natively.
-    statics: StaticStages,
-    pub(crate) listeners: Arc<Listeners>,
+    /// The headers a response has before the app's stack runs (Express's X-Powered-By), which
+    /// native answers start from.
+    initial: RwLock<Arc<HeaderList>>,
+    /// The app's leading middleware (helmet, cors, rate limits, static files), run natively
+    /// before the table is asked.
+    prelude: RwLock<Option<Arc<Prelude>>>,
+    listeners: Mutex<ListenerFlags>,
     version: AtomicU32,
+}
+
+/// Whether this thread's server listens for `'connect'` / `'upgrade'`, and the listener whose
+/// counts it adds to while it serves one.
+#[derive(Default)]
+struct ListenerFlags {
+    connect: bool,
+    upgrade: bool,
+    joined: Option<Arc<Listeners>>,
 }
 
 impl RoutingMirror {
@@ -28,21 +51,26 @@ impl RoutingMirror {
         Arc::new(RoutingMirror {
             table: RwLock::new(None),
             not_found: RwLock::new(None),
-            statics: StaticStages::default(),
-            listeners: Arc::default(),
+            initial: RwLock::new(Arc::default()),
+            prelude: RwLock::new(None),
+            listeners: Mutex::default(),
             version: AtomicU32::new(0),
         })
     }
 
-    /// Tags the table with the JS stack version it mirrors; requests carry it with their
-    /// candidates so JS can tell a stale match from a current one.
-    pub fn set_version(&self, version: u32) {
+    /// Installs a table built whole, tagged with the JS stack version it mirrors (requests carry
+    /// it with their candidates so JS can tell a stale match from a current one); `None` turns
+    /// native routing off (every request goes to the handlers).
+    pub fn publish(&self, draft: Option<RouteDraft>, version: u32) {
+        let table = draft.map(intern);
+        let mut current = self.table.write().unwrap_or_else(|e| e.into_inner());
         self.version.store(version, Ordering::Relaxed);
+        *current = table;
     }
 
-    /// Changes the table; `None` turns native routing off (every request goes to the handlers).
-    pub fn update<R>(&self, change: impl FnOnce(&mut Option<RouteTable>) -> R) -> R {
-        change(&mut self.table.write().unwrap_or_else(|e| e.into_inner()))
+    /// The table requests are routed with now, if any.
+    pub fn table(&self) -> Option<Arc<RouteTable>> {
+        self.table.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The page for requests no layer can match (the framework's 404).
@@ -50,76 +78,558 @@ impl RoutingMirror {
         *self.not_found.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(page));
     }
 
-    /// The native static stages, which follow the table (lib/ registers them with it).
-    pub fn static_stages(&self) -> &StaticStages {
-        &self.statics
+    pub(crate) fn not_found(&self) -> Option<Arc<NotFoundPage>> {
+        self.not_found
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The headers every response has before the app's stack runs, as a header block
+    /// (`name:value\n`...), in the case and order the framework sets them.
+    pub fn set_initial_headers(&self, block: &str) -> Result<(), Error> {
+        let headers = HeaderList::from_block(block)?;
+        *self.initial.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(headers);
+        Ok(())
+    }
+
+    pub(crate) fn initial_headers(&self) -> HeaderList {
+        self.initial
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .copy_with_room()
+    }
+
+    /// Installs (or, with `None`, removes) the app's native prelude.
+    pub fn set_prelude(&self, prelude: Option<Prelude>) {
+        *self.prelude.write().unwrap_or_else(|e| e.into_inner()) = prelude.map(Arc::new);
+    }
+
+    pub(crate) fn prelude(&self) -> Option<Arc<Prelude>> {
+        self.prelude
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn flags(&self) -> std::sync::MutexGuard<'_, ListenerFlags> {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// With a `'connect'` listener, Node hands a CONNECT request's connection to it; without one
     /// it closes the connection.
     pub fn set_connect_listener(&self, on: bool) {
-        self.listeners.set_connect(on);
+        let mut flags = self.flags();
+        if flags.connect != on {
+            flags.connect = on;
+            if let Some(joined) = &flags.joined {
+                joined.count_connect(on);
+            }
+        }
     }
 
     /// With an `'upgrade'` listener, Node hands an Upgrade request's connection to it.
     pub fn set_upgrade_listener(&self, on: bool) {
-        self.listeners.set_upgrade(on);
+        let mut flags = self.flags();
+        if flags.upgrade != on {
+            flags.upgrade = on;
+            if let Some(joined) = &flags.joined {
+                joined.count_upgrade(on);
+            }
+        }
     }
 
-    /// What the table says about a request: a response the engine gives alone when no layer
-    /// can match or a static stage answers, else the matching layers (stack indices) for the JS
-    /// router to visit, without the static layers that fell through natively. `target` is the
-    /// target as sent, `path` its one reading's path.
-    pub(crate) fn route(
-        &self,
-        method: &Method,
-        target: &str,
-        path: &str,
-        headers: &HeaderMap,
-    ) -> Routed {
+    /// Whether this thread takes handed-over connections of this kind.
+    pub(crate) fn listens(&self, connect: bool) -> bool {
+        let flags = self.flags();
+        if connect {
+            flags.connect
+        } else {
+            flags.upgrade
+        }
+    }
+
+    /// Counts this thread's listeners in a listener's while it serves that listener.
+    pub(crate) fn join(&self, listeners: Arc<Listeners>) {
+        let mut flags = self.flags();
+        if let Some(previous) = flags.joined.take() {
+            leave(&flags, &previous);
+        }
+        if flags.connect {
+            listeners.count_connect(true);
+        }
+        if flags.upgrade {
+            listeners.count_upgrade(true);
+        }
+        flags.joined = Some(listeners);
+    }
+
+    pub(crate) fn leave(&self) {
+        let mut flags = self.flags();
+        if let Some(joined) = flags.joined.take() {
+            leave(&flags, &joined);
+        }
+    }
+
+    /// What the table says about a request: Express's 404 or automatic OPTIONS answer when no
+    /// layer will handle it (given the framework's page), else the layers (stack indices) the JS
+    /// router has to visit.
+    pub(crate) fn route(&self, method: &Method, path: &str) -> Routed {
         if !path.starts_with('/') {
             return Routed::Dispatch(None);
         }
-        let table = self.table.read().unwrap_or_else(|e| e.into_inner());
-        let Some(routes) = table.as_ref() else {
+        let Some(table) = self.table() else {
             return Routed::Dispatch(None);
         };
-        // Each matching layer and the part of the path it matched.
-        let layers: Vec<(u32, &str)> = match routes.find(path) {
-            Lookup::Layers(layers) => layers.iter().map(|l| (l.id.0, l.path)).collect(),
+        let layers = match table.find(path) {
+            Lookup::Layers(layers) => layers,
             Lookup::Defer => return Routed::Dispatch(None),
         };
-        // No lock is held across the static stages' file-system calls.
-        drop(table);
-        let answered = match self.statics.answer(method, target, path, headers, &layers) {
-            StageAnswer::Respond(response) => return Routed::Native(response),
-            StageAnswer::Continue { answered } => answered,
-        };
-        // With every matching layer a static one that fell through, Express answers its 404.
-        if answered < layers.len() {
-            let ids = layers[answered..].iter().map(|(id, _)| *id).collect();
-            return Routed::Dispatch(Some(LayerCandidates {
+        let candidates = |ids: Vec<u32>| {
+            Routed::Dispatch(Some(LayerCandidates {
                 version: self.version.load(Ordering::Relaxed),
                 ids,
-            }));
-        }
-        let page = self
+            }))
+        };
+        // Without the framework's page the handlers answer, visiting no layer that cannot run.
+        let answers = self
             .not_found
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match page {
-            Some(page) => Routed::Native(page.render(method, path)),
-            // no page to give: the handlers answer, visiting no layer
-            None => Routed::Dispatch(Some(LayerCandidates {
-                version: self.version.load(Ordering::Relaxed),
-                ids: Vec::new(),
-            })),
+            .is_some();
+        if layers.is_empty() {
+            return if answers {
+                Routed::NotFound
+            } else {
+                candidates(Vec::new())
+            };
+        }
+        if answers {
+            if let Some(answer) = unhandled(method, &layers) {
+                return answer;
+            }
+        }
+        candidates(layers.iter().map(|layer| layer.id.0).collect())
+    }
+}
+
+fn leave(flags: &ListenerFlags, listeners: &Listeners) {
+    if flags.connect {
+        listeners.count_connect(false);
+    }
+    if flags.upgrade {
+        listeners.count_upgrade(false);
+    }
+}
+
+/// When only routes match and none handles the method, router@2 runs none of them: OPTIONS gets
+/// its `Allow` answer, anything else falls through to the 404. Decided here only where JS could
+/// not tell otherwise: no middleware among them, and no parameter that JS would decode (a bad
+/// escape is a 400 there) or hand to `app.param` callbacks (which run for HEAD).
+fn unhandled(method: &Method, layers: &[xsys_router::LayerMatch<'_, '_>]) -> Option<Routed> {
+    let request = Methods::from_name(method.as_str());
+    let mut allowed = Methods::NONE;
+    for layer in layers {
+        let params_safe = if *method == Method::HEAD {
+            layer.params.is_empty()
+        } else {
+            layer.params.iter().all(|(_, value)| !value.contains('%'))
+        };
+        if !layer.end || layer.methods.may_handle(request) || !params_safe {
+            return None;
+        }
+        allowed |= layer.methods;
+    }
+    if *method != Method::OPTIONS {
+        return Some(Routed::NotFound);
+    }
+    match allowed.allow_header()? {
+        allow if allow.is_empty() => Some(Routed::NotFound),
+        allow => Some(Routed::Allow(allow)),
+    }
+}
+
+/// What the route mirror says about a request.
+pub(crate) enum Routed {
+    /// No layer will handle it: the framework's 404.
+    NotFound,
+    /// OPTIONS that only routes of other methods match: router@2's answer with this `Allow`.
+    Allow(String),
+    /// On to JS, with the matching layers when known.
+    Dispatch(Option<LayerCandidates>),
+}
+
+/// What the engine does with a request before it reaches JS.
+pub(crate) enum Entered {
+    /// Answered natively (a preflight, a 429, Express's 404 or automatic OPTIONS answer).
+    Answered(Response<ResponseBody>),
+    /// On to JS, with the route mirror's candidates and what the stages decided.
+    Dispatch {
+        candidates: Option<LayerCandidates>,
+        carried: Option<Carried>,
+    },
+}
+
+impl Entered {
+    /// On to JS, the whole stack to scan (a connection handed over, a target without a path).
+    pub(crate) fn dispatch() -> Entered {
+        Entered::Dispatch {
+            candidates: None,
+            carried: None,
         }
     }
 }
 
-pub(crate) enum Routed {
-    Native(Response<ResponseBody>),
-    Dispatch(Option<LayerCandidates>),
+/// The prelude and the route mirror for one request.
+pub(crate) fn enter(
+    routing: &RoutingMirror,
+    queue: &EventQueue,
+    method: &Method,
+    headers: &HeaderMap,
+    target: &str,
+    path: &str,
+    remote: Option<SocketAddr>,
+) -> Entered {
+    let mut carried = None;
+    if let Some(prelude) = routing.prelude() {
+        let start = routing.initial_headers();
+        match prelude.run(method, headers, target, path, remote, start, now_ms()) {
+            Ran::NoStage => {}
+            // The stages' layers are not in the mirror; JS must see the whole stack.
+            Ran::Unapplied => {
+                return Entered::Dispatch {
+                    candidates: None,
+                    carried: None,
+                }
+            }
+            Ran::Answered(response) => {
+                // No request carries what the rate limiters saw to JS this time.
+                let bits = prelude.take_notices();
+                if bits != 0 {
+                    queue.push(crate::bridge::Event::PreludeNotices {
+                        plan: prelude.id(),
+                        bits,
+                    });
+                }
+                return Entered::Answered(response);
+            }
+            // A stage only JS settles for this request: JS matches the stack from it on.
+            Ran::Continue(state) if !state.ran_all() => {
+                return Entered::Dispatch {
+                    candidates: None,
+                    carried: Some(state),
+                }
+            }
+            Ran::Continue(state) => carried = Some(state),
+        }
+    }
+    let routed = routing.route(method, path);
+    if let Routed::Dispatch(candidates) = routed {
+        return Entered::Dispatch {
+            candidates,
+            carried,
+        };
+    }
+    let mut state = carried.unwrap_or_else(|| Carried::plain(routing.initial_headers()));
+    let (status, body) = match routed {
+        Routed::Allow(allow) => {
+            let (status, body, answer) = native::options_answer(&allow);
+            for (name, cased, value) in answer {
+                state.headers.set_value(name, Cased::Static(cased), value);
+            }
+            (status, body)
+        }
+        // route() answers NotFound only when there is a page
+        _ => match routing.not_found() {
+            Some(page) => {
+                let body = page.body(method, path);
+                // finalhandler's setHeader calls over what the stages set
+                for (name, cased, value) in page.headers() {
+                    state.headers.set_owned(name.clone(), cased, value.clone());
+                }
+                state.headers.set_owned(
+                    http::header::CONTENT_LENGTH,
+                    "Content-Length".to_owned(),
+                    HeaderValue::from(body.len()),
+                );
+                (page.status(), body)
+            }
+            None => {
+                return Entered::Dispatch {
+                    candidates: None,
+                    carried: Some(state),
+                }
+            }
+        },
+    };
+    // finalhandler's page and the router's Allow answer are `res.end(text)` (a HEAD's 404 is
+    // `res.end()`): Node writes the head with the text, in UTF-8.
+    let utf8 = *method != Method::HEAD;
+    Entered::Answered(state.answer(status, body, utf8, now_ms()))
+}
+
+/// A route table being mirrored from a JS stack, layer by layer, before it is published.
+pub struct RouteDraft {
+    table: RouteTable,
+    content: TableContent,
+}
+
+/// Everything inserted into a table, in order: equal contents make equal tables.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct TableContent {
+    case_sensitive: bool,
+    strict: bool,
+    layers: Vec<Inserted>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Inserted {
+    Layer {
+        id: u32,
+        /// `Ok` for a path string, `Err` for a (flattened) array, which match differently.
+        paths: Result<String, Vec<String>>,
+        end: bool,
+        methods: Methods,
+    },
+    Methods {
+        id: u32,
+        methods: Methods,
+    },
+}
+
+impl RouteDraft {
+    pub fn new(options: TableOptions) -> Self {
+        RouteDraft {
+            table: RouteTable::new(options),
+            content: TableContent {
+                case_sensitive: options.case_sensitive,
+                strict: options.strict,
+                layers: Vec::new(),
+            },
+        }
+    }
+
+    /// See [`RouteTable::insert`].
+    pub fn insert(
+        &mut self,
+        id: LayerId,
+        path: &str,
+        end: bool,
+        methods: Methods,
+    ) -> Result<(), xsys_router::Error> {
+        self.table.insert(id, path, end, methods)?;
+        self.content.layers.push(Inserted::Layer {
+            id: id.0,
+            paths: Ok(path.to_owned()),
+            end,
+            methods,
+        });
+        Ok(())
+    }
+
+    /// See [`RouteTable::insert_paths`].
+    pub fn insert_paths(
+        &mut self,
+        id: LayerId,
+        paths: &[&str],
+        end: bool,
+        methods: Methods,
+    ) -> Result<(), xsys_router::Error> {
+        self.table.insert_paths(id, paths, end, methods)?;
+        self.content.layers.push(Inserted::Layer {
+            id: id.0,
+            paths: Err(paths.iter().map(|p| (*p).to_owned()).collect()),
+            end,
+            methods,
+        });
+        Ok(())
+    }
+
+    /// See [`RouteTable::set_methods`].
+    pub fn set_methods(&mut self, id: LayerId, methods: Methods) -> Result<(), xsys_router::Error> {
+        self.table.set_methods(id, methods)?;
+        self.content
+            .layers
+            .push(Inserted::Methods { id: id.0, methods });
+        Ok(())
+    }
+}
+
+type Tables = HashMap<TableContent, Weak<RouteTable>>;
+
+/// The published tables of the process, by content: the threads of one app share one.
+fn tables() -> &'static Mutex<Tables> {
+    static TABLES: OnceLock<Mutex<Tables>> = OnceLock::new();
+    TABLES.get_or_init(Mutex::default)
+}
+
+fn intern(draft: RouteDraft) -> Arc<RouteTable> {
+    let mut tables = tables().lock().unwrap_or_else(|e| e.into_inner());
+    tables.retain(|_, table| table.strong_count() > 0);
+    if let Some(table) = tables.get(&draft.content).and_then(Weak::upgrade) {
+        return table;
+    }
+    let table = Arc::new(draft.table);
+    tables.insert(draft.content, Arc::downgrade(&table));
+    table
+}
+
+/// Distinct route tables in use in the process (threads of one app share theirs).
+pub fn route_tables() -> usize {
+    let tables = tables().lock().unwrap_or_else(|e| e.into_inner());
+    tables.values().filter(|t| t.strong_count() > 0).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use http::header::HeaderValue;
+    use http::{HeaderMap, Method};
+    use xsys_security::cors::Cors;
+    use xsys_security::helmet::Helmet;
+    use xsys_security::rate_limit::RateLimit;
+
+    use super::*;
+    use crate::head::ResponseHead;
+    use crate::prelude::{PreludeOptions, Stage, StageKind, StagePath};
+
+    /// Prints what the stages and a native answer cost per request, in process (`cargo test
+    /// --release -p xsys-http --lib prelude -- --ignored --nocapture`); not a pass/fail check.
+    #[test]
+    #[ignore]
+    fn cost_per_request() {
+        use xsys_security::OptionValue as V;
+        let helmet = Helmet::from_option_value(&V::Undefined).expect("helmet");
+        let cors = Cors::from_option_value(&V::Undefined).expect("cors");
+        let limit = RateLimit::from_option_value(&V::Object(vec![
+            ("limit".into(), V::Number(1.0)),
+            ("standardHeaders".into(), V::String("draft-8".into())),
+            ("legacyHeaders".into(), V::Bool(false)),
+        ]))
+        .expect("limit");
+        let stage = |kind| Stage {
+            kind,
+            path: StagePath::Everywhere,
+        };
+        let routing = RoutingMirror::new();
+        routing
+            .set_initial_headers("X-Powered-By:Express\n")
+            .expect("block");
+        routing.set_prelude(Some(
+            Prelude::new(
+                1,
+                vec![
+                    stage(StageKind::Helmet(Arc::new(helmet))),
+                    stage(StageKind::Cors(Arc::new(cors))),
+                    stage(StageKind::RateLimit(Arc::new(limit))),
+                ],
+                PreludeOptions::default(),
+            )
+            .expect("prelude"),
+        ));
+        let queue = crate::bridge::EventQueue::new(NoWake);
+        let mut headers = HeaderMap::new();
+        headers.insert("origin", HeaderValue::from_static("https://a.example"));
+        let remote = Some("127.0.0.1:5000".parse().expect("addr"));
+        // the native 404 of an app without stages, for comparison
+        let bare = RoutingMirror::new();
+        bare.set_initial_headers("X-Powered-By:Express\n")
+            .expect("block");
+        bare.publish(Some(RouteDraft::new(TableOptions::default())), 1);
+        bare.set_not_found(crate::native::NotFoundPage::new(
+            ResponseHead::from_block(
+                404,
+                "Content-Security-Policy:default-src 'none'\nX-Content-Type-Options:nosniff\nContent-Type:text/html; charset=utf-8\n",
+            )
+            .expect("head"),
+            ["<pre>Cannot ".into(), " ".into(), "</pre>\n".into()],
+        ));
+        let n = 200_000;
+        let started = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(enter(
+                &bare,
+                &queue,
+                &Method::GET,
+                &headers,
+                "/x",
+                "/x",
+                remote,
+            ));
+        }
+        println!(
+            "404: {:.3} µs per request",
+            started.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+        );
+        for (label, method) in [("429", Method::GET), ("preflight", Method::OPTIONS)] {
+            let n = 200_000;
+            let started = std::time::Instant::now();
+            for _ in 0..n {
+                let entered = enter(&routing, &queue, &method, &headers, "/x", "/x", remote);
+                std::hint::black_box(entered);
+            }
+            println!(
+                "{label}: {:.3} µs per request",
+                started.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+            );
+        }
+    }
+
+    struct NoWake;
+    impl crate::bridge::Wake for NoWake {
+        fn wake(&self) {}
+    }
+
+    fn draft(paths: &[&str]) -> RouteDraft {
+        let mut draft = RouteDraft::new(TableOptions::default());
+        for (id, path) in paths.iter().enumerate() {
+            draft
+                .insert(LayerId(id as u32), path, true, Methods::from_name("GET"))
+                .expect("valid pattern");
+        }
+        draft
+    }
+
+    #[test]
+    fn mirrors_of_the_same_stack_share_one_table_and_others_keep_their_own() {
+        let (a, b, c) = (
+            RoutingMirror::new(),
+            RoutingMirror::new(),
+            RoutingMirror::new(),
+        );
+        a.publish(Some(draft(&["/shared/one", "/shared/:id"])), 3);
+        b.publish(Some(draft(&["/shared/one", "/shared/:id"])), 3);
+        c.publish(Some(draft(&["/shared/one", "/shared/:id", "/extra"])), 4);
+        let (ta, tb, tc) = (a.table(), b.table(), c.table());
+        let (ta, tb, tc) = (ta.expect("a"), tb.expect("b"), tc.expect("c"));
+        assert!(Arc::ptr_eq(&ta, &tb), "identical stacks share their table");
+        assert!(!Arc::ptr_eq(&ta, &tc), "another stack has its own");
+        // Each mirror answers as its own app would.
+        let route = |mirror: &RoutingMirror| mirror.route(&Method::GET, "/extra");
+        assert!(matches!(route(&b), Routed::Dispatch(Some(c)) if c.ids.is_empty()));
+        assert!(matches!(route(&c), Routed::Dispatch(Some(c)) if c.ids == [2] && c.version == 4));
+        drop((ta, tb, tc));
+        a.publish(None, 5);
+        assert!(a.table().is_none());
+        assert!(
+            b.table().is_some(),
+            "the other thread keeps the shared table"
+        );
+    }
+
+    #[test]
+    fn a_thread_counts_its_listeners_in_the_listener_it_serves_while_it_serves_it() {
+        let listeners = Arc::new(Listeners::default());
+        let (a, b) = (RoutingMirror::new(), RoutingMirror::new());
+        a.set_upgrade_listener(true);
+        a.join(listeners.clone());
+        b.join(listeners.clone());
+        assert!(listeners.upgrade() && !listeners.connect());
+        b.set_connect_listener(true);
+        assert!(listeners.connect());
+        a.leave();
+        assert!(!listeners.upgrade(), "the only thread listening left");
+        assert!(b.listens(true) && !b.listens(false));
+    }
 }

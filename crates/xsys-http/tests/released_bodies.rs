@@ -81,8 +81,11 @@ fn start() -> (Server, Handlers) {
         backlog: 128,
         limits: Default::default(),
     };
-    let server = Server::listen(options, queue.clone(), RoutingMirror::new())
-        .expect("listen on 127.0.0.1:0");
+    let server = Server::listen(options, queue.clone()).expect("listen on 127.0.0.1:0");
+    server
+        .threads()
+        .attach(0, queue.clone(), RoutingMirror::new())
+        .expect("a new listener takes threads");
     let handlers = Handlers {
         queue,
         wakes,

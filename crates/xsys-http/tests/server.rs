@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use xsys_http::native::NotFoundPage;
 use xsys_http::{
-    Event, EventQueue, Exchange, ListenOptions, ResponseHead, RoutingMirror, Server, Wake,
+    Event, EventQueue, Exchange, ListenOptions, ResponseHead, RouteDraft, RoutingMirror, Server,
+    Wake,
 };
-use xsys_router::{LayerId, Methods, RouteTable, TableOptions};
+use xsys_router::{LayerId, Methods, TableOptions};
 
 /// Forwards wake-ups to the test thread.
 struct ChannelWake(mpsc::Sender<()>);
@@ -24,15 +25,22 @@ impl Wake for ChannelWake {
 fn start(routing: Arc<RoutingMirror>) -> (Server, Arc<EventQueue>, mpsc::Receiver<()>) {
     let (tx, rx) = mpsc::channel();
     let queue = EventQueue::new(ChannelWake(tx));
-    let options = ListenOptions {
+    let server = Server::listen(local(), queue.clone()).expect("listen on 127.0.0.1:0");
+    server
+        .threads()
+        .attach(0, queue.clone(), routing)
+        .expect("a new listener takes threads");
+    (server, queue, rx)
+}
+
+fn local() -> ListenOptions {
+    ListenOptions {
         path: None,
         host: Some("127.0.0.1".into()),
         port: 0,
         backlog: 128,
         limits: Default::default(),
-    };
-    let server = Server::listen(options, queue.clone(), routing).expect("listen on 127.0.0.1:0");
-    (server, queue, rx)
+    }
 }
 
 fn roundtrip(port: u16, request: &str) -> String {
@@ -157,12 +165,11 @@ fn a_request_completed_by_its_handler_is_answered_from_another_thread() {
 /// A mirror whose table knows only `GET /known`.
 fn known_only() -> Arc<RoutingMirror> {
     let routing = RoutingMirror::new();
-    routing.update(|table| {
-        let mut t = RouteTable::new(TableOptions::default());
-        t.insert(LayerId(0), "/known", true, Methods::GET)
-            .expect("valid pattern");
-        *table = Some(t);
-    });
+    let mut draft = RouteDraft::new(TableOptions::default());
+    draft
+        .insert(LayerId(0), "/known", true, Methods::GET)
+        .expect("valid pattern");
+    routing.publish(Some(draft), 0);
     routing
 }
 
@@ -268,13 +275,9 @@ fn a_taken_port_is_a_listen_error_with_the_os_cause() {
         backlog: 16,
         limits: Default::default(),
     };
-    let err = Server::listen(
-        options,
-        EventQueue::new(ChannelWake(tx)),
-        RoutingMirror::new(),
-    )
-    .err()
-    .expect("second bind fails");
+    let err = Server::listen(options, EventQueue::new(ChannelWake(tx)))
+        .err()
+        .expect("second bind fails");
     assert!(err.is_listen());
     assert_eq!(
         err.io_error().map(|e| e.kind()),
@@ -480,8 +483,10 @@ fn listens_on_a_unix_socket_and_removes_it_on_close() {
         backlog: 16,
         limits: Default::default(),
     };
-    let server =
-        Server::listen(options, queue.clone(), RoutingMirror::new()).expect("listen on a path");
+    let server = Server::listen(options, queue.clone()).expect("listen on a path");
+    let _serving = server
+        .threads()
+        .attach(0, queue.clone(), RoutingMirror::new());
     assert_eq!(server.bound(), &xsys_http::Bound::Unix(path.clone()));
     let handler = serve(queue.clone(), wakes, 1);
     let mut stream = UnixStream::connect(&path).expect("connect");
@@ -504,13 +509,9 @@ fn listens_on_a_unix_socket_and_removes_it_on_close() {
         backlog: 16,
         limits: Default::default(),
     };
-    let err = Server::listen(
-        again,
-        EventQueue::new(ChannelWake(tx2)),
-        RoutingMirror::new(),
-    )
-    .err()
-    .expect("in use");
+    let err = Server::listen(again, EventQueue::new(ChannelWake(tx2)))
+        .err()
+        .expect("in use");
     assert_eq!(
         err.io_error().map(|e| e.kind()),
         Some(std::io::ErrorKind::AddrInUse)
@@ -521,4 +522,150 @@ fn listens_on_a_unix_socket_and_removes_it_on_close() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(!path.exists(), "socket file removed on close");
+}
+
+/// Events of one JS thread, drained on a plain Rust thread.
+fn thread_queue() -> (Arc<EventQueue>, mpsc::Receiver<()>) {
+    let (tx, rx) = mpsc::channel();
+    (EventQueue::new(ChannelWake(tx)), rx)
+}
+
+/// The requests `queue` got within `wait` (ids), answering none.
+fn requests_within(queue: &EventQueue, wakes: &mpsc::Receiver<()>, wait: Duration) -> Vec<u64> {
+    let mut ids = Vec::new();
+    let deadline = Instant::now() + wait;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        if wakes.recv_timeout(left).is_err() {
+            break;
+        }
+        for event in queue.drain() {
+            if let Event::Request(head) = event {
+                ids.push(head.id);
+            }
+        }
+    }
+    ids
+}
+
+fn answer(id: u64) {
+    let reply = ResponseHead::from_block(200, "content-type:text/plain\n").expect("valid head");
+    Exchange::global()
+        .respond(id, reply, Bytes::from_static(b"ok"))
+        .expect("in flight");
+}
+
+fn send(port: u16, target: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let request = format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("write");
+    stream
+}
+
+#[test]
+fn a_busy_thread_gets_no_new_request_while_another_is_free() {
+    let (owner, _owner_wakes) = thread_queue();
+    let server = Server::listen(local(), owner).expect("listen");
+    let port = server.local_addr().expect("tcp").port();
+    let (a, a_wakes) = thread_queue();
+    let (b, b_wakes) = thread_queue();
+    let threads = server.threads();
+    let _a = threads.attach(1, a.clone(), RoutingMirror::new());
+    let _b = threads.attach(2, b.clone(), RoutingMirror::new());
+    // One request, left unanswered: its thread is busy.
+    let _first = send(port, "/stuck");
+    let wait = Duration::from_secs(5);
+    let deadline = Instant::now() + wait;
+    while a.in_flight() + b.in_flight() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (busy, busy_wakes, free, free_wakes) = if a.in_flight() == 1 {
+        (&a, &a_wakes, &b, &b_wakes)
+    } else {
+        (&b, &b_wakes, &a, &a_wakes)
+    };
+    assert_eq!(requests_within(busy, busy_wakes, wait / 10).len(), 1);
+    // Requests one after the other on a new connection all go to the free thread.
+    let mut next = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    next.set_read_timeout(Some(wait)).expect("timeout");
+    for round in 0..5 {
+        next.write_all(b"GET /next HTTP/1.1\r\nHost: t\r\n\r\n")
+            .expect("write");
+        let ids = requests_within(free, free_wakes, Duration::from_millis(500));
+        assert_eq!(ids.len(), 1, "round {round}: the free thread gets it");
+        answer(ids[0]);
+        let mut buf = [0u8; 512];
+        let n = next.read(&mut buf).expect("an answer");
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK"));
+    }
+    assert!(requests_within(busy, busy_wakes, Duration::from_millis(50)).is_empty());
+    assert_eq!(busy.in_flight(), 1);
+}
+
+#[test]
+fn a_dead_thread_s_requests_are_closed_and_the_others_go_on() {
+    let (owner, _owner_wakes) = thread_queue();
+    let server = Server::listen(local(), owner).expect("listen");
+    let port = server.local_addr().expect("tcp").port();
+    let (a, a_wakes) = thread_queue();
+    let threads = server.threads();
+    let dying = threads
+        .attach(1, a.clone(), RoutingMirror::new())
+        .expect("open");
+    let mut orphan = send(port, "/orphan");
+    assert_eq!(
+        requests_within(&a, &a_wakes, Duration::from_millis(500)).len(),
+        1
+    );
+    let (b, b_wakes) = thread_queue();
+    let _b = threads.attach(2, b.clone(), RoutingMirror::new());
+    dying.abandon();
+    // Its client sees the connection closed, without an answer.
+    let mut out = Vec::new();
+    let read = orphan.read_to_end(&mut out);
+    assert!(read.is_ok() && out.is_empty(), "{read:?} {out:?}");
+    assert_eq!(a.in_flight(), 0);
+    // New requests go to the thread that is left.
+    let mut next = send(port, "/next");
+    let ids = requests_within(&b, &b_wakes, Duration::from_millis(500));
+    assert_eq!(ids.len(), 1);
+    answer(ids[0]);
+    let mut buf = [0u8; 512];
+    let n = next.read(&mut buf).expect("an answer");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK"));
+}
+
+#[test]
+fn closing_the_listener_closes_every_thread_once_requests_are_done() {
+    let (owner, owner_wakes) = thread_queue();
+    let server = Server::listen(local(), owner.clone()).expect("listen");
+    let port = server.local_addr().expect("tcp").port();
+    let (a, a_wakes) = thread_queue();
+    let _a = server.threads().attach(1, a.clone(), RoutingMirror::new());
+    let mut pending = send(port, "/slow");
+    let ids = requests_within(&a, &a_wakes, Duration::from_millis(500));
+    assert_eq!(ids.len(), 1);
+    server.close();
+    assert!(owner.drain().is_empty(), "a request is still in flight");
+    answer(ids[0]);
+    let mut buf = [0u8; 512];
+    let n = pending.read(&mut buf).expect("the answer");
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200 OK"),
+        "in flight, answered"
+    );
+    let closed = |queue: &EventQueue, wakes: &mpsc::Receiver<()>| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let _ = wakes.recv_timeout(Duration::from_millis(50));
+            if queue.drain().iter().any(|e| matches!(e, Event::Closed)) {
+                return true;
+            }
+        }
+        false
+    };
+    assert!(closed(&owner, &owner_wakes), "the owner hears of the close");
+    assert!(closed(&a, &a_wakes), "so does the serving thread");
 }

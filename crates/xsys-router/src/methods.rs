@@ -63,6 +63,19 @@ const NAMES: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
 ];
 
+/// The named bits in the order Express's `Allow` header lists them: it sorts the names.
+const ALLOW_ORDER: [Methods; 9] = [
+    Methods::CONNECT,
+    Methods::DELETE,
+    Methods::GET,
+    Methods::HEAD,
+    Methods::OPTIONS,
+    Methods::PATCH,
+    Methods::POST,
+    Methods::PUT,
+    Methods::TRACE,
+];
+
 impl Methods {
     /// The empty set.
     pub const NONE: Self = Self(0);
@@ -135,6 +148,31 @@ impl Methods {
             return true;
         }
         request.0 == Self::HEAD.0 && self.0 & Self::GET.0 != 0
+    }
+
+    /// The `Allow` header (and body) of Express's automatic OPTIONS answer for routes whose
+    /// methods add up to `self` (the engine answers it natively): names sorted, comma-space
+    /// separated, HEAD added where GET is, `all` not listed (router@2 `Route._methods` and
+    /// `sendOptionsResponse`).
+    ///
+    /// `None` when the set holds [`Methods::OTHER`]: the names are unknown here, so JS must
+    /// answer. An empty set gives an empty string, but Express sends no OPTIONS answer for
+    /// it: it falls through to its 404.
+    pub fn allow_header(self) -> Option<String> {
+        if self.contains(Self::OTHER) {
+            return None;
+        }
+        let listed = if self.contains(Self::GET) {
+            self.union(Self::HEAD)
+        } else {
+            self
+        };
+        let names: Vec<&str> = ALLOW_ORDER
+            .iter()
+            .filter(|bit| listed.contains(**bit))
+            .filter_map(|bit| bit.name())
+            .collect();
+        Some(names.join(", "))
     }
 
     /// The name of a single named bit.

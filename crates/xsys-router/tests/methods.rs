@@ -72,3 +72,39 @@ fn debug_lists_names() {
         "{GET, OTHER, ALL}"
     );
 }
+
+#[test]
+fn allow_header_is_sorted_and_adds_head_for_get() {
+    let methods = Methods::POST | Methods::GET | Methods::DELETE;
+    assert_eq!(
+        methods.allow_header().as_deref(),
+        Some("DELETE, GET, HEAD, POST")
+    );
+}
+
+#[test]
+fn allow_header_lists_every_named_method_in_order() {
+    let every = [
+        "TRACE", "PUT", "POST", "PATCH", "OPTIONS", "HEAD", "GET", "DELETE", "CONNECT",
+    ]
+    .into_iter()
+    .fold(Methods::NONE, |set, name| set | Methods::from_name(name));
+    assert_eq!(
+        every.allow_header().as_deref(),
+        Some("CONNECT, DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, TRACE")
+    );
+}
+
+#[test]
+fn allow_header_leaves_out_all() {
+    assert_eq!(
+        (Methods::ALL | Methods::PUT).allow_header().as_deref(),
+        Some("PUT")
+    );
+    assert_eq!(Methods::ALL.allow_header().as_deref(), Some(""));
+}
+
+#[test]
+fn allow_header_is_unknown_with_other_methods() {
+    assert_eq!((Methods::GET | Methods::OTHER).allow_header(), None);
+}

@@ -16,6 +16,9 @@ enum Kind {
     /// The npm package throws for these options when the middleware is created; the message is
     /// the package's own, so the binding can throw the same text.
     InvalidOption,
+    /// As `InvalidOption`, where the package's throw is JavaScript's own `TypeError` (reading a
+    /// property of `null`, calling what is not a function).
+    InvalidOptionType,
     /// The package accepts these options, but what they do cannot be decided here (a function,
     /// a stateful RegExp, a value Node would reject per request): the stage must stay in JS.
     NotNative,
@@ -29,6 +32,14 @@ impl Error {
         }
     }
 
+    /// An option the package trips over with a JavaScript `TypeError`.
+    pub(crate) fn invalid_type(message: impl Into<String>) -> Self {
+        Self {
+            kind: Kind::InvalidOptionType,
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn not_native(message: impl Into<String>) -> Self {
         Self {
             kind: Kind::NotNative,
@@ -38,7 +49,12 @@ impl Error {
 
     /// helmet, cors or express-rate-limit would throw this message when the middleware is made.
     pub fn is_invalid_option(&self) -> bool {
-        self.kind == Kind::InvalidOption
+        matches!(self.kind, Kind::InvalidOption | Kind::InvalidOptionType)
+    }
+
+    /// The package's throw is a `TypeError` (from JavaScript itself) rather than an `Error`.
+    pub fn is_type_error(&self) -> bool {
+        self.kind == Kind::InvalidOptionType
     }
 
     /// The options are valid but only the JS middleware can honour them; keep the stage in JS.

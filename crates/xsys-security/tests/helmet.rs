@@ -31,7 +31,11 @@ fn helmet_options_give_helmets_headers_errors_and_warnings() {
         match (&case["error"], &case["response"], built) {
             (error, _, Err(actual)) if error.is_object() => {
                 let message = error["message"].as_str().expect("message");
-                if !actual.is_invalid_option() || actual.message() != message {
+                let type_error = error["type"].as_str() == Some("TypeError");
+                if !actual.is_invalid_option()
+                    || actual.message() != message
+                    || actual.is_type_error() != type_error
+                {
                     failures.push(format!(
                         "{name}: error {actual:?}, helmet threw {message:?}"
                     ));

@@ -81,7 +81,10 @@ pub const REQUEST: EventLayout = EventLayout {
     numbers: &[
         ID,
         ("connection", "the id of its connection"),
-        ("httpMinor", "0 or 1"),
+        (
+            "httpMinor",
+            "0 or 1; plus 2 for a request beyond server.maxRequestsPerSocket, which Node drops ('dropRequest', then 503)",
+        ),
         (
             "method",
             "its index in METHODS; -1: the method is the next value",
@@ -89,6 +92,10 @@ pub const REQUEST: EventLayout = EventLayout {
         (
             "body",
             "BodyKind: none, streams as Body events, whole (the next value), or the connection is handed over (the next value: what followed the head)",
+        ),
+        (
+            "prelude",
+            "1 when the native prelude ran for it (its decisions are the last value), else 0",
         ),
         (
             "candidates",
@@ -105,6 +112,10 @@ pub const REQUEST: EventLayout = EventLayout {
         (
             "body",
             "Buffer, when `body` is Whole (all of it) or HandedOver (what followed the head)",
+        ),
+        (
+            "prelude",
+            "string, when `prelude` is 1: what the native prelude decided (plan, notices, req.rateLimit values, headers; see xsys-http's prelude), latin1",
         ),
     ],
     trailing: Some("candidates"),
@@ -151,10 +162,46 @@ pub const CLOSED: EventLayout = EventLayout {
     values: &[],
     trailing: None,
 };
+pub const PRELUDE_NOTICES: EventLayout = EventLayout {
+    name: "PreludeNotices",
+    tag: 8,
+    numbers: &[
+        ("plan", "the native prelude's id"),
+        (
+            "bits",
+            "what its rate limiters saw on their first request (3 bits each: came, X-Forwarded-For, Forwarded)",
+        ),
+    ],
+    values: &[],
+    trailing: None,
+};
+pub const DROPPED: EventLayout = EventLayout {
+    name: "Dropped",
+    tag: 9,
+    numbers: &[
+        (
+            "family",
+            "a connection closed as accepted, beyond server.maxConnections: 4 or 6; 0 on a Unix socket, which has no addresses or ports",
+        ),
+        ("remotePort", "the client's port"),
+        ("localPort", "the server's port"),
+    ],
+    values: &[
+        (
+            "remoteAddress",
+            "string: the client's address (not on a Unix socket)",
+        ),
+        (
+            "localAddress",
+            "string: the server's address (not on a Unix socket)",
+        ),
+    ],
+    trailing: None,
+};
 
 /// Every event kind, in tag order.
 #[cfg_attr(not(test), allow(dead_code))]
-pub const LAYOUT: [&EventLayout; 8] = [
+pub const LAYOUT: [&EventLayout; 10] = [
     &CONNECTION,
     &REQUEST,
     &BODY,
@@ -163,6 +210,8 @@ pub const LAYOUT: [&EventLayout; 8] = [
     &DRAIN,
     &CONNECTION_CLOSED,
     &CLOSED,
+    &PRELUDE_NOTICES,
+    &DROPPED,
 ];
 
 pub struct EventBatch(pub Vec<Event>);
@@ -189,6 +238,30 @@ trait Slots {
         };
         self.latin1(ip.as_bytes())
     }
+
+    /// A connection's family and ports, then its addresses; a Unix socket has none (undefined,
+    /// as in Node).
+    fn peers(
+        &mut self,
+        remote: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    ) -> std::result::Result<(), Self::Error> {
+        match (remote, local) {
+            (Some(remote), Some(local)) => {
+                self.number(if local.is_ipv4() { 4.0 } else { 6.0 });
+                self.number(f64::from(remote.port()));
+                self.number(f64::from(local.port()));
+                self.address(&remote)?;
+                self.address(&local)?;
+            }
+            _ => {
+                for _ in 0..3 {
+                    self.number(0.0);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The index of a method in [`HTTP_METHODS`] (METHODS in JS), as a number of the batch.
@@ -209,27 +282,18 @@ fn write_event<S: Slots>(
         Event::Connection(info) => {
             w.tag(&CONNECTION);
             w.number(info.id as f64);
-            // A Unix socket has no addresses: undefined, as in Node.
-            match (info.remote, info.local) {
-                (Some(remote), Some(local)) => {
-                    w.number(if local.is_ipv4() { 4.0 } else { 6.0 });
-                    w.number(f64::from(remote.port()));
-                    w.number(f64::from(local.port()));
-                    w.address(&remote)?;
-                    w.address(&local)?;
-                }
-                _ => {
-                    for _ in 0..3 {
-                        w.number(0.0);
-                    }
-                }
-            }
+            w.peers(info.remote, info.local)?;
+        }
+        Event::Dropped { remote, local } => {
+            w.tag(&DROPPED);
+            w.peers(*remote, *local)?;
         }
         Event::Request(head) => {
             w.tag(&REQUEST);
             w.number(head.id as f64);
             w.number(head.connection as f64);
-            w.number(f64::from(head.http_minor));
+            let dropped = if head.beyond_max_requests { 2 } else { 0 };
+            w.number(f64::from(head.http_minor + dropped));
             let method = method_number(head.method.as_str());
             w.number(method);
             let body = match &head.body {
@@ -240,6 +304,7 @@ fn write_event<S: Slots>(
                 BodyPayload::Tunnel(_) => BODY_HANDED_OVER,
             };
             w.number(f64::from(body));
+            w.number(if head.prelude.is_some() { 1.0 } else { 0.0 });
             match &head.candidates {
                 Some(LayerCandidates { version, ids }) => {
                     w.number((ids.len() + 1) as f64);
@@ -267,6 +332,9 @@ fn write_event<S: Slots>(
                 BodyPayload::Complete(bytes) | BodyPayload::Tunnel(bytes) => w.buffer(bytes)?,
                 BodyPayload::Empty | BodyPayload::Streaming => {}
             }
+            if let Some(text) = &head.prelude {
+                w.latin1(text)?;
+            }
         }
         Event::Body { id, chunk } => {
             w.tag(&BODY);
@@ -290,6 +358,11 @@ fn write_event<S: Slots>(
             w.number(*id as f64);
         }
         Event::Closed => w.tag(&CLOSED),
+        Event::PreludeNotices { plan, bits } => {
+            w.tag(&PRELUDE_NOTICES);
+            w.number(f64::from(*plan));
+            w.number(f64::from(*bits));
+        }
     }
     Ok(())
 }
@@ -514,6 +587,7 @@ mod tests {
         method: http::Method,
         body: BodyPayload,
         candidates: Option<LayerCandidates>,
+        prelude: Option<Bytes>,
     ) -> Event {
         let mut headers = http::HeaderMap::new();
         headers.insert("host", http::HeaderValue::from_static("x"));
@@ -526,6 +600,8 @@ mod tests {
             headers,
             body,
             candidates,
+            prelude,
+            beyond_max_requests: false,
         }))
     }
 
@@ -561,7 +637,7 @@ mod tests {
             ),
             (
                 &REQUEST,
-                request(get(), BodyPayload::Empty, None),
+                request(get(), BodyPayload::Empty, None, None),
                 strings(2),
             ),
             (
@@ -570,6 +646,7 @@ mod tests {
                     http::Method::from_bytes(b"BREW").expect("a token"),
                     BodyPayload::Streaming,
                     candidates(),
+                    None,
                 ),
                 strings(3),
             ),
@@ -579,12 +656,13 @@ mod tests {
                     get(),
                     BodyPayload::Complete(Bytes::from_static(b"{}")),
                     None,
+                    Some(Bytes::from_static(b"1\n0\n0\n")),
                 ),
-                vec!["string", "string", "Buffer"],
+                vec!["string", "string", "Buffer", "string"],
             ),
             (
                 &REQUEST,
-                request(get(), BodyPayload::Tunnel(Bytes::new()), candidates()),
+                request(get(), BodyPayload::Tunnel(Bytes::new()), candidates(), None),
                 vec!["string", "string", "Buffer"],
             ),
             (
@@ -604,6 +682,27 @@ mod tests {
                 vec![],
             ),
             (&CLOSED, Event::Closed, vec![]),
+            (
+                &PRELUDE_NOTICES,
+                Event::PreludeNotices { plan: 1, bits: 3 },
+                vec![],
+            ),
+            (
+                &DROPPED,
+                Event::Dropped {
+                    remote: addr,
+                    local: addr,
+                },
+                strings(2),
+            ),
+            (
+                &DROPPED,
+                Event::Dropped {
+                    remote: None,
+                    local: None,
+                },
+                vec![],
+            ),
         ]
     }
 
@@ -649,6 +748,7 @@ mod tests {
                 version: 7,
                 ids: vec![2, 5],
             }),
+            None,
         );
         write_event(&mut slots, &event, &mut Vec::new()).unwrap();
         let method = slots.numbers[4] as usize;

@@ -51,6 +51,11 @@ error_codes! {
     HANDLER_REQUIRED = "XYP_ERR_HANDLER_REQUIRED";
     /// No native addon loads on this platform (thrown by lib/ when requiring xypriss).
     NATIVE_MISSING = "XYP_ERR_NATIVE_MISSING";
+    /// helmet, cors or express-rate-limit would throw for these options (the message is theirs).
+    INVALID_OPTION = "XYP_ERR_INVALID_OPTION";
+    /// Valid helmet / cors / rateLimit options that only the JS middleware can honour (a function,
+    /// a custom store...): it runs in JS.
+    NOT_NATIVE = "XYP_ERR_NOT_NATIVE";
 }
 
 /// The TypeScript lib/ imports: `lib/error-codes.ts`.

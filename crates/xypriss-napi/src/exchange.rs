@@ -14,13 +14,28 @@ use xsys_http::{Completion, Exchange, ResponseHead};
 use crate::errors::throw_engine;
 
 /// Response flags from JS: the low two bits ask for Express's entity tag (1 weak, 2 strong),
-/// `FLAG_NO_DATE` is `res.sendDate = false`.
+/// `FLAG_NO_DATE` is `res.sendDate = false`, `FLAG_PRELUDE_IN_JS` says the headers already hold
+/// the ones the native prelude set (JS took them to read or change one), `FLAG_UTF8_HEAD` that
+/// the head goes out in UTF-8.
 const FLAG_ETAG_MASK: u32 = 0b11;
 const FLAG_NO_DATE: u32 = 0b100;
+const FLAG_PRELUDE_IN_JS: u32 = 0b1000;
+/// The head goes out in UTF-8, as Node writes it with a first body string (see `with_utf8_head`).
+const FLAG_UTF8_HEAD: u32 = 0b1_0000;
 
 fn with_flags(head: ResponseHead, flags: u32) -> ResponseHead {
-    if flags & FLAG_NO_DATE != 0 {
+    let head = if flags & FLAG_NO_DATE != 0 {
         head.without_date()
+    } else {
+        head
+    };
+    let head = if flags & FLAG_PRELUDE_IN_JS != 0 {
+        head.with_prelude_headers()
+    } else {
+        head
+    };
+    if flags & FLAG_UTF8_HEAD != 0 {
+        head.with_utf8_head()
     } else {
         head
     }

@@ -9,12 +9,17 @@ mod errors;
 mod exchange;
 #[cfg(test)]
 mod generated;
+mod prelude;
+mod security;
 mod server;
 mod static_files;
 mod target;
 mod xems;
 
 pub use exchange::*;
+pub use prelude::*;
+pub use security::*;
 pub use server::*;
+pub use static_files::*;
 pub use target::*;
 pub use xems::*;

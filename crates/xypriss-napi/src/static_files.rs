@@ -1,8 +1,37 @@
-//! `express.static` options from JS to xsys-static, for the native static stage.
+//! `express.static(root, options)` as a native stage: its options from JS to xsys-static, and
+//! the stage lib/prelude.ts compiles into an app's prelude when it leads the app's stack.
+
+use std::sync::Arc;
 
 use napi::bindgen_prelude::Either;
+use napi::Env;
 use napi_derive::napi;
-use xsys_static::{CacheLimits, Dotfiles, MaxAge, Options};
+use xsys_static::{CacheLimits, Dotfiles, MaxAge, Options, StaticFiles};
+
+use crate::errors::{throw, NOT_NATIVE};
+
+/// serve-static's middleware for one root and set of options (with its cache of small files),
+/// shared by every prelude the middleware is compiled into.
+#[napi]
+pub struct StaticStage {
+    pub(crate) inner: Arc<StaticFiles>,
+}
+
+#[napi]
+impl StaticStage {
+    /// Throws a NOT_NATIVE error with the reason when the engine cannot serve these files (the
+    /// JS middleware then serves them, as it would anyway).
+    #[napi(factory)]
+    pub fn create(env: Env, root: String, options: StaticOptions) -> napi::Result<Self> {
+        let files = Options::try_from(options).and_then(|options| StaticFiles::new(&root, options));
+        match files {
+            Ok(files) => Ok(StaticStage {
+                inner: Arc::new(files),
+            }),
+            Err(error) => Err(throw(&env, NOT_NATIVE, &error.to_string())),
+        }
+    }
+}
 
 /// serve-static's options as lib/static.ts has read them, with serve-static's and send's rules
 /// (defaults, truthiness, `maxAge` / `maxage`, lists): plain values only.

@@ -67,6 +67,8 @@ impl Exchange {
                 to_client,
                 shared: shared.clone(),
             };
+            // A tunnel is a connection the thread holds, no longer a request it works on.
+            slot.uncount();
             drop(shard);
             let _ = sender.send(raw.head.into_response(ResponseBody::none()));
             crate::runtime::runtime().spawn(handover::run(hand_over, from_handler, shared, |id| {

@@ -13,6 +13,7 @@
 //! runs for that long from a new seed (`.ci/run` does); without it a quick pass of 300 seeds runs
 //! with the unit tests.
 
+use crate::wire::HeadLimits;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -188,7 +189,7 @@ fn splits(rng: &mut Rng, len: usize) -> Vec<usize> {
 /// The reader alone over `stream` cut at `points`: (what hyper reads, recordings, stop).
 fn read_alone(stream: &[u8], points: &[usize]) -> (Vec<u8>, Vec<super::Recorded>, Option<Stop>) {
     let wire = wire(false, false);
-    let mut reader = RequestReader::new(wire.clone(), 16 * 1024);
+    let mut reader = RequestReader::new(wire.clone(), HeadLimits::default());
     let mut bytes = stream.to_vec();
     let mut seen = Vec::new();
     let mut stop = None;
@@ -259,7 +260,7 @@ async fn serve(
     let serving = async {
         match wire {
             Some(wire) => {
-                let io = TokioIo::new(WireIo::new(server, wire, 16 * 1024));
+                let io = TokioIo::new(WireIo::new(server, wire, HeadLimits::default()));
                 let _ = builder.serve_connection(io, service).await;
             }
             None => {

@@ -14,10 +14,13 @@ use tokio::time::{Instant, Sleep};
 
 use super::reader::{RequestReader, Stop};
 use super::writer::ResponseWriter;
-use super::ConnectionWire;
+use super::{ConnectionWire, HeadLimits};
 
-/// Node's answer to a head that did not come whole within headersTimeout.
+/// Node's answer to a head not whole within headersTimeout, or a request within requestTimeout.
 const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
+/// Node's answer to a head over maxHeaderSize or maxHeadersCount.
+const HEADERS_TOO_LARGE: &[u8] =
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n";
 
 pin_project_lite::pin_project! {
     /// The connection's socket, read and written through the reader and the writer. It reads
@@ -31,12 +34,17 @@ pin_project_lite::pin_project! {
         writer: ResponseWriter,
         wire: Arc<ConnectionWire>,
         held: BytesMut,
+        // Bytes for hyper that the reader made (a compacted head's end), given before `held`.
+        synth: BytesMut,
         // The socket's end (Ok) or failure, seen but not yet given to hyper.
         peer_end: Option<io::Result<()>>,
         // Nothing more is read: a head was refused, answered without its body, or timed out.
         ended: bool,
         // A refused body: hyper's next read fails.
         body_refused: bool,
+        // The engine wrote a refusal itself (408, 431) and closes: nothing more goes out, as
+        // Node destroys the socket after writing one.
+        refused: bool,
         read_waker: Option<Waker>,
         timer: Option<Pin<Box<Sleep>>>,
         // When the head being read (or awaited, on a new connection) began.
@@ -45,16 +53,18 @@ pin_project_lite::pin_project! {
 }
 
 impl<T> WireIo<T> {
-    pub(crate) fn new(inner: T, wire: Arc<ConnectionWire>, max_head: usize) -> Self {
+    pub(crate) fn new(inner: T, wire: Arc<ConnectionWire>, limits: HeadLimits) -> Self {
         WireIo {
             inner,
-            reader: RequestReader::new(wire.clone(), max_head),
+            reader: RequestReader::new(wire.clone(), limits),
             writer: ResponseWriter::new(),
             wire,
             held: BytesMut::new(),
+            synth: BytesMut::new(),
             peer_end: None,
             ended: false,
             body_refused: false,
+            refused: false,
             read_waker: None,
             timer: None,
             head_since: Instant::now(),
@@ -63,7 +73,8 @@ impl<T> WireIo<T> {
 }
 
 enum Expiry {
-    Head,
+    /// headersTimeout or requestTimeout: 408.
+    Request,
     Idle,
 }
 
@@ -75,6 +86,12 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for WireIo<T> {
     ) -> Poll<io::Result<()>> {
         let mut this = self.project();
         loop {
+            if !this.synth.is_empty() {
+                let n = this.synth.len().min(buf.remaining());
+                buf.put_slice(&this.synth[..n]);
+                this.synth.advance(n);
+                return Poll::Ready(Ok(()));
+            }
             if *this.body_refused {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -132,7 +149,14 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for WireIo<T> {
             let consumed = fed.consumed;
             // What hyper may not have (yet) stays in `held`, in order.
             let rest = Bytes::copy_from_slice(&buf.filled()[start + consumed..]);
-            buf.set_filled(start + consumed);
+            buf.set_filled(start + fed.output);
+            if !this.reader.synth.is_empty() {
+                // Right after what hyper has of this read, before anything held.
+                let n = this.reader.synth.len().min(buf.remaining());
+                buf.put_slice(&this.reader.synth[..n]);
+                this.synth.extend_from_slice(&this.reader.synth[n..]);
+                this.reader.synth.clear();
+            }
             if from_held {
                 this.held.advance(consumed);
             } else {
@@ -143,6 +167,22 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for WireIo<T> {
                 Some(Stop::End) | Some(Stop::RefusedHead) => {
                     *this.ended = true;
                     this.held.clear();
+                }
+                Some(Stop::TooLarge) => {
+                    // As Node: 431 at once, whether or not the head ever ends; hyper sees the end.
+                    // What already came is read first, or closing over it would reset the
+                    // connection before the client reads the 431.
+                    *this.ended = true;
+                    *this.peer_end = Some(Ok(()));
+                    this.held.clear();
+                    discard_ready(this.inner.as_mut(), cx);
+                    refuse(
+                        this.inner.as_mut(),
+                        this.writer,
+                        this.refused,
+                        cx,
+                        HEADERS_TOO_LARGE,
+                    );
                 }
                 Some(Stop::RefusedBody(status)) => {
                     this.wire.refuse_body(status);
@@ -155,10 +195,27 @@ impl<T: AsyncRead + AsyncWrite> AsyncRead for WireIo<T> {
                 recorded.after_head = rest;
                 this.wire.push_recording(recorded);
             }
-            if consumed > 0 || n == 0 {
+            // Nothing for hyper yet (a compacted head swallowed the read): read on, as an empty
+            // read would be an end to hyper.
+            if buf.filled().len() > start || n == 0 {
                 return Poll::Ready(Ok(()));
             }
         }
+    }
+}
+
+/// Writes Node's refusal (408, 431) unless an answer is under way (Node writes one only if no
+/// response has begun), and lets nothing more out after it.
+fn refuse<T: AsyncWrite>(
+    inner: Pin<&mut T>,
+    writer: &ResponseWriter,
+    refused: &mut bool,
+    cx: &mut Context<'_>,
+    refusal: &[u8],
+) {
+    if writer.between_answers() && writer.pending.is_empty() && !*refused {
+        let _ = inner.poll_write(cx, refusal);
+        *refused = true;
     }
 }
 
@@ -170,6 +227,18 @@ fn discard<T: AsyncRead>(mut inner: Pin<&mut T>, cx: &mut Context<'_>) -> Poll<i
         ready!(inner.as_mut().poll_read(cx, &mut buf))?;
         if buf.filled().is_empty() {
             return Poll::Ready(Ok(()));
+        }
+    }
+}
+
+/// Reads and drops what has come, without waiting for more (a bounded amount).
+fn discard_ready<T: AsyncRead>(mut inner: Pin<&mut T>, cx: &mut Context<'_>) {
+    let mut scratch = [0u8; 4096];
+    for _ in 0..256 {
+        let mut buf = ReadBuf::new(&mut scratch);
+        match inner.as_mut().poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) if !buf.filled().is_empty() => {}
+            _ => return,
         }
     }
 }
@@ -200,17 +269,23 @@ fn wait<T: AsyncRead + AsyncWrite>(
 ) -> Poll<io::Result<()>> {
     let timeouts = &this.wire.timeouts;
     let first = this.reader.messages == 0 && this.reader.kinds.is_empty();
-    let deadline = if this.reader.in_head() || (first && this.reader.at_boundary()) {
-        timeouts
-            .headers()
-            .map(|limit| (*this.head_since + limit, Expiry::Head))
-    } else if this.reader.at_boundary() && this.reader.kinds.is_empty() {
-        this.writer
+    let awaiting_first = first && this.reader.at_boundary();
+    // headersTimeout while the head comes, requestTimeout until the whole request came; both
+    // count from the request's first byte (or the connection's start).
+    let head = (this.reader.in_head() || awaiting_first)
+        .then(|| timeouts.headers())
+        .flatten();
+    let request = (this.reader.in_message() || awaiting_first)
+        .then(|| timeouts.request())
+        .flatten();
+    let deadline = match head.into_iter().chain(request).min() {
+        Some(limit) => Some((*this.head_since + limit, Expiry::Request)),
+        None if this.reader.at_boundary() && this.reader.kinds.is_empty() => this
+            .writer
             .idle_since
             .zip(timeouts.idle())
-            .map(|(since, limit)| (since + limit, Expiry::Idle))
-    } else {
-        None
+            .map(|(since, limit)| (since + limit, Expiry::Idle)),
+        None => None,
     };
     let Some((deadline, expiry)) = deadline else {
         *this.timer = None;
@@ -231,11 +306,15 @@ fn wait<T: AsyncRead + AsyncWrite>(
     *this.timer = None;
     *this.ended = true;
     *this.peer_end = Some(Ok(()));
-    if let Expiry::Head = expiry {
+    if let Expiry::Request = expiry {
         // As Node: 408 and the close, unless an answer is still going out.
-        if this.writer.between_answers() && this.writer.pending.is_empty() {
-            let _ = this.inner.as_mut().poll_write(cx, REQUEST_TIMEOUT);
-        }
+        refuse(
+            this.inner.as_mut(),
+            this.writer,
+            this.refused,
+            cx,
+            REQUEST_TIMEOUT,
+        );
     }
     Poll::Ready(Ok(()))
 }
@@ -269,6 +348,10 @@ impl<T: AsyncRead + AsyncWrite> AsyncWrite for WireIo<T> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        if self.refused {
+            // Node destroyed the socket after its refusal: what hyper writes now goes nowhere.
+            return Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()));
+        }
         ready!(self.as_mut().poll_pending(cx))?;
         let this = self.project();
         let done_before = this.writer.done;

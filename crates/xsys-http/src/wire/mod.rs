@@ -19,7 +19,7 @@ mod fuzz;
 mod tests;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -28,6 +28,10 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 
 pub(crate) use io::WireIo;
+
+/// The `Connection` value the engine gives hyper for Node's `Connection: close` on a connection
+/// that stays open (maxRequestsPerSocket reached); the response writer puts it as `close`.
+pub(crate) const CLOSE_KEPT_OPEN: &str = "xypriss-close-kept-open";
 
 /// What the reader kept of one request head, as sent.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -38,6 +42,11 @@ pub struct Recorded {
     pub raw_headers: Bytes,
     /// Number of header lines.
     pub lines: usize,
+    /// Header lines hyper got: fewer than `lines` when the head was compacted (see the reader).
+    pub given: usize,
+    /// The handlers' headers are the first this many lines of the recording, not hyper's: the
+    /// head was compacted, or cut to Node 20's maxHeadersCount.
+    pub app_lines: Option<usize>,
     /// A status the engine answers instead of the handlers (501 for a transfer coding it does not
     /// implement); the connection closes after it.
     pub refusal: Option<u16>,
@@ -54,34 +63,90 @@ pub enum HandOverKind {
     Upgrade,
 }
 
-/// Whether the app listens for `'connect'` / `'upgrade'`: decides which requests hand their
-/// connection over (read by the reader when such a head ends).
+/// How many of a listener's JS threads listen for `'connect'` / `'upgrade'`: decides which
+/// requests hand their connection over (read by the reader when such a head ends).
 #[derive(Debug, Default)]
 pub struct Listeners {
-    connect: AtomicBool,
-    upgrade: AtomicBool,
+    connect: AtomicUsize,
+    upgrade: AtomicUsize,
 }
 
 impl Listeners {
-    pub fn set_connect(&self, on: bool) {
-        self.connect.store(on, Ordering::Relaxed);
+    /// One thread more (`true`) or fewer listening for `'connect'`.
+    pub(crate) fn count_connect(&self, on: bool) {
+        count(&self.connect, on);
     }
-    pub fn set_upgrade(&self, on: bool) {
-        self.upgrade.store(on, Ordering::Relaxed);
+    pub(crate) fn count_upgrade(&self, on: bool) {
+        count(&self.upgrade, on);
     }
     pub(crate) fn connect(&self) -> bool {
-        self.connect.load(Ordering::Relaxed)
+        self.connect.load(Ordering::Relaxed) != 0
     }
     pub(crate) fn upgrade(&self) -> bool {
-        self.upgrade.load(Ordering::Relaxed)
+        self.upgrade.load(Ordering::Relaxed) != 0
     }
 }
 
-/// Node's `server.headersTimeout` and `server.keepAliveTimeout`, in ms, read by every connection
-/// each time it waits, so a change applies to open connections too. Zero turns one off.
+fn count(counter: &AtomicUsize, on: bool) {
+    if on {
+        counter.fetch_add(1, Ordering::Relaxed);
+    } else {
+        counter.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Node's bounds on a request head, taken for a connection when it is accepted (as Node's parser
+/// takes them from the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadLimits {
+    /// Node's `maxHeaderSize`: what Node's parser counts of a head (the target, then each header
+    /// name and value, without the blanks before the value) must stay below it; at it, 431.
+    pub max_size: usize,
+    /// Node's `maxHeadersCount` in header lines (null is 1000); None when it is 0 (no limit).
+    pub max_lines: Option<usize>,
+    /// Node 22 and later refuse a head with more lines (431); Node 20 cuts `req.headers` to them.
+    pub refuse_extra_lines: bool,
+}
+
+impl Default for HeadLimits {
+    fn default() -> Self {
+        HeadLimits {
+            max_size: 16 * 1024,
+            max_lines: Some(1000),
+            refuse_extra_lines: true,
+        }
+    }
+}
+
+impl HeadLimits {
+    /// A head's bytes, blanks Node does not count included, are bounded too (hyper's buffer is).
+    pub fn max_bytes(&self) -> usize {
+        self.max_size.saturating_mul(4).saturating_add(64 * 1024)
+    }
+
+    /// Lines Node 20 keeps in `req.rawHeaders` when `req.headers` is cut to `max_lines`: the
+    /// groups its parser hands over until it has that many.
+    pub(crate) fn raw_lines(&self) -> Option<usize> {
+        match self.max_lines {
+            Some(max) if !self.refuse_extra_lines => {
+                Some(max.div_ceil(NODE_HEADER_GROUP).max(1) * NODE_HEADER_GROUP)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Node's parser hands header lines to JS in groups of this many; Node 20 keeps whole groups in
+/// `req.rawHeaders` until it has maxHeadersCount headers.
+const NODE_HEADER_GROUP: usize = 31;
+
+/// Node's `server.headersTimeout`, `server.requestTimeout` and `server.keepAliveTimeout`, in ms,
+/// read by every connection each time it waits, so a change applies to open connections too.
+/// Zero turns one off.
 #[derive(Debug, Default)]
 pub struct Timeouts {
     headers_ms: AtomicU64,
+    request_ms: AtomicU64,
     keep_alive_ms: AtomicU64,
 }
 
@@ -104,6 +169,20 @@ impl Timeouts {
 
     pub fn keep_alive(&self) -> Duration {
         Duration::from_millis(self.keep_alive_ms.load(Ordering::Relaxed))
+    }
+
+    pub fn set_request(&self, request: Duration) {
+        let ms = u64::try_from(request.as_millis()).unwrap_or(u64::MAX);
+        self.request_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// How long a request may take to come whole (head and body), from its first byte (or the
+    /// connection's start); then 408.
+    pub(crate) fn request(&self) -> Option<Duration> {
+        match self.request_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
     }
 
     /// How long a request head may take to come whole, from the connection's start or its first
@@ -145,6 +224,8 @@ pub(crate) struct ConnectionWire {
     peer_left_notify: Notify,
     /// A refused request body: the status to answer (400, 413, 431), 0 if none.
     body_refusal: AtomicU16,
+    /// Some answer carries [`CLOSE_KEPT_OPEN`] for the writer to put as `close`.
+    close_kept_open: AtomicBool,
     /// What a close waits for (see `WireIo::poll_shutdown`).
     lingering: OnceLock<Arc<dyn Lingering>>,
 }
@@ -160,6 +241,7 @@ impl ConnectionWire {
             peer_left: AtomicBool::new(false),
             peer_left_notify: Notify::new(),
             body_refusal: AtomicU16::new(0),
+            close_kept_open: AtomicBool::new(false),
             lingering: OnceLock::new(),
         }
     }
@@ -174,6 +256,15 @@ impl ConnectionWire {
             Some(lingering) => lingering.poll_none_left(cx),
             None => Poll::Ready(()),
         }
+    }
+
+    /// An answer of this connection says [`CLOSE_KEPT_OPEN`]; the writer looks for it from now on.
+    pub(crate) fn says_close_kept_open(&self) {
+        self.close_kept_open.store(true, Ordering::Relaxed);
+    }
+
+    fn any_close_kept_open(&self) -> bool {
+        self.close_kept_open.load(Ordering::Relaxed)
     }
 
     fn push_recording(&self, recorded: Recorded) {

@@ -11,6 +11,12 @@
 //! On the way it records what hyper does not keep (see [`Recorded`]) and replaces the target
 //! bytes the `http` crate refuses but Node takes (`<`, `>`, `` ` `` in the path, `"`, `<`, `>` in
 //! the query, the `#fragment`) by `_`, in place: same length, the original is recorded.
+//!
+//! It measures each head as Node's parser does ([`HeadLimits`]) and decides the 431 itself. hyper
+//! keeps up to 100 header lines in arrays on the stack (more would cost every request a heap
+//! allocation), so a head with more lines than [`COMPACT_AFTER`] is *compacted*: hyper gets its
+//! first lines as sent, then only the lines that frame the message, then the blank line; the
+//! handlers' headers are built from the recording.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -18,18 +24,25 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::grammar::{self, Codings};
-use super::{ConnectionWire, HandOverKind, Recorded};
+use super::{ConnectionWire, HandOverKind, HeadLimits, Recorded};
 
 /// Chunk extensions a request may carry in all, as Node's parser (beyond it, 413).
 const MAX_CHUNK_EXTENSIONS: usize = 16 * 1024;
 /// The longest method Node knows is 11 bytes.
 const MAX_METHOD: usize = 16;
+/// Header lines hyper parses in its stack arrays; one more and it refuses the head.
+const HYPER_HEADER_LINES: usize = 100;
+/// Header lines given to hyper as sent; the rest of a longer head is compacted.
+pub(super) const COMPACT_AFTER: usize = 64;
 
 /// How far one call to [`RequestReader::feed`] went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Fed {
-    /// Bytes hyper may read, from the start of the slice.
+    /// Bytes read, from the start of the slice.
     pub consumed: usize,
+    /// Bytes hyper may read, from the start of the slice (fewer than `consumed` while a head is
+    /// compacted); [`RequestReader::synth`] follows them.
+    pub output: usize,
     pub stop: Option<Stop>,
 }
 
@@ -44,6 +57,9 @@ pub(super) enum Stop {
     RefusedHead,
     /// A refused body: hyper gets a read error after the consumed bytes; the status to answer.
     RefusedBody(u16),
+    /// A head over Node's limits (size or count): 431 and the close, as Node answers it at once;
+    /// hyper sees the end of the stream.
+    TooLarge,
 }
 
 /// What the response writer needs to know of each request to frame its answer.
@@ -79,8 +95,6 @@ enum State {
     Tunnel,
     /// Nothing more is read.
     Ended,
-    /// A head over the size limit: hyper refuses it (431); nothing after is followed.
-    Oversized,
 }
 
 /// What the head being read says.
@@ -92,6 +106,8 @@ struct Head {
     version: Vec<u8>,
     raw_headers: Vec<u8>,
     lines: usize,
+    /// Lines hyper gets (all of them unless compacted).
+    given: usize,
     content_length: Option<u64>,
     codings: Option<Codings>,
     hosts: u32,
@@ -103,9 +119,22 @@ pub(super) struct RequestReader {
     state: State,
     /// A line (header, chunk size, trailer) that came in pieces.
     line: Vec<u8>,
+    /// Node's count of the head so far (see [`HeadLimits::max_size`]).
+    counted: usize,
+    /// The head's bytes so far, blanks Node does not count included.
+    head_bytes: usize,
+    /// Node's count of the header line in `line`, as far as it came.
+    partial: PartialLine,
     head: Head,
-    head_len: usize,
-    max_head: usize,
+    limits: HeadLimits,
+    /// The rest of the current head is withheld from hyper: the framing lines wait here.
+    compacting: bool,
+    kept: Vec<u8>,
+    /// Where hyper's bytes end in the slice being fed, when compaction withholds the rest.
+    cut: Option<usize>,
+    /// Bytes hyper gets right after the output of the last feed: a compacted head's kept lines
+    /// and blank line (or the NUL of a refusal).
+    pub synth: Vec<u8>,
     extensions: usize,
     trailers: usize,
     wire: Arc<ConnectionWire>,
@@ -120,13 +149,19 @@ pub(super) struct RequestReader {
 }
 
 impl RequestReader {
-    pub(super) fn new(wire: Arc<ConnectionWire>, max_head: usize) -> Self {
+    pub(super) fn new(wire: Arc<ConnectionWire>, limits: HeadLimits) -> Self {
         RequestReader {
             state: State::Idle { cr: false },
             line: Vec::new(),
+            counted: 0,
+            head_bytes: 0,
+            partial: PartialLine::default(),
             head: Head::default(),
-            head_len: 0,
-            max_head,
+            limits,
+            compacting: false,
+            kept: Vec::new(),
+            cut: None,
+            synth: Vec::new(),
             extensions: 0,
             trailers: 0,
             wire,
@@ -152,8 +187,21 @@ impl RequestReader {
                 | State::Version
                 | State::RequestLineLf
                 | State::Headers
-                | State::Oversized
         )
+    }
+
+    /// A request is under way and not yet read whole (its head or its body).
+    pub(super) fn in_message(&self) -> bool {
+        self.in_head()
+            || matches!(
+                self.state,
+                State::Body(_)
+                    | State::ChunkSize
+                    | State::ChunkData(_)
+                    | State::ChunkCr
+                    | State::ChunkLf
+                    | State::Trailers
+            )
     }
 
     pub(super) fn is_held(&self) -> bool {
@@ -173,10 +221,11 @@ impl RequestReader {
 
     /// Reads `bytes` as the next part of the stream, replacing target bytes in place.
     pub(super) fn feed(&mut self, bytes: &mut [u8]) -> Fed {
+        self.cut = self.compacting.then_some(0);
         let mut i = 0;
         while i < bytes.len() {
             let stop = match self.state {
-                State::Tunnel | State::Oversized => {
+                State::Tunnel => {
                     i = bytes.len();
                     None
                 }
@@ -231,49 +280,61 @@ impl RequestReader {
                         i += 1;
                         None
                     }
-                    Err(()) => return self.refuse_head(bytes, i),
+                    Err(Refusal::TooLarge) => return self.too_large(i),
+                    Err(Refusal::Malformed) => return self.refuse_head(bytes, i),
                 },
             };
             if let Some(stop) = stop {
-                return Fed {
-                    consumed: i,
-                    stop: Some(stop),
-                };
+                return self.fed(i, Some(stop));
             }
-            // A head that ended here may stop the stream right after its last byte.
+            // A head that ended here may stop the stream right after its last byte; a compacted
+            // one stops there, so that what follows reaches hyper after its kept lines.
             match self.state {
-                State::Held => {
-                    return Fed {
-                        consumed: i,
-                        stop: Some(Stop::Hold),
-                    }
-                }
-                State::Ended => {
-                    return Fed {
-                        consumed: i,
-                        stop: Some(Stop::End),
-                    }
-                }
+                State::Held => return self.fed(i, Some(Stop::Hold)),
+                State::Ended => return self.fed(i, Some(Stop::End)),
+                _ if !self.synth.is_empty() => return self.fed(i, None),
                 _ => {}
             }
         }
+        self.fed(i, None)
+    }
+
+    fn fed(&mut self, consumed: usize, stop: Option<Stop>) -> Fed {
         Fed {
-            consumed: i,
-            stop: None,
+            consumed,
+            output: self.cut.take().unwrap_or(consumed),
+            stop,
         }
     }
 
     /// Header, chunk-size and trailer lines: a whole line at a time, read where it is when it
     /// came in one piece. Returns where reading goes on, or the refusal.
     fn line_mode(&mut self, bytes: &mut [u8], i: usize) -> Result<usize, Fed> {
+        if self.state == State::Headers
+            && self.line.is_empty()
+            && !self.compacting
+            && self.head.lines == COMPACT_AFTER
+        {
+            // A long head: from this line on, hyper gets only what frames the message.
+            self.compacting = true;
+            self.cut = Some(i);
+        }
         let rest = &bytes[i..];
         let Some(end) = memchr::memchr(b'\n', rest) else {
             self.line.extend_from_slice(rest);
-            return match self.check_line_length(self.line.len()) {
+            let outcome = if self.state == State::Headers {
+                let so_far = self.partial.count(&self.line);
+                self.check_size(self.counted + so_far)
+                    .and_then(|()| self.check_bytes(self.head_bytes + self.line.len()))
+            } else {
+                self.check_line_length(self.line.len())
+            };
+            return match outcome {
                 Ok(()) => Ok(bytes.len()),
                 Err(status) => Err(self.refuse_at(bytes, i, bytes.len() - 1, status)),
             };
         };
+        self.partial = PartialLine::default();
         let lf = i + end;
         let outcome = if self.line.is_empty() {
             let line = &bytes[i..lf];
@@ -295,26 +356,36 @@ impl RequestReader {
         }
     }
 
-    /// A line over its bound: a head line over the head limit, a chunk-size line over the
-    /// extension limit, trailers over the head limit.
+    /// A line over its bound: a chunk-size line over the extension limit, trailers over the head
+    /// limit. (Head lines are measured as Node measures them, in `end_of_line`.)
     fn check_line_length(&mut self, length: usize) -> Result<(), u16> {
         match self.state {
-            State::Headers if self.head_len + length > self.max_head => {
-                // hyper refuses it with 431 once it has it whole.
-                self.state = State::Oversized;
-                Ok(())
-            }
             State::ChunkSize if self.extensions + length > MAX_CHUNK_EXTENSIONS + 32 => Err(413),
-            State::Trailers if self.trailers + length > self.max_head => Err(431),
+            State::Trailers if self.trailers + length > self.limits.max_size => Err(431),
             _ => Ok(()),
+        }
+    }
+
+    /// Blanks Node does not count still take memory: a head is bounded in bytes too.
+    fn check_bytes(&self, bytes: usize) -> Result<(), u16> {
+        if bytes > self.limits.max_bytes() {
+            Err(431)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Node's parser refuses a head once its count reaches maxHeaderSize.
+    fn check_size(&self, counted: usize) -> Result<(), u16> {
+        if counted >= self.limits.max_size {
+            Err(431)
+        } else {
+            Ok(())
         }
     }
 
     /// A line without its LF. Err carries the status of a refusal.
     fn end_of_line(&mut self, line: &[u8]) -> Result<(), u16> {
-        if self.state == State::Oversized {
-            return Ok(());
-        }
         // CRLF only: a bare LF, or a CR anywhere else, is refused as by Node.
         let line = line.strip_suffix(b"\r").ok_or(400u16)?;
         if memchr::memchr(b'\r', line).is_some() {
@@ -322,11 +393,14 @@ impl RequestReader {
         }
         match self.state {
             State::Headers => {
-                self.head_len += line.len() + 2;
                 if line.is_empty() {
                     self.end_of_head()
                 } else {
-                    self.header_line(line)
+                    self.header_line(line)?;
+                    self.counted += node_count(line);
+                    self.head_bytes += line.len() + 2;
+                    self.check_size(self.counted)?;
+                    self.check_bytes(self.head_bytes)
                 }
             }
             State::ChunkSize => {
@@ -380,11 +454,31 @@ impl RequestReader {
         } else if name.eq_ignore_ascii_case(b"connection") {
             head.connection_upgrade |= grammar::lists_token(value, b"upgrade");
         }
-        head.raw_headers.extend_from_slice(name);
-        head.raw_headers.push(b'\n');
-        head.raw_headers.extend_from_slice(value);
-        head.raw_headers.push(b'\n');
         head.lines += 1;
+        let limits = &self.limits;
+        if let Some(max) = limits.max_lines {
+            // Node 22 and later refuse a head with more lines than maxHeadersCount (431); Node 20
+            // keeps them, `req.headers` cut to the count and `req.rawHeaders` to whole groups.
+            if limits.refuse_extra_lines && head.lines > max {
+                return Err(431);
+            }
+        }
+        if limits.raw_lines().is_none_or(|raw| head.lines <= raw) {
+            head.raw_headers.extend_from_slice(name);
+            head.raw_headers.push(b'\n');
+            head.raw_headers.extend_from_slice(value);
+            head.raw_headers.push(b'\n');
+        }
+        if !self.compacting {
+            head.given += 1;
+        } else if frames_the_message(name) {
+            head.given += 1;
+            if head.given > HYPER_HEADER_LINES {
+                return Err(431);
+            }
+            self.kept.extend_from_slice(line);
+            self.kept.extend_from_slice(b"\r\n");
+        }
         Ok(())
     }
 
@@ -425,13 +519,24 @@ impl RequestReader {
             connect,
             hand_over: hand_over.is_some(),
         });
+        if std::mem::take(&mut self.compacting) {
+            self.synth.append(&mut self.kept);
+            self.synth.extend_from_slice(b"\r\n");
+        }
         head.raw_headers.pop();
+        let truncated = self.limits.max_lines.filter(|&max| head.lines > max);
         let recorded = Recorded {
             // Also when not origin-form: hyper rebuilds those (scheme lower-cased, `/` added).
             original_target: (head.replaced || head.target.first() != Some(&b'/'))
                 .then(|| Bytes::copy_from_slice(&head.target)),
             raw_headers: Bytes::from(std::mem::take(&mut head.raw_headers)),
             lines: head.lines,
+            given: head.given,
+            app_lines: match truncated {
+                Some(max) => Some(max),
+                None if head.given < head.lines => Some(head.lines),
+                None => None,
+            },
             refusal: not_implemented.then_some(501),
             after_head: Bytes::new(),
             hand_over,
@@ -456,23 +561,19 @@ impl RequestReader {
         Ok(())
     }
 
-    fn request_line_byte(&mut self, byte: &mut u8) -> Result<(), ()> {
+    fn request_line_byte(&mut self, byte: &mut u8) -> Result<(), Refusal> {
         let b = *byte;
         if !matches!(self.state, State::Idle { .. }) {
-            self.head_len += 1;
-            if self.head_len > self.max_head {
-                self.state = State::Oversized;
-                return Ok(());
-            }
+            self.head_bytes += 1;
         }
         match self.state {
             // Empty lines before a request are skipped, as by hyper and Node.
             State::Idle { cr: false } if b == b'\r' => self.state = State::Idle { cr: true },
             State::Idle { .. } if b == b'\n' => self.state = State::Idle { cr: false },
-            State::Idle { cr: true } => return Err(()),
+            State::Idle { cr: true } => return Err(Refusal::Malformed),
             State::Idle { cr: false } => {
                 self.began_head = true;
-                self.head_len = 1;
+                self.head_bytes = 1;
                 self.state = State::Method;
                 return self.request_line_byte_in_method(b);
             }
@@ -486,13 +587,18 @@ impl RequestReader {
                         || (self.head.method != b"CONNECT"
                             && !crate::target::node_parser_accepts(target))
                     {
-                        return Err(());
+                        return Err(Refusal::Malformed);
                     }
                     self.state = State::Version;
                     return Ok(());
                 }
                 if !grammar::is_target_byte(b) {
-                    return Err(());
+                    return Err(Refusal::Malformed);
+                }
+                // Node counts the target toward maxHeaderSize: a long one gets 431, not 414.
+                self.counted += 1;
+                if self.counted >= self.limits.max_size {
+                    return Err(Refusal::TooLarge);
                 }
                 self.head.target.push(b);
                 if b == b'?' && !in_query {
@@ -507,27 +613,27 @@ impl RequestReader {
                 b'\r' if self.head.version == b"HTTP/1.1" || self.head.version == b"HTTP/1.0" => {
                     self.state = State::RequestLineLf;
                 }
-                b'\r' | b'\n' => return Err(()),
+                b'\r' | b'\n' => return Err(Refusal::Malformed),
                 _ if self.head.version.len() < 8 => self.head.version.push(b),
-                _ => return Err(()),
+                _ => return Err(Refusal::Malformed),
             },
             State::RequestLineLf if b == b'\n' => self.state = State::Headers,
-            _ => return Err(()),
+            _ => return Err(Refusal::Malformed),
         }
         Ok(())
     }
 
-    fn request_line_byte_in_method(&mut self, b: u8) -> Result<(), ()> {
+    fn request_line_byte_in_method(&mut self, b: u8) -> Result<(), Refusal> {
         if b == b' ' {
             // Node's list, spelled exactly: `get` or `FOO` is a 400.
             if !xsys_router::is_http_method(&self.head.method) {
-                return Err(());
+                return Err(Refusal::Malformed);
             }
             self.state = State::Target { in_query: false };
             return Ok(());
         }
         if !grammar::is_tchar(b) || self.head.method.len() >= MAX_METHOD {
-            return Err(());
+            return Err(Refusal::Malformed);
         }
         self.head.method.push(b);
         Ok(())
@@ -536,7 +642,8 @@ impl RequestReader {
     fn message_done(&mut self) {
         self.messages += 1;
         self.head = Head::default();
-        self.head_len = 0;
+        self.counted = 0;
+        self.head_bytes = 0;
         self.extensions = 0;
         self.trailers = 0;
         self.state = State::Idle { cr: false };
@@ -545,31 +652,106 @@ impl RequestReader {
     /// The head is refused at `bytes[at]`: that byte becomes a NUL (hyper's parser refuses it
     /// wherever it stands in a head) and nothing after it is given.
     fn refuse_head(&mut self, bytes: &mut [u8], at: usize) -> Fed {
-        bytes[at] = 0;
+        if self.compacting {
+            // hyper's bytes ended before this one: the NUL follows them.
+            self.synth.push(0);
+        } else {
+            bytes[at] = 0;
+        }
         self.state = State::Ended;
         // hyper answers this head itself; the writer still counts it as a request.
         self.kinds.push_back(Kind::default());
-        Fed {
-            consumed: at + 1,
-            stop: Some(Stop::RefusedHead),
-        }
+        self.fed(at + 1, Some(Stop::RefusedHead))
+    }
+
+    /// Over Node's limits: the engine answers 431 and hyper sees the stream end before `at`.
+    fn too_large(&mut self, at: usize) -> Fed {
+        self.state = State::Ended;
+        self.fed(at, Some(Stop::TooLarge))
     }
 
     fn refuse_body(&mut self, at: usize, status: u16) -> Fed {
         self.state = State::Ended;
-        Fed {
-            consumed: at,
-            stop: Some(Stop::RefusedBody(status)),
-        }
+        self.fed(at, Some(Stop::RefusedBody(status)))
     }
 
     /// A refusal decided on a line that starts at `start` in this read (or earlier) and whose
-    /// last byte read is `at`: a head line is refused at that byte; a body is cut before the line.
+    /// last byte read is `at`: a head line is refused at that byte (431 before hyper has it); a
+    /// body is cut before the line.
     fn refuse_at(&mut self, bytes: &mut [u8], start: usize, at: usize, status: u16) -> Fed {
         match self.state {
+            State::Headers if status == 431 => self.too_large(start),
             State::Headers => self.refuse_head(bytes, at),
             _ => self.refuse_body(start, status),
         }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Malformed,
+    TooLarge,
+}
+
+/// The header lines hyper acts on: the body's framing, the connection's fate, 100 Continue and
+/// upgrades. A compacted head keeps them for hyper.
+fn frames_the_message(name: &[u8]) -> bool {
+    [
+        &b"content-length"[..],
+        b"transfer-encoding",
+        b"connection",
+        b"expect",
+        b"upgrade",
+    ]
+    .iter()
+    .any(|framing| name.eq_ignore_ascii_case(framing))
+}
+
+/// What Node's parser counts of a header line (without its LF) toward maxHeaderSize: the name
+/// and the value from its first non-blank byte, trailing blanks included; not the colon, the
+/// blanks before the value nor the CR.
+fn node_count(line: &[u8]) -> usize {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match memchr::memchr(b':', line) {
+        Some(colon) => {
+            let value = &line[colon + 1..];
+            let blanks = value
+                .iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count();
+            colon + value.len() - blanks
+        }
+        None => line.len(),
+    }
+}
+
+/// Node's count of a header line that comes in pieces, kept up to date piece by piece.
+#[derive(Debug, Default)]
+struct PartialLine {
+    scanned: usize,
+    count: usize,
+    colon: bool,
+    in_value: bool,
+}
+
+impl PartialLine {
+    /// The count of `line` (the line so far), scanning only what came since the last call.
+    fn count(&mut self, line: &[u8]) -> usize {
+        for &b in &line[self.scanned..] {
+            if !self.colon {
+                if b == b':' {
+                    self.colon = true;
+                } else {
+                    self.count += 1;
+                }
+            } else if self.in_value || (b != b' ' && b != b'\t') {
+                self.in_value = true;
+                self.count += 1;
+            }
+        }
+        self.scanned = line.len();
+        // A CR last may be the line's end, which Node does not count.
+        self.count - usize::from(line.last() == Some(&b'\r'))
     }
 }
 

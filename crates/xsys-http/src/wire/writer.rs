@@ -287,6 +287,9 @@ impl ResponseWriter {
         if wire.refusal_of_ours(self.answers) {
             drop_refusal_length(&mut self.scratch, start);
         }
+        if wire.any_close_kept_open() {
+            close_kept_open(&mut self.scratch, start);
+        }
         let (mut length, mut chunked, mut transfer_encoding) = (None, false, false);
         for line in head.split(|&b| b == b'\n').skip(1) {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -363,6 +366,21 @@ impl ResponseWriter {
     /// Marks `n` pending bytes as written.
     pub(super) fn advance_pending(&mut self, n: usize) {
         self.pending.advance(n);
+    }
+}
+
+/// The engine's `Connection` word for Node's `Connection: close` on a connection kept open
+/// (maxRequestsPerSocket) is put as `close`.
+fn close_kept_open(scratch: &mut Vec<u8>, start: usize) {
+    let mut line = b"\r\nConnection: ".to_vec();
+    line.extend_from_slice(super::CLOSE_KEPT_OPEN.as_bytes());
+    line.extend_from_slice(b"\r\n");
+    if let Some(at) = memchr::memmem::find(&scratch[start..], &line) {
+        let value = start + at + b"\r\nConnection: ".len();
+        scratch.splice(
+            value..value + super::CLOSE_KEPT_OPEN.len(),
+            b"close".iter().copied(),
+        );
     }
 }
 

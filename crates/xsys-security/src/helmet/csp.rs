@@ -119,7 +119,7 @@ fn build_value<'a>(
                 Ok(value) => value,
                 Err(BadValue::Falsy) => return Err(invalid_value(&name)),
                 Err(BadValue::NotIterable) => {
-                    return Err(Error::invalid("directiveValue is not iterable"))
+                    return Err(Error::invalid_type("directiveValue is not iterable"))
                 }
                 Err(BadValue::PerRequest) => {
                     return Err(Error::not_native(format!(
@@ -193,7 +193,7 @@ impl ContentSecurityPolicy {
         options: &OptionValue,
     ) -> Result<(&'static str, String), Error> {
         if matches!(options, OptionValue::Null) {
-            return Err(Error::invalid(
+            return Err(Error::invalid_type(
                 "Cannot read properties of null (reading 'reportOnly')",
             ));
         }

@@ -441,7 +441,7 @@ fn flag(
 /// allowed-set check with its JSON form.
 fn policy_option(header: &str, value: &OptionValue) -> Result<Option<String>, Error> {
     match value {
-        OptionValue::Null => Err(Error::invalid(
+        OptionValue::Null => Err(Error::invalid_type(
             "Cannot read properties of null (reading 'policy')",
         )),
         other => match other.get("policy") {
@@ -549,14 +549,14 @@ fn check_referrer_tokens(tokens: &[OptionValue]) -> Result<(), Error> {
 
 fn referrer_from_option_value(value: &OptionValue) -> Result<String, Error> {
     if matches!(value, OptionValue::Null) {
-        return Err(Error::invalid(
+        return Err(Error::invalid_type(
             "Cannot read properties of null (reading 'policy')",
         ));
     }
     match value.get("policy") {
         OptionValue::Undefined => Ok("no-referrer".to_owned()),
         OptionValue::String(s) => referrer_value(std::slice::from_ref(s)),
-        OptionValue::Null => Err(Error::invalid(
+        OptionValue::Null => Err(Error::invalid_type(
             "Cannot read properties of null (reading 'length')",
         )),
         OptionValue::Array(items) => {
@@ -564,7 +564,7 @@ fn referrer_from_option_value(value: &OptionValue) -> Result<String, Error> {
             let tokens: Vec<&str> = items.iter().filter_map(OptionValue::as_str).collect();
             Ok(tokens.join(","))
         }
-        _ => Err(Error::invalid("tokens.forEach is not a function")),
+        _ => Err(Error::invalid_type("tokens.forEach is not a function")),
     }
 }
 
@@ -574,7 +574,7 @@ fn hsts_from_option_value(value: &OptionValue) -> Result<StrictTransportSecurity
         // `"maxage" in value` throws for primitives.
         other => {
             let shown = other.to_js_string().unwrap_or_default();
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_type(format!(
                 "Cannot use 'in' operator to search for 'maxage' in {shown}"
             )));
         }

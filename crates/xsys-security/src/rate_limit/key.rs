@@ -45,6 +45,27 @@ impl ClientKey {
         }
     }
 
+    /// A key given as text (a store's `increment(key)`, `limiter.resetKey(key)`, a JS
+    /// `keyGenerator`'s result). express-rate-limit keys its stores by strings, so the text an
+    /// address key is written as (`1.2.3.4`, `2001:db8:ab00::/56`) names that same key;
+    /// any other text is a key of its own.
+    pub fn from_key_text(text: &str) -> ClientKey {
+        if let Some(v4) = parse_node_ipv4(text) {
+            return ClientKey::V4(v4);
+        }
+        if let Some((address, prefix)) = text.split_once('/') {
+            if let (Ok(address), Ok(prefix)) = (Ipv6Addr::from_str(address), prefix.parse::<u8>()) {
+                let key = ClientKey::V6Net(address, prefix);
+                // Only a prefix a subnet can have, in the exact spelling `Display` gives (no
+                // leading zeros, no upper case), maps back.
+                if (1..=128).contains(&prefix) && key.to_string() == text {
+                    return key;
+                }
+            }
+        }
+        ClientKey::Text(text.into())
+    }
+
     /// `ipKeyGenerator(req.ip, ipv6Subnet)` where `req.ip` is the socket's address, written
     /// as Node writes `remoteAddress` (libuv's inet_ntop).
     pub fn from_ip(ip: IpAddr, subnet: Option<u8>) -> ClientKey {
@@ -159,6 +180,34 @@ mod tests {
             ("01.2.3.4", Some(56), "01.2.3.4"),
         ] {
             assert_eq!(ClientKey::from_ip_text(ip, subnet).to_string(), key, "{ip}");
+        }
+    }
+
+    #[test]
+    fn key_text_names_the_key_it_was_written_from() {
+        for (ip, subnet) in [
+            ("1.2.3.4", Some(56)),
+            ("2001:DB8:AbCd:1234:5678::1", Some(56)),
+            ("::1", Some(64)),
+            ("::1", None),
+            ("fe80::1%eth0", Some(48)),
+            ("garbage", Some(56)),
+        ] {
+            let key = ClientKey::from_ip_text(ip, subnet);
+            assert_eq!(ClientKey::from_key_text(&key.to_string()), key, "{ip}");
+        }
+        for text in [
+            "01.2.3.4",
+            "2001:db8::1/56x",
+            "2001:DB8::/56",
+            "::/200",
+            "user:42",
+        ] {
+            assert_eq!(
+                ClientKey::from_key_text(text),
+                ClientKey::Text(text.into()),
+                "{text}"
+            );
         }
     }
 

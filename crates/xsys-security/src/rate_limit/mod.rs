@@ -7,12 +7,15 @@
 
 mod key;
 mod options;
+mod registry;
 mod store;
 
 pub use key::ClientKey;
 pub use options::{Algorithm, JsHooks, Message, RateLimitOptions, StandardHeaders};
+pub use registry::shared;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -56,7 +59,7 @@ pub struct Rejection {
     /// `Content-Type` and `Content-Length` as `res.send` sets them (none for 204/304). The
     /// engine then adds what depends on the app: the `ETag` of `body` per the app's `etag`
     /// setting (Express's default is weak), and no body for HEAD.
-    pub body_headers: Vec<Header>,
+    pub body_headers: Arc<[Header]>,
     pub body: Bytes,
     /// What Express computes the ETag from: the message, even when a 204 or 304 sends none.
     pub etag_source: Bytes,
@@ -121,6 +124,8 @@ enum Counters {
 
 /// The compiled stage and its counters; share one per limiter across threads.
 pub struct RateLimit {
+    /// Tells this limiter's cached values from another's.
+    id: u64,
     options: RateLimitOptions,
     counters: Counters,
     /// `Math.ceil(windowMs / 1000)`.
@@ -196,7 +201,9 @@ impl RateLimit {
             }
             Algorithm::Gcra => Counters::Gcra(Shards::new(options.shards, options.max_keys)),
         };
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(RateLimit {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             window_seconds: number_to_string((w / 1000.0).ceil()),
             identifier,
             rejection,
@@ -209,6 +216,11 @@ impl RateLimit {
 
     pub fn options(&self) -> &RateLimitOptions {
         &self.options
+    }
+
+    /// The answer past the limit (the same for every request).
+    pub fn rejection(&self) -> &Rejection {
+        &self.rejection
     }
 
     /// What express-rate-limit logs (once) for these options; print them once.
@@ -317,14 +329,7 @@ impl RateLimit {
                         number_to_string(remaining)
                     ),
                 ));
-                headers.push(latin1(
-                    "RateLimit-Policy",
-                    &format!(
-                        "\"{name}\"; q={limit_text}; w={}; pk=:{}:",
-                        self.window_seconds,
-                        partition_key(&key.to_string())
-                    ),
-                ));
+                headers.push(Header::new("RateLimit-Policy", self.draft8_policy(key)));
             }
         }
         let rejection = over.then(|| {
@@ -405,11 +410,17 @@ impl RateLimit {
         if !take_back || now_ms >= pending.reset_time_ms {
             return;
         }
+        self.decrement(&pending.key, now_ms);
+    }
+
+    /// MemoryStore's `decrement(key)`: one hit fewer (a key that is gone starts a window with
+    /// none, as MemoryStore's does).
+    pub fn decrement(&self, key: &ClientKey, now_ms: u64) {
         let now = now_ms as f64;
         match &self.counters {
             Counters::Fixed(shards) => {
                 let window = trunc_ms(self.options.window_ms);
-                shards.update(&pending.key, now, |entry| {
+                shards.update(key, now, |entry| {
                     // MemoryStore's decrement creates the client when it is gone.
                     let mut entry = entry.unwrap_or(Window {
                         hits: 0,
@@ -421,7 +432,7 @@ impl RateLimit {
             }
             Counters::Gcra(shards) => {
                 let interval = self.options.window_ms / self.options.limit;
-                shards.update(&pending.key, now, |entry| {
+                shards.update(key, now, |entry| {
                     (
                         entry.map(|e| Arrival {
                             tat: e.tat - interval,
@@ -481,6 +492,34 @@ impl RateLimit {
         }
     }
 
+    /// draft-8's `RateLimit-Policy` for a key: the same for every request of that key, so the
+    /// last one a thread made is kept (a client's requests follow each other on its connection).
+    fn draft8_policy(&self, key: &ClientKey) -> http::HeaderValue {
+        thread_local! {
+            static LAST: std::cell::RefCell<Option<(u64, ClientKey, http::HeaderValue)>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        LAST.with(|last| {
+            let mut last = last.borrow_mut();
+            if let Some((id, cached_key, value)) = last.as_ref() {
+                if *id == self.id && cached_key == key {
+                    return value.clone();
+                }
+            }
+            let value = format!(
+                "\"{}\"; q={}; w={}; pk=:{}:",
+                self.identifier,
+                number_to_string(self.options.limit),
+                self.window_seconds,
+                partition_key(&key.to_string())
+            );
+            let value =
+                latin1_header_value(&value).unwrap_or_else(|| http::HeaderValue::from_static(""));
+            *last = Some((self.id, key.clone(), value.clone()));
+            value
+        })
+    }
+
     fn policy_header(&self) -> Header {
         Header::ascii(
             "RateLimit-Policy",
@@ -518,10 +557,11 @@ fn latin1(name: &'static str, value: &str) -> Header {
 /// draft-8's `pk`: base64 of the first 12 hex digits of SHA-256(key).
 fn partition_key(key: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
-    let hex: String = digest.as_ref()[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let mut hex = [0u8; 12];
+    for (pair, byte) in hex.chunks_mut(2).zip(digest.as_ref()) {
+        pair[0] = b"0123456789abcdef"[usize::from(byte >> 4)];
+        pair[1] = b"0123456789abcdef"[usize::from(byte & 0xf)];
+    }
     base64::engine::general_purpose::STANDARD.encode(hex)
 }
 
@@ -587,7 +627,7 @@ fn rejection(options: &RateLimitOptions) -> Rejection {
     };
     Rejection {
         status,
-        body_headers,
+        body_headers: body_headers.into(),
         body,
         etag_source,
     }
@@ -652,6 +692,36 @@ mod tests {
         }
         assert!(limiter.key_count() <= 1000, "{}", limiter.key_count());
         assert!(limiter.key_count() >= 500, "{}", limiter.key_count());
+    }
+
+    #[test]
+    fn draft8_policies_of_two_limiters_for_one_key_stay_their_own() {
+        let limiter = |name: &str| {
+            RateLimit::new(RateLimitOptions {
+                standard_headers: StandardHeaders::Draft8,
+                identifier: Some(name.to_owned()),
+                ..RateLimitOptions::default()
+            })
+            .expect("valid")
+        };
+        let (a, b) = (limiter("a"), limiter("b"));
+        let policy = |l: &RateLimit, key: &ClientKey| {
+            let hit = l.hit(key, 1_700_000_000_000);
+            let h = hit
+                .headers
+                .iter()
+                .find(|h| h.cased_name == "RateLimit-Policy")
+                .expect("policy")
+                .value
+                .clone();
+            h.to_str().expect("ascii").to_owned()
+        };
+        let (one, two) = (ClientKey::Text("1".into()), ClientKey::Text("2".into()));
+        for _ in 0..2 {
+            assert!(policy(&a, &one).starts_with("\"a\"; q=5; w=60; pk=:"));
+            assert!(policy(&b, &one).starts_with("\"b\""));
+            assert_ne!(policy(&a, &one), policy(&a, &two), "the key's own pk");
+        }
     }
 
     #[test]

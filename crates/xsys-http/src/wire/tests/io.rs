@@ -1,5 +1,6 @@
 //! `WireIo` over in-memory sockets: partial writes, the head timer, the client's end.
 
+use crate::wire::HeadLimits;
 use std::io::IoSlice;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,7 +62,7 @@ async fn what_the_socket_does_not_take_goes_out_later_in_order() {
                 per_write,
             },
             wire,
-            16 * 1024,
+            HeadLimits::default(),
         );
         io.reader_kinds().push_back(Kind::default());
         let parts: [&[u8]; 4] = [
@@ -93,7 +94,7 @@ async fn a_head_not_whole_in_time_gets_408_and_the_end() {
     ));
     let wire = Arc::new(ConnectionWire::new(listeners, timeouts));
     let (client, server) = tokio::io::duplex(1024);
-    let mut io = WireIo::new(server, wire, 16 * 1024);
+    let mut io = WireIo::new(server, wire, HeadLimits::default());
     let (mut client_read, mut client_write) = tokio::io::split(client);
     client_write
         .write_all(b"GET / HTTP/1.1\r\nHost")
@@ -118,7 +119,7 @@ async fn a_head_not_whole_in_time_gets_408_and_the_end() {
 async fn the_clients_end_after_a_whole_request_is_told_to_the_service_not_to_hyper() {
     let wire = wire(false, false);
     let (client, server) = tokio::io::duplex(1024);
-    let mut io = WireIo::new(server, wire.clone(), 16 * 1024);
+    let mut io = WireIo::new(server, wire.clone(), HeadLimits::default());
     let (_client_read, mut client_write) = tokio::io::split(client);
     client_write
         .write_all(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi")

@@ -4,6 +4,7 @@ mod io;
 mod reader;
 mod writer;
 
+use crate::wire::HeadLimits;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,8 +15,12 @@ use super::{ConnectionWire, Listeners, Recorded, Timeouts};
 
 pub(in crate::wire) fn wire(connect: bool, upgrade: bool) -> Arc<ConnectionWire> {
     let listeners = Arc::new(Listeners::default());
-    listeners.set_connect(connect);
-    listeners.set_upgrade(upgrade);
+    if connect {
+        listeners.count_connect(true);
+    }
+    if upgrade {
+        listeners.count_upgrade(true);
+    }
     Arc::new(ConnectionWire::new(
         listeners,
         Arc::new(Timeouts::new(Duration::ZERO, Duration::ZERO)),
@@ -36,19 +41,40 @@ pub(in crate::wire) fn follow_with(
     stream: &[u8],
     piece: usize,
 ) -> Followed {
-    let mut reader = RequestReader::new(wire.clone(), 16 * 1024);
-    let mut copy = stream.to_vec();
+    follow_limited(wire, stream, piece, HeadLimits::default())
+}
+
+/// What the reader made of a stream, fed in pieces the way `WireIo` feeds it: what a feed did not
+/// read is fed again with what comes next.
+pub(in crate::wire) fn follow_limited(
+    wire: Arc<ConnectionWire>,
+    stream: &[u8],
+    piece: usize,
+    limits: HeadLimits,
+) -> Followed {
+    let mut reader = RequestReader::new(wire.clone(), limits);
     let mut seen = Vec::new();
     let mut stop = None;
-    for part in copy.chunks_mut(piece.max(1)) {
-        let fed = reader.feed(part);
-        seen.extend_from_slice(&part[..fed.consumed]);
+    let mut at = 0;
+    let mut pending: Vec<u8> = Vec::new();
+    while at < stream.len() || !pending.is_empty() {
+        let take = piece.max(1).min(stream.len() - at);
+        pending.extend_from_slice(&stream[at..at + take]);
+        at += take;
+        let mut part = std::mem::take(&mut pending);
+        let fed = reader.feed(&mut part);
+        seen.extend_from_slice(&part[..fed.output]);
+        seen.append(&mut reader.synth);
+        pending = part[fed.consumed..].to_vec();
         if let Some(mut recorded) = reader.parked.take() {
             recorded.after_head = Bytes::copy_from_slice(&part[fed.consumed..]);
             wire.push_recording(recorded);
         }
         if fed.stop.is_some() {
             stop = fed.stop;
+            break;
+        }
+        if fed.consumed == 0 && at == stream.len() {
             break;
         }
     }

@@ -1,8 +1,9 @@
 //! The request reader: what it records, where it refuses, how it frames.
 
+use crate::wire::HeadLimits;
 use bytes::Bytes;
 
-use super::{follow_with, wire, Followed};
+use super::{follow_limited, follow_with, wire, Followed};
 use crate::wire::reader::{RequestReader, Stop};
 use crate::wire::{HandOverKind, Recorded};
 
@@ -258,7 +259,7 @@ fn a_hand_over_holds_what_follows_its_head_until_the_verdict() {
         );
     }
     // Switched: the rest is not HTTP and is not touched.
-    let mut reader = RequestReader::new(wire(false, true), 16 * 1024);
+    let mut reader = RequestReader::new(wire(false, true), HeadLimits::default());
     let mut bytes = stream.to_vec();
     let fed = reader.feed(&mut bytes);
     assert_eq!(fed.stop, Some(Stop::Hold));
@@ -267,7 +268,7 @@ fn a_hand_over_holds_what_follows_its_head_until_the_verdict() {
     assert_eq!(reader.feed(&mut rest).consumed, rest.len());
     assert_eq!(&rest[..], b"GET /<not http> \n\x00raw");
     // Not switched: HTTP again, from the byte after the head.
-    let mut reader = RequestReader::new(wire(false, true), 16 * 1024);
+    let mut reader = RequestReader::new(wire(false, true), HeadLimits::default());
     let mut bytes = b"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nGET /<n> HTTP/1.1\r\nHost: h\r\n\r\n".to_vec();
     let fed = reader.feed(&mut bytes);
     reader.verdict(false);
@@ -294,13 +295,209 @@ fn connect_is_handed_over_only_with_a_listener_and_never_with_a_body() {
     assert_eq!(with_body.stop, Some(Stop::RefusedHead));
 }
 
+/// Node's count of a head toward maxHeaderSize (see `HeadLimits::max_size`), computed apart from
+/// the reader: the target, and each header's name and value from its first non-blank byte.
+fn node_count(target: &str, lines: &[(String, String)]) -> usize {
+    target.len()
+        + lines
+            .iter()
+            .map(|(name, value)| name.len() + value.trim_start_matches([' ', '\t']).len())
+            .sum::<usize>()
+}
+
+fn head_of(target: &str, lines: &[(String, String)]) -> Vec<u8> {
+    let mut head = format!("GET {target} HTTP/1.1\r\n");
+    for (name, value) in lines {
+        head.push_str(&format!("{name}:{value}\r\n"));
+    }
+    head.push_str("\r\n");
+    head.into_bytes()
+}
+
+fn limited(stream: &[u8], piece: usize, limits: HeadLimits) -> Followed {
+    follow_limited(wire(false, false), stream, piece, limits)
+}
+
 #[test]
-fn an_oversized_head_is_left_to_hyper_and_not_recorded() {
-    let mut stream = b"GET / HTTP/1.1\r\nX: ".to_vec();
-    stream.extend(std::iter::repeat_n(b'a', 20 * 1024));
-    stream.extend_from_slice(b"\r\n\r\nGET /<x> HTTP/1.1\r\n\r\n");
-    let followed = follow(&stream, 4096);
-    assert!(followed.recorded.is_empty());
-    assert_eq!(followed.stop, None);
-    assert_eq!(followed.seen, stream, "passed as it is");
+fn a_head_is_refused_with_431_once_nodes_count_reaches_max_header_size() {
+    let limits = HeadLimits {
+        max_size: 100,
+        ..HeadLimits::default()
+    };
+    // target 10 + "Host" "x" 5 = 15; each case adds a header whose count makes 99 or 100.
+    let cases: [(&str, usize); 5] = [
+        ("X:{}", 0),           // value counted whole
+        ("X:    {}", 0),       // blanks before the value are not counted
+        ("X:{}\t \t", 3),      // blanks after it are
+        ("Long-Name:\t{}", 8), // the name is, the colon is not
+        ("X: {} b", 2),        // inner blanks are
+    ];
+    for (shape, extra) in cases {
+        for (total, refused) in [(99, false), (100, true)] {
+            let value = "v".repeat(total - 15 - 1 - extra);
+            let line = shape.replace("{}", &value);
+            let stream = format!("GET /123456789 HTTP/1.1\r\nHost: x\r\n{line}\r\n\r\n");
+            for piece in [1, 5, 1000] {
+                let followed = limited(stream.as_bytes(), piece, limits);
+                assert_eq!(
+                    followed.stop == Some(Stop::TooLarge),
+                    refused,
+                    "{line:?} in pieces of {piece}"
+                );
+                assert_eq!(followed.recorded.len(), usize::from(!refused));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_long_target_counts_toward_max_header_size_as_with_node() {
+    let limits = HeadLimits {
+        max_size: 64,
+        ..HeadLimits::default()
+    };
+    // 63 counted bytes pass, 64 are refused: the target alone, before any header.
+    for (length, refused) in [(63 - 5, false), (64 - 5, true)] {
+        let stream = format!(
+            "GET /{} HTTP/1.1\r\nHost: x\r\n\r\n",
+            "a".repeat(length - 1)
+        );
+        let followed = limited(stream.as_bytes(), 7, limits);
+        assert_eq!(followed.stop == Some(Stop::TooLarge), refused, "{length}");
+    }
+}
+
+#[test]
+fn blanks_node_does_not_count_are_still_bounded_in_bytes() {
+    let limits = HeadLimits::default();
+    let stream = format!(
+        "GET / HTTP/1.1\r\nX:{}a\r\n\r\n",
+        " ".repeat(limits.max_bytes())
+    );
+    assert_eq!(
+        limited(stream.as_bytes(), 4096, limits).stop,
+        Some(Stop::TooLarge)
+    );
+}
+
+#[test]
+fn a_long_head_is_compacted_for_hyper_and_recorded_whole() {
+    let mut lines: Vec<(String, String)> =
+        (0..150).map(|i| (format!("X-{i}"), "v".into())).collect();
+    lines.insert(100, ("Content-Length".into(), "5".into()));
+    lines.insert(120, ("Connection".into(), "keep-alive".into()));
+    let mut stream = head_of("/a", &lines);
+    stream.extend_from_slice(b"helloGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+    for piece in [1, 9, 100_000] {
+        let followed = limited(&stream, piece, HeadLimits::default());
+        assert_eq!(followed.stop, None);
+        // hyper: the first 64 lines as sent, the framing lines, the blank line, then the body
+        // and the next request as they came.
+        let mut expected = head_of("/a", &lines[..64]);
+        expected.truncate(expected.len() - 2);
+        expected.extend_from_slice(b"Content-Length:5\r\nConnection:keep-alive\r\n\r\n");
+        expected.extend_from_slice(b"helloGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(
+            String::from_utf8_lossy(&followed.seen),
+            String::from_utf8_lossy(&expected),
+            "pieces of {piece}"
+        );
+        let first = &followed.recorded[0];
+        assert_eq!(
+            (first.lines, first.given, first.app_lines),
+            (152, 66, Some(152))
+        );
+        assert_eq!(headers(first).lines().count(), 152 * 2);
+        let second = &followed.recorded[1];
+        assert_eq!((second.lines, second.given, second.app_lines), (1, 1, None));
+    }
+}
+
+#[test]
+fn a_compacted_head_refused_gives_hyper_its_nul() {
+    let lines: Vec<(String, String)> = (0..80).map(|i| (format!("X-{i}"), "v".into())).collect();
+    let mut stream = head_of("/a", &lines);
+    stream.truncate(stream.len() - 2);
+    stream.extend_from_slice(b"Bad Name: x\r\n\r\n");
+    let followed = limited(&stream, 1000, HeadLimits::default());
+    assert_eq!(followed.stop, Some(Stop::RefusedHead));
+    assert_eq!(followed.seen.last(), Some(&0));
+    assert!(followed.seen.len() < stream.len());
+}
+
+#[test]
+fn more_header_lines_than_max_headers_count_are_refused_or_cut_as_by_the_running_node() {
+    let lines: Vec<(String, String)> = (0..40).map(|i| (format!("X-{i}"), String::new())).collect();
+    let stream = head_of("/", &lines);
+    let node_22 = HeadLimits {
+        max_lines: Some(10),
+        refuse_extra_lines: true,
+        ..HeadLimits::default()
+    };
+    assert_eq!(limited(&stream, 1000, node_22).stop, Some(Stop::TooLarge));
+    let at_the_count = head_of("/", &lines[..10]);
+    assert_eq!(limited(&at_the_count, 1000, node_22).stop, None);
+    // Node 20: req.headers holds 10, req.rawHeaders the first group of 31.
+    let node_20 = HeadLimits {
+        refuse_extra_lines: false,
+        ..node_22
+    };
+    let followed = limited(&stream, 1000, node_20);
+    let recorded = &followed.recorded[0];
+    assert_eq!((recorded.lines, recorded.app_lines), (40, Some(10)));
+    assert_eq!(headers(recorded).split('\n').count(), 31 * 2);
+}
+
+/// Random heads around the limits (seeded, so a failure replays): the reader refuses exactly
+/// those whose Node count reaches maxHeaderSize or whose line count passes maxHeadersCount, in
+/// any piece size, and records the others whole.
+#[test]
+fn property_random_heads_around_the_limits() {
+    let mut seed: u64 = 0x5EED_1234_ABCD;
+    let mut next = |bound: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % bound as u64) as usize
+    };
+    for round in 0..300 {
+        let max_size = 200 + next(3000);
+        let max_lines = 5 + next(200);
+        let refuse_extra_lines = next(2) == 0;
+        let limits = HeadLimits {
+            max_size,
+            max_lines: Some(max_lines),
+            refuse_extra_lines,
+        };
+        let target = format!("/{}", "t".repeat(next(40)));
+        // Aim near a limit: line counts and sizes around them.
+        let count = (max_lines + 6).saturating_sub(next(12));
+        let budget = max_size.saturating_sub(target.len()) / count.max(1);
+        let lines: Vec<(String, String)> = (0..count)
+            .map(|i| {
+                let name = format!("h{i}");
+                let blanks = " \t".repeat(next(3));
+                let value = "v".repeat(next(budget.max(2) + 2));
+                let trailing = " ".repeat(next(2));
+                (name, format!("{blanks}{value}{trailing}"))
+            })
+            .collect();
+        let counted = node_count(&target, &lines);
+        let too_large = counted >= max_size || (refuse_extra_lines && count > max_lines);
+        let stream = head_of(&target, &lines);
+        let piece = [1, 3, 64, 100_000][next(4)];
+        let followed = limited(&stream, piece, limits);
+        assert_eq!(
+            followed.stop == Some(Stop::TooLarge),
+            too_large,
+            "round {round}: count {counted} of {max_size}, {count} lines of {max_lines}"
+        );
+        if !too_large {
+            let recorded = &followed.recorded[0];
+            assert_eq!(recorded.lines, count, "round {round}");
+            let cut = (!refuse_extra_lines && count > max_lines).then_some(max_lines);
+            let compacted = (count > 64).then_some(count);
+            assert_eq!(recorded.app_lines, cut.or(compacted), "round {round}");
+        }
+    }
 }

@@ -1,0 +1,479 @@
+//! The headers a response has while the stages run: a list in the order Express would have them,
+//! changed as Node's `setHeader` / `removeHeader` and Express's `res.append` / `vary` change
+//! them, and turned into the engine's response (a native answer) or put in front of the headers
+//! JS gave (a response from JS).
+
+use std::sync::Arc;
+
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, Response, StatusCode};
+use xsys_security::{vary, Header};
+
+use crate::body::ResponseBody;
+use crate::head::{DeferredCase, HeadersInJs, ResponseHead, Utf8Head};
+use crate::header_case::CaseKey;
+
+/// Response headers in the order Express would have them, changed as Node's `setHeader` /
+/// `removeHeader` and Express's `res.append` / `vary` change a response's headers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HeaderList {
+    entries: Vec<Entry>,
+    /// A bit per name length (mod 64) present: a name whose bit is clear is not in the list,
+    /// so most `setHeader`s append without a scan.
+    lengths: u64,
+}
+
+/// A header name as the app spells it: most are the stages' constants; the framework's own (its
+/// initial headers, its 404 page's) are shared, so cloning a list allocates no names.
+#[derive(Debug, Clone)]
+pub(crate) enum Cased {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl std::ops::Deref for Cased {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Cased::Static(name) => name,
+            Cased::Shared(name) => name,
+        }
+    }
+}
+
+fn length_bit(name: &HeaderName) -> u64 {
+    1 << (name.as_str().len() & 63)
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    name: HeaderName,
+    /// The name as last passed to `setHeader`, which Node sends.
+    cased: Cased,
+    values: Values,
+}
+
+#[derive(Debug, Clone)]
+enum Values {
+    One(HeaderValue),
+    Many(Vec<HeaderValue>),
+}
+
+impl Entry {
+    /// Adds the entry's lines; hyper takes one spelling per line from the case map.
+    fn append_to(self, headers: &mut HeaderMap, case: &mut CaseKey) {
+        match self.values {
+            Values::One(value) => {
+                case.note(&self.cased);
+                headers.append(self.name, value);
+            }
+            Values::Many(list) => {
+                for value in list {
+                    case.note(&self.cased);
+                    headers.append(self.name.clone(), value);
+                }
+            }
+        }
+    }
+}
+
+impl Values {
+    fn iter(&self) -> std::slice::Iter<'_, HeaderValue> {
+        match self {
+            Values::One(v) => std::slice::from_ref(v).iter(),
+            Values::Many(list) => list.iter(),
+        }
+    }
+}
+
+impl HeaderList {
+    /// A copy with room for what the stages and an answer add (no growing on the way).
+    pub(crate) fn copy_with_room(&self) -> HeaderList {
+        let mut entries = Vec::with_capacity(self.entries.len() + 24);
+        entries.extend(self.entries.iter().cloned());
+        HeaderList {
+            entries,
+            lengths: self.lengths,
+        }
+    }
+
+    /// A header block (`name:value\n`...) in order, names in their case, values Latin-1.
+    pub(crate) fn from_block(block: &str) -> Result<HeaderList, crate::Error> {
+        let head = ResponseHead::from_block(200, block)?;
+        let mut list = HeaderList::default();
+        for line in block.split('\n').filter(|l| !l.is_empty()) {
+            let (name, _) = line.split_once(':').unwrap_or((line, ""));
+            let lower = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| crate::Error::invalid_header(format!("name {name:?}")))?;
+            if list.find(&lower).is_some() {
+                continue;
+            }
+            // the values as parsed (and checked) there, in the same order
+            let values: Vec<HeaderValue> = head.headers.get_all(&lower).iter().cloned().collect();
+            let values = match <[HeaderValue; 1]>::try_from(values) {
+                Ok([one]) => Values::One(one),
+                Err(many) => Values::Many(many),
+            };
+            list.lengths |= length_bit(&lower);
+            list.entries.push(Entry {
+                name: lower,
+                cased: Cased::Shared(name.into()),
+                values,
+            });
+        }
+        Ok(list)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn find(&self, name: &HeaderName) -> Option<usize> {
+        if self.lengths & length_bit(name) == 0 {
+            return None;
+        }
+        self.entries.iter().position(|e| e.name == *name)
+    }
+
+    /// `res.setHeader(name, value)`: in place if set before, else last.
+    pub(crate) fn set_value(&mut self, name: HeaderName, cased: Cased, value: HeaderValue) {
+        match self.find(&name) {
+            Some(i) => {
+                let entry = &mut self.entries[i];
+                entry.cased = cased;
+                entry.values = Values::One(value);
+            }
+            None => {
+                self.lengths |= length_bit(&name);
+                self.entries.push(Entry {
+                    name,
+                    cased,
+                    values: Values::One(value),
+                });
+            }
+        }
+    }
+
+    /// `setHeader` with a name spelled at run time.
+    pub(crate) fn set_owned(&mut self, name: HeaderName, cased: String, value: HeaderValue) {
+        self.set_value(name, Cased::Shared(cased.into()), value);
+    }
+
+    pub(super) fn set(&mut self, header: &Header) {
+        self.set_value(
+            header.name.clone(),
+            Cased::Static(header.cased_name),
+            header.value.clone(),
+        );
+    }
+
+    /// `setHeader` for each of `headers` (distinct names): appended at once when none is set yet.
+    pub(super) fn set_all(&mut self, headers: &[Header]) {
+        let bits = headers
+            .iter()
+            .fold(0, |bits, header| bits | length_bit(&header.name));
+        if self.lengths & bits != 0 {
+            for header in headers {
+                self.set(header);
+            }
+            return;
+        }
+        self.lengths |= bits;
+        self.entries.extend(headers.iter().map(|header| Entry {
+            name: header.name.clone(),
+            cased: Cased::Static(header.cased_name),
+            values: Values::One(header.value.clone()),
+        }));
+    }
+
+    /// Express's `res.append(name, value)`.
+    pub(super) fn append(&mut self, header: &Header) {
+        match self.find(&header.name) {
+            Some(i) => {
+                let entry = &mut self.entries[i];
+                entry.cased = Cased::Static(header.cased_name);
+                let previous = std::mem::replace(&mut entry.values, Values::Many(Vec::new()));
+                let mut list = match previous {
+                    Values::One(v) => vec![v],
+                    Values::Many(list) => list,
+                };
+                list.push(header.value.clone());
+                entry.values = Values::Many(list);
+            }
+            None => self.set(header),
+        }
+    }
+
+    pub(super) fn remove(&mut self, name: &HeaderName) {
+        self.entries.retain(|e| e.name != *name);
+    }
+
+    /// cors's headers: `Vary` through the `vary` package, the rest with `setHeader`.
+    pub(super) fn apply_cors(&mut self, headers: &[Header]) {
+        for header in headers {
+            if header.name != http::header::VARY {
+                self.set(header);
+                continue;
+            }
+            let Some(i) = self.find(&header.name) else {
+                self.set(header);
+                continue;
+            };
+            // vary(res, field): the current value (an array joined with ", ") with the
+            // field's names added.
+            let current: Vec<String> = self.entries[i]
+                .values
+                .iter()
+                .map(|v| xsys_security::latin1_decode(v.as_bytes()))
+                .collect();
+            let field = xsys_security::latin1_decode(header.value.as_bytes());
+            if let Some(value) = vary::append(&current.join(", "), &field)
+                .and_then(|v| xsys_security::latin1_header_value(&v))
+            {
+                self.set_value(header.name.clone(), Cased::Static(header.cased_name), value);
+            }
+        }
+    }
+
+    /// `Name:value` lines, one per value, in order.
+    pub(super) fn write_lines(&self, out: &mut Vec<u8>) {
+        for entry in &self.entries {
+            for value in entry.values.iter() {
+                out.extend_from_slice(entry.cased.as_bytes());
+                out.push(b':');
+                out.extend_from_slice(value.as_bytes());
+                out.push(b'\n');
+            }
+        }
+    }
+
+    /// A whole response with these headers; `utf8`: its head goes out in UTF-8, as Node writes
+    /// it before a string body.
+    pub(super) fn response(
+        self,
+        status: u16,
+        body: ResponseBody,
+        utf8: bool,
+    ) -> Response<ResponseBody> {
+        let mut headers = HeaderMap::with_capacity(self.entries.len());
+        let mut case = CaseKey::with_capacity(128);
+        self.into_map(&mut headers, &mut case);
+        let head = ResponseHead {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            headers,
+            reason: None,
+            case,
+            send_date: true,
+            prelude_in_js: false,
+            utf8: false,
+        };
+        let head = if utf8 { head.with_utf8_head() } else { head };
+        head.into_response(body)
+    }
+
+    fn into_map(self, headers: &mut HeaderMap, case: &mut CaseKey) {
+        for entry in self.entries {
+            entry.append_to(headers, case);
+        }
+    }
+}
+
+/// Puts the stages' headers in front of the headers JS gave its response, unless JS took them
+/// into its own (then its head is complete as it is). A name JS set without taking them keeps
+/// the stages' place with JS's values, as `setHeader` on an existing header does.
+pub(crate) fn finish(response: &mut Response<ResponseBody>, carried: HeaderList) {
+    let own_case = response
+        .extensions_mut()
+        .remove::<DeferredCase>()
+        .map(|c| c.0)
+        .unwrap_or_default();
+    let utf8 = response.extensions_mut().remove::<Utf8Head>().is_some();
+    let mut case = CaseKey::with_capacity(128);
+    if response.extensions_mut().remove::<HeadersInJs>().is_none() {
+        let own = std::mem::take(response.headers_mut());
+        let mut merged = HeaderMap::with_capacity(carried.entries.len() + own.len());
+        let mut overlapped: Vec<HeaderName> = Vec::new();
+        for entry in carried.entries {
+            if own.contains_key(&entry.name) {
+                for value in own.get_all(&entry.name) {
+                    merged.append(entry.name.clone(), value.clone());
+                }
+                overlapped.push(entry.name);
+                continue;
+            }
+            entry.append_to(&mut merged, &mut case);
+        }
+        let mut current: Option<HeaderName> = None;
+        for (name, value) in own {
+            if let Some(name) = name {
+                current = Some(name);
+            }
+            if let Some(name) = &current {
+                if !overlapped.contains(name) {
+                    merged.append(name.clone(), value);
+                }
+            }
+        }
+        if utf8 {
+            crate::head::utf8_values(&mut merged);
+        }
+        *response.headers_mut() = merged;
+    }
+    case.extend(&own_case);
+    if let Some(extensions) = case.extensions() {
+        response.extensions_mut().extend(extensions);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(cased: &'static str, value: &'static str) -> Header {
+        Header {
+            name: HeaderName::from_bytes(cased.as_bytes()).expect("valid name"),
+            cased_name: cased,
+            value: HeaderValue::from_static(value),
+        }
+    }
+
+    fn lines(list: &HeaderList) -> String {
+        let mut out = Vec::new();
+        list.write_lines(&mut out);
+        String::from_utf8(out).expect("ascii")
+    }
+
+    #[test]
+    fn headers_change_as_set_header_append_and_vary_change_them() {
+        let mut list = HeaderList::from_block("X-Powered-By:Express\n").expect("block");
+        list.set(&header("Vary", "Accept"));
+        list.set(&header("X-A", "1"));
+        list.append(&header("RateLimit", "\"a\"; r=1"));
+        list.append(&header("RateLimit", "\"b\"; r=2"));
+        list.apply_cors(&[header("Vary", "Origin, Accept")]);
+        list.set(&header("x-a", "2"));
+        list.remove(&HeaderName::from_static("x-powered-by"));
+        assert_eq!(
+            lines(&list),
+            "Vary:Accept, Origin\nx-a:2\nRateLimit:\"a\"; r=1\nRateLimit:\"b\"; r=2\n"
+        );
+    }
+
+    #[test]
+    fn a_header_block_keeps_case_order_and_repeats() {
+        let list = HeaderList::from_block("X-Powered-By:Express\nset-cookie:a\nSet-Cookie:b\n")
+            .expect("block");
+        assert_eq!(
+            lines(&list),
+            "X-Powered-By:Express\nset-cookie:a\nset-cookie:b\n"
+        );
+        assert!(HeaderList::from_block("bad name:x\n").is_err());
+    }
+
+    /// Node's header map, written plainly: the model the list must agree with.
+    #[derive(Default)]
+    struct Model(Vec<(String, Vec<String>)>);
+
+    impl Model {
+        fn set(&mut self, cased: &str, value: &str) {
+            let lower = cased.to_ascii_lowercase();
+            match self
+                .0
+                .iter_mut()
+                .find(|(n, _)| n.to_ascii_lowercase() == lower)
+            {
+                Some(entry) => *entry = (cased.to_owned(), vec![value.to_owned()]),
+                None => self.0.push((cased.to_owned(), vec![value.to_owned()])),
+            }
+        }
+        fn append(&mut self, cased: &str, value: &str) {
+            let lower = cased.to_ascii_lowercase();
+            match self
+                .0
+                .iter_mut()
+                .find(|(n, _)| n.to_ascii_lowercase() == lower)
+            {
+                Some(entry) => {
+                    entry.0 = cased.to_owned();
+                    entry.1.push(value.to_owned());
+                }
+                None => self.set(cased, value),
+            }
+        }
+        fn remove(&mut self, cased: &str) {
+            let lower = cased.to_ascii_lowercase();
+            self.0.retain(|(n, _)| n.to_ascii_lowercase() != lower);
+        }
+        fn lines(&self) -> String {
+            let mut out = String::new();
+            for (name, values) in &self.0 {
+                for v in values {
+                    out.push_str(&format!("{name}:{v}\n"));
+                }
+            }
+            out
+        }
+    }
+
+    #[test]
+    fn seeded_sequences_of_changes_agree_with_nodes_header_map() {
+        // Names of one length collide in the length bits: the scan must still find them.
+        const NAMES: [&str; 10] = [
+            "X-A",
+            "x-a",
+            "X-B",
+            "Vary",
+            "Date",
+            "Etag",
+            "ETag",
+            "RateLimit",
+            "X-Frame-Options",
+            "Content-Length",
+        ];
+        const VALUES: [&str; 3] = ["1", "two", "3;3"];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for round in 0..500 {
+            let mut list = HeaderList::default();
+            let mut model = Model::default();
+            for _ in 0..next(24) {
+                let name = NAMES[next(NAMES.len())];
+                let value = VALUES[next(VALUES.len())];
+                match next(4) {
+                    0 => {
+                        list.set(&header(name, value));
+                        model.set(name, value);
+                    }
+                    3 => {
+                        // a stage's list of distinct names, set at once
+                        let mut batch: Vec<Header> = Vec::new();
+                        for candidate in NAMES {
+                            let taken = batch
+                                .iter()
+                                .any(|h| h.cased_name.eq_ignore_ascii_case(candidate));
+                            if !taken && next(3) == 0 {
+                                batch.push(header(candidate, value));
+                                model.set(candidate, value);
+                            }
+                        }
+                        list.set_all(&batch);
+                    }
+                    1 => {
+                        list.append(&header(name, value));
+                        model.append(name, value);
+                    }
+                    _ => {
+                        list.remove(&HeaderName::from_bytes(name.as_bytes()).expect("name"));
+                        model.remove(name);
+                    }
+                }
+            }
+            assert_eq!(lines(&list), model.lines(), "round {round}");
+        }
+    }
+}
