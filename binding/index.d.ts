@@ -36,8 +36,8 @@ export declare class HelmetStage {
 
 export declare class NativeServer {
   constructor()
-  /** Binds and starts accepting. `on_events` receives one flat array per wake-up (see batch.rs). */
-  listen(config: ListenConfig, onEvents: (batch: unknown[]) => void): AddressInfo
+  /** Binds and starts accepting. `on_events` is called once per wake-up with a batch of events (see batch.rs). */
+  listen(config: ListenConfig, onEvents: (numbers: Float64Array, packed: unknown[] | undefined, ...values: unknown[]) => void): AddressInfo
   /** The id worker threads find this thread's listener by (`attach`). */
   listenerId(): number | null
   /**
@@ -46,7 +46,7 @@ export declare class NativeServer {
    * to the owner (`abandon_thread`). If this thread's environment ends while serving (its JS
    * died), its requests in flight are closed and it gets no more.
    */
-  attach(listener: number, threadKey: number, onEvents: (batch: unknown[]) => void): AddressInfo
+  attach(listener: number, threadKey: number, onEvents: (numbers: Float64Array, packed: unknown[] | undefined, ...values: unknown[]) => void): AddressInfo
   /**
    * Stops accepting; in-flight requests finish; the closed event follows. On a thread that
    * serves another's listener, only this thread stops: it takes no new request and its closed
@@ -237,10 +237,13 @@ export interface EngineStats {
 }
 
 /**
- * Hands every held response to its connection. Sending them together lets one wake-up of the
- * I/O thread serve a whole batch instead of one per response.
+ * Completes the `count` responses JS wrote into `arena` (`records`: request id, status, flags,
+ * head bytes, body bytes, each response's head then body following the previous one's) and hands
+ * them, with those held by `respondString`/`respondBytes`, to the I/O thread, which builds them
+ * and wakes their connections: one wake-up of it serves the whole batch, and the JS thread does
+ * none of that work. A request whose client left is skipped. Returns the responses handed over.
  */
-export declare function flushResponses(): number
+export declare function flushResponses(records: Float64Array, arena: Uint8Array, count: number): number
 
 /** Requests dispatched to JS and not yet finished or aborted, in this process. */
 export declare function inFlight(): number
@@ -303,9 +306,10 @@ export declare function readTarget(target: string): TargetReading
 export declare function respondBytes(request: number, status: number, headers: string, body: Uint8Array, flags?: number | undefined | null, reason?: string | undefined | null): boolean
 
 /**
- * Status, headers (`name:value` lines) and a string body, in one call. The response leaves
- * at the next `flushResponses()`. `flags`: 1 adds Express's weak entity tag, 2 its strong one,
- * 4 leaves Date out. `reason`: a status message other than the canonical one.
+ * Status, headers (`name:value` lines) and a string body, in one call: for a response the
+ * arena of `flushResponses` does not take (a custom status message, or too large). It leaves at
+ * the next `flushResponses()`. `flags`: 1 adds Express's weak entity tag, 2 its strong one, 4
+ * leaves Date out. `reason`: a status message other than the canonical one.
  */
 export declare function respondString(request: number, status: number, headers: string, body: string, flags?: number | undefined | null, reason?: string | undefined | null): boolean
 

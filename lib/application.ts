@@ -139,7 +139,7 @@ app.handle = function handle(this: Application, req: AppRequest, res: AppRespons
   res.req = req
   req.app = this
   res.app = this
-  if (!res.locals) res.locals = Object.create(null)
+  // res.locals: made on first use by the response (Node's too, through app.response)
   this.router.handle(req, res, done)
 }
 
@@ -199,9 +199,9 @@ app.param = function param(this: Application, name: string | string[], fn: Param
 
 // `set(name)` reads, `set(name, value)` writes (an undefined value included), as Express tells
 // them apart by the number of arguments.
-app.set = function set(this: Application, ...args: [setting: string, value?: unknown]) {
-  const [setting, value] = args
-  if (args.length === 1) return this.settings[setting]
+app.set = function set(this: Application, setting: string, value?: unknown) {
+  // biome-ignore lint/complexity/noArguments: the count of arguments is the API; a rest array would cost every read
+  if (arguments.length === 1) return this.settings[setting]
   this.settings[setting] = value
   switch (setting) {
     case 'etag':
@@ -311,11 +311,19 @@ app.disable = function disable(this: Application, setting: string) {
 
 for (const method of methods) {
   app[method] = function (this: Application, path: PathSpec, ...handlers: unknown[]) {
-    if (method === 'get' && handlers.length === 0) return this.set(path as string)
     const route = this.route(path)
     ;(route[method] as RouteMethod).apply(route, handlers)
     return this
   }
+}
+
+// `app.get(setting)` reads a setting (res.json and res.send do on every response): no rest array then.
+const routeGet = app.get as (this: Application, path: PathSpec, ...handlers: unknown[]) => Application
+app.get = function get(this: Application, path: PathSpec) {
+  // biome-ignore lint/complexity/noArguments: one argument reads a setting, more add a route
+  if (arguments.length <= 1) return this.set(path as string)
+  // biome-ignore lint/complexity/noArguments: passed on as given
+  return routeGet.apply(this, arguments as unknown as [PathSpec, ...unknown[]])
 }
 
 app.all = function all(this: Application, path: PathSpec, ...handlers: unknown[]) {

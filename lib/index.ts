@@ -2,6 +2,7 @@
 import bodyParser from 'body-parser'
 import { type Application, applicationPrototype, createAppServer, createApplication } from './application'
 import { native } from './binding'
+import { settle } from './engine/completions'
 import { HttpServer, liveServers, type RequestListener, type ServerOptions } from './engine/server'
 import { cors } from './middleware/cors'
 import { helmet } from './middleware/helmet'
@@ -20,6 +21,7 @@ function express() {
 
 /** Requests handed to JS and not finished or aborted yet, across the process. */
 function inFlight(): number {
+  settle()
   return native.inFlight()
 }
 
@@ -30,6 +32,7 @@ function inFlight(): number {
  * listening servers, `routeTables` how many distinct route tables the engine holds.
  */
 function engineStats() {
+  settle()
   const total = { requests: 0, wakeups: 0, events: 0, maxBatch: 0, nativeCalls: 0, inFlight: native.inFlight(), threads: 0, routeTables: 0 }
   for (const server of liveServers) {
     const s = server.stats()

@@ -17,7 +17,7 @@ import vary from 'vary'
 import { EngineServerResponse, type OutValue, protoEnd, protoWriteHead } from './engine/server-response'
 import { errors } from './errors'
 import type { IncomingRequest } from './request'
-import { kETagMode, kLatin1Head, kNativeETag } from './symbols'
+import { kETagMode, kHasKnownHeader, kHeaders, kLatin1Head, kLocals, kNativeETag, kRawHeaders, kSetKnownHeader } from './symbols'
 import type { AppContext, JsonReplacer, NextFunction, RenderCallback } from './types'
 
 /**
@@ -35,7 +35,16 @@ type FormatHandler = (req: IncomingRequest, res: ServerResponse, next: NextFunct
 export class ServerResponse extends EngineServerResponse {
   declare readonly req: IncomingRequest
   app!: AppContext
-  locals: Record<string, unknown> = Object.create(null)
+  [kLocals]: Record<string, unknown> | undefined = undefined
+
+  /** Express gives every response its locals; here they are made when first used. */
+  get locals(): Record<string, unknown> {
+    return (this[kLocals] ??= Object.create(null) as Record<string, unknown>)
+  }
+
+  set locals(value: Record<string, unknown>) {
+    this[kLocals] = value
+  }
 
   status(code: number): this {
     if (!Number.isInteger(code)) {
@@ -309,7 +318,7 @@ export class ServerResponse extends EngineServerResponse {
   json(obj: unknown): this {
     const app = this.app
     const body = stringify(obj, app?.get('json replacer'), app?.get('json spaces'), app?.get('json escape'))
-    if (!this.hasHeader('content-type')) this.setHeader('Content-Type', 'application/json; charset=utf-8')
+    if (!this[kHasKnownHeader]('content-type')) this[kSetKnownHeader]('content-type', 'Content-Type', 'application/json; charset=utf-8')
     return this.send(body)
   }
 
@@ -320,14 +329,14 @@ export class ServerResponse extends EngineServerResponse {
     const req = this.req
     switch (typeof chunk) {
       case 'string':
-        if (!this.hasHeader('content-type')) this.type('html')
+        if (!this[kHasKnownHeader]('content-type')) this.type('html')
         break
       case 'boolean':
       case 'number':
       case 'object':
         if (body === null) chunk = ''
         else if (ArrayBuffer.isView(chunk)) {
-          if (!this.hasHeader('content-type')) this.type('bin')
+          if (!this[kHasKnownHeader]('content-type')) this.type('bin')
         } else return this.json(chunk)
         break
     }
@@ -339,7 +348,7 @@ export class ServerResponse extends EngineServerResponse {
       }
     }
     const etagFn = this.app?.get('etag fn')
-    const generateETag = typeof etagFn === 'function' && !this.hasHeader('etag')
+    const generateETag = typeof etagFn === 'function' && !this[kHasKnownHeader]('etag')
     let len: number | undefined
     if (chunk !== undefined) {
       if (Buffer.isBuffer(chunk)) len = chunk.length
@@ -355,15 +364,16 @@ export class ServerResponse extends EngineServerResponse {
       }
       // Content-Length and Transfer-Encoding exclude each other (Express 5.3): an app that set the
       // latter frames the body itself
-      if (!this.hasHeader('transfer-encoding')) this.setHeader('Content-Length', len!)
+      if (!this[kHasKnownHeader]('transfer-encoding')) this[kSetKnownHeader]('content-length', 'Content-Length', len!)
     }
+    const conditional = hasConditionalHeaders(req)
     if (generateETag && len !== undefined) {
       const mode = (etagFn as { [kETagMode]?: number })[kETagMode]
       const status = this.statusCode
       // The engine hashes exactly the body it sends, so only where that is the body Express
       // hashed and no freshness check needs the tag here.
       // Not when end/writeHead are wrapped: a wrapper must see the ETag header as under Express.
-      if (mode && req.method !== 'HEAD' && status !== 204 && status !== 205 && status !== 304 && this.end === protoEnd && this.writeHead === protoWriteHead && !hasConditionalHeaders(req)) {
+      if (mode && req.method !== 'HEAD' && status !== 204 && status !== 205 && status !== 304 && this.end === protoEnd && this.writeHead === protoWriteHead && !conditional) {
         this[kNativeETag] = mode
       } else {
         // a view was made a Buffer above, where a tag is computed
@@ -371,7 +381,7 @@ export class ServerResponse extends EngineServerResponse {
         if (etag) this.setHeader('ETag', etag)
       }
     }
-    if (isFresh(req)) this.statusCode = 304
+    if (conditional && req.fresh) this.statusCode = 304
     if (this.statusCode === 204 || this.statusCode === 304) {
       this.removeHeader('Content-Type')
       this.removeHeader('Content-Length')
@@ -491,13 +501,17 @@ function sendfile(res: ServerResponse, file: send.SendStream, options: SendFileO
 }
 
 
+/**
+ * Whether the request may carry If-None-Match or If-Modified-Since, so that Express's `req.fresh`
+ * must be asked. The engine's request answers from its header string (one search for `if-` in
+ * the common case), or from its headers object once the app read or replaced it.
+ */
 function hasConditionalHeaders(req: IncomingRequest): boolean {
+  const headers = req[kHeaders]
+  if (headers !== undefined) return headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined
+  const raw = req[kRawHeaders]
+  if (typeof raw === 'string' && !raw.startsWith('if-') && !raw.includes('\nif-')) return false
   return req.hasRawHeader('if-none-match') || req.hasRawHeader('if-modified-since')
-}
-
-/** Express's `req.fresh`, skipped cheaply when the request has no conditional headers. */
-function isFresh(req: IncomingRequest): boolean {
-  return hasConditionalHeaders(req) && req.fresh
 }
 
 // content-type 2 (Express 5.3's): parameters keep their order and a malformed one is skipped

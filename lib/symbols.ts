@@ -32,6 +32,11 @@ export const kHead = Symbol('xypriss.head')
 /** On a response: Node's shouldKeepAlive / useChunkedEncodingByDefault once set or computed. */
 export const kKeepAlive = Symbol('xypriss.keepAlive')
 export const kChunkedByDefault = Symbol('xypriss.chunkedByDefault')
+/** On a response: setHeader() / hasHeader() for names Express's own members use, by lower-case key. */
+export const kSetKnownHeader = Symbol('xypriss.setKnownHeader')
+export const kHasKnownHeader = Symbol('xypriss.hasKnownHeader')
+/** On a response: its locals, once made. */
+export const kLocals = Symbol('xypriss.locals')
 /** On a helmet / cors / rateLimit middleware: what its native stage is (see middleware/options.ts). */
 export const kNativeStage = Symbol('xypriss.nativeStage')
 /** On a request the native prelude ran for: the plan it ran (see prelude.ts). */

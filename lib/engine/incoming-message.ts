@@ -1,11 +1,13 @@
 // Node's IncomingMessage surface, as the engine gives it to a plain `(req, res)` listener: a
 // Readable whose headers arrive from the engine as one latin1 string and become an object only
-// when read.
+// when read, and whose stream machinery is set up only when something uses it (most requests
+// are answered without their body or events being touched).
 import { Readable } from 'node:stream'
 import { native } from '../binding'
 import { errors } from '../errors'
 import { kBody, kBodyChunk, kBodyEnd, kCandidates, kHeaders, kId, kOnAbort, kParsedUrl, kPrelude, kPreludePlan, kPreludeText, kRawHeaderList, kRawHeaders } from '../symbols'
 import type { TargetReading } from '../target'
+import { settle } from './completions'
 import { cleanDestroyCompletesAtOnce, unreadRequestEndsAtFinish } from './node-behaviour'
 import type { EngineSocket } from './socket'
 
@@ -20,12 +22,19 @@ export type HeaderValue = string | string[] | undefined
 
 /** Set by any read of the body (the app's, a pipe's, 'data' listeners'), as Node's `_consuming`. */
 const kConsuming = Symbol('xypriss.consuming')
+const kTrailers = Symbol('xypriss.trailers')
+const kReadableState = Symbol('xypriss.readableState')
 
 /**
  * Node's IncomingMessage surface only: what a plain `(req, res)` listener gets. Middleware probe
  * for Express (morgan reads `req.ip || req._remoteAddress`), so Express's members are not here.
+ *
+ * A Readable (its prototype is Readable.prototype) whose Readable constructor runs on first use of
+ * the stream: reading `_readableState`, which every stream method and event listener does, sets
+ * the stream up. Until then the request is a plain object with an empty event list.
  */
-export class EngineIncomingMessage extends Readable {
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the Readable members come from the prototype (see below)
+export class EngineIncomingMessage {
   method: string
   url: string
   readonly httpVersionMajor = 1
@@ -38,8 +47,10 @@ export class EngineIncomingMessage extends Readable {
   statusCode: number | null = null
   statusMessage: string | null = null
   readonly upgrade = false
-  readonly rawTrailers: string[] = []
-  readonly trailers: Record<string, string> = {};
+  // EventEmitter's own fields, as its constructor would leave them with no listener yet
+  _events: Record<string | symbol, unknown> | undefined = undefined
+  _eventsCount = 0
+  _maxListeners: number | undefined = undefined;
 
   [kId]: number;
   [kRawHeaders]: string;
@@ -49,6 +60,8 @@ export class EngineIncomingMessage extends Readable {
   [kParsedUrl]: TargetReading | undefined = undefined;
   [kCandidates]: number[] | undefined = undefined;
   [kConsuming] = false;
+  [kTrailers]: [raw: string[], trailers: Record<string, string>] | undefined = undefined;
+  [kReadableState]: ReadableState | undefined = undefined;
   /** The native prelude's plan, until the app's router skipped the layers it ran (see ./prelude.ts). */
   [kPrelude]: object | undefined = undefined;
   /** The same, kept for `req.rateLimit`. */
@@ -65,7 +78,6 @@ export class EngineIncomingMessage extends Readable {
     rawHeaders: string,
     body: boolean | Buffer,
   ) {
-    super()
     this[kId] = id
     this.socket = socket
     this.method = method
@@ -76,6 +88,36 @@ export class EngineIncomingMessage extends Readable {
     this[kBody] = body
   }
 
+  /** The stream's state: made (by Readable's own constructor) the first time anything asks. */
+  get _readableState(): ReadableState {
+    const state = this[kReadableState]
+    if (state !== undefined) return state
+    Readable.call(this as unknown as Readable)
+    return this[kReadableState]!
+  }
+
+  set _readableState(state: ReadableState) {
+    this[kReadableState] = state
+  }
+
+  // A server's request has no trailers here (the engine does not pass them on): made when read,
+  // as Node makes its own
+  get rawTrailers(): string[] {
+    return (this[kTrailers] ??= [[], {}])[0]
+  }
+
+  set rawTrailers(value: string[]) {
+    ;(this[kTrailers] ??= [[], {}])[0] = value
+  }
+
+  get trailers(): Record<string, string> {
+    return (this[kTrailers] ??= [[], {}])[1]
+  }
+
+  set trailers(value: Record<string, string>) {
+    ;(this[kTrailers] ??= [[], {}])[1] = value
+  }
+
   get connection(): EngineSocket {
     return this.socket
   }
@@ -84,10 +126,17 @@ export class EngineIncomingMessage extends Readable {
     let headers = this[kHeaders]
     if (headers === undefined) {
       headers = Object.create(null) as Record<string, HeaderValue>
+      // `name\nvalue\n...`: names and values never hold a line feed
       const raw = this[kRawHeaders]
-      if (raw.length !== 0) {
-        const parts = raw.split('\n')
-        for (let i = 0; i + 1 < parts.length; i += 2) addHeader(headers, parts[i], parts[i + 1])
+      const length = raw.length
+      let at = 0
+      while (at < length) {
+        const colon = raw.indexOf('\n', at)
+        if (colon === -1) break
+        const end = raw.indexOf('\n', colon + 1)
+        const next = end === -1 ? length : end
+        addHeader(headers, raw.slice(at, colon), raw.slice(colon + 1, next))
+        at = next + 1
       }
       this[kHeaders] = headers
     }
@@ -102,6 +151,7 @@ export class EngineIncomingMessage extends Readable {
   get rawHeaders(): string[] {
     let list = this[kRawHeaderList]
     if (list === undefined) {
+      settle()
       const raw = native.rawHeaders(this[kId]) ?? this[kRawHeaders]
       list = raw.length === 0 ? [] : raw.split('\n')
       this[kRawHeaderList] = list
@@ -142,12 +192,13 @@ export class EngineIncomingMessage extends Readable {
 
   read(size?: number): unknown {
     this[kConsuming] = true
-    return super.read(size)
+    return Readable.prototype.read.call(this, size)
   }
 
   _read(): void {
     const body = this[kBody]
     if (body === true) {
+      settle()
       native.readBody(this[kId])
       return
     }
@@ -196,6 +247,14 @@ export class EngineIncomingMessage extends Readable {
     this.destroy(errors.aborted())
   }
 }
+
+/** Node's ReadableState (not in the public types). */
+type ReadableState = object
+
+// The Readable surface, by prototype: `instanceof Readable` holds and every stream method is Node's.
+export interface EngineIncomingMessage extends Readable {}
+Object.setPrototypeOf(EngineIncomingMessage.prototype, Readable.prototype)
+Object.setPrototypeOf(EngineIncomingMessage, Readable)
 
 /**
  * As Node's server once the response finished: a request nobody read is read to its end and

@@ -1,12 +1,14 @@
 // Node's ServerResponse surface, as the engine gives it to a plain `(req, res)` listener (an
-// EventEmitter-based stream, as Node's own is). A response written with one `end()` crosses to the
-// engine in a single native call; `write()` streams with backpressure (`false`, then `'drain'`).
+// EventEmitter-based stream, as Node's own is). A response written with one `end()` is handed to
+// the engine with the others of its batch (./completions.ts); `write()` streams with backpressure
+// (`false`, then `'drain'`).
 import { EventEmitter } from 'node:events'
 import { STATUS_CODES } from 'node:http'
 import { native } from '../binding'
 import { errors } from '../errors'
 import {
   kChunkedByDefault,
+  kHasKnownHeader,
   kHead,
   kId,
   kKeepAlive,
@@ -19,10 +21,11 @@ import {
   kPreludeTaken,
   kPreludeText,
   kServer,
+  kSetKnownHeader,
   kStreaming,
   kTakePrelude,
 } from '../symbols'
-import { scheduleFlush } from './flush'
+import { respondBytes, respondString } from './completions'
 import { dumpUnread, type EngineIncomingMessage } from './incoming-message'
 import { kAnswering } from './socket'
 import { defaultHighWaterMark, flatHeadersAppend, writableFinishedAtFinish, writesJoinPerTick } from './node-behaviour'
@@ -57,15 +60,46 @@ const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 export type OutValue = string | number | readonly string[]
 type Entry = [name: string, value: OutValue]
 
-function validateHeader(name: string, value: unknown) {
+/**
+ * Header names already found valid, to their lower-case key. Apps use a few dozen names, so the
+ * check and the lower-casing happen once per name, not once per response. Bounded all the same.
+ */
+const validNames = new Map<string, string>()
+const VALID_NAMES_MAX = 1024
+
+/** The key of a name being set: Node's name check, then the lower-case form. */
+function validKey(name: string): string {
+  const key = validNames.get(name)
+  if (key !== undefined) return key
   if (typeof name !== 'string' || !TOKEN.test(name)) throw errors.invalidHeaderName(String(name))
+  const lower = name.toLowerCase()
+  if (validNames.size < VALID_NAMES_MAX) validNames.set(name, lower)
+  return lower
+}
+
+/** The key of a name being read or removed (no check, as in Node). */
+function keyOf(name: string): string {
+  return validNames.get(name) ?? name.toLowerCase()
+}
+
+function validateValue(name: string, value: unknown) {
+  if (typeof value === 'number') return
   if (value === undefined) throw errors.missingHeaderValue(name)
   if (Array.isArray(value)) {
     for (const v of value) if (INVALID_VALUE.test(String(v))) throw errors.invalidHeaderValue(name)
-  } else if (INVALID_VALUE.test(String(value))) {
+  } else if (INVALID_VALUE.test(typeof value === 'string' ? value : String(value))) {
     throw errors.invalidHeaderValue(name)
   }
 }
+
+/**
+ * A response's headers, lower-case name to `[name as set, value]`, as Node's own (Node's
+ * OutgoingMessage methods, which some libraries call on any response, read and write this very
+ * map). Prototype-less as Node's, but a fast-mode object: the few names most responses set share
+ * V8's hidden classes, so writing and listing them is cheap.
+ */
+const OutHeaders = function OutHeaders() {} as unknown as new () => Record<string, Entry>
+OutHeaders.prototype = Object.create(null)
 
 function toChunk(chunk: unknown, encoding?: BufferEncoding): Buffer {
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding ?? 'utf8')
@@ -77,8 +111,12 @@ function toChunk(chunk: unknown, encoding?: BufferEncoding): Buffer {
 /**
  * Node's ServerResponse surface only: what a plain `(req, res)` listener gets. Middleware probe
  * for Express's members (the `cookies` package uses `res.set` when it exists), so they are not here.
+ *
+ * An EventEmitter by prototype whose constructor is not run: its event list is made by the first
+ * listener, as EventEmitter's own methods allow, so a response nobody listens to costs none.
  */
-export class EngineServerResponse extends EventEmitter {
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the EventEmitter members come from the prototype (see below)
+export class EngineServerResponse {
   statusCode = 200
   statusMessage: string | undefined = undefined
   headersSent = false
@@ -87,10 +125,18 @@ export class EngineServerResponse extends EventEmitter {
   sendDate = true
   chunkedEncoding = false
   strictContentLength = false
-  readonly req: EngineIncomingMessage;
+  /** As Node's OutgoingMessage: stays true after end(); `writableEnded` tells. */
+  writable = true
+  destroyed = false
+  closed = false
+  readonly req: EngineIncomingMessage
+  // EventEmitter's own fields, as its constructor would leave them with no listener yet
+  _events: Record<string | symbol, unknown> | undefined = undefined
+  _eventsCount = 0
+  _maxListeners: number | undefined = undefined;
 
   [kId]: number;
-  [kOutHeaders]: Record<string, Entry> = Object.create(null);
+  [kOutHeaders]: Record<string, Entry> = new OutHeaders();
   [kStreaming] = false;
   /**
    * Set by writeHead(): Node writes the head there, so a later `res.statusCode = 200` (on-headers'
@@ -100,10 +146,11 @@ export class EngineServerResponse extends EventEmitter {
   /** The entity tag the engine adds to the body given to end(): 0 none, 1 weak, 2 strong. */
   [kNativeETag] = 0;
   /** The server that tracks this exchange until it completes. */
-  [kServer]: { forget(id: number): void } | undefined = undefined;
+  [kServer]: { forget(id: number): void } | undefined;
   [kKeepAlive]: boolean | undefined = undefined;
   [kChunkedByDefault]: boolean | undefined = undefined;
-  [kJoined]: Buffer[] = [];
+  /** Chunks written while corked (Node 24), made by the first such write. */
+  [kJoined]: Buffer[] | undefined = undefined;
   [kJoinedLength] = 0;
   [kCorked] = 0;
   [kNeedDrain] = false;
@@ -118,10 +165,10 @@ export class EngineServerResponse extends EventEmitter {
   /** Express's res.send() keeps a string body where Express makes a Buffer: the head stays Latin-1. */
   [kLatin1Head] = false
 
-  constructor(req: EngineIncomingMessage) {
-    super()
+  constructor(req: EngineIncomingMessage, server?: { forget(id: number): void }) {
     this.req = req
     this[kId] = req[kId]
+    this[kServer] = server
     req.socket[kAnswering].push(this)
   }
 
@@ -131,10 +178,6 @@ export class EngineServerResponse extends EventEmitter {
   get connection() {
     return this.req.socket
   }
-  /** As Node's OutgoingMessage: stays true after end(); `writableEnded` tells. */
-  writable = true
-  destroyed = false
-  closed = false
   get writableEnded() {
     return this.finished
   }
@@ -199,8 +242,8 @@ export class EngineServerResponse extends EventEmitter {
 
   setHeader(name: string, value: OutValue): this {
     if (this.headersSent) throw errors.headersSent('set')
-    validateHeader(name, value)
-    const key = name.toLowerCase()
+    const key = validKey(name)
+    validateValue(name, value)
     if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
     this[kOutHeaders][key] = [name, value]
     return this
@@ -208,8 +251,8 @@ export class EngineServerResponse extends EventEmitter {
 
   appendHeader(name: string, value: OutValue): this {
     if (this.headersSent) throw errors.headersSent('append')
-    validateHeader(name, value)
-    const key = name.toLowerCase()
+    const key = validKey(name)
+    validateValue(name, value)
     if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
     const existing = this[kOutHeaders][key]
     if (existing === undefined) {
@@ -223,7 +266,7 @@ export class EngineServerResponse extends EventEmitter {
   }
 
   getHeader(name: string): OutValue | undefined {
-    const key = name.toLowerCase()
+    const key = keyOf(name)
     if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
     return this[kOutHeaders][key]?.[1]
   }
@@ -246,16 +289,35 @@ export class EngineServerResponse extends EventEmitter {
   }
 
   hasHeader(name: string): boolean {
-    const key = name.toLowerCase()
+    const key = keyOf(name)
     if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
     return this[kOutHeaders][key] !== undefined
   }
 
   removeHeader(name: string): void {
     if (this.headersSent) throw errors.headersSent('remove')
-    const key = name.toLowerCase()
+    const key = keyOf(name)
     if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
     delete this[kOutHeaders][key]
+  }
+
+  /**
+   * setHeader() for a name and value known valid, from Express's own members: the same map entry
+   * without the checks, unless the app replaced setHeader (then it is called, as Express would).
+   */
+  [kSetKnownHeader](key: string, name: string, value: OutValue): void {
+    if (this.setHeader !== protoSetHeader || this.headersSent) this.setHeader(name, value)
+    else {
+      if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
+      this[kOutHeaders][key] = [name, value]
+    }
+  }
+
+  /** hasHeader() for a lower-case name, from Express's own members (the same unless replaced). */
+  [kHasKnownHeader](key: string): boolean {
+    if (this.hasHeader !== protoHasHeader) return this.hasHeader(key)
+    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
+    return this[kOutHeaders][key] !== undefined
   }
 
   /**
@@ -359,7 +421,8 @@ export class EngineServerResponse extends EventEmitter {
   /** The status message when it is not the code's canonical phrase (which the engine writes itself). */
   private customReason(): string | undefined {
     const head = this[kHead]
-    const [status, message] = head === undefined ? [this.statusCode, this.statusMessage] : head
+    const status = head === undefined ? this.statusCode : head[0]
+    const message = head === undefined ? this.statusMessage : head[1]
     return message === undefined || message === STATUS_CODES[status] ? undefined : message
   }
 
@@ -421,7 +484,7 @@ export class EngineServerResponse extends EventEmitter {
         this[kCorked] = 1
         process.nextTick(uncorkAtTickEnd, this)
       }
-      this[kJoined].push(buffer)
+      ;(this[kJoined] ??= []).push(buffer)
       this[kJoinedLength] += buffer.length
       below = this.writableLength < defaultHighWaterMark
       if (!below) this[kNeedDrain] = true
@@ -435,9 +498,9 @@ export class EngineServerResponse extends EventEmitter {
   /** The chunks joined while corked, in one native write; 'drain' if a write said false and the engine took them. */
   private writeJoined(): void {
     const joined = this[kJoined]
-    if (joined.length === 0) return
+    if (joined === undefined || joined.length === 0) return
     const data = joined.length === 1 ? joined[0] : Buffer.concat(joined, this[kJoinedLength])
-    this[kJoined] = []
+    this[kJoined] = undefined
     this[kJoinedLength] = 0
     if (this.destroyed || this.socket.destroyed) return
     const below = native.writeChunk(this[kId], data)
@@ -451,10 +514,10 @@ export class EngineServerResponse extends EventEmitter {
   private takeJoined(last: Buffer | undefined): Buffer | undefined {
     this[kCorked] = 0
     const joined = this[kJoined]
-    if (joined.length === 0) return last
+    if (joined === undefined || joined.length === 0) return last
     if (last !== undefined && last.length !== 0) joined.push(last)
     const data = joined.length === 1 ? joined[0] : Buffer.concat(joined)
-    this[kJoined] = []
+    this[kJoined] = undefined
     this[kJoinedLength] = 0
     return data
   }
@@ -494,31 +557,34 @@ export class EngineServerResponse extends EventEmitter {
     } else {
       // As Node: a HEAD answer announces no length it was not told (hyper would count the body).
       if (chunk != null && this.req.method === 'HEAD' && !this.hasHeader('content-length')) chunk = undefined
+      const status = this.sentStatus()
+      const head = this.headerBlock()
+      const reason = this.customReason()
       if (chunk == null) {
-        native.respondString(id, this.sentStatus(), this.headerBlock(), '', this.headFlags(), this.customReason())
+        respondString(id, status, head, '', this.headFlags(), reason)
       } else if (typeof chunk === 'string' && (encoding === undefined || encoding === 'utf8' || encoding === 'utf-8')) {
         const flags = utf8Head(chunk, encoding) && !this[kLatin1Head] ? this.responseFlags() | FLAG_UTF8_HEAD : this.responseFlags()
-        native.respondString(id, this.sentStatus(), this.headerBlock(), chunk, flags, this.customReason())
+        respondString(id, status, head, chunk, flags, reason)
       } else {
-        native.respondBytes(id, this.sentStatus(), this.headerBlock(), toChunk(chunk, encoding as BufferEncoding), this.responseFlags(), this.customReason())
+        respondBytes(id, status, head, toChunk(chunk, encoding as BufferEncoding), this.responseFlags(), reason)
       }
-      scheduleFlush()
     }
+    const req = this.req
     // A later request on the connection may be the current one already (the engine dispatches
     // it once this answer's bytes are all out, a HEAD's or a 204's before its end()).
-    if (this.socket.currentRequest === id) this.socket.currentRequest = 0
+    if (req.socket.currentRequest === id) req.socket.currentRequest = 0
     leaveSocket(this)
     this[kServer]?.forget(id)
     if (callback) this.once('finish', callback)
     // Only pay for the events someone listens to (on-finished and friends attach before end()).
     // As Node once the socket took the data: 'finish' on the next tick, writableFinished before it
     // (Node 24: with it; with no listener there is no 'finish' to wait for).
-    const req = this.req
     if (
-      this.listenerCount('finish') !== 0 ||
-      this.listenerCount('close') !== 0 ||
-      req.listenerCount('close') !== 0 ||
-      req.listenerCount('end') !== 0
+      (this._eventsCount !== 0 || req._eventsCount !== 0) &&
+      (this.listenerCount('finish') !== 0 ||
+        this.listenerCount('close') !== 0 ||
+        req.listenerCount('close') !== 0 ||
+        req.listenerCount('end') !== 0)
     ) {
       if (!writableFinishedAtFinish) this.writableFinished = true
       process.nextTick(emitFinished, this)
@@ -533,7 +599,7 @@ export class EngineServerResponse extends EventEmitter {
   destroy(error?: Error): this {
     if (this.destroyed) return this
     this.destroyed = true
-    this[kJoined] = []
+    this[kJoined] = undefined
     this[kJoinedLength] = 0
     this.socket.destroy(error)
     return this
@@ -585,15 +651,28 @@ export class EngineServerResponse extends EventEmitter {
 
 }
 
+// The EventEmitter surface, by prototype: `instanceof EventEmitter` holds and every method is Node's.
+export interface EngineServerResponse extends EventEmitter {}
+Object.setPrototypeOf(EngineServerResponse.prototype, EventEmitter.prototype)
+Object.setPrototypeOf(EngineServerResponse, EventEmitter)
+
 export const protoWriteHead = EngineServerResponse.prototype.writeHead
+export const protoSetHeader = EngineServerResponse.prototype.setHeader
+export const protoHasHeader = EngineServerResponse.prototype.hasHeader
 export const protoImplicitHeader = EngineServerResponse.prototype._implicitHeader
 export const protoEnd = EngineServerResponse.prototype.end
 
 /** The response is over: the next one on its connection has the socket. */
 function leaveSocket(res: EngineServerResponse) {
   const answering = res.socket[kAnswering]
-  const at = answering === undefined ? -1 : answering.indexOf(res)
-  if (at !== -1) answering.splice(at, 1)
+  if (answering === undefined) return
+  // nearly always the only one
+  if (answering.length === 1 && answering[0] === res) answering.pop()
+  else if (answering[0] === res) answering.shift()
+  else {
+    const at = answering.indexOf(res)
+    if (at !== -1) answering.splice(at, 1)
+  }
 }
 
 /** Node 24's tick-end uncork of a response its first write corked. */

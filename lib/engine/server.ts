@@ -5,18 +5,21 @@ import http from 'node:http'
 import { constants as osConstants } from 'node:os'
 import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
+import { settle } from './completions'
 import { EngineIncomingMessage } from './incoming-message'
 import { defaultHighWaterMark, refusesExtraHeaderLines, zeroMaxConnectionsDropsAll } from './node-behaviour'
 import { EngineServerResponse } from './server-response'
-import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kPrelude, kPreludeNames, kPreludePlan, kPreludeText, kServer, kTakePrelude } from '../symbols'
+import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kPrelude, kPreludeNames, kPreludePlan, kPreludeText, kTakePrelude } from '../symbols'
 import {
   AbortedEvent,
   BodyEndEvent,
+  BodyKind,
   BodyEvent,
   ClosedEvent,
   ConnectionClosedEvent,
   ConnectionEvent,
   DrainEvent,
+  METHODS,
   PreludeNoticesEvent,
   DroppedEvent,
   RequestEvent,
@@ -41,11 +44,6 @@ export interface ListenOptions {
   ipv6Only?: boolean
   path?: string
   signal?: AbortSignal
-}
-
-interface Exchange {
-  req: EngineIncomingMessage
-  res: EngineServerResponse
 }
 
 /**
@@ -155,7 +153,8 @@ export class HttpServer extends EventEmitter {
    */
   requestClass: typeof EngineIncomingMessage = EngineIncomingMessage
   responseClass: typeof EngineServerResponse = EngineServerResponse
-  private readonly exchanges = new Map<number, Exchange>()
+  /** The responses in progress, by request id (each knows its request). */
+  private readonly exchanges = new Map<number, EngineServerResponse>()
   private readonly sockets = new Map<number, EngineSocket>()
   /** Connections handed to 'upgrade' / 'connect' listeners, by request id. */
   private readonly tunnels = new Map<number, TunnelSocket>()
@@ -167,18 +166,21 @@ export class HttpServer extends EventEmitter {
   readonly preludePlans = new Map<number, PreludePlanInfo>()
   /** Set before listen() when worker threads serve this server's listener. */
   supervisor: ThreadSupervisor | undefined
-  private readonly onEventsBound = (batch: unknown[]) => this.onEvents(batch)
+  /** The engine's call with a batch (see batch-layout.ts): its numbers, then its values, spread or packed. */
+  private readonly onEventsBound = (numbers: Float64Array, packed: unknown[] | undefined, ...values: unknown[]) =>
+    this.onEvents(numbers, packed ?? values)
   /**
    * `req.socket.destroy()` / `res.destroy()` from the app. The engine reports no abort for a
    * request it was told to drop, so the exchange is aborted here, as Node's socket 'close' aborts
    * the request in flight ('aborted', then the response's 'close').
    */
   private readonly destroyRequest = (id: number) => {
+    settle()
     native.destroyRequest(id)
-    const exchange = this.exchanges.get(id)
-    if (exchange === undefined) return
+    const res = this.exchanges.get(id)
+    if (res === undefined) return
     this.exchanges.delete(id)
-    process.nextTick(abortExchange, exchange)
+    process.nextTick(abortExchange, res)
   }
 
   /** As Node's `new http.Server([options][, requestListener])`. */
@@ -385,9 +387,9 @@ export class HttpServer extends EventEmitter {
   /** Node's socketOnTimeout: the request, the response, then the server may take the timeout;
    * when none listens, the socket is destroyed. */
   private readonly socketTimedOut = (socket: EngineSocket) => {
-    const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
-    const byRequest = exchange !== undefined && !exchange.req.complete && exchange.req.emit('timeout', socket)
-    const byResponse = exchange?.res.emit('timeout', socket)
+    const res = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
+    const byRequest = res !== undefined && !res.req.complete && res.req.emit('timeout', socket)
+    const byResponse = res?.emit('timeout', socket)
     const byServer = this.emit('timeout', socket)
     if (!byRequest && !byResponse && !byServer) socket.destroy()
   }
@@ -402,44 +404,64 @@ export class HttpServer extends EventEmitter {
     return this.native.stats()
   }
 
-  private onEvents(batch: unknown[]): void {
-    const length = batch.length
+  private onEvents(numbers: Float64Array, batch: unknown[]): void {
+    const length = numbers.length
+    // `i` walks the numbers, `v` the values
     let i = 0
+    let v = 0
     while (i < length) {
-      // `at` is the event's tag; `i` moves past the event first, so a listener that throws
+      // `at` is the event's tag; `i` and `v` move past the event first, so a listener that throws
       // leaves the loop at the next event
       const at = i
-      const tag = batch[at] as Tag
+      const tag = numbers[at] as Tag
       try {
         switch (tag) {
           case Tag.Request: {
-            i += RequestEvent.Stride
+            const m = numbers[at + RequestEvent.Method]
+            const method = m >= 0 ? METHODS[m] : (batch[v++] as string)
+            const url = batch[v++] as string
+            const headers = batch[v++] as string
+            const kind = numbers[at + RequestEvent.Body] as BodyKind
+            const body: boolean | Buffer | [Buffer] =
+              kind === BodyKind.None ? false : kind === BodyKind.Streams ? true : kind === BodyKind.Whole ? (batch[v++] as Buffer) : [batch[v++] as Buffer]
+            const prelude = numbers[at + RequestEvent.Prelude] === 1 ? (batch[v++] as string) : undefined
+            const count = numbers[at + RequestEvent.Candidates]
+            let candidates: number[] | undefined
+            if (count !== 0) {
+              candidates = new Array<number>(count)
+              for (let k = 0; k < count; k++) candidates[k] = numbers[at + RequestEvent.Stride + k]
+            }
+            i += RequestEvent.Stride + count
             this.onRequest(
-              batch[at + RequestEvent.Id] as number,
-              batch[at + RequestEvent.Connection] as number,
-              batch[at + RequestEvent.Method] as string,
-              batch[at + RequestEvent.Url] as string,
-              batch[at + RequestEvent.HttpMinor] as number,
-              batch[at + RequestEvent.Headers] as string,
-              batch[at + RequestEvent.Body] as boolean | Buffer | [Buffer],
-              batch[at + RequestEvent.Candidates] as number[] | undefined,
-              batch[at + RequestEvent.Prelude] as string | undefined,
+              numbers[at + RequestEvent.Id],
+              numbers[at + RequestEvent.Connection],
+              method,
+              url,
+              numbers[at + RequestEvent.HttpMinor],
+              headers,
+              body,
+              candidates,
+              prelude,
             )
             break
           }
           case Tag.Connection: {
             i += ConnectionEvent.Stride
+            const family = numbers[at + ConnectionEvent.Family]
+            // a Unix socket has no addresses: undefined, as in Node
             const socket = new EngineSocket(
-              {
-                remoteAddress: batch[at + ConnectionEvent.RemoteAddress] as string,
-                remotePort: batch[at + ConnectionEvent.RemotePort] as number,
-                family: batch[at + ConnectionEvent.Family] as number,
-                localAddress: batch[at + ConnectionEvent.LocalAddress] as string,
-                localPort: batch[at + ConnectionEvent.LocalPort] as number,
-              },
+              family === 0
+                ? {}
+                : {
+                    remoteAddress: batch[v++] as string,
+                    remotePort: numbers[at + ConnectionEvent.RemotePort],
+                    family,
+                    localAddress: batch[v++] as string,
+                    localPort: numbers[at + ConnectionEvent.LocalPort],
+                  },
               this.destroyRequest,
             )
-            this.sockets.set(batch[at + ConnectionEvent.Id] as number, socket)
+            this.sockets.set(numbers[at + ConnectionEvent.Id], socket)
             socket.onTimeout = this.socketTimedOut
             if (this.timeout > 0) socket.setTimeout(this.timeout)
             if (this.listenerCount('connection') !== 0) this.emit('connection', socket)
@@ -447,21 +469,21 @@ export class HttpServer extends EventEmitter {
           }
           case Tag.Body: {
             i += BodyEvent.Stride
-            const id = batch[at + BodyEvent.Id] as number
-            const chunk = batch[at + BodyEvent.Chunk] as Buffer
+            const id = numbers[at + BodyEvent.Id]
+            const chunk = batch[v++] as Buffer
             const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
             if (tunnel) {
               tunnel.deliver(chunk)
             } else {
-              const exchange = this.exchanges.get(id)
-              exchange?.req.socket.touch()
-              exchange?.req[kBodyChunk](chunk)
+              const req = this.exchanges.get(id)?.req
+              req?.socket.touch()
+              req?.[kBodyChunk](chunk)
             }
             break
           }
           case Tag.BodyEnd: {
             i += BodyEndEvent.Stride
-            const id = batch[at + BodyEndEvent.Id] as number
+            const id = numbers[at + BodyEndEvent.Id]
             const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
             if (tunnel) tunnel.deliver(null)
             else this.exchanges.get(id)?.req[kBodyEnd]()
@@ -469,7 +491,7 @@ export class HttpServer extends EventEmitter {
           }
           case Tag.Aborted: {
             i += AbortedEvent.Stride
-            const id = batch[at + AbortedEvent.Id] as number
+            const id = numbers[at + AbortedEvent.Id]
             const tunnel = this.tunnels.get(id)
             if (tunnel) {
               // The engine closed the handed-over connection.
@@ -477,33 +499,33 @@ export class HttpServer extends EventEmitter {
               tunnel.destroy()
               break
             }
-            const exchange = this.exchanges.get(id)
-            if (exchange) {
+            const res = this.exchanges.get(id)
+            if (res) {
               this.exchanges.delete(id)
-              connectionLost(exchange)
+              connectionLost(res)
             }
             break
           }
           case Tag.Drain: {
             i += DrainEvent.Stride
-            const id = batch[at + DrainEvent.Id] as number
+            const id = numbers[at + DrainEvent.Id]
             const tunnel = this.tunnels.size !== 0 ? this.tunnels.get(id) : undefined
             if (tunnel) tunnel.drained()
-            else this.exchanges.get(id)?.res[kOnDrain]()
+            else this.exchanges.get(id)?.[kOnDrain]()
             break
           }
           case Tag.ConnectionClosed: {
             i += ConnectionClosedEvent.Stride
-            const id = batch[at + ConnectionClosedEvent.Id] as number
+            const id = numbers[at + ConnectionClosedEvent.Id]
             const socket = this.sockets.get(id)
             if (socket) {
               this.sockets.delete(id)
               // As Node's socketOnClose: the request in flight is aborted before the socket's own
               // 'close' listeners run (this event may come before the request's abort).
-              const exchange = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
-              if (exchange !== undefined) {
+              const res = socket.currentRequest !== 0 ? this.exchanges.get(socket.currentRequest) : undefined
+              if (res !== undefined) {
                 this.exchanges.delete(socket.currentRequest)
-                connectionLost(exchange, socket)
+                connectionLost(res, socket)
               } else if (abortsPending.has(socket)) {
                 // after the request's own (deferred) abort, as Node orders them
                 setImmediate(() => socket.markClosed())
@@ -513,23 +535,26 @@ export class HttpServer extends EventEmitter {
           }
           case Tag.PreludeNotices: {
             i += PreludeNoticesEvent.Stride
-            this.preludePlans.get(batch[at + PreludeNoticesEvent.Plan] as number)?.notices(batch[at + PreludeNoticesEvent.Bits] as number)
+            this.preludePlans.get(numbers[at + PreludeNoticesEvent.Plan])?.notices(numbers[at + PreludeNoticesEvent.Bits])
             break
           }
           case Tag.Dropped: {
             i += DroppedEvent.Stride
+            const family = numbers[at + DroppedEvent.Family]
+            // a Unix socket has no addresses; the values are taken whether or not anyone listens
+            const remoteAddress = family === 0 ? undefined : (batch[v++] as string)
+            const localAddress = family === 0 ? undefined : (batch[v++] as string)
             // Node's 'drop': a connection closed as accepted, beyond maxConnections.
             if (this.listenerCount('drop') === 0) break
-            const family = batch[at + DroppedEvent.Family] as number | undefined
             const data =
-              family === undefined
+              family === 0
                 ? undefined
                 : {
-                    localAddress: batch[at + DroppedEvent.LocalAddress] as string,
-                    localPort: batch[at + DroppedEvent.LocalPort] as number,
+                    localAddress,
+                    localPort: numbers[at + DroppedEvent.LocalPort],
                     localFamily: family === 4 ? 'IPv4' : 'IPv6',
-                    remoteAddress: batch[at + DroppedEvent.RemoteAddress] as string,
-                    remotePort: batch[at + DroppedEvent.RemotePort] as number,
+                    remoteAddress,
+                    remotePort: numbers[at + DroppedEvent.RemotePort],
                     remoteFamily: family === 4 ? 'IPv4' : 'IPv6',
                   }
             this.emit('drop', data)
@@ -579,11 +604,9 @@ export class HttpServer extends EventEmitter {
     socket.touch()
     const req = new this.requestClass(id, socket, method, url, httpMinor, headers, body)
     if (candidates !== undefined) req[kCandidates] = candidates
-    const res = new this.responseClass(req)
+    const res = new this.responseClass(req, this)
     if (prelude !== undefined) this.attachPrelude(req, res, prelude)
-    const exchange: Exchange = { req, res }
-    this.exchanges.set(id, exchange)
-    res[kServer] = this
+    this.exchanges.set(id, res)
     if (dropped) {
       // As Node: the handlers never see it; 'dropRequest', then 503 (the engine says close).
       this.emit('dropRequest', req, socket)
@@ -642,9 +665,9 @@ Object.setPrototypeOf(HttpServer.prototype, http.Server.prototype)
 /** Sockets whose request's abort waits for the handlers to have read what came (see below). */
 const abortsPending = new WeakSet<EngineSocket>()
 
-function abortExchange(exchange: Exchange) {
-  exchange.req[kOnAbort]()
-  exchange.res[kOnAbort]()
+function abortExchange(res: EngineServerResponse) {
+  res.req[kOnAbort]()
+  res[kOnAbort]()
 }
 
 /**
@@ -654,18 +677,18 @@ function abortExchange(exchange: Exchange) {
  * 'aborted'. The abort waits for that turn of the event loop here too (the engine may report the
  * close in the same batch as the request).
  */
-function connectionLost(exchange: Exchange, socket?: EngineSocket) {
-  const { req } = exchange
+function connectionLost(res: EngineServerResponse, socket?: EngineSocket) {
+  const { req } = res
   if (req.complete && !req.readableEnded && !req.destroyed) {
     abortsPending.add(req.socket)
     setImmediate(() => {
       abortsPending.delete(req.socket)
-      abortExchange(exchange)
+      abortExchange(res)
       socket?.markClosed()
     })
     return
   }
-  abortExchange(exchange)
+  abortExchange(res)
   socket?.markClosed()
 }
 

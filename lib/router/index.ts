@@ -159,7 +159,8 @@ routerProto.handle = function handle(this: Router, req: RoutedRequest, res: Rout
   let removed = ''
   let slashAdded = false
   let sync = 0
-  const paramcalled: Record<string, ParamCall> = {}
+  // made on the first param() callback this dispatch runs
+  let paramcalled: Record<string, ParamCall> | undefined
   const self = this
   const stack = this.stack
   const parentParams = req.params
@@ -189,7 +190,15 @@ routerProto.handle = function handle(this: Router, req: RoutedRequest, res: Rout
       plan.stale?.()
     }
   }
-  let done = restore(callback, req, 'baseUrl', 'next', 'params')
+  // the callback, once the values these had on entry are put back
+  const savedBaseUrl = req.baseUrl
+  const savedNext = req.next
+  let done: NextFunction = function (this: unknown, ...args: [err?: unknown]) {
+    req.baseUrl = savedBaseUrl
+    req.next = savedNext
+    req.params = parentParams
+    return callback.apply(this, args)
+  }
   req.next = next
   if (req.method === 'OPTIONS') {
     const methodsSeen: string[] = []
@@ -275,12 +284,19 @@ routerProto.handle = function handle(this: Router, req: RoutedRequest, res: Rout
     const matchedLayer = layer!
     if (route) req.route = route
     req.params = self.mergeParams ? mergeParams(matched.params, parentParams) : matched.params
-    processParams(self.params, matched.keys, paramcalled, req, res, (e?: unknown) => {
-      if (e) next(layerError || e)
-      else if (route) matchedLayer.handleRequest(req, res, next)
-      else trimPrefix(matchedLayer, layerError, matched.path, path)
-      sync = 0
-    })
+    if (!hasParamCallbacks(self.params, matched.keys)) {
+      afterParams(undefined, matchedLayer, route, layerError, matched.path, path)
+      return
+    }
+    paramcalled ??= {}
+    processParams(self.params, matched.keys, paramcalled, req, res, (e?: unknown) => afterParams(e, matchedLayer, route, layerError, matched.path, path))
+  }
+
+  function afterParams(e: unknown, layer: Layer, route: RouteEntry | undefined, layerError: unknown, layerPath: string, path: string): void {
+    if (e) next(layerError || e)
+    else if (route) layer.handleRequest(req, res, next)
+    else trimPrefix(layer, layerError, layerPath, path)
+    sync = 0
   }
 
   function trimPrefix(layer: Layer, layerError: unknown, layerPath: string, path: string): void {
@@ -330,13 +346,10 @@ function mergeParams(params: Params, parent: unknown): Params {
   return Object.assign(obj, params)
 }
 
-/** `fn`, which first puts back the values `obj`'s `props` had when this was called. */
-function restore<T extends object>(fn: NextFunction, obj: T, ...props: Array<keyof T>): NextFunction {
-  const vals = props.map((p) => obj[p])
-  return function (this: unknown, ...args: [err?: unknown]) {
-    for (let i = 0; i < props.length; i++) obj[props[i]] = vals[i]
-    return fn.apply(this, args)
-  }
+/** Whether app.param()/router.param() gave callbacks for any of `keys` (most routes have none). */
+function hasParamCallbacks(params: Record<string, ParamHandler[]>, keys: string[]): boolean {
+  for (let i = 0; i < keys.length; i++) if (params[keys[i]]) return true
+  return false
 }
 
 function sendOptionsResponse(res: RoutedResponse, methodsSeen: string[]): void {

@@ -36,7 +36,8 @@ const TRAILING_SLASH = /\/+$/
 const EMPTY_MATCH: LayerMatch = Object.freeze({ params: Object.freeze({}), path: '', keys: [] })
 
 function decodeParam(value: string): string {
-  if (typeof value !== 'string' || value.length === 0) return value
+  // nothing to decode without a `%` (decodeURIComponent would return the same string)
+  if (typeof value !== 'string' || value.length === 0 || value.indexOf('%') === -1) return value
   try {
     return decodeURIComponent(value)
   } catch (err) {

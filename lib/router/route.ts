@@ -2,7 +2,7 @@
 import { errors } from '../errors'
 import type { NextFunction } from '../types'
 import { type Handler, Layer, type PathSpec, type RouteEntry } from './layer'
-import { methods } from './methods'
+import { lowerMethod, methods } from './methods'
 
 /** `route.get(...)`, `route.post(...)`...: one per HTTP method, added below. */
 export type RouteMethod = (this: Route, ...handlers: unknown[]) => Route
@@ -21,7 +21,7 @@ export class Route implements RouteEntry {
 
   _handlesMethod(method: string): boolean {
     if (this.methods._all) return true
-    let name = typeof method === 'string' ? method.toLowerCase() : method
+    let name = typeof method === 'string' ? lowerMethod(method) : method
     if (name === 'head' && !this.methods.head) name = 'get'
     return Boolean(this.methods[name])
   }
@@ -40,7 +40,7 @@ export class Route implements RouteEntry {
       done()
       return
     }
-    let method: unknown = typeof req.method === 'string' ? req.method.toLowerCase() : req.method
+    let method: unknown = typeof req.method === 'string' ? lowerMethod(req.method) : req.method
     if (method === 'head' && !this.methods.head) method = 'get'
     req.route = this
     next()

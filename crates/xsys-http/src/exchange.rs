@@ -94,6 +94,40 @@ impl Drop for Slot {
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// A request completed by its handler whose response is still to be built (see
+/// [`Exchange::complete`]). Dropped unanswered, it closes the connection (and the prelude's
+/// rate-limit hits settle as aborted).
+pub struct Completion {
+    sender: ResponseSender,
+    /// The native prelude ran for the request: settled with the response's status, and the head
+    /// completed with its headers on the way out.
+    prelude: Option<Settlement>,
+}
+
+impl Completion {
+    /// The whole response: `head` and `body`, with Express's entity tag when `etag` asks for one.
+    pub fn ready(self, head: ResponseHead, body: Bytes, etag: EntityTag) -> ReadyResponse {
+        let prelude = self.prelude.map(|mut settlement| {
+            settlement.finish(head.status.as_u16());
+        });
+        let mut head = head;
+        fix_content_length(&mut head.headers, &body);
+        if let Some(tag) = etag.of(&body) {
+            head.headers.insert(http::header::ETAG, tag);
+            head.case.note("ETag");
+        }
+        let body = if body.is_empty() && announces_nonzero_length(&head.headers) {
+            ResponseBody::none()
+        } else {
+            ResponseBody::full(body)
+        };
+        ReadyResponse {
+            sender: self.sender,
+            response: head.into_response_for(body, prelude.is_some()),
+        }
+    }
+}
+
 /// Process-wide: ids are unique across servers so the binding needs no server handle to answer.
 pub struct Exchange {
     shards: [Mutex<HashMap<u64, Slot>>; SHARDS],
@@ -240,6 +274,12 @@ impl Exchange {
         body: Bytes,
         etag: EntityTag,
     ) -> Result<ReadyResponse, Error> {
+        Ok(self.complete(id)?.ready(head, body, etag))
+    }
+
+    /// Completes the request now, before its response is built: the [`Completion`] builds and
+    /// sends it later, on any thread, so the handler's thread pays only for this.
+    pub fn complete(&self, id: u64) -> Result<Completion, Error> {
         let mut slot = self.take(id)?;
         match &slot.state {
             SlotState::AwaitingHead(_) => {}
@@ -250,27 +290,11 @@ impl Exchange {
         if let Some(pump) = &slot.pump {
             pump.finish();
         }
-        let prelude = slot.prelude.take().map(|mut settlement| {
-            settlement.finish(head.status.as_u16());
-        });
+        let prelude = slot.prelude.take();
         let SlotState::AwaitingHead(sender) = take_state(slot) else {
             unreachable!("checked above")
         };
-        let mut head = head;
-        fix_content_length(&mut head.headers, &body);
-        if let Some(tag) = etag.of(&body) {
-            head.headers.insert(http::header::ETAG, tag);
-            head.case.note("ETag");
-        }
-        let body = if body.is_empty() && announces_nonzero_length(&head.headers) {
-            ResponseBody::none()
-        } else {
-            ResponseBody::full(body)
-        };
-        Ok(ReadyResponse {
-            sender,
-            response: head.into_response_for(body, prelude.is_some()),
-        })
+        Ok(Completion { sender, prelude })
     }
 
     /// Sends the head now and streams the body through `write` and `end`.

@@ -42,7 +42,7 @@ pub use bridge::{
     BodyPayload, ConnectionInfo, Event, EventQueue, LayerCandidates, RequestHead, Wake,
 };
 pub use error::Error;
-pub use exchange::{Exchange, ReadyResponse};
+pub use exchange::{Completion, Exchange, ReadyResponse};
 pub use head::ResponseHead;
 pub use listener::{Bound, Limits, ListenOptions, Listener, Server};
 pub use routing::{route_tables, RouteDraft, RoutingMirror};

@@ -117,6 +117,51 @@ fn dispatches_a_request_and_writes_the_answer() {
     assert_eq!(handler.join().expect("handler thread"), 1);
 }
 
+#[test]
+fn a_request_completed_by_its_handler_is_answered_from_another_thread() {
+    let (server, queue, wakes) = start(RoutingMirror::new());
+    let handler = std::thread::spawn(move || {
+        // the connection's event may come in a wake-up of its own
+        let id = loop {
+            wakes
+                .recv_timeout(Duration::from_secs(5))
+                .expect("a request");
+            let request = queue.drain().into_iter().find_map(|event| match event {
+                Event::Request(head) => Some(head.id),
+                _ => None,
+            });
+            if let Some(id) = request {
+                break id;
+            }
+        };
+        let completion = Exchange::global().complete(id).expect("in flight");
+        assert!(
+            matches!(Exchange::global().complete(id), Err(e) if e.is_unknown_request()),
+            "a completed request is no longer in flight"
+        );
+        // the head is built and the answer sent elsewhere, as the binding does on the I/O thread
+        std::thread::spawn(move || {
+            let head = ResponseHead::from_block(201, "x-built:elsewhere\n").expect("head");
+            completion
+                .ready(head, Bytes::from_static(b"done"), Default::default())
+                .send();
+        })
+        .join()
+        .expect("builder thread");
+    });
+    let response = roundtrip(
+        server.local_addr().expect("tcp").port(),
+        "GET /later HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    handler.join().expect("handler thread");
+    assert!(
+        response.starts_with("HTTP/1.1 201 Created\r\n"),
+        "{response}"
+    );
+    assert!(response.contains("x-built: elsewhere\r\n"), "{response}");
+    assert!(response.ends_with("\r\n\r\ndone"), "{response}");
+}
+
 /// A mirror whose table knows only `GET /known`.
 fn known_only() -> Arc<RoutingMirror> {
     let routing = RoutingMirror::new();

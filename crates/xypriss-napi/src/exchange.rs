@@ -9,7 +9,7 @@ use napi_derive::napi;
 use std::cell::RefCell;
 
 use xsys_http::native::EntityTag;
-use xsys_http::{Exchange, ReadyResponse, ResponseHead};
+use xsys_http::{Completion, Exchange, ResponseHead};
 
 use crate::errors::throw_engine;
 
@@ -62,26 +62,74 @@ fn outcome(env: &Env, result: std::result::Result<(), xsys_http::Error>) -> Resu
     }
 }
 
+/// A response JS completed, its head still the block JS wrote. Its head is parsed, its entity tag
+/// computed and its connection woken on the I/O thread when the batch is flushed: the JS thread
+/// only copies it out. JS validated the names and values as Node's `setHeader` does and checked
+/// the status; a status message other than the code's own is checked before the request is
+/// completed. So building the head does not fail; if it does, the client gets a bare 500.
+struct Held {
+    completion: Completion,
+    status: u32,
+    /// `name:value\n` lines, UTF-8.
+    headers: Bytes,
+    body: Bytes,
+    flags: u32,
+    reason: Option<String>,
+}
+
+impl Held {
+    fn send(self) {
+        let etag = EntityTag::from_code(self.flags & FLAG_ETAG_MASK);
+        let head = std::str::from_utf8(&self.headers)
+            .map_err(|_| ())
+            .and_then(|block| ResponseHead::from_block(self.status, block).map_err(|_| ()))
+            .and_then(|head| match self.reason.as_deref() {
+                Some(reason) => head.with_reason(reason).map_err(|_| ()),
+                None => Ok(head),
+            });
+        let ready = match head {
+            Ok(head) => self
+                .completion
+                .ready(with_flags(head, self.flags), self.body, etag),
+            Err(()) => match ResponseHead::from_block(500, "") {
+                Ok(head) => self.completion.ready(head, Bytes::new(), EntityTag::None),
+                Err(_) => return,
+            },
+        };
+        ready.send();
+    }
+}
+
 thread_local! {
-    /// Responses completed on this JS thread since the last flush.
-    static READY: RefCell<Vec<ReadyResponse>> = const { RefCell::new(Vec::new()) };
+    /// Responses completed through `respondString`/`respondBytes` since the last flush.
+    static READY: RefCell<Vec<Held>> = const { RefCell::new(Vec::new()) };
 }
 
 fn hold(
     env: &Env,
     request: i64,
     status: u32,
-    headers: &str,
+    headers: Bytes,
     body: Bytes,
     flags: Option<u32>,
     reason: Option<String>,
 ) -> Result<bool> {
-    let flags = flags.unwrap_or(0);
-    let head = with_flags(head(env, status, headers, reason.as_deref())?, flags);
-    let etag = EntityTag::from_code(flags & FLAG_ETAG_MASK);
-    match Exchange::global().prepare(id(request), head, body, etag) {
-        Ok(ready) => {
-            READY.with(|r| r.borrow_mut().push(ready));
+    // What JS does not check itself is checked here, so an error still reaches the caller.
+    if !(100..=999).contains(&status) || reason.is_some() {
+        head(env, status, "", reason.as_deref())?;
+    }
+    match Exchange::global().complete(id(request)) {
+        Ok(completion) => {
+            READY.with(|r| {
+                r.borrow_mut().push(Held {
+                    completion,
+                    status,
+                    headers,
+                    body,
+                    flags: flags.unwrap_or(0),
+                    reason,
+                })
+            });
             Ok(true)
         }
         Err(e) if e.is_unknown_request() => Ok(false),
@@ -89,9 +137,10 @@ fn hold(
     }
 }
 
-/// Status, headers (`name:value` lines) and a string body, in one call. The response leaves
-/// at the next `flushResponses()`. `flags`: 1 adds Express's weak entity tag, 2 its strong one,
-/// 4 leaves Date out. `reason`: a status message other than the canonical one.
+/// Status, headers (`name:value` lines) and a string body, in one call: for a response the
+/// arena of `flushResponses` does not take (a custom status message, or too large). It leaves at
+/// the next `flushResponses()`. `flags`: 1 adds Express's weak entity tag, 2 its strong one, 4
+/// leaves Date out. `reason`: a status message other than the canonical one.
 #[napi]
 pub fn respond_string(
     env: Env,
@@ -106,7 +155,7 @@ pub fn respond_string(
         &env,
         request,
         status,
-        &headers,
+        Bytes::from(headers),
         Bytes::from(body),
         flags,
         reason,
@@ -128,23 +177,85 @@ pub fn respond_bytes(
         &env,
         request,
         status,
-        &headers,
+        Bytes::from(headers),
         Bytes::copy_from_slice(body),
         flags,
         reason,
     )
 }
 
-/// Hands every held response to its connection. Sending them together lets one wake-up of the
-/// I/O thread serve a whole batch instead of one per response.
+/// Fields of one response in `flushResponses`' records.
+const RECORD: usize = 5;
+
+/// One response JS wrote into the arena.
+#[derive(Debug)]
+struct Written {
+    id: u64,
+    status: u32,
+    flags: u32,
+    head: Bytes,
+    body: Bytes,
+}
+
+/// The first `count` responses of `records` (request id, status, flags, head bytes, body bytes),
+/// their heads and bodies copied out of `arena` (one copy, which they are views of). Lengths that
+/// run past the arena take nothing: JS never writes them.
+fn read_arena(records: &[f64], arena: &[u8], count: usize) -> Vec<Written> {
+    let records = records.chunks_exact(RECORD).take(count);
+    let total = records.clone().try_fold(0usize, |sum, r| {
+        sum.checked_add(r[3] as usize)?.checked_add(r[4] as usize)
+    });
+    let Some(written) = total.and_then(|total| arena.get(..total)) else {
+        return Vec::new();
+    };
+    let written = Bytes::copy_from_slice(written);
+    let mut at = 0;
+    records
+        .map(|r| {
+            let head_end = at + r[3] as usize;
+            let end = head_end + r[4] as usize;
+            let response = Written {
+                id: id(r[0] as i64),
+                status: r[1] as u32,
+                flags: r[2] as u32,
+                head: written.slice(at..head_end),
+                body: written.slice(head_end..end),
+            };
+            at = end;
+            response
+        })
+        .collect()
+}
+
+/// Completes the `count` responses JS wrote into `arena` (`records`: request id, status, flags,
+/// head bytes, body bytes, each response's head then body following the previous one's) and hands
+/// them, with those held by `respondString`/`respondBytes`, to the I/O thread, which builds them
+/// and wakes their connections: one wake-up of it serves the whole batch, and the JS thread does
+/// none of that work. A request whose client left is skipped. Returns the responses handed over.
 #[napi]
-pub fn flush_responses() -> u32 {
-    let ready = READY.with(|r| std::mem::take(&mut *r.borrow_mut()));
-    let count = ready.len() as u32;
-    for response in ready {
-        response.send();
+pub fn flush_responses(records: &[f64], arena: &[u8], count: u32) -> u32 {
+    let mut held = READY.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    for written in read_arena(records, arena, count as usize) {
+        if let Ok(completion) = Exchange::global().complete(written.id) {
+            held.push(Held {
+                completion,
+                status: written.status,
+                headers: written.head,
+                body: written.body,
+                flags: written.flags,
+                reason: None,
+            });
+        }
     }
-    count
+    let handed = held.len() as u32;
+    if handed != 0 {
+        xsys_http::runtime::runtime().spawn(async move {
+            for response in held {
+                response.send();
+            }
+        });
+    }
+    handed
 }
 
 /// Sends the head of a streaming response.
@@ -239,4 +350,50 @@ pub fn tunnel_flow(env: Env, request: i64, flowing: bool) -> Result<bool> {
 #[napi]
 pub fn tunnel_end(env: Env, request: i64) -> Result<bool> {
     outcome(&env, Exchange::global().tunnel_end(id(request)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_arena_gives_each_response_its_head_and_body() {
+        let arena = b"a:1\nxyzb:2\n\xc3\xa9unused";
+        let records = [7.0, 200.0, 1.0, 4.0, 3.0, 9.0, 404.0, 4.0, 4.0, 2.0];
+        let written = read_arena(&records, arena, 2);
+        assert_eq!(written.len(), 2);
+        assert_eq!(
+            (written[0].id, written[0].status, written[0].flags),
+            (7, 200, 1)
+        );
+        assert_eq!(&written[0].head[..], b"a:1\n");
+        assert_eq!(&written[0].body[..], b"xyz");
+        assert_eq!(
+            (written[1].id, written[1].status, written[1].flags),
+            (9, 404, 4)
+        );
+        assert_eq!(&written[1].head[..], b"b:2\n");
+        assert_eq!(&written[1].body[..], "\u{e9}".as_bytes());
+    }
+
+    #[test]
+    fn the_arena_reads_only_the_records_counted() {
+        let records = [1.0, 200.0, 0.0, 1.0, 0.0, 2.0, 200.0, 0.0, 1.0, 0.0];
+        assert_eq!(read_arena(&records, b"ab", 1).len(), 1);
+        assert!(read_arena(&records, b"ab", 0).is_empty());
+        assert_eq!(
+            read_arena(&records, b"ab", 5).len(),
+            2,
+            "no more than there are"
+        );
+    }
+
+    #[test]
+    fn lengths_past_the_arena_take_nothing() {
+        assert!(read_arena(&[1.0, 200.0, 0.0, 3.0, 2.0], b"abcd", 1).is_empty());
+        assert!(read_arena(&[1.0, 200.0, 0.0, f64::MAX, f64::MAX], b"abcd", 1).is_empty());
+        // NaN and negative lengths read as empty
+        let written = read_arena(&[1.0, 200.0, 0.0, f64::NAN, -3.0], b"abcd", 1);
+        assert!(written[0].head.is_empty() && written[0].body.is_empty());
+    }
 }

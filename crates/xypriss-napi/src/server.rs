@@ -199,13 +199,16 @@ impl NativeServer {
         Ok(queue)
     }
 
-    /// Binds and starts accepting. `on_events` receives one flat array per wake-up (see batch.rs).
+    /// Binds and starts accepting. `on_events` is called once per wake-up with a batch of events (see batch.rs).
     #[napi]
     pub fn listen(
         &mut self,
         env: Env,
         config: ListenConfig,
-        #[napi(ts_arg_type = "(batch: unknown[]) => void")] on_events: Function<'_, EventBatch, ()>,
+        #[napi(
+            ts_arg_type = "(numbers: Float64Array, packed: unknown[] | undefined, ...values: unknown[]) => void"
+        )]
+        on_events: Function<'_, EventBatch, ()>,
     ) -> Result<AddressInfo> {
         if self.server.is_some() || self.serving.is_some() {
             return Err(already_listening(&env));
@@ -271,7 +274,10 @@ impl NativeServer {
         env: Env,
         listener: u32,
         thread_key: u32,
-        #[napi(ts_arg_type = "(batch: unknown[]) => void")] on_events: Function<'_, EventBatch, ()>,
+        #[napi(
+            ts_arg_type = "(numbers: Float64Array, packed: unknown[] | undefined, ...values: unknown[]) => void"
+        )]
+        on_events: Function<'_, EventBatch, ()>,
     ) -> Result<AddressInfo> {
         if self.server.is_some() || self.serving.is_some() {
             return Err(already_listening(&env));
