@@ -36,7 +36,6 @@ impl NotFoundPage {
         }
     }
 
-    /// The page for one request.
     /// The page's status.
     pub(crate) fn status(&self) -> u16 {
         self.status.as_u16()
