@@ -1,5 +1,6 @@
 // A Node-compatible `http.Server` whose sockets and parsing live in the native engine.
-// Events arrive in batches: one flat array per wake-up, laid out as lib/engine/batch-layout.ts says.
+// Events arrive in batches: one call per wake-up (a Float64Array of numbers, then strings and
+// Buffers), laid out as lib/engine/batch-layout.ts says.
 import { EventEmitter } from 'node:events'
 import http from 'node:http'
 import { constants as osConstants } from 'node:os'
@@ -7,7 +8,7 @@ import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
 import { settle } from './completions'
 import { EngineIncomingMessage } from './incoming-message'
-import { defaultHighWaterMark, refusesExtraHeaderLines, zeroMaxConnectionsDropsAll } from './node-behaviour'
+import { defaultHighWaterMark } from './node-behaviour'
 import { EngineServerResponse } from './server-response'
 import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kPrelude, kPreludeNames, kPreludePlan, kPreludeText, kTakePrelude } from '../symbols'
 import {
@@ -27,6 +28,7 @@ import {
   Tag,
 } from './batch-layout'
 import { noticeBits, planId, type PreludePlanInfo, ranStages } from './prelude'
+import { engineLimits, NODE_VALIDATED, SETTING_NAMES, type Settings } from './server-limits'
 import { checkOption, OPTION_RULES } from './server-options'
 import { EngineSocket } from './socket'
 import { TunnelSocket } from './tunnel'
@@ -62,55 +64,6 @@ export const liveServers = new Set<HttpServer>()
 
 // The engine holds a streaming response's unsent bytes up to the running Node's default, as Node does.
 native.setHighWaterMark(defaultHighWaterMark)
-
-interface Settings {
-  headersTimeout: number
-  requestTimeout: number
-  keepAliveTimeout: number
-  maxHeaderSize: number | undefined
-  maxHeadersCount: number | null
-  maxRequestsPerSocket: number
-  maxConnections: number | undefined
-}
-
-const SETTING_NAMES = [
-  'headersTimeout',
-  'requestTimeout',
-  'keepAliveTimeout',
-  'maxHeaderSize',
-  'maxHeadersCount',
-  'maxRequestsPerSocket',
-  'maxConnections',
-] as const satisfies ReadonlyArray<keyof Settings>
-
-/** createServer() options Node's own server validates and stores. */
-const NODE_VALIDATED = ['headersTimeout', 'requestTimeout', 'keepAliveTimeout', 'maxHeaderSize', 'connectionsCheckingInterval'] as const
-
-/** A whole number of ms (or a count) the engine takes: what Node makes of the property's value. */
-function whole(value: unknown): number {
-  const n = Math.floor(Number(value))
-  return Number.isFinite(n) && n > 0 ? Math.min(n, 0xffff_ffff) : 0
-}
-
-/** The settings as the engine takes them, each read the way Node's server reads it. */
-function engineLimits(s: Settings) {
-  // Node's parser: `maxHeaderPairs = maxHeadersCount << 1` when it is a number (else 2000), and
-  // no limit when that is not positive.
-  const pairs = typeof s.maxHeadersCount === 'number' ? s.maxHeadersCount << 1 : 2000
-  const max = s.maxConnections
-  const noConnectionLimit = max === undefined || max === null || Number.isNaN(Number(max)) || (!zeroMaxConnectionsDropsAll && !max)
-  return {
-    headersTimeout: whole(s.headersTimeout),
-    requestTimeout: whole(s.requestTimeout),
-    keepAliveTimeout: whole(s.keepAliveTimeout),
-    // 0 or unset: the process's (`--max-http-header-size`), as Node's parser takes it.
-    maxHeaderSize: whole(s.maxHeaderSize) || http.maxHeaderSize,
-    maxHeadersCount: pairs > 0 ? Math.ceil(pairs / 2) : 0,
-    refuseExtraHeaders: refusesExtraHeaderLines,
-    maxRequestsPerSocket: whole(s.maxRequestsPerSocket),
-    maxConnections: noConnectionLimit ? undefined : Math.max(0, Math.min(Math.ceil(Number(max)), 0xffff_ffff)),
-  }
-}
 
 export class HttpServer extends EventEmitter {
   /** Requests handed to JS handlers by this server. */
