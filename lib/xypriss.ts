@@ -4,6 +4,7 @@ import bodyParser from 'body-parser'
 import { createApplication, type Application } from './application'
 import type { HelmetOptions } from 'helmet'
 import type { HttpServer } from './engine/server'
+import { SETTING_NAMES } from './engine/server-limits'
 import { cors, type CorsOptions } from './middleware/cors'
 import { helmet } from './middleware/helmet'
 import { rateLimit, type RateLimitOptions } from './middleware/rate-limit'
@@ -57,15 +58,6 @@ export interface XyPrissApp extends Application {
   xems?: Promise<XemsStore>
 }
 
-const NODE_SETTINGS = [
-  'headersTimeout',
-  'requestTimeout',
-  'keepAliveTimeout',
-  'maxHeaderSize',
-  'maxHeadersCount',
-  'maxRequestsPerSocket',
-  'maxConnections',
-] as const
 
 export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
   const app = createApplication() as XyPrissApp
@@ -98,7 +90,7 @@ export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
     const where = { port: server.port ?? 0, host: server.host ?? '::', workers: server.workers }
     listening = app.listen(where, () => callback?.(listening!)) as HttpServer
     // Set before any connection comes: the engine takes them at once.
-    for (const name of NODE_SETTINGS) if (server[name] !== undefined) (listening as unknown as Record<string, unknown>)[name] = server[name]
+    for (const name of SETTING_NAMES) if (server[name] !== undefined) (listening as unknown as Record<string, unknown>)[name] = server[name]
     return listening
   }
   app.getPort = () => (listening?.address() as { port: number } | null)?.port

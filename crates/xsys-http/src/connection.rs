@@ -354,11 +354,9 @@ async fn handle(
     let (candidates, prelude, carried_headers, settlement) = match entered {
         Entered::Answered(mut response) => {
             drop(counted);
-            if last_allowed {
-                wire.says_close_kept_open();
-            }
             complete_head(
                 &mut response,
+                wire,
                 keep_alive,
                 last_allowed,
                 &shared.keep_alive_hint,
@@ -509,11 +507,9 @@ async fn handle(
         if let Some(headers) = carried_headers {
             crate::prelude::finish(&mut response, headers);
         }
-        if last_allowed {
-            wire.says_close_kept_open();
-        }
         complete_head(
             &mut response,
+            wire,
             keep_alive,
             last_allowed,
             &shared.keep_alive_hint,
@@ -564,10 +560,14 @@ fn wants_keep_alive(version: http::Version, headers: &http::HeaderMap) -> bool {
 /// connection for, which the response writer puts as `close`.
 fn complete_head(
     response: &mut Response<ResponseBody>,
+    wire: &ConnectionWire,
     keep_alive: bool,
     last_allowed: bool,
     keep_alive_hint: &RwLock<Option<http::HeaderValue>>,
 ) {
+    if last_allowed {
+        wire.says_close_kept_open();
+    }
     let send_date = response.extensions().get::<NoDate>().is_none();
     let headers = response.headers_mut();
     if send_date && !headers.contains_key(http::header::DATE) {

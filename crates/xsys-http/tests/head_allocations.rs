@@ -4,6 +4,8 @@
 //! long heads: these tests measure the bytes allocated per ordinary request, on the engine and on
 //! plain hyper with and without a count, so a change that loses the stack arrays fails here.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -12,7 +14,7 @@ use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use xsys_http::native::NotFoundPage;
-use xsys_http::{EventQueue, ListenOptions, ResponseHead, RouteDraft, RoutingMirror, Server, Wake};
+use xsys_http::{EventQueue, ResponseHead, RouteDraft, RoutingMirror, Server, Wake};
 use xsys_router::TableOptions;
 
 /// Counts every byte allocated in the process.
@@ -66,20 +68,7 @@ fn engine() -> Server {
         head,
         ["<pre>Cannot ".into(), " ".into(), "</pre>".into()],
     ));
-    let options = ListenOptions {
-        path: None,
-        host: Some("127.0.0.1".into()),
-        port: 0,
-        backlog: 128,
-        limits: Default::default(),
-    };
-    let queue = EventQueue::new(NoWake);
-    let server = Server::listen(options, queue.clone()).expect("listen");
-    server
-        .threads()
-        .attach(0, queue, routing)
-        .expect("a new listener takes threads");
-    server
+    common::serve(&EventQueue::new(NoWake), routing)
 }
 
 /// Plain hyper on its own runtime thread, answering 404, with `max_headers` if given.

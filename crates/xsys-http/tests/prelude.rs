@@ -3,6 +3,8 @@
 //! compared line by line with what Express sends for the same npm middleware (recorded in
 //! `__test__/xypriss.*.test.ts` differentially; here the engine's own decisions are pinned).
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
@@ -13,8 +15,7 @@ use bytes::Bytes;
 use xsys_http::native::{EntityTag, NotFoundPage};
 use xsys_http::prelude::{Prelude, PreludeOptions, Stage, StageKind, StagePath};
 use xsys_http::{
-    Event, EventQueue, Exchange, ListenOptions, RequestHead, ResponseHead, RouteDraft,
-    RoutingMirror, Server, Wake,
+    Event, EventQueue, Exchange, RequestHead, ResponseHead, RouteDraft, RoutingMirror, Server,
 };
 use xsys_router::{LayerId, Methods, TableOptions};
 use xsys_security::cors::Cors;
@@ -22,29 +23,8 @@ use xsys_security::helmet::Helmet;
 use xsys_security::rate_limit::RateLimit;
 use xsys_security::OptionValue;
 
-struct ChannelWake(mpsc::Sender<()>);
-impl Wake for ChannelWake {
-    fn wake(&self) {
-        let _ = self.0.send(());
-    }
-}
-
 fn start(routing: Arc<RoutingMirror>) -> (Server, Arc<EventQueue>, mpsc::Receiver<()>) {
-    let (tx, rx) = mpsc::channel();
-    let queue = EventQueue::new(ChannelWake(tx));
-    let options = ListenOptions {
-        path: None,
-        host: Some("127.0.0.1".into()),
-        port: 0,
-        backlog: 128,
-        limits: Default::default(),
-    };
-    let server = Server::listen(options, queue.clone()).expect("listen");
-    server
-        .threads()
-        .attach(0, queue.clone(), routing)
-        .expect("a new listener takes threads");
-    (server, queue, rx)
+    common::serve_with_wakes(routing)
 }
 
 fn port(server: &Server) -> u16 {

@@ -3,6 +3,8 @@
 //! on with the connection. The handler still holds the answer: it is not lost, the next answer
 //! on the connection is whole, and the connection closes only after the handler ends it.
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
@@ -10,16 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use xsys_http::{
-    Event, EventQueue, Exchange, ListenOptions, ResponseHead, RoutingMirror, Server, Wake,
-};
-
-struct ChannelWake(mpsc::Sender<()>);
-impl Wake for ChannelWake {
-    fn wake(&self) {
-        let _ = self.0.send(());
-    }
-}
+use xsys_http::{Event, EventQueue, Exchange, ResponseHead, RoutingMirror, Server};
 
 /// The handler side, played by the test: the events so far, in order.
 struct Handlers {
@@ -73,19 +66,8 @@ impl Handlers {
 
 fn start() -> (Server, Handlers) {
     let (tx, wakes) = mpsc::channel();
-    let queue = EventQueue::new(ChannelWake(tx));
-    let options = ListenOptions {
-        path: None,
-        host: Some("127.0.0.1".into()),
-        port: 0,
-        backlog: 128,
-        limits: Default::default(),
-    };
-    let server = Server::listen(options, queue.clone()).expect("listen on 127.0.0.1:0");
-    server
-        .threads()
-        .attach(0, queue.clone(), RoutingMirror::new())
-        .expect("a new listener takes threads");
+    let queue = EventQueue::new(common::ChannelWake(tx));
+    let server = common::serve(&queue, RoutingMirror::new());
     let handlers = Handlers {
         queue,
         wakes,

@@ -1,5 +1,7 @@
 //! The engine on a real socket (127.0.0.1:0), with a plain Rust thread playing the handler side.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
@@ -10,37 +12,11 @@ use bytes::Bytes;
 use xsys_http::native::NotFoundPage;
 use xsys_http::{
     Event, EventQueue, Exchange, ListenOptions, ResponseHead, RouteDraft, RoutingMirror, Server,
-    Wake,
 };
 use xsys_router::{LayerId, Methods, TableOptions};
 
-/// Forwards wake-ups to the test thread.
-struct ChannelWake(mpsc::Sender<()>);
-impl Wake for ChannelWake {
-    fn wake(&self) {
-        let _ = self.0.send(());
-    }
-}
-
 fn start(routing: Arc<RoutingMirror>) -> (Server, Arc<EventQueue>, mpsc::Receiver<()>) {
-    let (tx, rx) = mpsc::channel();
-    let queue = EventQueue::new(ChannelWake(tx));
-    let server = Server::listen(local(), queue.clone()).expect("listen on 127.0.0.1:0");
-    server
-        .threads()
-        .attach(0, queue.clone(), routing)
-        .expect("a new listener takes threads");
-    (server, queue, rx)
-}
-
-fn local() -> ListenOptions {
-    ListenOptions {
-        path: None,
-        host: Some("127.0.0.1".into()),
-        port: 0,
-        backlog: 128,
-        limits: Default::default(),
-    }
+    common::serve_with_wakes(routing)
 }
 
 fn roundtrip(port: u16, request: &str) -> String {
@@ -275,7 +251,7 @@ fn a_taken_port_is_a_listen_error_with_the_os_cause() {
         backlog: 16,
         limits: Default::default(),
     };
-    let err = Server::listen(options, EventQueue::new(ChannelWake(tx)))
+    let err = Server::listen(options, EventQueue::new(common::ChannelWake(tx)))
         .err()
         .expect("second bind fails");
     assert!(err.is_listen());
@@ -475,7 +451,7 @@ fn listens_on_a_unix_socket_and_removes_it_on_close() {
     let path = std::env::temp_dir().join(format!("xypriss-test-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let (tx, wakes) = mpsc::channel();
-    let queue = EventQueue::new(ChannelWake(tx));
+    let queue = EventQueue::new(common::ChannelWake(tx));
     let options = ListenOptions {
         path: Some(path.clone()),
         host: None,
@@ -509,7 +485,7 @@ fn listens_on_a_unix_socket_and_removes_it_on_close() {
         backlog: 16,
         limits: Default::default(),
     };
-    let err = Server::listen(again, EventQueue::new(ChannelWake(tx2)))
+    let err = Server::listen(again, EventQueue::new(common::ChannelWake(tx2)))
         .err()
         .expect("in use");
     assert_eq!(
@@ -527,7 +503,7 @@ fn listens_on_a_unix_socket_and_removes_it_on_close() {
 /// Events of one JS thread, drained on a plain Rust thread.
 fn thread_queue() -> (Arc<EventQueue>, mpsc::Receiver<()>) {
     let (tx, rx) = mpsc::channel();
-    (EventQueue::new(ChannelWake(tx)), rx)
+    (EventQueue::new(common::ChannelWake(tx)), rx)
 }
 
 /// The requests `queue` got within `wait` (ids), answering none.
@@ -567,7 +543,7 @@ fn send(port: u16, target: &str) -> TcpStream {
 #[test]
 fn a_busy_thread_gets_no_new_request_while_another_is_free() {
     let (owner, _owner_wakes) = thread_queue();
-    let server = Server::listen(local(), owner).expect("listen");
+    let server = Server::listen(common::local(), owner).expect("listen");
     let port = server.local_addr().expect("tcp").port();
     let (a, a_wakes) = thread_queue();
     let (b, b_wakes) = thread_queue();
@@ -607,7 +583,7 @@ fn a_busy_thread_gets_no_new_request_while_another_is_free() {
 #[test]
 fn a_dead_thread_s_requests_are_closed_and_the_others_go_on() {
     let (owner, _owner_wakes) = thread_queue();
-    let server = Server::listen(local(), owner).expect("listen");
+    let server = Server::listen(common::local(), owner).expect("listen");
     let port = server.local_addr().expect("tcp").port();
     let (a, a_wakes) = thread_queue();
     let threads = server.threads();
@@ -640,7 +616,7 @@ fn a_dead_thread_s_requests_are_closed_and_the_others_go_on() {
 #[test]
 fn closing_the_listener_closes_every_thread_once_requests_are_done() {
     let (owner, owner_wakes) = thread_queue();
-    let server = Server::listen(local(), owner.clone()).expect("listen");
+    let server = Server::listen(common::local(), owner.clone()).expect("listen");
     let port = server.local_addr().expect("tcp").port();
     let (a, a_wakes) = thread_queue();
     let _a = server.threads().attach(1, a.clone(), RoutingMirror::new());
