@@ -299,7 +299,7 @@ pub(crate) fn enter(
     let mut carried = None;
     let mut refuse_body = false;
     if let Some(prelude) = routing.prelude() {
-        let start = routing.initial_headers();
+        let start = || routing.initial_headers();
         match prelude.run(
             method,
             headers,

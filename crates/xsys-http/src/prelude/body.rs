@@ -311,7 +311,7 @@ mod tests {
                 path,
                 None,
                 declared,
-                start(),
+                start,
                 0,
             );
             match ran {
@@ -350,7 +350,7 @@ mod tests {
                 "/api",
                 None,
                 declared,
-                start(),
+                start,
                 0,
             ) {
                 Ran::Continue(carried) => (carried.refuse_body, carried.ran_all()),

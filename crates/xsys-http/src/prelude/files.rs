@@ -182,7 +182,7 @@ mod tests {
             pathname,
             remote,
             None,
-            start,
+            || start,
             0,
         )
     }
@@ -392,7 +392,7 @@ mod tests {
             pathname,
             remote,
             None,
-            start,
+            || start,
             0,
         );
         let (status, headers, body) = respond(ran).await;

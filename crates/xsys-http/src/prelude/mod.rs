@@ -20,6 +20,9 @@
 //! same stages through the binding, so the outcome is the same. A static stage that cannot (an
 //! error serve-static would forward, a case only JS settles) runs in JS from that stage on, after
 //! the stages before it ran here.
+//!
+//! Body parsers at the top run in JS; the engine knows only their limits, after every other
+//! stage, and leaves unread a body one of them will refuse for its declared length (body.rs).
 
 mod body;
 mod carried;
@@ -128,7 +131,9 @@ impl std::fmt::Debug for Prelude {
 
 impl Prelude {
     /// `id` tags the requests this prelude ran for, so JS knows which layers it stands for. Fails
-    /// for a stage path the route table cannot take (see xsys-router).
+    /// for a stage path the route table cannot take (see xsys-router). Only body parsers may
+    /// follow the first body parser (a stage after one would run before it): others there are
+    /// never run.
     pub fn new(
         id: u32,
         stages: Vec<Stage>,
@@ -189,7 +194,8 @@ impl Prelude {
     }
 
     /// Runs the stages for one request: `target` as sent, `path` its one reading's path,
-    /// `declared` the `Content-Length` of a body it has.
+    /// `declared` the `Content-Length` of a body it has, `start` the headers the response starts
+    /// with (made only when a stage that sets headers runs).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn run(
         &self,
@@ -199,7 +205,7 @@ impl Prelude {
         path: &str,
         remote: Option<SocketAddr>,
         declared: Option<u64>,
-        start: HeaderList,
+        start: impl FnOnce() -> HeaderList,
         now_ms: u64,
     ) -> Ran {
         // Each stage whose layer matches, with the part of the path it matched ("" everywhere).
@@ -231,7 +237,7 @@ impl Prelude {
         {
             return Ran::Unapplied;
         }
-        let mut state = Carried::new(start, self.id, self.stages.len());
+        let mut state = Carried::new(start(), self.id, self.stages.len());
         let mut ordinal = 0;
         for (i, stage) in self.stages[..self.leading].iter().enumerate() {
             let limiter_ordinal = ordinal;
