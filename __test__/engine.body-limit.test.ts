@@ -5,6 +5,7 @@
 // 413. Everything else is read as before. Differential against express@5: status, body and
 // every header but Connection / Date / Keep-Alive; the engine's decision is checked against
 // type-is itself through the Connection it answers a keep-alive request with.
+import { spawn } from 'node:child_process'
 import http from 'node:http'
 import { createRequire } from 'node:module'
 import zlib from 'node:zlib'
@@ -329,6 +330,36 @@ describe('an oversized declared body', () => {
     expect(next.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true)
     expect(next.endsWith('{"a":1}')).toBe(true)
     expect(requests).toEqual(['/big', '/next'])
+  })
+
+  it('sent whole all the same, still gets its 413 (what comes after the answer is dropped, not reset)', async () => {
+    // the client in a process of its own, so its reads race the server's close as on a network
+    const client = `
+      const net = require('node:net')
+      const body = Buffer.alloc(10 << 20, 0x20)
+      const one = () => new Promise((resolve) => {
+        const socket = net.connect(${running.port}, '127.0.0.1')
+        let got = ''
+        socket.on('data', (d) => { got += d.toString('latin1') })
+        socket.on('error', () => {})
+        socket.on('close', () => resolve(got.startsWith('HTTP/1.1 413 ') && got.endsWith('entity.too.large')))
+        socket.write('POST /whole HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: ' + body.length + '\\r\\n\\r\\n')
+        socket.write(body)
+      })
+      ;(async () => {
+        const answered = []
+        for (let i = 0; i < 12; i++) answered.push(await one())
+        process.stdout.write(JSON.stringify(answered))
+      })()
+    `
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['-e', client], { stdio: ['ignore', 'pipe', 'inherit'] })
+      let text = ''
+      child.stdout.on('data', (d) => (text += d))
+      child.on('error', reject)
+      child.on('close', () => resolve(text))
+    })
+    expect(JSON.parse(out)).toEqual(Array(12).fill(true))
   })
 
   it('waiting for 100 Continue gets the 413 and no 100', async () => {

@@ -412,6 +412,7 @@ async fn handle(
         // that ends at once, hyper reads no more of it (and sends no 100 Continue), and the
         // connection closes after the response, the rest of the body unread.
         drop(body);
+        wire.leaves_body_unread();
         BodyPayload::Empty
     } else {
         // A client waiting for 100 Continue gets it only when the handlers read the body, so a

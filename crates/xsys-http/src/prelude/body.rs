@@ -33,13 +33,14 @@ impl BodyLimit {
     /// Whether the parser reads this request's body at all: its `Content-Type` is one of the
     /// parser's types as type-is decides it (the caller knows the request has a body).
     pub(crate) fn parses(&self, headers: &HeaderMap) -> bool {
-        let Some(actual) = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| media_type(v.as_bytes()))
-        else {
+        let mut lower = [0u8; MAX_MEDIA_TYPE];
+        let Some(value) = headers.get(CONTENT_TYPE) else {
             return false;
         };
-        self.types.is_empty() || self.types.iter().any(|t| mime_match(t, &actual))
+        let Some(actual) = media_type(value.as_bytes(), &mut lower) else {
+            return false;
+        };
+        self.types.is_empty() || self.types.iter().any(|t| mime_match(t, actual))
     }
 
     /// Whether the parser, taking this request, refuses it for its declared `length` before
@@ -61,18 +62,30 @@ fn as_sent(headers: &HeaderMap) -> bool {
     }
 }
 
+/// The longest media type media-typer accepts: 127 bytes, `/`, 127 bytes.
+const MAX_MEDIA_TYPE: usize = 255;
+
 /// type-is's `normalizeType`: the media type of a `Content-Type` value (content-type 2's parse
 /// without parameters: what precedes the first `;`, without surrounding spaces and tabs, lower
-/// case), when media-typer's `test` accepts it.
-fn media_type(value: &[u8]) -> Option<String> {
+/// case), when media-typer's `test` accepts it. Lower-cased into `lower` (no allocation per
+/// request).
+fn media_type<'a>(value: &[u8], lower: &'a mut [u8; MAX_MEDIA_TYPE]) -> Option<&'a str> {
     let end = value.iter().position(|&b| b == b';').unwrap_or(value.len());
     let ows = |b: &u8| *b == b' ' || *b == b'\t';
     let head = &value[..end];
     let start = head.iter().position(|b| !ows(b)).unwrap_or(head.len());
     let stop = head.iter().rposition(|b| !ows(b)).map_or(start, |i| i + 1);
-    let text = std::str::from_utf8(&head[start..stop.max(start)]).ok()?;
-    let lower = text.to_ascii_lowercase();
-    media_typer_test(&lower).then_some(lower)
+    let text = &head[start..stop.max(start)];
+    if text.len() > MAX_MEDIA_TYPE {
+        return None;
+    }
+    let lower = &mut lower[..text.len()];
+    for (to, from) in lower.iter_mut().zip(text) {
+        *to = from.to_ascii_lowercase();
+    }
+    // a byte past 0x7f fails the test anyway: only ASCII passes as a str
+    let lower = std::str::from_utf8(lower).ok()?;
+    media_typer_test(lower).then_some(lower)
 }
 
 /// media-typer 1's `test` on a lower-case type, whose surrounding spaces content-type removed:
@@ -149,6 +162,10 @@ mod tests {
         headers(&[("content-type", value)])
     }
 
+    fn media_type(value: &[u8]) -> Option<String> {
+        super::media_type(value, &mut [0; MAX_MEDIA_TYPE]).map(str::to_owned)
+    }
+
     #[test]
     fn the_media_type_is_read_as_type_is_reads_it() {
         assert_eq!(
@@ -185,6 +202,9 @@ mod tests {
         assert!(media_type(long.as_bytes()).is_some());
         let too_long = format!("a/{}", "b".repeat(128));
         assert_eq!(media_type(too_long.as_bytes()), None);
+        let longest = format!("{}/{}", "a".repeat(127), "b".repeat(127));
+        assert!(media_type(longest.as_bytes()).is_some());
+        assert_eq!(media_type(format!("{longest}b").as_bytes()), None);
     }
 
     #[test]
