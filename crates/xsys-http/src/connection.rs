@@ -339,11 +339,9 @@ async fn handle(
     // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the app:
     // the app's native prelude and route mirror (the thread's own) answer, or say what the
     // handlers get.
-    let declared = if body.is_end_stream() {
-        None
-    } else {
-        body.size_hint().exact()
-    };
+    let declared = (!body.is_end_stream())
+        .then(|| body.size_hint().exact())
+        .flatten();
     let entered = match (target_text, path) {
         (Some(target), Some(path)) if tunnel.is_none() && !beyond_max_requests => routing::enter(
             &thread.routing,
