@@ -133,8 +133,11 @@ declare namespace xypriss {
 
   /** What `app.nativePlan()` returns. */
   export interface NativePlan {
-    /** The middleware the engine runs natively before JS, in stack order. */
-    stages: Array<{ index: number; name: string; kind: 'helmet' | 'cors' | 'rateLimit' | 'static'; path: string | string[] }>
+    /**
+     * The middleware the engine runs natively before JS, in stack order; a `bodyLimit` stage is a
+     * body parser, which runs in JS, whose limit the engine applies before reading a body.
+     */
+    stages: Array<{ index: number; name: string; kind: 'helmet' | 'cors' | 'rateLimit' | 'static' | 'bodyLimit'; path: string | string[] }>
     /** Every other middleware, with why it runs in JS. */
     inJs: Array<{ index: number; name: string; reason: string }>
   }

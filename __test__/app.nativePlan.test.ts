@@ -24,11 +24,10 @@ describe('app.nativePlan()', () => {
         { index: 0, name: 'helmetMiddleware', kind: 'helmet', path: '/' },
         { index: 2, name: 'corsMiddleware', kind: 'cors', path: '/api' },
         { index: 3, name: 'rateLimitMiddleware', kind: 'rateLimit', path: ['/x', '/y'] },
+        // a body parser's limit: the parser itself still runs in JS
+        { index: 4, name: 'jsonParser', kind: 'bodyLimit', path: '/' },
       ],
-      inJs: [
-        { index: 4, name: 'jsonParser', reason: 'not a native middleware' },
-        { index: 5, name: 'helmetMiddleware', reason: 'after jsonParser (index 4), which runs in JS before it' },
-      ],
+      inJs: [{ index: 5, name: 'helmetMiddleware', reason: 'after jsonParser (index 4), which runs in JS before it' }],
     })
   })
 
@@ -98,7 +97,7 @@ describe('app.nativePlan()', () => {
     expect(run.status).toBe(0)
     expect(run.stderr).toContain('xypriss:native native prelude:')
     expect(run.stderr).toContain('[0] helmet at / (helmetMiddleware)')
-    expect(run.stderr).toContain('[1] jsonParser runs in JS: not a native middleware')
+    expect(run.stderr).toContain('[1] bodyLimit at / (jsonParser)')
     const quiet = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, DEBUG: '' }, encoding: 'utf8', timeout: 30_000 })
     expect(quiet.stderr).not.toContain('native prelude')
   })
@@ -113,7 +112,7 @@ describe('createServer({ security, cors, rateLimit })', () => {
       rateLimit: { limit: 2, standardHeaders: 'draft-7' },
     })
     ours.post('/echo', (req: any, res: any) => res.json(req.body))
-    expect(ours.nativePlan().stages.map((s: any) => s.kind)).toEqual(['helmet', 'cors', 'rateLimit'])
+    expect(ours.nativePlan().stages.map((s: any) => s.kind)).toEqual(['helmet', 'cors', 'rateLimit', 'bodyLimit', 'bodyLimit'])
     const theirs = express()
     theirs.use(npm.helmet({ contentSecurityPolicy: false }))
     theirs.use(npm.cors({ origin: 'https://a.example' }))

@@ -135,6 +135,11 @@ export declare class PreludePlan {
   cors(stage: CorsStage, path?: string | Array<string> | undefined | null): void
   rateLimit(stage: RateLimitStage, path?: string | Array<string> | undefined | null): void
   staticFiles(stage: StaticStage, path?: string | Array<string> | undefined | null): void
+  /**
+   * A body parser after the other stages: `limit` as body-parser's `bytes.parse` gave it,
+   * `types` its `type` entries as type-is's `normalize` gave them (`false` as `''`).
+   */
+  bodyLimit(limit: number, types: Array<string>, path?: string | Array<string> | undefined | null): void
 }
 
 /**

@@ -1,9 +1,9 @@
 // xypriss: an Express 5 drop-in whose HTTP engine is Rust, running inside this process.
-import bodyParser from 'body-parser'
 import { type Application, applicationPrototype, createAppServer, createApplication } from './application'
 import { native } from './binding'
 import { settle } from './engine/completions'
 import { HttpServer, liveServers, type RequestListener, type ServerOptions } from './engine/server'
+import { json, raw, text, urlencoded } from './middleware/body-parsers'
 import { cors } from './middleware/cors'
 import { helmet } from './middleware/helmet'
 import { rateLimit } from './middleware/rate-limit'
@@ -63,10 +63,10 @@ const exported = Object.assign(express, {
   express,
   Router: createRouter,
   Route,
-  json: bodyParser.json,
-  raw: bodyParser.raw,
-  text: bodyParser.text,
-  urlencoded: bodyParser.urlencoded,
+  json,
+  raw,
+  text,
+  urlencoded,
   static: staticFiles,
   application: applicationPrototype,
   request: IncomingRequest.prototype,

@@ -3,7 +3,9 @@
 // What may compile: `app.use([path,] m)` at the top of the root stack, where m is xypriss's
 // helmet(), cors(), rateLimit() or express.static() with options the engine can honour, and
 // nothing before it runs in JS (error handlers never do for a clean request). The first layer
-// that runs in JS ends the prelude.
+// that runs in JS ends the prelude. A body parser (express.json()...) compiles there too, but
+// only as its limit: it still runs in JS, the engine leaving unread a body it will refuse for
+// its length, so only body parsers compile after it.
 //
 // A request the prelude ran for carries what it decided (engine/prelude.ts): the router skips the
 // compiled layers the engine ran (all of them, or those before a static stage only JS could
@@ -117,10 +119,13 @@ export function compilePlan(app: PlanApp): Plan {
   const stages: Array<{ info: NativeStage; path: string | string[] | null }> = []
   const compiled = new Set<unknown>()
   let blocker: string | undefined
+  // the first body parser compiled: it runs in JS, so only body parsers compile after it
+  let parser: string | undefined
   stack.forEach((layer, index) => {
     // an error handler never runs for a request no stage failed
     if (!layer.route && layer.handle.length === 4) return
     const info = layer.route ? undefined : (layer.handle as { [kNativeStage]?: NativeStage })[kNativeStage]
+    if (blocker === undefined && parser !== undefined && info?.kind !== 'bodyLimit') blocker = parser
     if (blocker !== undefined) {
       if (!layer.route) plan.report.inJs.push({ index, name: layer.name, reason: info ? `after ${blocker}, which runs in JS before it` : 'not a native middleware' })
       return
@@ -145,10 +150,16 @@ export function compilePlan(app: PlanApp): Plan {
     }
     compiled.add(info.stage)
     stages.push({ info, path })
+    plan.report.stages.push({ index, name: layer.name, kind: info.kind, path: path ?? '/' })
+    // the router runs a body parser (the engine only leaves a refused body unread), so the
+    // mirror keeps its layer too
+    if (info.kind === 'bodyLimit') {
+      parser ??= describe(layer, index)
+      return
+    }
     plan.layers.push(layer)
     plan.indices.push(index)
     plan.resume = index + 1
-    plan.report.stages.push({ index, name: layer.name, kind: info.kind, path: path ?? '/' })
     for (const name of info.headerNames) plan.headerNames.add(name)
     if (info.kind === 'rateLimit') plan.rateLimits.push({ property: info.requestPropertyName ?? 'rateLimit', notice: info.notice })
   })
@@ -163,6 +174,7 @@ export function compilePlan(app: PlanApp): Plan {
       else if (stage instanceof native.CorsStage) prelude.cors(stage, path)
       else if (stage instanceof native.RateLimitStage) prelude.rateLimit(stage, path)
       else if (stage instanceof native.StaticStage) prelude.staticFiles(stage, path)
+      else if (stage !== undefined) prelude.bodyLimit(stage.limit, stage.types, path)
     }
     plan.native = prelude
   }

@@ -1,10 +1,10 @@
 // The XyPriss API on the same engine: `createServer(options)` returns an Express-compatible app
 // with `start()` and `getPort()`, body parsing and XEMS sessions wired from options.
-import bodyParser from 'body-parser'
 import { createApplication, type Application } from './application'
 import type { HelmetOptions } from 'helmet'
 import type { HttpServer } from './engine/server'
 import { SETTING_NAMES } from './engine/server-limits'
+import { json, urlencoded } from './middleware/body-parsers'
 import { cors, type CorsOptions } from './middleware/cors'
 import { helmet } from './middleware/helmet'
 import { rateLimit, type RateLimitOptions } from './middleware/rate-limit'
@@ -68,8 +68,8 @@ export function createServer(options: XyPrissServerOptions = {}): XyPrissApp {
   if (options.cors) app.use(cors(options.cors === true ? undefined : options.cors))
   if (options.rateLimit) app.use(rateLimit(options.rateLimit === true ? undefined : options.rateLimit))
   if (server.autoParseJson !== false) {
-    app.use(bodyParser.json({ limit: server.jsonLimit ?? '1mb' }))
-    app.use(bodyParser.urlencoded({ extended: true, limit: server.urlEncodedLimit ?? '1mb' }))
+    app.use(json({ limit: server.jsonLimit ?? '1mb' }))
+    app.use(urlencoded({ extended: true, limit: server.urlEncodedLimit ?? '1mb' }))
   }
   if (options.xems) {
     const { path, secret, passphrase, pbkdf2Iterations, hardwareBound, recoveryKey, hardwareId, autoCompact, ...sessionOptions } = options.xems

@@ -87,15 +87,22 @@ export function packageError(error: StageError): Error {
   return error instanceof TypeError ? new TypeError(error.message) : new Error(error.message)
 }
 
+/** A body parser's limit in bytes and its `type` entries as type-is normalizes them ('' for one that never matches). */
+export interface BodyLimitStage {
+  limit: number
+  types: string[]
+}
+
 /** What a native stage says about itself, on the middleware function, for the app's prelude compile. */
 export interface NativeStage {
-  kind: 'helmet' | 'cors' | 'rateLimit' | 'static'
-  /** The binding's stage, when the options are native; else why they stay in JS. */
+  kind: 'helmet' | 'cors' | 'rateLimit' | 'static' | 'bodyLimit'
+  /** The binding's stage (a body parser's limit), when the options are native; else why they stay in JS. */
   stage:
     | InstanceType<typeof native.HelmetStage>
     | InstanceType<typeof native.CorsStage>
     | InstanceType<typeof native.RateLimitStage>
     | InstanceType<typeof native.StaticStage>
+    | BodyLimitStage
     | undefined
   reason: string | undefined
   /** Lower-case names of the response headers the stage may set (the app takes them into JS when JS touches one). */

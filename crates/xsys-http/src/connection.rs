@@ -339,6 +339,9 @@ async fn handle(
     // A handed-over connection belongs to the 'upgrade' / 'connect' listener, not to the app:
     // the app's native prelude and route mirror (the thread's own) answer, or say what the
     // handlers get.
+    let declared = (!body.is_end_stream())
+        .then(|| body.size_hint().exact())
+        .flatten();
     let entered = match (target_text, path) {
         (Some(target), Some(path)) if tunnel.is_none() && !beyond_max_requests => routing::enter(
             &thread.routing,
@@ -348,10 +351,11 @@ async fn handle(
             target,
             path,
             connection.info.remote,
+            declared,
         ),
         _ => Entered::dispatch(),
     };
-    let (candidates, prelude, carried_headers, settlement) = match entered {
+    let (candidates, prelude, carried_headers, settlement, refused_body) = match entered {
         Entered::Answered(mut response) => {
             drop(counted);
             complete_head(
@@ -366,14 +370,16 @@ async fn handle(
         Entered::Dispatch {
             candidates,
             carried,
+            refuse_body,
         } => match carried {
             Some(carried) => (
                 candidates,
                 Some(carried.text()),
                 Some(carried.headers),
                 Some(carried.settlement),
+                refuse_body,
             ),
-            None => (candidates, None, None, None),
+            None => (candidates, None, None, None, refuse_body),
         },
     };
 
@@ -398,6 +404,13 @@ async fn handle(
         hand_over.already_delivered = after_head.len();
         BodyPayload::Tunnel(after_head)
     } else if body.is_end_stream() {
+        BodyPayload::Empty
+    } else if refused_body {
+        // A body parser refuses it for its length before reading it: the handlers get a body
+        // that ends at once, hyper reads no more of it (and sends no 100 Continue), and the
+        // connection closes after the response, the rest of the body unread.
+        drop(body);
+        wire.leaves_body_unread();
         BodyPayload::Empty
     } else {
         // A client waiting for 100 Continue gets it only when the handlers read the body, so a
@@ -506,6 +519,12 @@ async fn handle(
     if !handed_over {
         if let Some(headers) = carried_headers {
             crate::prelude::finish(&mut response, headers);
+        }
+        if refused_body {
+            response.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
         }
         complete_head(
             &mut response,

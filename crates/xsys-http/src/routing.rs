@@ -263,10 +263,12 @@ pub(crate) enum Routed {
 pub(crate) enum Entered {
     /// Answered natively (a preflight, a 429, Express's 404 or automatic OPTIONS answer).
     Answered(Response<ResponseBody>),
-    /// On to JS, with the route mirror's candidates and what the stages decided.
+    /// On to JS, with the route mirror's candidates and what the stages decided; with
+    /// `refuse_body`, a body parser refuses the body for its length and it is not read.
     Dispatch {
         candidates: Option<LayerCandidates>,
         carried: Option<Carried>,
+        refuse_body: bool,
     },
 }
 
@@ -276,11 +278,14 @@ impl Entered {
         Entered::Dispatch {
             candidates: None,
             carried: None,
+            refuse_body: false,
         }
     }
 }
 
-/// The prelude and the route mirror for one request.
+/// The prelude and the route mirror for one request; `declared` is the `Content-Length` of a
+/// body it has.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn enter(
     routing: &RoutingMirror,
     queue: &EventQueue,
@@ -289,19 +294,27 @@ pub(crate) fn enter(
     target: &str,
     path: &str,
     remote: Option<SocketAddr>,
+    declared: Option<u64>,
 ) -> Entered {
     let mut carried = None;
+    let mut refuse_body = false;
     if let Some(prelude) = routing.prelude() {
-        let start = routing.initial_headers();
-        match prelude.run(method, headers, target, path, remote, start, now_ms()) {
-            Ran::NoStage => {}
+        let start = || routing.initial_headers();
+        match prelude.run(
+            method,
+            headers,
+            target,
+            path,
+            remote,
+            declared,
+            start,
+            now_ms(),
+        ) {
+            Ran::NoStage {
+                refuse_body: refuse,
+            } => refuse_body = refuse,
             // The stages' layers are not in the mirror; JS must see the whole stack.
-            Ran::Unapplied => {
-                return Entered::Dispatch {
-                    candidates: None,
-                    carried: None,
-                }
-            }
+            Ran::Unapplied => return Entered::dispatch(),
             Ran::Answered(response) => {
                 // No request carries what the rate limiters saw to JS this time.
                 let bits = prelude.take_notices();
@@ -318,9 +331,13 @@ pub(crate) fn enter(
                 return Entered::Dispatch {
                     candidates: None,
                     carried: Some(state),
+                    refuse_body: false,
                 }
             }
-            Ran::Continue(state) => carried = Some(state),
+            Ran::Continue(state) => {
+                refuse_body = state.refuse_body;
+                carried = Some(state);
+            }
         }
     }
     let routed = routing.route(method, path);
@@ -328,6 +345,7 @@ pub(crate) fn enter(
         return Entered::Dispatch {
             candidates,
             carried,
+            refuse_body,
         };
     }
     let mut state = carried.unwrap_or_else(|| Carried::plain(routing.initial_headers()));
@@ -358,6 +376,7 @@ pub(crate) fn enter(
                 return Entered::Dispatch {
                     candidates: None,
                     carried: Some(state),
+                    refuse_body,
                 }
             }
         },

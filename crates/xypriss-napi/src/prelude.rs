@@ -1,6 +1,6 @@
 //! An app's native prelude as lib/prelude.ts compiles it: its leading middleware (helmet, CORS,
-//! rate limiting, static files), in stack order, each with the path it was mounted at, handed
-//! to a server's engine (xsys-http's prelude).
+//! rate limiting, static files, then body parsers' limits), in stack order, each with the path
+//! it was mounted at, handed to a server's engine (xsys-http's prelude).
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use napi::bindgen_prelude::Either;
 use napi::{Env, Result};
 use napi_derive::napi;
 use xsys_http::native::EntityTag;
-use xsys_http::prelude::{Prelude, PreludeOptions, Stage, StageKind, StagePath};
+use xsys_http::prelude::{BodyLimit, Prelude, PreludeOptions, Stage, StageKind, StagePath};
 
 use crate::errors::{throw, ROUTE_PATTERN};
 use crate::security::{CorsStage, HelmetStage, RateLimitStage};
@@ -68,6 +68,21 @@ impl PreludePlan {
     #[napi]
     pub fn static_files(&mut self, stage: &StaticStage, path: Option<Either<String, Vec<String>>>) {
         self.push(StageKind::Static(Arc::clone(&stage.inner)), path);
+    }
+
+    /// A body parser after the other stages: `limit` as body-parser's `bytes.parse` gave it,
+    /// `types` its `type` entries as type-is's `normalize` gave them (`false` as `''`).
+    #[napi]
+    pub fn body_limit(
+        &mut self,
+        limit: f64,
+        types: Vec<String>,
+        path: Option<Either<String, Vec<String>>>,
+    ) {
+        self.push(
+            StageKind::BodyLimit(Arc::new(BodyLimit::new(limit, types))),
+            path,
+        );
     }
 }
 

@@ -23,6 +23,8 @@ pub(crate) struct Carried {
     /// settle for this request, and every stage after it).
     pub(super) ran: usize,
     stages: usize,
+    /// A body parser will refuse the body for its length before reading it (see body.rs).
+    pub(crate) refuse_body: bool,
 }
 
 impl Carried {
@@ -36,6 +38,7 @@ impl Carried {
             notices: 0,
             ran: stages,
             stages,
+            refuse_body: false,
         }
     }
 

@@ -181,7 +181,8 @@ mod tests {
             target,
             pathname,
             remote,
-            start,
+            None,
+            || start,
             0,
         )
     }
@@ -199,7 +200,7 @@ mod tests {
     fn ran(ran: Ran) -> usize {
         match ran {
             Ran::Continue(carried) => carried.ran,
-            Ran::NoStage => 0,
+            Ran::NoStage { .. } => 0,
             Ran::Unapplied => panic!("unapplied"),
             Ran::Answered(r) => panic!("answered natively: {}", r.status()),
         }
@@ -384,7 +385,16 @@ mod tests {
         headers.insert(http::header::IF_NONE_MATCH, etag);
         let start = HeaderList::from_block("X-Powered-By:Express\n").expect("block");
         let remote = Some("127.0.0.1:1".parse().expect("addr"));
-        let ran = prelude.run(&Method::GET, &headers, pathname, pathname, remote, start, 0);
+        let ran = prelude.run(
+            &Method::GET,
+            &headers,
+            pathname,
+            pathname,
+            remote,
+            None,
+            || start,
+            0,
+        );
         let (status, headers, body) = respond(ran).await;
         assert_eq!(status, 304);
         assert!(body.is_empty());

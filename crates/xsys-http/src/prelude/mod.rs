@@ -20,10 +20,16 @@
 //! same stages through the binding, so the outcome is the same. A static stage that cannot (an
 //! error serve-static would forward, a case only JS settles) runs in JS from that stage on, after
 //! the stages before it ran here.
+//!
+//! Body parsers at the top run in JS; the engine knows only their limits, after every other
+//! stage, and leaves unread a body one of them will refuse for its declared length (body.rs).
 
+mod body;
 mod carried;
 mod files;
 mod headers;
+
+pub use body::BodyLimit;
 
 pub(crate) use carried::{now_ms, Carried, Settlement};
 pub(crate) use headers::{finish, Cased, HeaderList};
@@ -53,6 +59,9 @@ pub enum StageKind {
     RateLimit(Arc<RateLimit>),
     /// `express.static(root, options)`.
     Static(Arc<StaticFiles>),
+    /// A body parser (`express.json()`...): it runs in JS, so it comes after every other stage;
+    /// the engine only decides whether it refuses the body before reading it (body.rs).
+    BodyLimit(Arc<BodyLimit>),
 }
 
 impl std::fmt::Debug for StageKind {
@@ -62,6 +71,7 @@ impl std::fmt::Debug for StageKind {
             StageKind::Cors(cors) => f.debug_tuple("Cors").field(cors).finish(),
             StageKind::RateLimit(limiter) => f.debug_tuple("RateLimit").field(limiter).finish(),
             StageKind::Static(files) => f.debug_tuple("Static").field(&files.root()).finish(),
+            StageKind::BodyLimit(limit) => f.debug_tuple("BodyLimit").field(limit).finish(),
         }
     }
 }
@@ -96,6 +106,8 @@ pub struct PreludeOptions {
 pub struct Prelude {
     id: u32,
     stages: Vec<Stage>,
+    /// The stages before the first body parser: the others run in JS after them.
+    leading: usize,
     /// The stages' paths when some stage is not mounted everywhere.
     paths: Option<RouteTable>,
     etag: EntityTag,
@@ -119,7 +131,9 @@ impl std::fmt::Debug for Prelude {
 
 impl Prelude {
     /// `id` tags the requests this prelude ran for, so JS knows which layers it stands for. Fails
-    /// for a stage path the route table cannot take (see xsys-router).
+    /// for a stage path the route table cannot take (see xsys-router). Only body parsers may
+    /// follow the first body parser (a stage after one would run before it): others there are
+    /// never run.
     pub fn new(
         id: u32,
         stages: Vec<Stage>,
@@ -154,8 +168,13 @@ impl Prelude {
                 _ => None,
             })
             .collect();
+        let leading = stages
+            .iter()
+            .position(|s| matches!(s.kind, StageKind::BodyLimit(_)))
+            .unwrap_or(stages.len());
         Ok(Prelude {
             id,
+            leading,
             stages,
             paths,
             etag: options.etag,
@@ -174,7 +193,9 @@ impl Prelude {
         self.pending.swap(0, Ordering::AcqRel)
     }
 
-    /// Runs the stages for one request: `target` as sent, `path` its one reading's path.
+    /// Runs the stages for one request: `target` as sent, `path` its one reading's path,
+    /// `declared` the `Content-Length` of a body it has, `start` the headers the response starts
+    /// with (made only when a stage that sets headers runs).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn run(
         &self,
@@ -183,7 +204,8 @@ impl Prelude {
         target: &str,
         path: &str,
         remote: Option<SocketAddr>,
-        start: HeaderList,
+        declared: Option<u64>,
+        start: impl FnOnce() -> HeaderList,
         now_ms: u64,
     ) -> Ran {
         // Each stage whose layer matches, with the part of the path it matched ("" everywhere).
@@ -204,17 +226,20 @@ impl Prelude {
             }
         };
         let applies = |i: usize| matched_at(i).is_some();
-        if !(0..self.stages.len()).any(applies) {
-            return Ran::NoStage;
+        // Body parsers alone carry nothing to JS: the request goes on as without a prelude.
+        if !(0..self.leading).any(applies) {
+            return Ran::NoStage {
+                refuse_body: self.refuses_body(headers, declared, applies),
+            };
         }
-        if (0..self.stages.len())
+        if (0..self.leading)
             .any(|i| applies(i) && self.answer_depends_on_freshness(i, method, headers))
         {
             return Ran::Unapplied;
         }
-        let mut state = Carried::new(start, self.id, self.stages.len());
+        let mut state = Carried::new(start(), self.id, self.stages.len());
         let mut ordinal = 0;
-        for (i, stage) in self.stages.iter().enumerate() {
+        for (i, stage) in self.stages[..self.leading].iter().enumerate() {
             let limiter_ordinal = ordinal;
             if matches!(stage.kind, StageKind::RateLimit(_)) {
                 ordinal += 1;
@@ -294,10 +319,35 @@ impl Prelude {
                         }
                     }
                 }
+                StageKind::BodyLimit(_) => {}
             }
         }
+        // The body parsers run after every stage the engine ran (not after one JS runs).
+        state.refuse_body = state.ran_all() && self.refuses_body(headers, declared, applies);
         state.notices = self.pending.swap(0, Ordering::AcqRel);
         Ran::Continue(state)
+    }
+
+    /// Whether the body parsers will refuse this request's body before reading it: the first
+    /// one mounted where the request goes that parses its type decides (it reads the body, or
+    /// fails, and the parsers after it see a finished request or never run).
+    fn refuses_body(
+        &self,
+        headers: &HeaderMap,
+        declared: Option<u64>,
+        applies: impl Fn(usize) -> bool,
+    ) -> bool {
+        let Some(length) = declared.filter(|&length| length > 0) else {
+            return false;
+        };
+        for (i, stage) in self.stages.iter().enumerate().skip(self.leading) {
+            if let StageKind::BodyLimit(parser) = &stage.kind {
+                if applies(i) && parser.parses(headers) {
+                    return parser.refuses(headers, length);
+                }
+            }
+        }
+        false
     }
 
     /// Past the limit with a 2xx or 304 status, `res.send` answers 304 to a GET or HEAD its
@@ -374,8 +424,11 @@ const POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
 const ETAG: HeaderName = http::header::ETAG;
 
 pub(crate) enum Ran {
-    /// No stage's path matches: the request goes on as if there were no prelude.
-    NoStage,
+    /// No stage's path matches but perhaps a body parser's: the request goes on as if there were
+    /// no prelude, its body unread when `refuse_body` (see body.rs).
+    NoStage {
+        refuse_body: bool,
+    },
     /// A stage cannot decide this request natively; JS runs them all.
     Unapplied,
     Answered(Response<ResponseBody>),

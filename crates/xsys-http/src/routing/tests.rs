@@ -72,6 +72,7 @@ fn cost_per_request() {
             "/x",
             "/x",
             remote,
+            None,
         ));
     }
     println!(
@@ -82,7 +83,9 @@ fn cost_per_request() {
         let n = 200_000;
         let started = std::time::Instant::now();
         for _ in 0..n {
-            let entered = enter(&routing, &queue, &method, &headers, "/x", "/x", remote);
+            let entered = enter(
+                &routing, &queue, &method, &headers, "/x", "/x", remote, None,
+            );
             std::hint::black_box(entered);
         }
         println!(

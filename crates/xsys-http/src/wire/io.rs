@@ -16,6 +16,10 @@ use super::reader::{RequestReader, Stop};
 use super::writer::ResponseWriter;
 use super::{ConnectionWire, HeadLimits};
 
+/// How long a connection closing after a body left unread keeps dropping what the client sends
+/// (a client that reads the answer closes sooner).
+const UNREAD_BODY_LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Node's answer to a head not whole within headersTimeout, or a request within requestTimeout.
 const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n";
 /// Node's answer to a head over maxHeaderSize or maxHeadersCount.
@@ -49,6 +53,8 @@ pin_project_lite::pin_project! {
         timer: Option<Pin<Box<Sleep>>>,
         // When the head being read (or awaited, on a new connection) began.
         head_since: Instant,
+        // Closing after a body left unread: how long more of it is read and dropped.
+        linger: Option<Pin<Box<Sleep>>>,
     }
 }
 
@@ -68,6 +74,7 @@ impl<T> WireIo<T> {
             read_waker: None,
             timer: None,
             head_since: Instant::now(),
+            linger: None,
         }
     }
 }
@@ -396,7 +403,22 @@ impl<T: AsyncRead + AsyncWrite> AsyncWrite for WireIo<T> {
         if this.wire.poll_no_lingering(cx).is_pending() {
             ready!(discard(this.inner.as_mut(), cx)).ok();
         }
-        this.inner.poll_shutdown(cx)
+        if !this.wire.left_body_unread() {
+            return this.inner.poll_shutdown(cx);
+        }
+        // A body left unread: closing with its bytes still arriving would reset the connection,
+        // and a client still sending could lose the answer. Its side is ended (the answer and
+        // the end reach it), then what it sends is dropped until it closes, for a bounded time.
+        if this.linger.is_none() {
+            ready!(this.inner.as_mut().poll_shutdown(cx))?;
+            *this.linger = Some(Box::pin(tokio::time::sleep(UNREAD_BODY_LINGER)));
+        }
+        if let Some(linger) = this.linger.as_mut() {
+            if linger.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(()));
+            }
+        }
+        discard(this.inner.as_mut(), cx).map(|_| Ok(()))
     }
 }
 

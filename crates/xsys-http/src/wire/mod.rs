@@ -228,6 +228,9 @@ pub(crate) struct ConnectionWire {
     close_kept_open: AtomicBool,
     /// What a close waits for (see `WireIo::poll_shutdown`).
     lingering: OnceLock<Arc<dyn Lingering>>,
+    /// A request body was left unread on purpose (a body parser's limit): the close reads and
+    /// drops what the client still sends for a while, so the answer is not lost to a reset.
+    unread_body: AtomicBool,
 }
 
 impl ConnectionWire {
@@ -243,7 +246,17 @@ impl ConnectionWire {
             body_refusal: AtomicU16::new(0),
             close_kept_open: AtomicBool::new(false),
             lingering: OnceLock::new(),
+            unread_body: AtomicBool::new(false),
         }
+    }
+
+    /// The service leaves a request body unread and answers with `Connection: close`.
+    pub(crate) fn leaves_body_unread(&self) {
+        self.unread_body.store(true, Ordering::Relaxed);
+    }
+
+    fn left_body_unread(&self) -> bool {
+        self.unread_body.load(Ordering::Relaxed)
     }
 
     /// The answers a close of this connection waits for.
