@@ -24,6 +24,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWrite;
+// What hyper's Title-Case writer produces from the lower-case name: upper case at the start and
+// after each `-`, lower case elsewhere.
+use xsys_security::is_title_case;
 
 /// Distinct name lists remembered per thread; an app has a handful. Past this, maps are still
 /// made, just not kept.
@@ -41,7 +44,12 @@ impl CaseKey {
 
     /// Remembers `name` if hyper's Title-Case would not write it as given.
     pub fn note(&mut self, name: &str) {
-        if !is_title_case(name.as_bytes()) {
+        self.note_known(name, is_title_case(name));
+    }
+
+    /// [`note`](Self::note) for a name whose Title-Case-ness is known already.
+    pub fn note_known(&mut self, name: &str, title_case: bool) {
+        if !title_case {
             self.0.extend_from_slice(name.as_bytes());
             self.0.push(b'\n');
         }
@@ -72,35 +80,39 @@ impl CaseKey {
         }
         CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
-            if let Some(found) = cache.get(self.0.as_slice()) {
-                return found.clone();
+            if let Some((names, found)) = &cache.last {
+                if **names == *self.0 {
+                    return found.clone();
+                }
             }
-            let made = parse_case_map(&self.0);
-            if cache.len() < CACHE_LIMIT {
-                cache.insert(self.0.clone().into_boxed_slice(), made.clone());
-            }
+            let made = match cache.maps.get(self.0.as_slice()) {
+                Some(found) => found.clone(),
+                None => {
+                    let made = parse_case_map(&self.0);
+                    if cache.maps.len() < CACHE_LIMIT {
+                        cache
+                            .maps
+                            .insert(self.0.clone().into_boxed_slice(), made.clone());
+                    }
+                    made
+                }
+            };
+            cache.last = Some((self.0.clone().into_boxed_slice(), made.clone()));
             made
         })
     }
 }
 
-thread_local! {
-    static CACHE: RefCell<HashMap<Box<[u8]>, Option<Extensions>>> = RefCell::new(HashMap::new());
+#[derive(Default)]
+struct Cache {
+    maps: HashMap<Box<[u8]>, Option<Extensions>>,
+    /// The list asked for last: a thread's answers mostly come in runs of one kind (the same
+    /// stages, the same answer), and comparing the names costs less than hashing them.
+    last: Option<(Box<[u8]>, Option<Extensions>)>,
 }
 
-/// What hyper's Title-Case writer produces from the lower-case name: upper case at the start and
-/// after each `-`, lower case elsewhere.
-fn is_title_case(name: &[u8]) -> bool {
-    let mut after_dash = true;
-    name.iter().all(|&c| {
-        let expected = if after_dash {
-            c.to_ascii_uppercase()
-        } else {
-            c.to_ascii_lowercase()
-        };
-        after_dash = c == b'-';
-        c == expected
-    })
+thread_local! {
+    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
 }
 
 struct NoopWake;
@@ -177,7 +189,7 @@ mod tests {
             "Keep-Alive",
             "X-1-Y",
         ] {
-            assert!(is_title_case(name.as_bytes()), "{name}");
+            assert!(is_title_case(name), "{name}");
         }
         for name in [
             "ETag",
@@ -187,7 +199,7 @@ mod tests {
             "x",
             "X-lower",
         ] {
-            assert!(!is_title_case(name.as_bytes()), "{name}");
+            assert!(!is_title_case(name), "{name}");
         }
     }
 

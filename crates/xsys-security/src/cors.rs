@@ -156,7 +156,18 @@ fn latin1_bytes(s: &str) -> Option<Vec<u8>> {
     s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
 }
 
-const VARY: &str = "Vary";
+// The headers cors sets whatever the options, ready to push (no name lookup per request).
+const ANY_ORIGIN: Header = Header::constant(
+    "Access-Control-Allow-Origin",
+    "access-control-allow-origin",
+    "*",
+);
+const VARY_ORIGIN: Header = Header::constant("Vary", "vary", "Origin");
+const VARY_REQUEST_HEADERS: Header =
+    Header::constant("Vary", "vary", "Access-Control-Request-Headers");
+const VARY_ORIGIN_AND_REQUEST_HEADERS: Header =
+    Header::constant("Vary", "vary", "Origin, Access-Control-Request-Headers");
+const NO_CONTENT_LENGTH: Header = Header::constant("Content-Length", "content-length", "0");
 
 impl Cors {
     pub fn new(options: &CorsOptions) -> Result<Cors, Error> {
@@ -216,14 +227,14 @@ impl Cors {
         // cors upper-cases the method; every OPTIONS request counts as a preflight.
         let preflight = method.eq_ignore_ascii_case("OPTIONS");
         let mut headers = Vec::with_capacity(if preflight { 8 } else { 4 });
-        let mut vary: Option<(usize, &'static str)> = None;
+        let mut vary: Option<usize> = None;
         match &self.origin {
             CompiledOrigin::Disabled => {}
-            CompiledOrigin::Any => headers.push(Header::fixed("Access-Control-Allow-Origin", "*")),
+            CompiledOrigin::Any => headers.push(ANY_ORIGIN),
             CompiledOrigin::Fixed(h) => {
                 headers.push(h.clone());
-                vary = Some((headers.len(), "Origin"));
-                headers.push(Header::fixed(VARY, "Origin"));
+                vary = Some(headers.len());
+                headers.push(VARY_ORIGIN);
             }
             CompiledOrigin::Allowed(matcher) => {
                 let origin = joined_header(request, &ORIGIN);
@@ -238,8 +249,8 @@ impl Cors {
                         ));
                     }
                 }
-                vary = Some((headers.len(), "Origin"));
-                headers.push(Header::fixed(VARY, "Origin"));
+                vary = Some(headers.len());
+                headers.push(VARY_ORIGIN);
             }
         }
         if let Some(h) = &self.credentials {
@@ -258,11 +269,8 @@ impl Cors {
             Some(h) => headers.extend(h.iter().cloned()),
             None => {
                 match vary {
-                    Some((at, _)) => {
-                        headers[at].value =
-                            HeaderValue::from_static("Origin, Access-Control-Request-Headers")
-                    }
-                    None => headers.push(Header::fixed(VARY, "Access-Control-Request-Headers")),
+                    Some(at) => headers[at] = VARY_ORIGIN_AND_REQUEST_HEADERS,
+                    None => headers.push(VARY_REQUEST_HEADERS),
                 }
                 if let Some(value) = joined_header(request, &ACCESS_CONTROL_REQUEST_HEADERS)
                     .filter(|v| !v.is_empty())
@@ -286,7 +294,7 @@ impl Cors {
             return CorsDecision::Continue(headers);
         }
         // Safari needs Content-Length: 0 on the 204 (cors sets it explicitly).
-        headers.push(Header::fixed("Content-Length", "0"));
+        headers.push(NO_CONTENT_LENGTH);
         CorsDecision::Respond {
             status: self.status,
             headers,

@@ -9,7 +9,32 @@ pub struct Header {
     pub name: HeaderName,
     /// The name exactly as the package passes it to `setHeader`.
     pub cased_name: &'static str,
+    /// Whether `cased_name` is Title-Case ([`is_title_case`]): worked out once with the header,
+    /// not each time a response carrying it is written.
+    pub title_case: bool,
     pub value: HeaderValue,
+}
+
+/// Whether a name is Title-Case: upper case at the start and after each `-`, lower case
+/// elsewhere (`Content-Type`, not `ETag` or `x-custom`), the spelling HTTP writers default to.
+pub const fn is_title_case(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let mut after_dash = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let expected = if after_dash {
+            c.to_ascii_uppercase()
+        } else {
+            c.to_ascii_lowercase()
+        };
+        if c != expected {
+            return false;
+        }
+        after_dash = c == b'-';
+        i += 1;
+    }
+    true
 }
 
 /// Every name the stages set, with its lower-case form, so that names are static (cloning one
@@ -74,7 +99,79 @@ const NAMES: [(&str, &str); 33] = [
     ("X-XSS-Protection", "x-xss-protection"),
 ];
 
+/// A name a stage sets per request, with its spelling, all worked out at compile time: a header
+/// of it costs no lookup in [`NAMES`] and no scan of the spelling.
+pub(crate) struct KnownName {
+    name: HeaderName,
+    cased: &'static str,
+    title_case: bool,
+}
+
+impl KnownName {
+    /// `lower` must be `cased` in lower case (checked in the tests).
+    const fn new(cased: &'static str, lower: &'static str) -> KnownName {
+        KnownName {
+            name: HeaderName::from_static(lower),
+            cased,
+            title_case: is_title_case(cased),
+        }
+    }
+}
+
+/// The names set per request.
+pub(crate) mod name {
+    use super::KnownName;
+
+    pub(crate) const DATE: KnownName = KnownName::new("Date", "date");
+    pub(crate) const RATELIMIT: KnownName = KnownName::new("RateLimit", "ratelimit");
+    pub(crate) const RATELIMIT_LIMIT: KnownName =
+        KnownName::new("RateLimit-Limit", "ratelimit-limit");
+    pub(crate) const RATELIMIT_POLICY: KnownName =
+        KnownName::new("RateLimit-Policy", "ratelimit-policy");
+    pub(crate) const RATELIMIT_REMAINING: KnownName =
+        KnownName::new("RateLimit-Remaining", "ratelimit-remaining");
+    pub(crate) const RATELIMIT_RESET: KnownName =
+        KnownName::new("RateLimit-Reset", "ratelimit-reset");
+    pub(crate) const RETRY_AFTER: KnownName = KnownName::new("Retry-After", "retry-after");
+    pub(crate) const X_RATELIMIT_LIMIT: KnownName =
+        KnownName::new("X-RateLimit-Limit", "x-ratelimit-limit");
+    pub(crate) const X_RATELIMIT_REMAINING: KnownName =
+        KnownName::new("X-RateLimit-Remaining", "x-ratelimit-remaining");
+    pub(crate) const X_RATELIMIT_RESET: KnownName =
+        KnownName::new("X-RateLimit-Reset", "x-ratelimit-reset");
+
+    /// Every known name, for the test that each is spelled as `NAMES` spells it.
+    #[cfg(test)]
+    pub(crate) const ALL: [KnownName; 10] = [
+        DATE,
+        RATELIMIT,
+        RATELIMIT_LIMIT,
+        RATELIMIT_POLICY,
+        RATELIMIT_REMAINING,
+        RATELIMIT_RESET,
+        RETRY_AFTER,
+        X_RATELIMIT_LIMIT,
+        X_RATELIMIT_REMAINING,
+        X_RATELIMIT_RESET,
+    ];
+}
+
 impl Header {
+    /// A header of a name known at compile time (see [`name`]).
+    pub(crate) fn named(known: KnownName, value: HeaderValue) -> Self {
+        let KnownName {
+            name,
+            cased,
+            title_case,
+        } = known;
+        Self {
+            name,
+            cased_name: cased,
+            title_case,
+            value,
+        }
+    }
+
     pub(crate) fn new(cased_name: &'static str, value: HeaderValue) -> Self {
         let name = NAMES
             .iter()
@@ -85,7 +182,22 @@ impl Header {
         Self {
             name,
             cased_name,
+            title_case: is_title_case(cased_name),
             value,
+        }
+    }
+
+    /// A header made at compile time: `lower` is `cased_name` in lower case.
+    pub(crate) const fn constant(
+        cased_name: &'static str,
+        lower: &'static str,
+        value: &'static str,
+    ) -> Self {
+        Self {
+            name: HeaderName::from_static(lower),
+            cased_name,
+            title_case: is_title_case(cased_name),
+            value: HeaderValue::from_static(value),
         }
     }
 
@@ -98,5 +210,21 @@ impl Header {
     pub(crate) fn ascii(cased_name: &'static str, value: String) -> Self {
         let value = HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static(""));
         Self::new(cased_name, value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_names_are_spelled_and_cased_as_the_table_says() {
+        for known in name::ALL {
+            let built = Header::new(known.cased, HeaderValue::from_static(""));
+            assert_eq!(known.name, built.name, "{}", known.cased);
+            assert_eq!(known.title_case, built.title_case, "{}", known.cased);
+        }
+        assert!(is_title_case("Content-Type") && is_title_case("X-1-Y") && is_title_case(""));
+        assert!(!is_title_case("ETag") && !is_title_case("RateLimit") && !is_title_case("x-a"));
     }
 }

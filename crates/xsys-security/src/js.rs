@@ -110,6 +110,17 @@ impl OptionValue {
     }
 }
 
+/// Appends `Number.prototype.toString()` of `x` to `out`: an integer (a count, a limit, seconds)
+/// without allocating, anything else as [`number_to_string`] writes it.
+pub(crate) fn push_number(out: &mut Vec<u8>, x: f64) {
+    // The same test as number_to_string's integer branch (0 and -0 included: both print "0").
+    if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
+        out.extend_from_slice(itoa::Buffer::new().format(x as i64).as_bytes());
+    } else {
+        out.extend_from_slice(number_to_string(x).as_bytes());
+    }
+}
+
 /// `Number.prototype.toString()` (radix 10): the shortest digits that round-trip, in JavaScript's
 /// layout (plain up to 21 integer digits, exponent form beyond, `0.000001` down to 1e-7).
 pub fn number_to_string(x: f64) -> String {
@@ -292,8 +303,14 @@ mod tests {
             (f64::INFINITY, "Infinity"),
             (1.0 / 3.0, "0.3333333333333333"),
             (60.5, "60.5"),
+            (-42.0, "-42"),
+            (9_007_199_254_740_991.0, "9007199254740991"),
+            (9_007_199_254_740_992.0, "9007199254740992"),
         ] {
             assert_eq!(number_to_string(x), js, "{x:e}");
+            let mut pushed = b"x".to_vec();
+            push_number(&mut pushed, x);
+            assert_eq!(pushed, format!("x{js}").as_bytes(), "{x:e}");
         }
     }
 

@@ -53,7 +53,7 @@ pub mod regexp;
 pub mod vary;
 
 pub use error::{Error, Warning, WarningLevel};
-pub use header::Header;
+pub use header::{is_title_case, Header};
 pub use js::{
     joined_header, json_quote, json_stringify, latin1_decode, latin1_header_value,
     number_to_string, OptionValue,

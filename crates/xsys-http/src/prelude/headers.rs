@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
-use xsys_security::{vary, Header};
+use xsys_security::{is_title_case, vary, Header};
 
 use crate::body::ResponseBody;
 use crate::head::{DeferredCase, HeadersInJs, ResponseHead, Utf8Head};
 use crate::header_case::CaseKey;
+
+mod layout;
 
 /// Response headers in the order Express would have them, changed as Node's `setHeader` /
 /// `removeHeader` and Express's `res.append` / `vary` change a response's headers.
@@ -50,6 +52,9 @@ struct Entry {
     name: HeaderName,
     /// The name as last passed to `setHeader`, which Node sends.
     cased: Cased,
+    /// `cased` is Title-Case, as hyper writes names by default: known with the name (a stage's
+    /// header carries it), so no name is scanned per response.
+    title_case: bool,
     values: Values,
 }
 
@@ -64,12 +69,12 @@ impl Entry {
     fn append_to(self, headers: &mut HeaderMap, case: &mut CaseKey) {
         match self.values {
             Values::One(value) => {
-                case.note(&self.cased);
+                case.note_known(&self.cased, self.title_case);
                 headers.append(self.name, value);
             }
             Values::Many(list) => {
                 for value in list {
-                    case.note(&self.cased);
+                    case.note_known(&self.cased, self.title_case);
                     headers.append(self.name.clone(), value);
                 }
             }
@@ -78,6 +83,13 @@ impl Entry {
 }
 
 impl Values {
+    fn len(&self) -> usize {
+        match self {
+            Values::One(_) => 1,
+            Values::Many(list) => list.len(),
+        }
+    }
+
     fn iter(&self) -> std::slice::Iter<'_, HeaderValue> {
         match self {
             Values::One(v) => std::slice::from_ref(v).iter(),
@@ -117,6 +129,7 @@ impl HeaderList {
             list.lengths |= length_bit(&lower);
             list.entries.push(Entry {
                 name: lower,
+                title_case: is_title_case(name),
                 cased: Cased::Shared(name.into()),
                 values,
             });
@@ -137,10 +150,16 @@ impl HeaderList {
 
     /// `res.setHeader(name, value)`: in place if set before, else last.
     pub(crate) fn set_value(&mut self, name: HeaderName, cased: Cased, value: HeaderValue) {
+        let title_case = is_title_case(&cased);
+        self.set_cased(name, cased, title_case, value);
+    }
+
+    fn set_cased(&mut self, name: HeaderName, cased: Cased, title_case: bool, value: HeaderValue) {
         match self.find(&name) {
             Some(i) => {
                 let entry = &mut self.entries[i];
                 entry.cased = cased;
+                entry.title_case = title_case;
                 entry.values = Values::One(value);
             }
             None => {
@@ -148,6 +167,7 @@ impl HeaderList {
                 self.entries.push(Entry {
                     name,
                     cased,
+                    title_case,
                     values: Values::One(value),
                 });
             }
@@ -159,11 +179,13 @@ impl HeaderList {
         self.set_value(name, Cased::Shared(cased.into()), value);
     }
 
-    pub(super) fn set(&mut self, header: &Header) {
-        self.set_value(
-            header.name.clone(),
+    /// `setHeader` with a stage's header, taken as it is (a computed value is not copied).
+    pub(super) fn set(&mut self, header: Header) {
+        self.set_cased(
+            header.name,
             Cased::Static(header.cased_name),
-            header.value.clone(),
+            header.title_case,
+            header.value,
         );
     }
 
@@ -174,7 +196,7 @@ impl HeaderList {
             .fold(0, |bits, header| bits | length_bit(&header.name));
         if self.lengths & bits != 0 {
             for header in headers {
-                self.set(header);
+                self.set(header.clone());
             }
             return;
         }
@@ -182,22 +204,24 @@ impl HeaderList {
         self.entries.extend(headers.iter().map(|header| Entry {
             name: header.name.clone(),
             cased: Cased::Static(header.cased_name),
+            title_case: header.title_case,
             values: Values::One(header.value.clone()),
         }));
     }
 
     /// Express's `res.append(name, value)`.
-    pub(super) fn append(&mut self, header: &Header) {
+    pub(super) fn append(&mut self, header: Header) {
         match self.find(&header.name) {
             Some(i) => {
                 let entry = &mut self.entries[i];
                 entry.cased = Cased::Static(header.cased_name);
+                entry.title_case = header.title_case;
                 let previous = std::mem::replace(&mut entry.values, Values::Many(Vec::new()));
                 let mut list = match previous {
                     Values::One(v) => vec![v],
                     Values::Many(list) => list,
                 };
-                list.push(header.value.clone());
+                list.push(header.value);
                 entry.values = Values::Many(list);
             }
             None => self.set(header),
@@ -205,11 +229,14 @@ impl HeaderList {
     }
 
     pub(super) fn remove(&mut self, name: &HeaderName) {
-        self.entries.retain(|e| e.name != *name);
+        // Names are distinct in the list; the length bit may stay set (it only says "maybe").
+        if let Some(i) = self.find(name) {
+            self.entries.remove(i);
+        }
     }
 
     /// cors's headers: `Vary` through the `vary` package, the rest with `setHeader`.
-    pub(super) fn apply_cors(&mut self, headers: &[Header]) {
+    pub(super) fn apply_cors(&mut self, headers: Vec<Header>) {
         for header in headers {
             if header.name != http::header::VARY {
                 self.set(header);
@@ -230,7 +257,7 @@ impl HeaderList {
             if let Some(value) = vary::append(&current.join(", "), &field)
                 .and_then(|v| xsys_security::latin1_header_value(&v))
             {
-                self.set_value(header.name.clone(), Cased::Static(header.cased_name), value);
+                self.set(Header { value, ..header });
             }
         }
     }
@@ -255,9 +282,7 @@ impl HeaderList {
         body: ResponseBody,
         utf8: bool,
     ) -> Response<ResponseBody> {
-        let mut headers = HeaderMap::with_capacity(self.entries.len());
-        let mut case = CaseKey::with_capacity(128);
-        self.into_map(&mut headers, &mut case);
+        let (headers, case) = layout::build(self.entries);
         let head = ResponseHead {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
             headers,
@@ -269,12 +294,6 @@ impl HeaderList {
         };
         let head = if utf8 { head.with_utf8_head() } else { head };
         head.into_response(body)
-    }
-
-    fn into_map(self, headers: &mut HeaderMap, case: &mut CaseKey) {
-        for entry in self.entries {
-            entry.append_to(headers, case);
-        }
     }
 }
 
@@ -327,12 +346,15 @@ pub(crate) fn finish(response: &mut Response<ResponseBody>, carried: HeaderList)
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
 
     fn header(cased: &'static str, value: &'static str) -> Header {
         Header {
             name: HeaderName::from_bytes(cased.as_bytes()).expect("valid name"),
             cased_name: cased,
+            title_case: is_title_case(cased),
             value: HeaderValue::from_static(value),
         }
     }
@@ -346,17 +368,51 @@ mod tests {
     #[test]
     fn headers_change_as_set_header_append_and_vary_change_them() {
         let mut list = HeaderList::from_block("X-Powered-By:Express\n").expect("block");
-        list.set(&header("Vary", "Accept"));
-        list.set(&header("X-A", "1"));
-        list.append(&header("RateLimit", "\"a\"; r=1"));
-        list.append(&header("RateLimit", "\"b\"; r=2"));
-        list.apply_cors(&[header("Vary", "Origin, Accept")]);
-        list.set(&header("x-a", "2"));
+        list.set(header("Vary", "Accept"));
+        list.set(header("X-A", "1"));
+        list.append(header("RateLimit", "\"a\"; r=1"));
+        list.append(header("RateLimit", "\"b\"; r=2"));
+        list.apply_cors(vec![header("Vary", "Origin, Accept")]);
+        list.set(header("x-a", "2"));
         list.remove(&HeaderName::from_static("x-powered-by"));
         assert_eq!(
             lines(&list),
             "Vary:Accept, Origin\nx-a:2\nRateLimit:\"a\"; r=1\nRateLimit:\"b\"; r=2\n"
         );
+    }
+
+    #[test]
+    fn answers_of_one_layout_keep_their_own_values() {
+        let answer = |a: &'static str, b: &'static str| {
+            let mut list = HeaderList::from_block("X-Powered-By:Express\n").expect("block");
+            list.set(header("X-A", a));
+            list.append(header("RateLimit", a));
+            list.append(header("RateLimit", b));
+            list.set(header("ETag", b));
+            let response = list.response(429, ResponseBody::full(Bytes::new()), false);
+            assert!(
+                !response.extensions().is_empty(),
+                "the case map of ETag and RateLimit"
+            );
+            let lines: Vec<String> = response
+                .headers()
+                .iter()
+                .map(|(name, value)| format!("{name}:{}", value.to_str().expect("ascii")))
+                .collect();
+            lines.join("\n")
+        };
+        let expected = |a: &str, b: &str| {
+            format!("x-powered-by:Express\nx-a:{a}\nratelimit:{a}\nratelimit:{b}\netag:{b}")
+        };
+        // The first builds the layout, the next ones reuse it; another shape in between.
+        assert_eq!(answer("1", "2"), expected("1", "2"));
+        assert_eq!(answer("3", "4"), expected("3", "4"));
+        let mut other = HeaderList::default();
+        other.set(header("X-A", "5"));
+        let response = other.response(200, ResponseBody::full(Bytes::new()), false);
+        assert_eq!(response.headers().len(), 1);
+        assert!(response.extensions().is_empty(), "X-A is Title-Case");
+        assert_eq!(answer("6", "7"), expected("6", "7"));
     }
 
     #[test]
@@ -446,7 +502,7 @@ mod tests {
                 let value = VALUES[next(VALUES.len())];
                 match next(4) {
                     0 => {
-                        list.set(&header(name, value));
+                        list.set(header(name, value));
                         model.set(name, value);
                     }
                     3 => {
@@ -464,7 +520,7 @@ mod tests {
                         list.set_all(&batch);
                     }
                     1 => {
-                        list.append(&header(name, value));
+                        list.append(header(name, value));
                         model.append(name, value);
                     }
                     _ => {

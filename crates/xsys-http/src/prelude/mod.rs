@@ -249,16 +249,18 @@ impl Prelude {
             };
             match &stage.kind {
                 StageKind::Helmet(helmet) => {
-                    state.headers.set_all(helmet.headers());
+                    // Removed first, the same list as after (helmet never sets it), and the
+                    // headers are then appended with nothing after them to shift.
                     if helmet.removes_powered_by() {
                         state.headers.remove(&POWERED_BY);
                     }
+                    state.headers.set_all(helmet.headers());
                 }
                 StageKind::Cors(cors) => match cors.decide(method.as_str(), headers) {
                     CorsDecision::Pass => {}
-                    CorsDecision::Continue(set) => state.headers.apply_cors(&set),
+                    CorsDecision::Continue(set) => state.headers.apply_cors(set),
                     CorsDecision::Respond { status, headers } => {
-                        state.headers.apply_cors(&headers);
+                        state.headers.apply_cors(headers);
                         // res.end() without data: the head alone, in Latin-1.
                         return Ran::Answered(state.answer(status, Bytes::new(), false, now_ms));
                     }
@@ -273,7 +275,8 @@ impl Prelude {
                     let key = limiter.key_for_ip(remote.ip());
                     let hit = limiter.hit(&key, now_ms);
                     let draft8 = limiter.options().standard_headers == StandardHeaders::Draft8;
-                    for header in &hit.headers {
+                    // The hit's headers are the response's now (moved, not copied).
+                    for header in hit.headers {
                         // express-rate-limit appends draft-8's two headers (res.append).
                         let appended = draft8
                             && (header.cased_name == "RateLimit"
@@ -289,7 +292,7 @@ impl Prelude {
                     }
                     if let Some(rejection) = hit.rejection {
                         for header in rejection.body_headers.iter() {
-                            state.headers.set(header);
+                            state.headers.set(header.clone());
                         }
                         if let Some(tag) = &self.rejection_tags[i] {
                             state

@@ -57,3 +57,16 @@ fn hsts_floors_and_refuses_negative_ages() {
         "Strict-Transport-Security: -1 is not a valid value for maxAge. Please choose a positive integer."
     );
 }
+
+#[test]
+fn the_default_values_are_all_static() {
+    let helmet = Helmet::new(&HelmetOptions::default()).expect("defaults");
+    for header in helmet.headers() {
+        assert!(
+            FIXED_VALUES.contains(&header.value.to_str().expect("ascii")),
+            "{}: {:?}",
+            header.cased_name,
+            header.value
+        );
+    }
+}

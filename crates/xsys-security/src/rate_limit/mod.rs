@@ -22,8 +22,9 @@ use base64::Engine as _;
 use bytes::Bytes;
 
 use crate::error::{Error, Warning};
-use crate::header::Header;
-use crate::js::{latin1_header_value, number_to_string, OptionValue};
+use crate::header::{name, Header};
+use crate::js::{latin1_header_value, number_to_string, push_number, OptionValue};
+use http::HeaderValue;
 use store::{Entry, Shards};
 
 /// `req.rateLimit` as express-rate-limit fills it.
@@ -132,6 +133,11 @@ pub struct RateLimit {
     window_seconds: String,
     /// draft-8's quoted name.
     identifier: String,
+    /// What does not change from one request to the next, made once: the limit as text, the
+    /// draft-6/7 policy, and the start of draft-7's and draft-8's `RateLimit` value (Latin-1).
+    limit_value: HeaderValue,
+    policy_value: HeaderValue,
+    ratelimit_prefix: Vec<u8>,
     rejection: Rejection,
     warnings: Vec<Warning>,
     hooks: JsHooks,
@@ -202,9 +208,21 @@ impl RateLimit {
             Algorithm::Gcra => Counters::Gcra(Shards::new(options.shards, options.max_keys)),
         };
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let window_seconds = number_to_string((w / 1000.0).ceil());
+        let limit_text = number_to_string(options.limit);
+        let ratelimit_prefix = match options.standard_headers {
+            StandardHeaders::Draft7 => format!("limit={limit_text}, remaining="),
+            _ => format!("\"{identifier}\"; r="),
+        };
+        let ratelimit_prefix = latin1_header_value(&ratelimit_prefix)
+            .map(|v| v.as_bytes().to_vec())
+            .unwrap_or_default();
         Ok(RateLimit {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            window_seconds: number_to_string((w / 1000.0).ceil()),
+            limit_value: ascii_value(limit_text.clone().into_bytes()),
+            policy_value: ascii_value(format!("{limit_text};w={window_seconds}").into_bytes()),
+            ratelimit_prefix,
+            window_seconds,
             identifier,
             rejection,
             counters,
@@ -281,64 +299,73 @@ impl RateLimit {
             reset_time_ms: reset_ms,
             key: key.clone(),
         };
+        // Values are written straight into their own bytes: no String per number.
         let mut headers = Vec::with_capacity(8);
         if o.legacy_headers {
-            headers.push(Header::ascii(
-                "X-RateLimit-Limit",
-                number_to_string(o.limit),
+            headers.push(Header::named(
+                name::X_RATELIMIT_LIMIT,
+                self.limit_value.clone(),
             ));
-            headers.push(Header::ascii(
-                "X-RateLimit-Remaining",
-                number_to_string(remaining),
+            headers.push(Header::named(
+                name::X_RATELIMIT_REMAINING,
+                number_value(remaining),
             ));
-            headers.push(Header::ascii("Date", http_date(now_ms)));
-            headers.push(Header::ascii(
-                "X-RateLimit-Reset",
-                reset_ms.div_ceil(1000).to_string(),
+            headers.push(Header::named(
+                name::DATE,
+                ascii_value(http_date(now_ms).into_bytes()),
+            ));
+            headers.push(Header::named(
+                name::X_RATELIMIT_RESET,
+                HeaderValue::from(reset_ms.div_ceil(1000)),
             ));
         }
-        let reset_text = reset_seconds(reset_ms, now_ms).to_string();
-        let limit_text = number_to_string(o.limit);
+        let reset = reset_seconds(reset_ms, now_ms);
         match o.standard_headers {
             StandardHeaders::Off | StandardHeaders::Unsupported => {}
             StandardHeaders::Draft6 => {
                 headers.push(self.policy_header());
-                headers.push(Header::ascii("RateLimit-Limit", limit_text));
-                headers.push(Header::ascii(
-                    "RateLimit-Remaining",
-                    number_to_string(remaining),
+                headers.push(Header::named(
+                    name::RATELIMIT_LIMIT,
+                    self.limit_value.clone(),
                 ));
-                headers.push(Header::ascii("RateLimit-Reset", reset_text));
+                headers.push(Header::named(
+                    name::RATELIMIT_REMAINING,
+                    number_value(remaining),
+                ));
+                headers.push(Header::named(
+                    name::RATELIMIT_RESET,
+                    HeaderValue::from(reset),
+                ));
             }
             StandardHeaders::Draft7 => {
                 headers.push(self.policy_header());
-                headers.push(Header::ascii(
-                    "RateLimit",
-                    format!(
-                        "limit={limit_text}, remaining={}, reset={reset_text}",
-                        number_to_string(remaining)
-                    ),
-                ));
+                // limit=<limit>, remaining=<remaining>, reset=<reset>
+                let mut value = self.value_after_prefix();
+                push_number(&mut value, remaining);
+                value.extend_from_slice(b", reset=");
+                value.extend_from_slice(itoa::Buffer::new().format(reset).as_bytes());
+                headers.push(Header::named(name::RATELIMIT, ascii_value(value)));
             }
             StandardHeaders::Draft8 => {
-                let name = &self.identifier;
-                headers.push(latin1(
-                    "RateLimit",
-                    &format!(
-                        "\"{name}\"; r={}; t={reset_text}",
-                        number_to_string(remaining)
-                    ),
+                // "<identifier>"; r=<remaining>; t=<reset>
+                let mut value = self.value_after_prefix();
+                push_number(&mut value, remaining);
+                value.extend_from_slice(b"; t=");
+                value.extend_from_slice(itoa::Buffer::new().format(reset).as_bytes());
+                headers.push(Header::named(name::RATELIMIT, ascii_value(value)));
+                headers.push(Header::named(
+                    name::RATELIMIT_POLICY,
+                    self.draft8_policy(key),
                 ));
-                headers.push(Header::new("RateLimit-Policy", self.draft8_policy(key)));
             }
         }
         let rejection = over.then(|| {
             if o.legacy_headers || o.standard_headers != StandardHeaders::Off {
                 let value = match o.retry_after {
-                    Some(seconds) => number_to_string(seconds),
-                    None => retry_seconds.to_string(),
+                    Some(seconds) => number_value(seconds),
+                    None => HeaderValue::from(retry_seconds),
                 };
-                headers.push(Header::ascii("Retry-After", value));
+                headers.push(Header::named(name::RETRY_AFTER, value));
             }
             self.rejection.clone()
         });
@@ -521,14 +548,14 @@ impl RateLimit {
     }
 
     fn policy_header(&self) -> Header {
-        Header::ascii(
-            "RateLimit-Policy",
-            format!(
-                "{};w={}",
-                number_to_string(self.options.limit),
-                self.window_seconds
-            ),
-        )
+        Header::named(name::RATELIMIT_POLICY, self.policy_value.clone())
+    }
+
+    /// A `RateLimit` value's bytes so far: its constant start, with room for the numbers.
+    fn value_after_prefix(&self) -> Vec<u8> {
+        let mut value = Vec::with_capacity(self.ratelimit_prefix.len() + 48);
+        value.extend_from_slice(&self.ratelimit_prefix);
+        value
     }
 }
 
@@ -547,11 +574,18 @@ fn http_date(now_ms: u64) -> String {
     httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(now_ms))
 }
 
-fn latin1(name: &'static str, value: &str) -> Header {
-    Header::new(
-        name,
-        latin1_header_value(value).unwrap_or_else(|| http::HeaderValue::from_static("")),
-    )
+/// A value made of checked bytes (ASCII numbers and dates, the Latin-1 identifier checked at
+/// build), taken without copying; an empty value if it were not valid, as `Header::ascii` does.
+fn ascii_value(bytes: Vec<u8>) -> HeaderValue {
+    HeaderValue::from_maybe_shared(Bytes::from(bytes))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `String(x)` as a header value.
+fn number_value(x: f64) -> HeaderValue {
+    let mut bytes = Vec::with_capacity(24);
+    push_number(&mut bytes, x);
+    ascii_value(bytes)
 }
 
 /// draft-8's `pk`: base64 of the first 12 hex digits of SHA-256(key).
