@@ -13,6 +13,8 @@
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use http::HeaderMap;
 
+use crate::wire::trim_ows;
+
 /// One body parser's limit and the media types it parses.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BodyLimit {
@@ -71,11 +73,7 @@ const MAX_MEDIA_TYPE: usize = 255;
 /// request).
 fn media_type<'a>(value: &[u8], lower: &'a mut [u8; MAX_MEDIA_TYPE]) -> Option<&'a str> {
     let end = value.iter().position(|&b| b == b';').unwrap_or(value.len());
-    let ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let head = &value[..end];
-    let start = head.iter().position(|b| !ows(b)).unwrap_or(head.len());
-    let stop = head.iter().rposition(|b| !ows(b)).map_or(start, |i| i + 1);
-    let text = &head[start..stop.max(start)];
+    let text = trim_ows(&value[..end]);
     if text.len() > MAX_MEDIA_TYPE {
         return None;
     }

@@ -24,7 +24,7 @@ pub(super) fn is_target_byte(b: u8) -> bool {
 }
 
 /// Optional whitespace around a field value.
-pub(super) fn trim_ows(mut value: &[u8]) -> &[u8] {
+pub(crate) fn trim_ows(mut value: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = value {
         value = rest;
     }

@@ -27,6 +27,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+pub(crate) use grammar::trim_ows;
 pub(crate) use io::WireIo;
 
 /// The `Connection` value the engine gives hyper for Node's `Connection: close` on a connection
