@@ -113,12 +113,16 @@ impl OptionValue {
 /// Appends `Number.prototype.toString()` of `x` to `out`: an integer (a count, a limit, seconds)
 /// without allocating, anything else as [`number_to_string`] writes it.
 pub(crate) fn push_number(out: &mut Vec<u8>, x: f64) {
-    // The same test as number_to_string's integer branch (0 and -0 included: both print "0").
-    if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
-        out.extend_from_slice(itoa::Buffer::new().format(x as i64).as_bytes());
-    } else {
-        out.extend_from_slice(number_to_string(x).as_bytes());
+    match safe_integer(x) {
+        Some(integer) => out.extend_from_slice(itoa::Buffer::new().format(integer).as_bytes()),
+        None => out.extend_from_slice(number_to_string(x).as_bytes()),
     }
+}
+
+/// `x` as an integer when it is one below 2^53 (counts, limits, seconds), which JavaScript
+/// prints as plain digits; 0 and -0 both give 0 (both print "0").
+fn safe_integer(x: f64) -> Option<i64> {
+    (x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0).then_some(x as i64)
 }
 
 /// `Number.prototype.toString()` (radix 10): the shortest digits that round-trip, in JavaScript's
@@ -133,9 +137,8 @@ pub fn number_to_string(x: f64) -> String {
     if x.is_infinite() {
         return if x > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
     }
-    // Integers below 2^53 (counts, limits, seconds) print as plain digits.
-    if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
-        return (x as i64).to_string();
+    if let Some(integer) = safe_integer(x) {
+        return integer.to_string();
     }
     // Rust's `{:e}` prints the shortest round-tripping digits, as ECMAScript's Number::toString.
     let scientific = format!("{:e}", x.abs());
