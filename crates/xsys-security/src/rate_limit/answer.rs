@@ -44,11 +44,20 @@ impl RateLimit {
         Header::named(name::RATELIMIT_POLICY, self.policy_value.clone())
     }
 
-    /// A `RateLimit` value's bytes so far: its constant start, with room for the numbers.
-    pub(super) fn value_after_prefix(&self) -> Vec<u8> {
+    /// draft-7's or draft-8's `RateLimit`: its constant start, then `remaining`, `before_reset`
+    /// and `reset`, written into the value's own bytes.
+    pub(super) fn ratelimit_header(
+        &self,
+        remaining: f64,
+        before_reset: &[u8],
+        reset: u64,
+    ) -> Header {
         let mut value = Vec::with_capacity(self.ratelimit_prefix.len() + 48);
         value.extend_from_slice(&self.ratelimit_prefix);
-        value
+        push_number(&mut value, remaining);
+        value.extend_from_slice(before_reset);
+        value.extend_from_slice(itoa::Buffer::new().format(reset).as_bytes());
+        Header::named(name::RATELIMIT, ascii_value(value))
     }
 }
 

@@ -22,7 +22,7 @@ use bytes::Bytes;
 
 use crate::error::{Error, Warning};
 use crate::header::{name, Header};
-use crate::js::{latin1_header_value, number_to_string, push_number, OptionValue};
+use crate::js::{latin1_header_value, number_to_string, OptionValue};
 use answer::{
     ascii_value, default_identifier, http_date, number_value, rejection, reset_seconds, trunc_ms,
 };
@@ -342,19 +342,11 @@ impl RateLimit {
             StandardHeaders::Draft7 => {
                 headers.push(self.policy_header());
                 // limit=<limit>, remaining=<remaining>, reset=<reset>
-                let mut value = self.value_after_prefix();
-                push_number(&mut value, remaining);
-                value.extend_from_slice(b", reset=");
-                value.extend_from_slice(itoa::Buffer::new().format(reset).as_bytes());
-                headers.push(Header::named(name::RATELIMIT, ascii_value(value)));
+                headers.push(self.ratelimit_header(remaining, b", reset=", reset));
             }
             StandardHeaders::Draft8 => {
                 // "<identifier>"; r=<remaining>; t=<reset>
-                let mut value = self.value_after_prefix();
-                push_number(&mut value, remaining);
-                value.extend_from_slice(b"; t=");
-                value.extend_from_slice(itoa::Buffer::new().format(reset).as_bytes());
-                headers.push(Header::named(name::RATELIMIT, ascii_value(value)));
+                headers.push(self.ratelimit_header(remaining, b"; t=", reset));
                 headers.push(Header::named(
                     name::RATELIMIT_POLICY,
                     self.draft8_policy(key),
