@@ -10,6 +10,10 @@ use std::time::Duration;
 use common::*;
 use xems::Store;
 
+/// Long enough that finding it in the file means it was written there: a two-byte name turns up
+/// in a few kilobytes of ciphertext by chance now and then.
+const NAMESPACE: &str = "session-bucket";
+
 /// The record frame appended by the single-op batch that started at `start`.
 fn frame_at(path: &Path, start: u64) -> (u64, Vec<u8>) {
     let bytes = std::fs::read(path).unwrap();
@@ -61,48 +65,55 @@ fn superseded_records_leave_no_plaintext_or_ciphertext() {
     let size = |s: &Store| s.stats().file_size;
 
     let at = size(&s);
-    s.set("sb", names[0], &secret, None).wait().unwrap();
+    s.set(NAMESPACE, names[0], &secret, None).wait().unwrap();
     let f = frame_at(&path, at);
-    s.set("sb", names[0], b"replacement", None).wait().unwrap();
+    s.set(NAMESPACE, names[0], b"replacement", None)
+        .wait()
+        .unwrap();
     assert_wiped(&path, f.0, &f.1, "overwrite");
     wiped.push(f);
 
     let at = size(&s);
-    s.set("sb", names[1], &secret, None).wait().unwrap();
+    s.set(NAMESPACE, names[1], &secret, None).wait().unwrap();
     let f = frame_at(&path, at);
-    assert!(s.del("sb", names[1]).wait().unwrap());
+    assert!(s.del(NAMESPACE, names[1]).wait().unwrap());
     assert_wiped(&path, f.0, &f.1, "delete");
     wiped.push(f);
 
     let at = size(&s);
-    s.set("sb", names[2], &secret, None).wait().unwrap();
+    s.set(NAMESPACE, names[2], &secret, None).wait().unwrap();
     let f = frame_at(&path, at);
     assert!(s
-        .rotate("sb", names[2], "new-token-a", Duration::from_secs(600))
+        .rotate(NAMESPACE, names[2], "new-token-a", Duration::from_secs(600))
         .wait()
         .unwrap());
     assert_wiped(&path, f.0, &f.1, "rotation with grace");
     assert_eq!(
-        get(&s, "sb", names[2]),
+        get(&s, NAMESPACE, names[2]),
         Some(secret.clone()),
         "still resolves through its alias"
     );
     wiped.push(f);
 
     let at = size(&s);
-    s.set("sb", names[3], &secret, None).wait().unwrap();
+    s.set(NAMESPACE, names[3], &secret, None).wait().unwrap();
     let f = frame_at(&path, at);
     assert!(s
-        .rotate("sb", names[3], "new-token-b", Duration::ZERO)
+        .rotate(NAMESPACE, names[3], "new-token-b", Duration::ZERO)
         .wait()
         .unwrap());
     assert_wiped(&path, f.0, &f.1, "rotation without grace");
     wiped.push(f);
 
     let at = size(&s);
-    s.set("sb", names[4], &secret, Some(Duration::from_millis(30)))
-        .wait()
-        .unwrap();
+    s.set(
+        NAMESPACE,
+        names[4],
+        &secret,
+        Some(Duration::from_millis(30)),
+    )
+    .wait()
+    .unwrap();
     let f = frame_at(&path, at);
     thread::sleep(Duration::from_millis(60));
     assert_eq!(s.purge_expired().wait().unwrap(), 1);
@@ -114,7 +125,7 @@ fn superseded_records_leave_no_plaintext_or_ciphertext() {
     assert!(!contains(&file, &secret), "plaintext value never on disk");
     for n in names
         .iter()
-        .chain(["new-token-a", "new-token-b", "sb"].iter())
+        .chain(["new-token-a", "new-token-b", NAMESPACE].iter())
     {
         assert!(
             !contains(&file, n.as_bytes()),
@@ -131,8 +142,8 @@ fn superseded_records_leave_no_plaintext_or_ciphertext() {
         }
     }
     assert!(!contains(&file, &secret));
-    assert_eq!(get(&s, "sb", "new-token-a"), Some(secret.clone()));
-    assert_eq!(get(&s, "sb", "new-token-b"), Some(secret));
+    assert_eq!(get(&s, NAMESPACE, "new-token-a"), Some(secret.clone()));
+    assert_eq!(get(&s, NAMESPACE, "new-token-b"), Some(secret));
 }
 
 /// A crash can stop a wipe at any point; the commit that declared the frame dead is already
@@ -143,13 +154,13 @@ fn interrupted_or_undone_wipe_is_finished_on_open() {
     let dir = temp_dir("rewipe");
     let path = dir.join("s.xem");
     let s = open(&path);
-    s.set("sb", "keep", b"kept", None).wait().unwrap();
+    s.set(NAMESPACE, "keep", b"kept", None).wait().unwrap();
     let at = s.stats().file_size;
-    s.set("sb", "victim", b"deleted value", None)
+    s.set(NAMESPACE, "victim", b"deleted value", None)
         .wait()
         .unwrap();
     let (off, old) = frame_at(&path, at);
-    assert!(s.del("sb", "victim").wait().unwrap());
+    assert!(s.del(NAMESPACE, "victim").wait().unwrap());
     s.close().wait().unwrap();
     drop(s);
     let o = off as usize;
@@ -161,11 +172,11 @@ fn interrupted_or_undone_wipe_is_finished_on_open() {
     let (s, rep) = Store::open(&path, opts()).unwrap();
     assert_eq!(rep.rewiped, 1);
     assert_eq!(
-        get(&s, "sb", "victim"),
+        get(&s, NAMESPACE, "victim"),
         None,
         "a restored dead record stays dead"
     );
-    assert_eq!(get(&s, "sb", "keep").as_deref(), Some(&b"kept"[..]));
+    assert_eq!(get(&s, NAMESPACE, "keep").as_deref(), Some(&b"kept"[..]));
     s.close().wait().unwrap();
     drop(s);
     assert_wiped(&path, off, &old, "re-wipe after restore");
@@ -180,7 +191,7 @@ fn interrupted_or_undone_wipe_is_finished_on_open() {
     std::fs::write(&path, &bytes).unwrap();
     let (s, rep) = Store::open(&path, opts()).unwrap();
     assert_eq!((rep.rewiped, rep.dropped_tail), (1, None));
-    assert_eq!(get(&s, "sb", "victim"), None);
+    assert_eq!(get(&s, NAMESPACE, "victim"), None);
     s.close().wait().unwrap();
     drop(s);
     assert_wiped(&path, off, &old, "re-wipe after torn wipe");
