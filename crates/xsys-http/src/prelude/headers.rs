@@ -310,29 +310,8 @@ pub(crate) fn finish(response: &mut Response<ResponseBody>, carried: HeaderList)
     let mut case = CaseKey::with_capacity(128);
     if response.extensions_mut().remove::<HeadersInJs>().is_none() {
         let own = std::mem::take(response.headers_mut());
-        let mut merged = HeaderMap::with_capacity(carried.entries.len() + own.len());
-        let mut overlapped: Vec<HeaderName> = Vec::new();
-        for entry in carried.entries {
-            if own.contains_key(&entry.name) {
-                for value in own.get_all(&entry.name) {
-                    merged.append(entry.name.clone(), value.clone());
-                }
-                overlapped.push(entry.name);
-                continue;
-            }
-            entry.append_to(&mut merged, &mut case);
-        }
-        let mut current: Option<HeaderName> = None;
-        for (name, value) in own {
-            if let Some(name) = name {
-                current = Some(name);
-            }
-            if let Some(name) = &current {
-                if !overlapped.contains(name) {
-                    merged.append(name.clone(), value);
-                }
-            }
-        }
+        let (mut merged, carried_case) = merge(carried, own);
+        case.extend(&carried_case);
         if utf8 {
             crate::head::utf8_values(&mut merged);
         }
@@ -341,6 +320,52 @@ pub(crate) fn finish(response: &mut Response<ResponseBody>, carried: HeaderList)
     case.extend(&own_case);
     if let Some(extensions) = case.extensions() {
         response.extensions_mut().extend(extensions);
+    }
+}
+
+/// The stages' headers in order, each name JS also set taking JS's values in the stages' place,
+/// then JS's other headers; and the spellings of the stages' names that go out.
+fn merge(carried: HeaderList, own: HeaderMap) -> (HeaderMap, CaseKey) {
+    if own.keys().any(|name| carried.find(name).is_some()) {
+        return merge_overlapping(carried, own);
+    }
+    // The usual case (JS set none of the stages' names): the stages' headers come from the
+    // thread's layout of them, and JS's follow, a lookup each.
+    let (mut merged, case) = layout::build(carried.entries);
+    append_all(&mut merged, own, &[]);
+    (merged, case)
+}
+
+fn merge_overlapping(carried: HeaderList, own: HeaderMap) -> (HeaderMap, CaseKey) {
+    let mut merged = HeaderMap::with_capacity(carried.entries.len() + own.len());
+    let mut case = CaseKey::with_capacity(128);
+    let mut overlapped: Vec<HeaderName> = Vec::new();
+    for entry in carried.entries {
+        if own.contains_key(&entry.name) {
+            for value in own.get_all(&entry.name) {
+                merged.append(entry.name.clone(), value.clone());
+            }
+            overlapped.push(entry.name);
+            continue;
+        }
+        entry.append_to(&mut merged, &mut case);
+    }
+    append_all(&mut merged, own, &overlapped);
+    (merged, case)
+}
+
+/// Appends every line of `own` whose name is not in `skipped`, in order.
+fn append_all(merged: &mut HeaderMap, own: HeaderMap, skipped: &[HeaderName]) {
+    let mut current: Option<HeaderName> = None;
+    for (name, value) in own {
+        if let Some(name) = name {
+            current = Some(name);
+        }
+        if let Some(name) = &current {
+            if !skipped.contains(name) {
+                merged.append(name.clone(), value);
+            }
+        }
     }
 }
 
@@ -530,6 +555,66 @@ mod tests {
                 }
             }
             assert_eq!(lines(&list), model.lines(), "round {round}");
+        }
+    }
+
+    #[test]
+    fn js_headers_join_the_stages_as_the_general_merge_joins_them() {
+        // The stages' lists come in a few layouts, each seen many times with new values (the
+        // thread's layouts are then reused); JS's own names sometimes overlap the stages'.
+        const STAGE_NAMES: [&str; 6] =
+            ["X-Powered-By", "Vary", "ETag", "RateLimit", "x-dns", "X-A"];
+        const JS_NAMES: [&str; 5] = [
+            "Content-Type",
+            "content-length",
+            "ETag",
+            "X-A",
+            "Set-Cookie",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let value = |n: usize| HeaderValue::from_str(&format!("v{n}")).expect("value");
+        let layouts: Vec<Vec<(usize, usize)>> = (0..4)
+            .map(|_| {
+                (0..next(7))
+                    .map(|_| (next(STAGE_NAMES.len()), 1 + next(2)))
+                    .collect()
+            })
+            .collect();
+        for round in 0..400 {
+            let mut list = HeaderList::default();
+            for &(name, count) in &layouts[next(layouts.len())] {
+                for _ in 0..count {
+                    list.append(header(STAGE_NAMES[name], "x"));
+                }
+            }
+            // fresh values for the same names
+            for entry in &mut list.entries {
+                entry.values = match &entry.values {
+                    Values::One(_) => Values::One(value(next(1000))),
+                    Values::Many(v) => Values::Many(v.iter().map(|_| value(next(1000))).collect()),
+                };
+            }
+            let mut own = HeaderMap::new();
+            for _ in 0..next(5) {
+                let name = HeaderName::from_bytes(JS_NAMES[next(JS_NAMES.len())].as_bytes())
+                    .expect("name");
+                own.append(name, value(next(1000)));
+            }
+            let general = merge_overlapping(list.clone(), own.clone());
+            let chosen = merge(list, own);
+            let pairs = |map: &HeaderMap| {
+                map.iter()
+                    .map(|(n, v)| format!("{n}:{}", v.to_str().expect("ascii")))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(pairs(&chosen.0), pairs(&general.0), "round {round}");
+            assert_eq!(chosen.1, general.1, "round {round}: spellings");
         }
     }
 }
