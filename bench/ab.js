@@ -26,7 +26,7 @@ const USAGE = `usage: node bench/ab.js [options] NAME=DIR [NAME=DIR ...] [node-h
 
 const OPTIONS = { routes: 'string', rounds: 'number', duration: 'number', warmup: 'number', connections: 'number', node: 'string', help: 'boolean' };
 
-/** A directory whose bench/servers/xypriss.js loads the build in `root` (nothing is written there). */
+/** A directory whose bench/servers/*.js load the build in `root` (nothing is written there). */
 function serverFor(root) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xypriss-ab-'));
   for (const entry of ['package.json', 'dist', 'binding', 'node_modules']) {
@@ -35,7 +35,7 @@ function serverFor(root) {
     fs.symlinkSync(target, path.join(dir, entry));
   }
   fs.mkdirSync(path.join(dir, 'bench', 'servers'), { recursive: true });
-  for (const file of ['xypriss.js', 'listen.js']) {
+  for (const file of fs.readdirSync(path.join(__dirname, 'servers'))) {
     fs.copyFileSync(path.join(__dirname, 'servers', file), path.join(dir, 'bench', 'servers', file));
   }
   return { dir, file: path.join(dir, 'bench', 'servers', 'xypriss.js') };
@@ -48,8 +48,10 @@ const median = (values) => {
 const fmt = (n, digits = 1) => (n == null || Number.isNaN(n) ? '—' : n.toFixed(digits));
 
 async function measure(build, route, opts) {
-  const prepared = { ok: true, command: opts.node, args: [build.file] };
-  const handle = await lib.startServer({ name: build.name }, prepared);
+  // a scenario route (the production stack, ...) has its own app file
+  const file = route.servers ? path.join(path.dirname(build.file), route.servers.xypriss) : build.file;
+  const prepared = { ok: true, command: opts.node, args: [file] };
+  const handle = await lib.startServer({ name: build.name }, prepared, route.env);
   try {
     const wrong = await lib.verify({ name: build.xypriss ? 'xypriss' : 'node-http', expressLike: build.xypriss }, handle.port, route);
     if (wrong) throw new Error(`${build.name}: wrong answer on ${route.title}: ${wrong}`);
@@ -94,7 +96,8 @@ async function main() {
     const server = serverFor(path.resolve(spec.slice(eq + 1)));
     return { name: spec.slice(0, eq), root: path.resolve(spec.slice(eq + 1)), ...server, xypriss: true };
   });
-  const routes = lib.pickRoutes(opts.routes).filter((r) => !r.servers);
+  // the shared routes, and the scenarios xypriss has an app file for (node:http is left out of those)
+  const routes = lib.pickRoutes(opts.routes).filter((r) => !r.servers || typeof r.servers.xypriss === 'string');
   try {
     const out = [`## A/B: ${names.join(' vs ')} (Node ${nodeVersion}, wrk -t1 -c${opts.connections} -d${opts.duration}s, ${opts.rounds} rounds interleaved, medians)`, ''];
     out.push(`- Command: \`node bench/ab.js ${process.argv.slice(2).join(' ')}\``, `- Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`, '');
@@ -102,6 +105,7 @@ async function main() {
       const results = new Map(builds.map((b) => [b.name, []]));
       for (let round = 0; round < opts.rounds; round++) {
         for (const build of builds) {
+          if (route.servers && !build.xypriss) continue;
           const r = await measure(build, route, opts);
           const stats = r.handle.stats;
           r.perWake = stats && stats.wakeups ? stats.requests / stats.wakeups : undefined;
@@ -112,6 +116,7 @@ async function main() {
       out.push(`### ${route.title}`, '', '| build | req/s | p99 | CPU µs/req, all threads | JS thread | other threads | requests per JS wake-up |', '|---|--:|--:|--:|--:|---|--:|');
       for (const build of builds) {
         const rs = results.get(build.name);
+        if (rs.length === 0) continue;
         const others = new Set(rs.flatMap((r) => Object.keys(r.cpu?.others ?? {})));
         const otherText = [...others].map((n) => `${n} ${fmt(median(rs.map((r) => r.cpu?.others[n] ?? 0)))}`).join(', ');
         const wakes = rs.map((r) => r.perWake).filter((w) => w !== undefined);
