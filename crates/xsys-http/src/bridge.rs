@@ -3,7 +3,8 @@
 //! Every request, body chunk and disconnect becomes an [`Event`] in the [`EventQueue`] of the JS
 //! thread that handles the request (one queue per thread; see `threads`). The queue wakes its
 //! consumer only when it goes from empty to non-empty, so under load one wake-up carries many
-//! events: the consumer drains everything that accumulated while it was busy.
+//! events: the consumer drains everything that accumulated while it was busy. On an I/O worker
+//! that wake waits for the end of the worker's round (see `deferred`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -11,6 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
+
+mod deferred;
+pub use deferred::worker_idle;
+use deferred::{PendingWake, EARLY_WAKE_EVENTS};
 
 /// Something that can make the consumer drain the queue soon; must not block.
 pub trait Wake: Send + Sync + 'static {
@@ -112,7 +117,7 @@ pub struct QueueStats {
 
 pub struct EventQueue {
     state: Mutex<QueueState>,
-    waker: Box<dyn Wake>,
+    waker: Arc<PendingWake>,
     pub stats: QueueStats,
     /// Requests dispatched to this queue's thread and not finished: what the least-loaded choice
     /// compares (see `threads`).
@@ -138,7 +143,7 @@ impl EventQueue {
                 scheduled: false,
                 shut: false,
             }),
-            waker: Box::new(waker),
+            waker: PendingWake::new(Box::new(waker)),
             stats: QueueStats::default(),
             in_flight: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
@@ -149,13 +154,14 @@ impl EventQueue {
     /// Queues an event for the consumer; false (and the event dropped) once it is gone.
     pub fn push(&self, event: Event) -> bool {
         let request = matches!(event, Event::Request(_));
-        let wake = {
+        let (wake, grown) = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             if state.shut {
                 return false;
             }
             state.events.push(event);
-            !std::mem::replace(&mut state.scheduled, true)
+            let wake = !std::mem::replace(&mut state.scheduled, true);
+            (wake, state.events.len() == EARLY_WAKE_EVENTS)
         };
         self.stats.events.fetch_add(1, Ordering::Relaxed);
         if request {
@@ -163,7 +169,9 @@ impl EventQueue {
         }
         if wake {
             self.stats.wakeups.fetch_add(1, Ordering::Relaxed);
-            self.waker.wake();
+            self.waker.wake_after_round();
+        } else if grown {
+            self.waker.fire();
         }
         true
     }

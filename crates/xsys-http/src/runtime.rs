@@ -22,6 +22,8 @@ pub fn runtime() -> &'static Runtime {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(worker_threads())
             .thread_name("xypriss-io")
+            // wakes the JS threads whose events this worker's round queued (bridge/deferred.rs)
+            .on_thread_park(crate::bridge::worker_idle)
             .enable_all()
             .build()
             .unwrap_or_else(|e| panic!("cannot start the xypriss I/O runtime: {e}"))
