@@ -3,14 +3,15 @@
 // Buffers), laid out as lib/engine/batch-layout.ts says.
 import { EventEmitter } from 'node:events'
 import http from 'node:http'
-import { constants as osConstants } from 'node:os'
 import { native, type NativeServer } from '../binding'
 import { errors } from '../errors'
 import { settle } from './completions'
+import { abortExchange, abortsPending, connectionLost } from './aborts'
 import { EngineIncomingMessage } from './incoming-message'
+import { decorateListenError, type ListenAddress, type ListenError, listenAddress, listenArguments } from './listen-arguments'
 import { defaultHighWaterMark } from './node-behaviour'
 import { EngineServerResponse } from './server-response'
-import { kBodyChunk, kBodyEnd, kCandidates, kOnAbort, kOnDrain, kPrelude, kPreludeNames, kPreludePlan, kPreludeText, kTakePrelude } from '../symbols'
+import { kBodyChunk, kBodyEnd, kCandidates, kOnDrain, kPrelude, kPreludeNames, kPreludePlan, kPreludeText, kTakePrelude } from '../symbols'
 import {
   AbortedEvent,
   BodyEndEvent,
@@ -37,16 +38,6 @@ export type RequestListener = (req: EngineIncomingMessage, res: EngineServerResp
 
 /** `http.createServer(options)`'s options: the server's own settings, then those of server-options.ts. */
 export type ServerOptions = http.ServerOptions & Record<string, unknown>
-
-export interface ListenOptions {
-  port?: number | string
-  host?: string
-  backlog?: number
-  exclusive?: boolean
-  ipv6Only?: boolean
-  path?: string
-  signal?: AbortSignal
-}
 
 /**
  * Runs a server's handlers on worker threads (`app.listen({ workers })`, lib/engine/workers.ts):
@@ -224,31 +215,13 @@ export class HttpServer extends EventEmitter {
 
   /** As Node's: `(port, host, backlog, cb)`, `(path, backlog, cb)`, `(options, cb)`. */
   listen(...args: unknown[]): this {
-    const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
-    const [first, second, third] = args
-    let options: ListenOptions
-    if (first !== null && typeof first === 'object') {
-      options = first
-      // 0 (or none) is no workers, as for app.listen()
-      const workers = (first as { workers?: unknown }).workers
-      if (workers !== undefined && workers !== 0) throw errors.notSupported('server.listen({ workers }) (app.listen({ workers }) runs an app on worker threads)')
-    }
-    // As Node: a string that is not a port number is a Unix socket path.
-    else if (typeof first === 'string' && first !== '' && !Number.isInteger(Number(first))) options = { path: first, backlog: second as number | undefined }
-    else {
-      const backlog = typeof second === 'number' ? second : third
-      options = { port: first as number | string | undefined, host: typeof second === 'string' ? second : undefined, backlog: backlog as number | undefined }
-    }
+    const { options, callback } = listenArguments(args)
     if (callback) this.once('listening', callback)
-    if (options.path !== undefined) return this.listenOn({ path: String(options.path), port: 0, backlog: options.backlog }, options.path, 0)
-    const port = options.port === undefined || options.port === null || options.port === '' ? 0 : Number(options.port)
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw errors.badPort(options.port)
-    }
-    return this.listenOn({ host: options.host, port, backlog: options.backlog }, options.host, port)
+    const { where, shownHost, shownPort } = listenAddress(options)
+    return this.listenOn(where, shownHost, shownPort)
   }
 
-  private listenOn(where: { path?: string; host?: string; port: number; backlog?: number }, shownHost: string | undefined, shownPort: number): this {
+  private listenOn(where: ListenAddress, shownHost: string | undefined, shownPort: number): this {
     this.requestListener = this.listenerCount('request') === 1 ? (this.listeners('request')[0] as RequestListener) : undefined
     try {
       const info = this.native.listen({ ...where, limits: engineLimits(this.settings), serving: this.supervisor === undefined }, this.onEventsBound)
@@ -614,60 +587,3 @@ export class HttpServer extends EventEmitter {
 // `server instanceof http.Server` (and net.Server) holds, as libraries that take a server check
 // it. Every method of those prototypes is defined above, so none of Node's internals runs here.
 Object.setPrototypeOf(HttpServer.prototype, http.Server.prototype)
-
-/** Sockets whose request's abort waits for the handlers to have read what came (see below). */
-const abortsPending = new WeakSet<EngineSocket>()
-
-function abortExchange(res: EngineServerResponse) {
-  res.req[kOnAbort]()
-  res[kOnAbort]()
-}
-
-/**
- * The connection closed under an exchange, as Node's socket 'close' aborts the request in
- * flight. A request whose body came whole is the handlers' first: Node reads the close only after
- * it has delivered what came before it, so a body parser already reading gets its 'end' and no
- * 'aborted'. The abort waits for that turn of the event loop here too (the engine may report the
- * close in the same batch as the request).
- */
-function connectionLost(res: EngineServerResponse, socket?: EngineSocket) {
-  const { req } = res
-  if (req.complete && !req.readableEnded && !req.destroyed) {
-    abortsPending.add(req.socket)
-    setImmediate(() => {
-      abortsPending.delete(req.socket)
-      abortExchange(res)
-      socket?.markClosed()
-    })
-    return
-  }
-  abortExchange(res)
-  socket?.markClosed()
-}
-
-/** A failed listen as Node reports it. */
-type ListenError = Error & { code: string; errno?: number; syscall?: string; address?: string; port?: number }
-
-function decorateListenError(error: ListenError, host: string | undefined, port: number, path?: string) {
-  const code = error.code
-  const errno = (osConstants.errno as Record<string, number>)[code]
-  const address = path ?? host ?? '::'
-  error.message = path === undefined ? `listen ${code}: ${describe(code)} ${address}:${port}` : `listen ${code}: ${describe(code)} ${path}`
-  error.errno = errno === undefined ? undefined : -errno
-  error.syscall = 'listen'
-  error.address = address
-  if (path === undefined) error.port = port
-}
-
-function describe(code: string): string {
-  switch (code) {
-    case 'EADDRINUSE':
-      return 'address already in use'
-    case 'EACCES':
-      return 'permission denied'
-    case 'EADDRNOTAVAIL':
-      return 'address not available'
-    default:
-      return 'listen failed'
-  }
-}
