@@ -2,13 +2,11 @@
 // EventEmitter-based stream, as Node's own is). A response written with one `end()` is handed to
 // the engine with the others of its batch (./completions.ts); `write()` streams with backpressure
 // (`false`, then `'drain'`).
-import { EventEmitter } from 'node:events'
 import { STATUS_CODES } from 'node:http'
 import { native } from '../binding'
 import { errors } from '../errors'
 import {
   kChunkedByDefault,
-  kHasKnownHeader,
   kHead,
   kId,
   kKeepAlive,
@@ -19,9 +17,7 @@ import {
   kOutHeaders,
   kPreludeNames,
   kPreludeTaken,
-  kPreludeText,
   kServer,
-  kSetKnownHeader,
   kStreaming,
   kTakePrelude,
 } from '../symbols'
@@ -29,8 +25,8 @@ import { respondBytes, respondString } from './completions'
 import { dumpUnread, type EngineIncomingMessage } from './incoming-message'
 import { kAnswering } from './socket'
 import { defaultHighWaterMark, flatHeadersAppend, writableFinishedAtFinish, writesJoinPerTick } from './node-behaviour'
-import { type Entry, INVALID_VALUE, keyOf, OutHeaders, type OutValue, validateValue, validKey } from './outgoing-headers'
-import { preludeHeaders } from './prelude'
+import { INVALID_VALUE, type OutValue } from './outgoing-headers'
+import { EngineOutgoingMessage } from './outgoing-message'
 
 export type { OutValue }
 
@@ -67,15 +63,11 @@ function toChunk(chunk: unknown, encoding?: BufferEncoding): Buffer {
 /**
  * Node's ServerResponse surface only: what a plain `(req, res)` listener gets. Middleware probe
  * for Express's members (the `cookies` package uses `res.set` when it exists), so they are not here.
- *
- * An EventEmitter by prototype whose constructor is not run: its event list is made by the first
- * listener, as EventEmitter's own methods allow, so a response nobody listens to costs none.
+ * The header methods and the EventEmitter surface come from EngineOutgoingMessage.
  */
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the EventEmitter members come from the prototype (see below)
-export class EngineServerResponse {
+export class EngineServerResponse extends EngineOutgoingMessage {
   statusCode = 200
   statusMessage: string | undefined = undefined
-  headersSent = false
   finished = false
   writableFinished = false
   sendDate = true
@@ -85,14 +77,9 @@ export class EngineServerResponse {
   writable = true
   destroyed = false
   closed = false
-  readonly req: EngineIncomingMessage
-  // EventEmitter's own fields, as its constructor would leave them with no listener yet
-  _events: Record<string | symbol, unknown> | undefined = undefined
-  _eventsCount = 0
-  _maxListeners: number | undefined = undefined;
+  readonly req: EngineIncomingMessage;
 
   [kId]: number;
-  [kOutHeaders]: Record<string, Entry> = new OutHeaders();
   [kStreaming] = false;
   /**
    * Set by writeHead(): Node writes the head there, so a later `res.statusCode = 200` (on-headers'
@@ -110,18 +97,11 @@ export class EngineServerResponse {
   [kJoinedLength] = 0;
   [kCorked] = 0;
   [kNeedDrain] = false;
-  /** What the native prelude decided for the request, when it ran (see ./prelude.ts). */
-  [kPreludeText]: string | undefined = undefined;
-  /**
-   * The names of the headers the prelude may have set, while those are still only the engine's:
-   * touching one takes them all into this response's own, in front, as if the middleware had set them.
-   */
-  [kPreludeNames]: Set<string> | undefined = undefined;
-  [kPreludeTaken] = false;
   /** Express's res.send() keeps a string body where Express makes a Buffer: the head stays Latin-1. */
   [kLatin1Head] = false
 
   constructor(req: EngineIncomingMessage, server?: { forget(id: number): void }) {
+    super()
     this.req = req
     this[kId] = req[kId]
     this[kServer] = server
@@ -173,107 +153,6 @@ export class EngineServerResponse {
   }
   get writableNeedDrain() {
     return false
-  }
-
-  /** Node 24's OutgoingMessage.setHeader asks it; the engine never accepts what a strict parser refuses. */
-  _isLenientHeaderValidation(): boolean {
-    return false
-  }
-
-  // ---- Node headers API ----
-
-  /** Takes the native prelude's headers into this response's own, in front: they were set first. */
-  [kTakePrelude](): void {
-    this[kPreludeNames] = undefined
-    const text = this[kPreludeText]
-    if (text === undefined || this[kPreludeTaken]) return
-    this[kPreludeTaken] = true
-    const own = this[kOutHeaders]
-    const headers: Record<string, Entry> = Object.create(null)
-    for (const [key, entry] of preludeHeaders(text)) headers[key] = entry
-    // a name JS set too (through Node's own OutgoingMessage methods) keeps the prelude's place
-    for (const key in own) headers[key] = own[key]
-    this[kOutHeaders] = headers
-  }
-
-  setHeader(name: string, value: OutValue): this {
-    if (this.headersSent) throw errors.headersSent('set')
-    const key = validKey(name)
-    validateValue(name, value)
-    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
-    this[kOutHeaders][key] = [name, value]
-    return this
-  }
-
-  appendHeader(name: string, value: OutValue): this {
-    if (this.headersSent) throw errors.headersSent('append')
-    const key = validKey(name)
-    validateValue(name, value)
-    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
-    const existing = this[kOutHeaders][key]
-    if (existing === undefined) {
-      this[kOutHeaders][key] = [name, value]
-    } else {
-      const list = Array.isArray(existing[1]) ? [...existing[1]] : [String(existing[1])]
-      // a number joins the list as given, as in Node
-      existing[1] = list.concat(value as string | readonly string[])
-    }
-    return this
-  }
-
-  getHeader(name: string): OutValue | undefined {
-    const key = keyOf(name)
-    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
-    return this[kOutHeaders][key]?.[1]
-  }
-
-  getHeaders(): Record<string, OutValue> {
-    if (this[kPreludeNames] !== undefined) this[kTakePrelude]()
-    const out: Record<string, OutValue> = Object.create(null)
-    for (const key in this[kOutHeaders]) out[key] = this[kOutHeaders][key][1]
-    return out
-  }
-
-  getHeaderNames(): string[] {
-    if (this[kPreludeNames] !== undefined) this[kTakePrelude]()
-    return Object.keys(this[kOutHeaders])
-  }
-
-  getRawHeaderNames(): string[] {
-    if (this[kPreludeNames] !== undefined) this[kTakePrelude]()
-    return Object.values(this[kOutHeaders]).map((e) => e[0])
-  }
-
-  hasHeader(name: string): boolean {
-    const key = keyOf(name)
-    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
-    return this[kOutHeaders][key] !== undefined
-  }
-
-  removeHeader(name: string): void {
-    if (this.headersSent) throw errors.headersSent('remove')
-    const key = keyOf(name)
-    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
-    delete this[kOutHeaders][key]
-  }
-
-  /**
-   * setHeader() for a name and value known valid, from Express's own members: the same map entry
-   * without the checks, unless the app replaced setHeader (then it is called, as Express would).
-   */
-  [kSetKnownHeader](key: string, name: string, value: OutValue): void {
-    if (this.setHeader !== protoSetHeader || this.headersSent) this.setHeader(name, value)
-    else {
-      if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
-      this[kOutHeaders][key] = [name, value]
-    }
-  }
-
-  /** hasHeader() for a lower-case name, from Express's own members (the same unless replaced). */
-  [kHasKnownHeader](key: string): boolean {
-    if (this.hasHeader !== protoHasHeader) return this.hasHeader(key)
-    if (this[kPreludeNames]?.has(key)) this[kTakePrelude]()
-    return this[kOutHeaders][key] !== undefined
   }
 
   /**
@@ -380,21 +259,6 @@ export class EngineServerResponse {
     const status = head === undefined ? this.statusCode : head[0]
     const message = head === undefined ? this.statusMessage : head[1]
     return message === undefined || message === STATUS_CODES[status] ? undefined : message
-  }
-
-  /** Headers as `name:value` lines, names in the case the app last set them (Node sends that case). */
-  private headerBlock(): string {
-    let block = ''
-    const entries = this[kOutHeaders]
-    for (const key in entries) {
-      const [name, value] = entries[key]
-      if (Array.isArray(value)) {
-        for (const v of value) block += name + ':' + v + '\n'
-      } else {
-        block += name + ':' + value + '\n'
-      }
-    }
-    return block
   }
 
   private startStreaming(utf8 = false) {
@@ -607,14 +471,7 @@ export class EngineServerResponse {
 
 }
 
-// The EventEmitter surface, by prototype: `instanceof EventEmitter` holds and every method is Node's.
-export interface EngineServerResponse extends EventEmitter {}
-Object.setPrototypeOf(EngineServerResponse.prototype, EventEmitter.prototype)
-Object.setPrototypeOf(EngineServerResponse, EventEmitter)
-
 export const protoWriteHead = EngineServerResponse.prototype.writeHead
-export const protoSetHeader = EngineServerResponse.prototype.setHeader
-export const protoHasHeader = EngineServerResponse.prototype.hasHeader
 export const protoImplicitHeader = EngineServerResponse.prototype._implicitHeader
 export const protoEnd = EngineServerResponse.prototype.end
 
