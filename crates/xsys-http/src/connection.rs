@@ -570,6 +570,9 @@ fn wants_keep_alive(version: http::Version, headers: &http::HeaderMap) -> bool {
     }
 }
 
+/// Named once: a name given as text is parsed on every insert.
+const KEEP_ALIVE: http::HeaderName = http::HeaderName::from_static("keep-alive");
+
 /// The headers Node adds after the app's, in Node's order: `Date` unless the app set one (or
 /// turned `sendDate` off), then, on a kept-alive connection, `Connection: keep-alive` and
 /// `Keep-Alive: timeout=5` (clients and byte-for-byte comparisons with Express expect them), else
@@ -619,6 +622,6 @@ fn complete_head(
         .unwrap_or_else(|e| e.into_inner())
         .as_ref()
     {
-        headers.insert("keep-alive", hint.clone());
+        headers.insert(KEEP_ALIVE, hint.clone());
     }
 }
