@@ -291,6 +291,24 @@ const ROUTES = [
     check: (res) => expectStaticFile(res),
   },
   {
+    // The baseline of the two below: the same app's native 404, with the stack's headers.
+    name: 'prod-404',
+    title: `GET ${NOT_FOUND_PATH} (404) through the production stack`,
+    method: 'GET',
+    path: NOT_FOUND_PATH,
+    headers: { Origin: 'http://example.com' },
+    expectErrorStatus: true,
+    servers: PRODUCTION_STACK,
+    // finalhandler's 404 sets its own Content-Security-Policy: the other headers show the stack ran
+    check: (res) => {
+      if (res.status !== 404) return `status ${res.status}, expected 404`;
+      if (res.headers['x-frame-options'] !== 'SAMEORIGIN') return 'no x-frame-options: is helmet in the stack?';
+      if (res.headers['access-control-allow-origin'] !== '*') return 'no access-control-allow-origin: is cors in the stack?';
+      if (!Object.keys(res.headers).some((name) => /^(x-)?ratelimit/.test(name))) return 'no rate-limit header: is the limiter in the stack?';
+      return null;
+    },
+  },
+  {
     name: 'prod-429',
     title: 'GET /api/json over the rate limit (429) through the production stack',
     method: 'GET',
