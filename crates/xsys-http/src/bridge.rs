@@ -253,7 +253,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
-    struct CountingWake(Arc<AtomicUsize>);
+    pub(super) struct CountingWake(pub(super) Arc<AtomicUsize>);
     impl Wake for CountingWake {
         fn wake(&self) {
             self.0.fetch_add(1, Ordering::SeqCst);

@@ -109,15 +109,9 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 
+    use super::super::tests::CountingWake;
     use super::super::{Event, EventQueue};
     use super::*;
-
-    struct CountingWake(Arc<AtomicUsize>);
-    impl Wake for CountingWake {
-        fn wake(&self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     /// One I/O worker with the engine's park hook, already idle once (so marked as a worker).
     fn io_runtime() -> tokio::runtime::Runtime {
@@ -129,6 +123,16 @@ mod tests {
             .expect("runtime");
         std::thread::sleep(Duration::from_millis(20));
         runtime
+    }
+
+    /// Runs `task` as a task of the runtime's worker (not on the test thread).
+    fn on_worker<T: Send + 'static>(
+        runtime: &tokio::runtime::Runtime,
+        task: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> T {
+        runtime
+            .block_on(runtime.spawn(task))
+            .expect("the task completes")
     }
 
     fn queue() -> (Arc<EventQueue>, Arc<AtomicUsize>) {
@@ -144,17 +148,11 @@ mod tests {
     fn a_push_on_a_worker_wakes_once_the_worker_has_finished_its_round() {
         let runtime = io_runtime();
         let (queue, wakes) = queue();
-        let seen = runtime.block_on({
-            let (queue, wakes) = (queue.clone(), wakes.clone());
-            async move {
-                tokio::spawn(async move {
-                    queue.push(Event::BodyEnd { id: 1 });
-                    queue.push(Event::BodyEnd { id: 2 });
-                    wakes.load(Ordering::SeqCst)
-                })
-                .await
-                .expect("task")
-            }
+        let (pushed, counted) = (queue.clone(), wakes.clone());
+        let seen = on_worker(&runtime, async move {
+            pushed.push(Event::BodyEnd { id: 1 });
+            pushed.push(Event::BodyEnd { id: 2 });
+            counted.load(Ordering::SeqCst)
         });
         assert_eq!(seen, 0, "no wake while the worker's round runs");
         std::thread::sleep(Duration::from_millis(50));
@@ -177,23 +175,16 @@ mod tests {
     fn a_worker_that_never_idles_still_wakes_within_a_few_yields() {
         let runtime = io_runtime();
         let (queue, wakes) = queue();
-        let yields = runtime.block_on({
-            let wakes = wakes.clone();
-            async move {
-                tokio::spawn(async move {
-                    queue.push(Event::BodyEnd { id: 1 });
-                    // always runnable: the worker polls its driver between yields but never parks
-                    for yields in 0..1000 {
-                        if wakes.load(Ordering::SeqCst) == 1 {
-                            return Some(yields);
-                        }
-                        tokio::task::yield_now().await;
-                    }
-                    None
-                })
-                .await
-                .expect("task")
+        let yields = on_worker(&runtime, async move {
+            queue.push(Event::BodyEnd { id: 1 });
+            // always runnable: the worker polls its driver between yields but never parks
+            for yields in 0..1000 {
+                if wakes.load(Ordering::SeqCst) == 1 {
+                    return Some(yields);
+                }
+                tokio::task::yield_now().await;
             }
+            None
         });
         let yields = yields.expect("woken while the worker stayed busy");
         assert!(yields <= 4, "woken after {yields} yields");
@@ -203,20 +194,14 @@ mod tests {
     fn a_round_that_queues_many_events_wakes_early_and_once() {
         let runtime = io_runtime();
         let (queue, wakes) = queue();
-        let seen = runtime.block_on({
-            let (queue, wakes) = (queue.clone(), wakes.clone());
-            async move {
-                tokio::spawn(async move {
-                    let mut seen = Vec::new();
-                    for id in 0..EARLY_WAKE_EVENTS as u64 + 4 {
-                        queue.push(Event::BodyEnd { id });
-                        seen.push(wakes.load(Ordering::SeqCst));
-                    }
-                    seen
-                })
-                .await
-                .expect("task")
+        let counted = wakes.clone();
+        let seen = on_worker(&runtime, async move {
+            let mut seen = Vec::new();
+            for id in 0..EARLY_WAKE_EVENTS as u64 + 4 {
+                queue.push(Event::BodyEnd { id });
+                seen.push(counted.load(Ordering::SeqCst));
             }
+            seen
         });
         assert_eq!(seen[EARLY_WAKE_EVENTS - 2], 0);
         assert_eq!(seen[EARLY_WAKE_EVENTS - 1], 1, "the limit'th event wakes");
@@ -233,22 +218,15 @@ mod tests {
     fn rounds_without_idling_keep_one_entry_per_consumer() {
         let runtime = io_runtime();
         let (queue, wakes) = queue();
-        let most = runtime.block_on({
-            let queue = queue.clone();
-            async move {
-                tokio::spawn(async move {
-                    let mut most = 0;
-                    for id in 0..500 {
-                        queue.push(Event::BodyEnd { id });
-                        most = most.max(kept_len());
-                        tokio::task::yield_now().await;
-                        queue.drain();
-                    }
-                    most
-                })
-                .await
-                .expect("task")
+        let most = on_worker(&runtime, async move {
+            let mut most = 0;
+            for id in 0..500 {
+                queue.push(Event::BodyEnd { id });
+                most = most.max(kept_len());
+                tokio::task::yield_now().await;
+                queue.drain();
             }
+            most
         });
         assert_eq!(most, 1);
         assert!(wakes.load(Ordering::SeqCst) >= 1);
