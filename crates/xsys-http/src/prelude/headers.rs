@@ -307,16 +307,17 @@ pub(crate) fn finish(response: &mut Response<ResponseBody>, carried: HeaderList)
         .map(|c| c.0)
         .unwrap_or_default();
     let utf8 = response.extensions_mut().remove::<Utf8Head>().is_some();
-    let mut case = CaseKey::with_capacity(128);
-    if response.extensions_mut().remove::<HeadersInJs>().is_none() {
+    let mut case = if response.extensions_mut().remove::<HeadersInJs>().is_none() {
         let own = std::mem::take(response.headers_mut());
         let (mut merged, carried_case) = merge(carried, own);
-        case.extend(&carried_case);
         if utf8 {
             crate::head::utf8_values(&mut merged);
         }
         *response.headers_mut() = merged;
-    }
+        carried_case
+    } else {
+        CaseKey::default()
+    };
     case.extend(&own_case);
     if let Some(extensions) = case.extensions() {
         response.extensions_mut().extend(extensions);
