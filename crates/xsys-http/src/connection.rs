@@ -62,9 +62,8 @@ impl Shared {
             // without a word, and covers the idle wait with the same duration.
             .header_read_timeout(None)
             .keep_alive(true)
-            // Names the app wrote in another case carry a case map (see header_case); the rest are
-            // Title-Case, which is how Express and most middleware spell them.
-            .title_case_headers(true)
+            // No title_case_headers: hyper writes names in lower case, as fast as it can, and the
+            // response writer puts them as Node sends them (see header_case).
             // The engine adds Date itself, before Connection as Node does; hyper would append it last.
             .auto_date_header(false)
             // No pipeline_flush: with it, hyper 1.12 drops the automatic 400/431 of a malformed

@@ -190,8 +190,8 @@ impl ResponseHead {
                 response.extensions_mut().insert(Utf8Head);
             }
             response.extensions_mut().insert(DeferredCase(self.case));
-        } else if let Some(extensions) = self.case.extensions() {
-            *response.extensions_mut() = extensions;
+        } else {
+            self.case.mark(response.headers_mut());
         }
         if let Some(reason) = self
             .reason

@@ -10,6 +10,7 @@
 
 mod grammar;
 mod io;
+mod names;
 mod reader;
 mod writer;
 

@@ -1,8 +1,8 @@
 //! The response writer: follows the framing of every response hyper writes, as a client reads
 //! it, so it always knows whether a byte belongs to a head, a chunk-size line or a body.
 //!
-//! Three of hyper's spellings are put the way Node writes them, in heads and size lines only:
-//! `HTTP/1.1` in the status line of an answer to an HTTP/1.0 client (hyper says `HTTP/1.0`),
+//! Four of hyper's spellings are put the way Node writes them, in heads and size lines only:
+//! header names (see names.rs), `HTTP/1.1` in the status line of an answer to an HTTP/1.0 client (hyper says `HTTP/1.0`),
 //! chunk sizes in lower-case hex, and the refusals hyper or the engine make (a malformed request,
 //! an oversized head, a body refused) without the `Content-Length: 0` hyper adds: Node's are the
 //! status line and `Connection: close` alone. Body bytes are passed as they are, whatever they
@@ -11,12 +11,18 @@
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
+use std::sync::LazyLock;
 
 use bytes::{Buf, BytesMut};
 use tokio::time::Instant;
 
+use super::names::{put_names, Framing, NameScratch};
 use super::reader::Kind;
 use super::ConnectionWire;
+
+/// The end of a head.
+static HEAD_END: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
 
 /// At most this much of hyper's buffers is taken per write (what the socket does not take is
 /// kept until the next write or flush).
@@ -69,6 +75,7 @@ pub(super) struct ResponseWriter {
     /// Bytes put Node's way during one write.
     scratch: Vec<u8>,
     pieces: Vec<Piece>,
+    names: NameScratch,
 }
 
 /// What writing an answer's head told about a hand-over request.
@@ -85,6 +92,7 @@ impl ResponseWriter {
             done: 0,
             scratch: Vec::new(),
             pieces: Vec::new(),
+            names: NameScratch::default(),
         }
     }
 
@@ -201,6 +209,10 @@ impl ResponseWriter {
                     self.partial.extend_from_slice(bytes);
                     return (bytes.len(), None);
                 };
+                if self.partial.is_empty() {
+                    // The usual case: the whole head in one of hyper's buffers.
+                    return (end, Some(self.head(&bytes[..end], kinds, wire, verdict)));
+                }
                 self.partial.extend_from_slice(&bytes[..end]);
                 let head = std::mem::take(&mut self.partial);
                 let piece = self.head(&head, kinds, wire, verdict);
@@ -238,7 +250,8 @@ impl ResponseWriter {
         }
     }
 
-    /// Where `terminator` ends in what came so far plus `bytes`: the count of `bytes` up to it.
+    /// Where `terminator` (`\r\n\r\n` or one byte) ends in what came so far plus `bytes`: the
+    /// count of `bytes` up to it.
     fn find_end(&self, bytes: &[u8], terminator: &[u8]) -> Option<usize> {
         let carried = self.partial.len().min(terminator.len() - 1);
         if carried > 0 {
@@ -248,7 +261,11 @@ impl ResponseWriter {
                 return Some(at + terminator.len() - carried);
             }
         }
-        memchr::memmem::find(bytes, terminator).map(|at| at + terminator.len())
+        match terminator {
+            [byte] => memchr::memchr(*byte, bytes),
+            _ => HEAD_END.find(bytes),
+        }
+        .map(|at| at + terminator.len())
     }
 
     /// A whole response head: what it means for the framing, and its bytes as Node writes them.
@@ -270,6 +287,7 @@ impl ResponseWriter {
         if self.scratch[start..].starts_with(b"HTTP/1.0 ") {
             self.scratch[start + 7] = b'1';
         }
+        let framing = put_names(&mut self.scratch, start, &mut self.names);
         if (100..200).contains(&status) && status != 101 {
             // An interim answer (100 Continue): the final one follows.
             self.state = Out::Head;
@@ -290,25 +308,11 @@ impl ResponseWriter {
         if wire.any_close_kept_open() {
             close_kept_open(&mut self.scratch, start);
         }
-        let (mut length, mut chunked, mut transfer_encoding) = (None, false, false);
-        for line in head.split(|&b| b == b'\n').skip(1) {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let Some(colon) = memchr::memchr(b':', line) else {
-                continue;
-            };
-            let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
-            if name.eq_ignore_ascii_case(b"content-length") {
-                length = std::str::from_utf8(value)
-                    .ok()
-                    .and_then(|v| v.parse::<u64>().ok());
-            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-                transfer_encoding = true;
-                chunked = value
-                    .rsplit(|&b| b == b',')
-                    .next()
-                    .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-            }
-        }
+        let Framing {
+            length,
+            transfer_encoding,
+            chunked,
+        } = framing;
         self.state = if switched {
             Out::Tunnel
         } else if kind.head_method || status == 204 || status == 304 {
