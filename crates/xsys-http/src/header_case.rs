@@ -19,7 +19,8 @@ use xsys_security::is_title_case;
 /// The header line that carries a response's spellings to the response writer, never sent. The
 /// engine appends it after the app's headers, so when an app sets a header of this name too, the
 /// engine's line is the last of that name (and it is added even without spellings then).
-pub(crate) const SPELLINGS: HeaderName = HeaderName::from_static("xypriss-spellings");
+pub(crate) const SPELLINGS: HeaderName = HeaderName::from_static(SPELLINGS_NAME);
+pub(crate) const SPELLINGS_NAME: &str = "xypriss-spellings";
 
 /// Names, each followed by a space, whose case Title-Case would change; in the order they are
 /// sent. The writer gives each header line the first spelling of its name not used yet.
