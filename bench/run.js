@@ -15,6 +15,8 @@ const USAGE = `usage: node bench/run.js [options]      (npm run bench -- [option
   --connections N   wrk connections (default 64)
   --threads N       wrk threads (default 1)
   --rounds N        measure every server N times per route and report the medians (default 3)
+  --interleave      rounds go over all routes in turn (round 1 of every route, then round 2...),
+                    so that routes compared with each other (a 429 with a 404) share the drift
   --node PATH       the Node binary that runs the Node servers (default: the one running this)
   --only a,b        servers: ${lib.SERVERS.map((s) => s.name).join(', ')}
   --routes a,b      routes: ${lib.ROUTES.map((r) => r.name).join(', ')}
@@ -28,6 +30,7 @@ const OPTIONS = {
   connections: 'number',
   threads: 'number',
   rounds: 'number',
+  interleave: 'boolean',
   node: 'string',
   only: 'string',
   routes: 'string',
@@ -126,6 +129,20 @@ function routeTable(route, servers, rows) {
   if (x && x.stats) out.push('', `xypriss engine: ${describeStats(x.stats)}.`);
   out.push('');
   return out.join('\n');
+}
+
+// The native 429 and preflight against the bare app's native 404 (#12's bound: +20 % CPU).
+function nativeAnswersLine(results) {
+  const cpu = (route) => results.get(route)?.get('xypriss')?.cpu?.allUs;
+  const base = cpu('404');
+  const parts = [
+    ['prod-429', 'the 429'],
+    ['prod-preflight', 'the preflight'],
+  ]
+    .filter(([route]) => base && cpu(route))
+    .map(([route, label]) => `${label} ${fmtUs(cpu(route))} µs (${((cpu(route) / base - 1) * 100).toFixed(0)} %)`);
+  if (parts.length === 0) return '';
+  return `Answered without JS, CPU per request against the bare app's native 404 (${fmtUs(base)} µs): ${parts.join(', ')}.\n`;
 }
 
 function summaryTable(routes, results) {
@@ -307,7 +324,8 @@ async function main() {
   }
 
   // Route-major order: all servers on one route back to back, so each table compares numbers
-  // taken minutes apart at most, even if the machine's background load drifts.
+  // taken minutes apart at most, even if the machine's background load drifts. With
+  // --interleave, round-major: every route's round N before any route's round N + 1.
   const results = new Map();
   const started = Date.now();
   for (const route of routes) {
@@ -325,23 +343,36 @@ async function main() {
       }
       rows.set(server.name, { rounds: [] });
     }
-    // Rounds interleave the servers, so a drift of the machine's load spreads over all of them.
-    for (let round = 1; round <= opts.rounds; round++) {
-      for (const server of servers) {
-        const row = rows.get(server.name);
-        if (!row.rounds) continue;
-        const p = lib.commandFor(route, server, prepared.get(server.name));
-        lib.log(`${route.title}: ${server.label}${opts.rounds > 1 ? ` (round ${round}/${opts.rounds})` : ''} ...`);
-        const result = await measure(server, p, route, opts);
-        row.rounds.push(result);
-        if (result.wrk) {
-          const cpu = result.cpu ? `, CPU ${fmtUs(result.cpu.allUs)} µs/req (JS thread ${fmtUs(result.cpu.jsUs)})` : '';
-          lib.log(`  ${fmtInt(result.wrk.rps)} req/s, p99 ${fmtMs(result.wrk.latencyMs.p99)}${cpu}`);
-        } else {
-          lib.log(`  ${result.problem}`);
-        }
+  }
+  // Rounds interleave the servers, so a drift of the machine's load spreads over all of them.
+  const measureRound = async (route, round) => {
+    const rows = results.get(route.name);
+    for (const server of servers) {
+      const row = rows.get(server.name);
+      if (!row.rounds) continue;
+      const p = lib.commandFor(route, server, prepared.get(server.name));
+      lib.log(`${route.title}: ${server.label}${opts.rounds > 1 ? ` (round ${round}/${opts.rounds})` : ''} ...`);
+      const result = await measure(server, p, route, opts);
+      row.rounds.push(result);
+      if (result.wrk) {
+        const cpu = result.cpu ? `, CPU ${fmtUs(result.cpu.allUs)} µs/req (JS thread ${fmtUs(result.cpu.jsUs)})` : '';
+        lib.log(`  ${fmtInt(result.wrk.rps)} req/s, p99 ${fmtMs(result.wrk.latencyMs.p99)}${cpu}`);
+      } else {
+        lib.log(`  ${result.problem}`);
       }
     }
+  };
+  if (opts.interleave) {
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const route of routes) await measureRound(route, round);
+    }
+  } else {
+    for (const route of routes) {
+      for (let round = 1; round <= opts.rounds; round++) await measureRound(route, round);
+    }
+  }
+  for (const route of routes) {
+    const rows = results.get(route.name);
     for (const server of servers) {
       const row = rows.get(server.name);
       if (row.rounds) rows.set(server.name, combineRounds(row.rounds));
@@ -368,7 +399,10 @@ async function main() {
   );
   lines.push('');
   for (const route of routes) lines.push(routeTable(route, servers, results.get(route.name)));
-  if (servers.some((s) => s.name === 'xypriss')) lines.push(summaryTable(routes, results));
+  if (servers.some((s) => s.name === 'xypriss')) {
+    lines.push(summaryTable(routes, results));
+    lines.push(nativeAnswersLine(results));
+  }
   process.stdout.write(lines.join('\n') + '\n');
 
   // Full results as JSON.

@@ -28,6 +28,52 @@ pub(super) struct NameScratch {
     /// The spellings line's value, and each spelling's range in it with whether a line took it.
     spellings: Vec<u8>,
     listed: Vec<(usize, usize, bool)>,
+    /// The names of the last heads, line by line: a connection's answers mostly repeat their
+    /// names in the same order, and copying a name seen before costs a fraction of casing it.
+    seen: SeenNames,
+}
+
+/// Names by line: for line `k`, `lines[k]` is (offset, length) in `bytes`, which holds the name
+/// as it came (`length` bytes) and then as it goes out.
+#[derive(Debug, Default)]
+struct SeenNames {
+    lines: Vec<(usize, usize)>,
+    bytes: Vec<u8>,
+}
+
+/// Lines past this many, and names longer than this, are cased without copies.
+const SEEN_LINES: usize = 64;
+const SEEN_LENGTH: usize = 64;
+
+impl SeenNames {
+    /// If line `k` of a head has the name line `k` had before at `head[at..]`, puts it as it went
+    /// out then and returns where it stops.
+    fn put(&self, k: usize, head: &mut [u8], at: usize) -> Option<usize> {
+        let &(offset, length) = self.lines.get(k)?;
+        let stop = at + length;
+        if head.get(stop) != Some(&b':') || head[at..stop] != self.bytes[offset..offset + length] {
+            return None;
+        }
+        head[at..stop].copy_from_slice(&self.bytes[offset + length..offset + 2 * length]);
+        Some(stop)
+    }
+
+    /// Remembers line `k`'s name, `came` before casing and `cased` after; the lines remembered
+    /// after it belonged to another head and are forgotten.
+    fn remember(&mut self, k: usize, came: &[u8], cased: &[u8]) {
+        if k >= SEEN_LINES {
+            return;
+        }
+        let offset = self
+            .lines
+            .get(k)
+            .map_or(self.bytes.len(), |&(offset, _)| offset);
+        self.lines.truncate(k);
+        self.bytes.truncate(offset);
+        self.lines.push((offset, came.len()));
+        self.bytes.extend_from_slice(came);
+        self.bytes.extend_from_slice(cased);
+    }
 }
 
 /// Puts the names of the head in `head[start..]` (status line, header lines, blank line) as
@@ -44,9 +90,26 @@ pub(super) fn put_names(head: &mut Vec<u8>, start: usize, scratch: &mut NameScra
     let mut at = start + status_line + 1;
     // a slice: a byte written through the Vec would make every later access reload it
     let bytes: &mut [u8] = head.as_mut_slice();
+    let mut line = 0;
     while at < end {
-        // The name put in Title-Case on the way to its ':' (see `title_case_name`).
-        let (stop, colon) = title_case_name(bytes, at);
+        // The name as it went out on the same line of an earlier head, or put in Title-Case on
+        // the way to its ':' (see `title_case_name`).
+        let (stop, colon) = match scratch.seen.put(line, bytes, at) {
+            Some(stop) => (stop, true),
+            None => {
+                let mut came = [0u8; SEEN_LENGTH];
+                let kept = (end - at).min(SEEN_LENGTH);
+                came[..kept].copy_from_slice(&bytes[at..at + kept]);
+                let (stop, colon) = title_case_name(bytes, at);
+                if colon && stop - at <= kept {
+                    scratch
+                        .seen
+                        .remember(line, &came[..stop - at], &bytes[at..stop]);
+                }
+                (stop, colon)
+            }
+        };
+        line += 1;
         if !colon {
             // a line without a name: the blank line that ends the head
             at = stop + 1;
@@ -327,6 +390,49 @@ mod tests {
             assert_eq!(title_case_name(&mut line, 0), (len, true));
             assert_eq!(line[..len], cased[..]);
             assert_eq!(&line[len..], b": a-b-c-d-e\r\n");
+        }
+    }
+
+    #[test]
+    fn names_seen_before_go_out_as_when_cased() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let names = [
+            "content-type",
+            "etag",
+            "x-a",
+            "X-A",
+            "CONTENT-length",
+            "x-b-c",
+            "a",
+            "set-cookie",
+            "content-length",
+            "xypriss-spellings",
+        ];
+        // one writer's buffers across heads that share some of their lines, and none
+        let mut warm = NameScratch::default();
+        for _ in 0..3000 {
+            let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+            for _ in 0..next(8) {
+                let name = names[next(names.len())];
+                let value = if name.eq_ignore_ascii_case("content-length") {
+                    "0"
+                } else {
+                    "v-w"
+                };
+                head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+            }
+            head.extend_from_slice(b"\r\n");
+            let mut cold_head = head.clone();
+            let cold = put_names(&mut cold_head, 0, &mut NameScratch::default());
+            let framing = put_names(&mut head, 0, &mut warm);
+            assert_eq!(head, cold_head, "{}", String::from_utf8_lossy(&cold_head));
+            assert_eq!(framing, cold);
         }
     }
 
