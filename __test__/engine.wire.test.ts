@@ -34,6 +34,21 @@ function build(framework: any) {
     res.end('body')
   })
   app.get('/status/:code', (req: any, res: any) => res.status(Number(req.params.code)).send('s'))
+  // names in every case an app writes them, repeated with different spellings, and a header of
+  // the name the engine uses to carry spellings to its writer
+  app.get('/spelled', (req: any, res: any) => {
+    res.setHeader('x-lower', 'a')
+    res.setHeader('X-UPPER-CASE', 'b')
+    res.setHeader('WWW-Authenticate', 'Basic')
+    res.setHeader('xypriss-spellings', 'the app\'s own')
+    res.setHeader('Content-Security-Policy', "default-src 'none'")
+    res.send('spelled')
+  })
+  app.get('/spelled-raw', (req: any, res: any) => {
+    res.writeHead(200, ['x-dup', '1', 'X-DUP', '2', 'X-Dup', '3', 'XYPRISS-SPELLINGS', 'x', 'content-type', 'text/plain'])
+    res.write('chunked ')
+    res.end('body')
+  })
   app.post('/body', (req: any, res: any) => {
     let body = ''
     req.setEncoding('latin1')
@@ -96,6 +111,19 @@ describe('an HTTP/1.0 client', () => {
       const until = (t: string) => /\r\n\r\n[\s\S]*\}$/.test(t)
       const [a, b] = [await raw(both.express.port, request, until), await raw(both.xypriss.port, request, until)]
       expect(a).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
+      expect(maskDate(b)).toBe(maskDate(a))
+    })
+  }
+})
+
+describe('header names as the app wrote them', () => {
+  const both = onBoth(build)
+  for (const path of ['/spelled', '/spelled-raw']) {
+    it(path, async () => {
+      const request = `GET ${path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`
+      const [a, b] = [await raw(both.express.port, request), await raw(both.xypriss.port, request)]
+      expect(a).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
+      expect(a).toMatch(/xypriss-spellings/i)
       expect(maskDate(b)).toBe(maskDate(a))
     })
   }

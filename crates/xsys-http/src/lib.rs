@@ -36,6 +36,9 @@ pub mod target;
 pub mod threads;
 mod wire;
 
+#[cfg(test)]
+mod testing;
+
 pub use body::set_high_water_mark;
 pub use body::ResponseBody;
 pub use bridge::{

@@ -385,16 +385,6 @@ mod tests {
         }
     }
 
-    /// A reproducible `0..n` picker (xorshift).
-    fn seeded(mut seed: u64) -> impl FnMut(usize) -> usize {
-        move |n| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        }
-    }
-
     fn lines(list: &HeaderList) -> String {
         let mut out = Vec::new();
         list.write_lines(&mut out);
@@ -525,7 +515,7 @@ mod tests {
             "Content-Length",
         ];
         const VALUES: [&str; 3] = ["1", "two", "3;3"];
-        let mut next = seeded(0x9e37_79b9_7f4a_7c15);
+        let mut next = crate::testing::seeded(0x9e37_79b9_7f4a_7c15);
         for round in 0..500 {
             let mut list = HeaderList::default();
             let mut model = Model::default();
@@ -578,7 +568,7 @@ mod tests {
             "X-A",
             "Set-Cookie",
         ];
-        let mut next = seeded(0x2545_f491_4f6c_dd1d);
+        let mut next = crate::testing::seeded(0x2545_f491_4f6c_dd1d);
         let value = |n: usize| HeaderValue::from_str(&format!("v{n}")).expect("value");
         let layouts: Vec<Vec<(usize, usize)>> = (0..4)
             .map(|_| {

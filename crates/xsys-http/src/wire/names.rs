@@ -359,13 +359,7 @@ mod tests {
         let tokens: Vec<u8> = (0u8..128)
             .filter(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
             .collect();
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::testing::seeded(0x9e37_79b9_7f4a_7c15u64);
         for _ in 0..20_000 {
             let len = 1 + next(20);
             let name: Vec<u8> = (0..len)
@@ -395,13 +389,7 @@ mod tests {
 
     #[test]
     fn names_seen_before_go_out_as_when_cased() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::testing::seeded(0x2545_f491_4f6c_dd1du64);
         let names = [
             "content-type",
             "etag",

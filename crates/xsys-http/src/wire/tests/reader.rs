@@ -453,13 +453,7 @@ fn more_header_lines_than_max_headers_count_are_refused_or_cut_as_by_the_running
 /// any piece size, and records the others whole.
 #[test]
 fn property_random_heads_around_the_limits() {
-    let mut seed: u64 = 0x5EED_1234_ABCD;
-    let mut next = |bound: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % bound as u64) as usize
-    };
+    let mut next = crate::testing::seeded(0x5EED_1234_ABCD);
     for round in 0..300 {
         let max_size = 200 + next(3000);
         let max_lines = 5 + next(200);
