@@ -11,11 +11,11 @@ use xsys_security::{is_title_case, vary, Header};
 
 use crate::body::ResponseBody;
 use crate::head::{DeferredCase, HeadersInJs, ResponseHead, Utf8Head};
-use crate::header_case::CaseKey;
-#[cfg(test)]
-use crate::header_case::SPELLINGS;
+use crate::header_case::{CaseKey, SPELLINGS};
 
 mod layout;
+
+use layout::Spelled;
 
 /// Response headers in the order Express would have them, changed as Node's `setHeader` /
 /// `removeHeader` and Express's `res.append` / `vary` change a response's headers.
@@ -284,7 +284,11 @@ impl HeaderList {
         body: ResponseBody,
         utf8: bool,
     ) -> Response<ResponseBody> {
-        let (headers, case) = layout::build(self.entries);
+        let (headers, spelled) = layout::build_answer(self.entries);
+        let (case, line) = match spelled {
+            Spelled::Line(line) => (CaseKey::default(), line),
+            Spelled::Case(case) => (case, None),
+        };
         let head = ResponseHead {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
             headers,
@@ -295,7 +299,11 @@ impl HeaderList {
             utf8: false,
         };
         let head = if utf8 { head.with_utf8_head() } else { head };
-        head.into_response(body)
+        let mut response = head.into_response(body);
+        if let Some(line) = line {
+            response.headers_mut().append(SPELLINGS, line);
+        }
+        response
     }
 }
 
@@ -441,6 +449,25 @@ mod tests {
             "X-A is Title-Case"
         );
         assert_eq!(answer("6", "7"), expected("6", "7"));
+    }
+
+    #[test]
+    fn an_answer_carries_its_spellings_after_an_apps_header_of_that_name() {
+        let answer = || {
+            let mut list = HeaderList::from_block("xypriss-spellings:the app's\n").expect("block");
+            list.set(header("ETag", "1"));
+            let response = list.response(429, ResponseBody::full(Bytes::new()), false);
+            response
+                .headers()
+                .get_all(&SPELLINGS)
+                .iter()
+                .map(|v| v.to_str().expect("ascii").to_owned())
+                .collect::<Vec<_>>()
+        };
+        // a new layout, then the same one again
+        for _ in 0..2 {
+            assert_eq!(answer(), ["the app's", "xypriss-spellings ETag "]);
+        }
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub(super) struct NameScratch {
     /// The names of the last heads, line by line: a connection's answers mostly repeat their
     /// names in the same order, and copying a name seen before costs a fraction of casing it.
     seen: SeenNames,
+    /// The last head's line count, and what its spellings line did (when it had one): which of
+    /// its `names` took which spelling of `spellings`. A head whose names all match the last
+    /// head's, line by line, with the same spellings, takes them as they were.
+    last_lines: usize,
+    last_spelled: Option<Vec<(usize, usize, usize)>>,
 }
 
 /// Names by line: for line `k`, `lines[k]` is (offset, length) in `bytes`, which holds the name
@@ -56,6 +61,14 @@ impl SeenNames {
         }
         head[at..stop].copy_from_slice(&self.bytes[offset + length..offset + 2 * length]);
         Some(stop)
+    }
+
+    /// Forgets line `k` and the lines after it.
+    fn forget_from(&mut self, k: usize) {
+        if let Some(&(offset, _)) = self.lines.get(k) {
+            self.lines.truncate(k);
+            self.bytes.truncate(offset);
+        }
     }
 
     /// Remembers line `k`'s name, `came` before casing and `cased` after; the lines remembered
@@ -91,6 +104,8 @@ pub(super) fn put_names(head: &mut Vec<u8>, start: usize, scratch: &mut NameScra
     // a slice: a byte written through the Vec would make every later access reload it
     let bytes: &mut [u8] = head.as_mut_slice();
     let mut line = 0;
+    let mut all_seen = true;
+    let last_spelled = scratch.last_spelled.take();
     while at < end {
         // The name as it went out on the same line of an earlier head, or put in Title-Case on
         // the way to its ':' (see `title_case_name`).
@@ -101,10 +116,15 @@ pub(super) fn put_names(head: &mut Vec<u8>, start: usize, scratch: &mut NameScra
                 let kept = (end - at).min(SEEN_LENGTH);
                 came[..kept].copy_from_slice(&bytes[at..at + kept]);
                 let (stop, colon) = title_case_name(bytes, at);
+                // (the blank line that ends the head has no name to see)
+                all_seen &= !colon;
                 if colon && stop - at <= kept {
                     scratch
                         .seen
                         .remember(line, &came[..stop - at], &bytes[at..stop]);
+                } else if colon {
+                    // too long to keep: nothing of an older head may stand for this line
+                    scratch.seen.forget_from(line);
                 }
                 (stop, colon)
             }
@@ -146,19 +166,48 @@ pub(super) fn put_names(head: &mut Vec<u8>, start: usize, scratch: &mut NameScra
         scratch.names.push((at, stop));
         at = line_end;
     }
+    let same_names = all_seen && line == scratch.last_lines;
+    scratch.last_lines = line;
     let Some((line, line_end)) = marker else {
         return framing;
     };
-    spell(head, (line, line_end), scratch);
+    spell(
+        head,
+        (line, line_end),
+        scratch,
+        last_spelled.filter(|_| same_names),
+    );
     head.drain(line..line_end);
     framing
 }
 
-/// Gives each named line the first unused spelling of its name that the line `marker` lists.
-fn spell(head: &mut [u8], (line, line_end): (usize, usize), scratch: &mut NameScratch) {
-    let value = &head[line + SPELLINGS_LENGTH + 1..line_end];
+/// Gives each named line the first unused spelling of its name that the line `marker` lists;
+/// `last`: what the last head's line did, when its names were these.
+fn spell(
+    head: &mut [u8],
+    (line, line_end): (usize, usize),
+    scratch: &mut NameScratch,
+    last: Option<Vec<(usize, usize, usize)>>,
+) {
+    let value = head[line + SPELLINGS_LENGTH + 1..line_end].trim_ascii();
+    let fits = |last: &Vec<(usize, usize, usize)>| {
+        last.iter().all(|&(name, from, to)| {
+            scratch
+                .names
+                .get(name)
+                .is_some_and(|&(name_from, name_to)| name_to - name_from == to - from)
+        })
+    };
+    if let Some(last) = last.filter(|last| *value == *scratch.spellings && fits(last)) {
+        for &(name, from, to) in &last {
+            let (name_from, name_to) = scratch.names[name];
+            head[name_from..name_to].copy_from_slice(&scratch.spellings[from..to]);
+        }
+        scratch.last_spelled = Some(last);
+        return;
+    }
     scratch.spellings.clear();
-    scratch.spellings.extend_from_slice(value.trim_ascii());
+    scratch.spellings.extend_from_slice(value);
     scratch.listed.clear();
     // a bit per listed length (mod 64): most lines have none of them
     let mut lengths = 0u64;
@@ -170,21 +219,24 @@ fn spell(head: &mut [u8], (line, line_end): (usize, usize), scratch: &mut NameSc
         }
         from += word.len() + 1;
     }
-    for &(name_from, name_to) in &scratch.names {
+    let mut spelled = Vec::new();
+    for (index, &(name_from, name_to)) in scratch.names.iter().enumerate() {
         if lengths & (1 << ((name_to - name_from) & 63)) == 0 {
             continue;
         }
         let name = &mut head[name_from..name_to];
-        let spelled = scratch.listed.iter_mut().find(|(from, to, used)| {
+        let found = scratch.listed.iter_mut().find(|(from, to, used)| {
             !*used
                 && to - from == name.len()
                 && scratch.spellings[*from..*to].eq_ignore_ascii_case(name)
         });
-        if let Some((from, to, used)) = spelled {
+        if let Some((from, to, used)) = found {
             name.copy_from_slice(&scratch.spellings[*from..*to]);
             *used = true;
+            spelled.push((index, *from, *to));
         }
     }
+    scratch.last_spelled = Some(spelled);
 }
 
 /// Puts the name that starts the line at `head[at..]` as Node's most common spelling: upper case
@@ -402,26 +454,79 @@ mod tests {
             "content-length",
             "xypriss-spellings",
         ];
-        // one writer's buffers across heads that share some of their lines, and none
+        let spellings = [
+            "ETag",
+            "x-A",
+            "SET-cookie",
+            "Content-TYPE",
+            "xypriss-spellings",
+            "a",
+        ];
+        // one writer's buffers across heads that share some of their lines, and none; a head
+        // often twice or more in a row, with or without a spellings line, the same or another
         let mut warm = NameScratch::default();
-        for _ in 0..3000 {
-            let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
-            for _ in 0..next(8) {
-                let name = names[next(names.len())];
-                let value = if name.eq_ignore_ascii_case("content-length") {
-                    "0"
-                } else {
-                    "v-w"
-                };
-                head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        let mut head = Vec::new();
+        for _ in 0..6000 {
+            if next(3) != 0 || head.is_empty() {
+                head = b"HTTP/1.1 200 OK\r\n".to_vec();
+                for _ in 0..next(8) {
+                    let name = names[next(names.len())];
+                    let value = if name.eq_ignore_ascii_case("content-length") {
+                        "0"
+                    } else {
+                        "v-w"
+                    };
+                    head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+                }
+                if next(2) == 0 {
+                    let listed: Vec<&str> = (0..next(4))
+                        .map(|_| spellings[next(spellings.len())])
+                        .collect();
+                    let line = format!("xypriss-spellings: {} \r\n", listed.join(" "));
+                    head.extend_from_slice(line.as_bytes());
+                }
+                head.extend_from_slice(b"\r\n");
             }
-            head.extend_from_slice(b"\r\n");
             let mut cold_head = head.clone();
             let cold = put_names(&mut cold_head, 0, &mut NameScratch::default());
-            let framing = put_names(&mut head, 0, &mut warm);
-            assert_eq!(head, cold_head, "{}", String::from_utf8_lossy(&cold_head));
+            let mut warm_head = head.clone();
+            let framing = put_names(&mut warm_head, 0, &mut warm);
+            assert_eq!(
+                String::from_utf8_lossy(&warm_head),
+                String::from_utf8_lossy(&cold_head),
+                "{}",
+                String::from_utf8_lossy(&head)
+            );
             assert_eq!(framing, cold);
         }
+    }
+
+    #[test]
+    fn a_head_like_the_last_takes_its_spellings_only_when_they_are_the_same() {
+        let mut warm = NameScratch::default();
+        let mut put_warm = |head: &str| {
+            let mut bytes = head.as_bytes().to_vec();
+            put_names(&mut bytes, 0, &mut warm);
+            String::from_utf8(bytes).expect("ascii")
+        };
+        let spelled = "HTTP/1.1 200 OK\r\netag: 1\r\nxypriss-spellings: ETag \r\n\r\n";
+        let unspelled = "HTTP/1.1 200 OK\r\netag: 1\r\nxypriss-spellings: \r\n\r\n";
+        let longer = "HTTP/1.1 200 OK\r\netag: 1\r\nxypriss-spellings: ETag \r\nx: 2\r\n\r\n";
+        for _ in 0..2 {
+            assert_eq!(put_warm(spelled), "HTTP/1.1 200 OK\r\nETag: 1\r\n\r\n");
+        }
+        assert_eq!(put_warm(unspelled), "HTTP/1.1 200 OK\r\nEtag: 1\r\n\r\n");
+        assert_eq!(put_warm(spelled), "HTTP/1.1 200 OK\r\nETag: 1\r\n\r\n");
+        assert_eq!(
+            put_warm(longer),
+            "HTTP/1.1 200 OK\r\nETag: 1\r\nX: 2\r\n\r\n"
+        );
+        let other =
+            "HTTP/1.1 200 OK\r\netag: 1\r\nxypriss-spellings: ETag \r\nset-cookie: 2\r\n\r\n";
+        assert_eq!(
+            put_warm(other),
+            "HTTP/1.1 200 OK\r\nETag: 1\r\nSet-Cookie: 2\r\n\r\n"
+        );
     }
 
     #[test]
