@@ -2,8 +2,9 @@
 //! the head as hyper wrote it (names in lower case).
 //!
 //! Every name goes out in Title-Case, as Express and most middleware spell them, except those the
-//! engine's spellings line (`xypriss-spellings`, the last line of that name) lists: each line takes the
-//! first listed spelling of its name not used by an earlier line. That line itself is removed.
+//! engine's spellings line (`xypriss-spellings`, the last line of that name) lists: each line
+//! takes the first listed spelling of its name not used by an earlier line. That line itself is
+//! removed.
 
 use crate::header_case::SPELLINGS_NAME;
 
@@ -305,7 +306,7 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 fn title_case_word(word: u64, after_dash: bool) -> (u64, bool) {
     let low7 = word & !HIGH;
     let dashes = byte_is(word, b'-');
-    // the bytes that start a word: the first (after a '-' in the previous eight) and each after a '-'
+    // the bytes that start a word: the first (after a '-' in the previous eight), each after a '-'
     let starts = (dashes << 8) | if after_dash { 0x80 } else { 0 };
     // 0x80 in each byte from 'a' to 'z' (ASCII only)
     let from_a = low7.wrapping_add(ONES * (0x80 - u64::from(b'a'))) & HIGH;
