@@ -11,9 +11,9 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use xsys_http::native::{EntityTag, NotFoundPage};
+use xsys_http::native::EntityTag;
 use xsys_http::prelude::{Prelude, PreludeOptions, Stage, StageKind, StagePath};
-use xsys_http::{EventQueue, ResponseHead, RouteDraft, RoutingMirror, Server, Wake};
+use xsys_http::{EventQueue, RouteDraft, RoutingMirror, Server, Wake};
 use xsys_router::TableOptions;
 use xsys_security::cors::Cors;
 use xsys_security::helmet::Helmet;
@@ -28,18 +28,8 @@ impl Wake for NoWake {
 /// Express's 404 page and X-Powered-By, as lib/ gives them, with `stages` in front.
 fn app(stages: Vec<StageKind>) -> Arc<RoutingMirror> {
     let routing = RoutingMirror::new();
-    routing
-        .set_initial_headers("X-Powered-By:Express\n")
-        .expect("block");
+    common::express_like(&routing);
     routing.publish(Some(RouteDraft::new(TableOptions::default())), 0);
-    routing.set_not_found(NotFoundPage::new(
-        ResponseHead::from_block(
-            404,
-            "Content-Security-Policy:default-src 'none'\nX-Content-Type-Options:nosniff\nContent-Type:text/html; charset=utf-8\n",
-        )
-        .expect("head"),
-        ["<pre>Cannot ".into(), " ".into(), "</pre>\n".into()],
-    ));
     if !stages.is_empty() {
         let stages = stages
             .into_iter()

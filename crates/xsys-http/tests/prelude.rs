@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use xsys_http::native::{EntityTag, NotFoundPage};
+use xsys_http::native::EntityTag;
 use xsys_http::prelude::{Prelude, PreludeOptions, Stage, StageKind, StagePath};
 use xsys_http::{
     Event, EventQueue, Exchange, RequestHead, ResponseHead, RouteDraft, RoutingMirror, Server,
@@ -96,26 +96,10 @@ fn everywhere(kind: StageKind) -> Stage {
     }
 }
 
-/// Express's 404 page and X-Powered-By, as lib/ gives them.
-fn express_like(routing: &RoutingMirror) {
-    routing
-        .set_initial_headers("X-Powered-By:Express\n")
-        .expect("block");
-    let head = ResponseHead::from_block(
-        404,
-        "Content-Security-Policy:default-src 'none'\nX-Content-Type-Options:nosniff\nContent-Type:text/html; charset=utf-8\n",
-    )
-    .expect("head");
-    routing.set_not_found(NotFoundPage::new(
-        head,
-        ["<pre>Cannot ".into(), " ".into(), "</pre>\n".into()],
-    ));
-}
-
 /// A mirror with `GET /known` as layer 3 (layers 0..3 are the prelude's), and `stages` before it.
 fn app(stages: Vec<Stage>, etag: EntityTag) -> Arc<RoutingMirror> {
     let routing = RoutingMirror::new();
-    express_like(&routing);
+    common::express_like(&routing);
     let mut draft = RouteDraft::new(TableOptions::default());
     draft
         .insert(LayerId(3), "/known", true, Methods::GET)

@@ -7,7 +7,8 @@
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use xsys_http::{EventQueue, ListenOptions, RoutingMirror, Server, Wake};
+use xsys_http::native::NotFoundPage;
+use xsys_http::{EventQueue, ListenOptions, ResponseHead, RoutingMirror, Server, Wake};
 
 /// Forwards wake-ups to the test thread.
 pub struct ChannelWake(pub mpsc::Sender<()>);
@@ -47,4 +48,20 @@ pub fn serve_with_wakes(
     let (tx, rx) = mpsc::channel();
     let queue = EventQueue::new(ChannelWake(tx));
     (serve(&queue, routing), queue, rx)
+}
+
+/// Express's 404 page and X-Powered-By, as lib/ gives them.
+pub fn express_like(routing: &RoutingMirror) {
+    routing
+        .set_initial_headers("X-Powered-By:Express\n")
+        .expect("block");
+    let head = ResponseHead::from_block(
+        404,
+        "Content-Security-Policy:default-src 'none'\nX-Content-Type-Options:nosniff\nContent-Type:text/html; charset=utf-8\n",
+    )
+    .expect("head");
+    routing.set_not_found(NotFoundPage::new(
+        head,
+        ["<pre>Cannot ".into(), " ".into(), "</pre>\n".into()],
+    ));
 }
