@@ -61,25 +61,28 @@ impl CaseKey {
 
     /// The [`SPELLINGS`] line for a response with `headers`: `None` when nothing needs it.
     pub fn marker(&self, headers: &HeaderMap) -> Option<HeaderValue> {
-        if self.0.is_empty() && !headers.contains_key(&SPELLINGS) {
-            return None;
-        }
-        // Names are tokens, which a header value may hold; a name that is not one is refused
-        // here and goes out in Title-Case: a spelling, never a failure.
-        HeaderValue::from_maybe_shared(Bytes::from(self.0.clone()))
-            .ok()
-            .or_else(|| Some(HeaderValue::from_static("")))
+        self.needs_line(headers)
+            .then(|| spellings_line(self.0.clone()))
     }
 
     /// Appends the [`SPELLINGS`] line `headers` need, if any.
     pub fn mark(self, headers: &mut HeaderMap) {
-        if self.0.is_empty() && !headers.contains_key(&SPELLINGS) {
-            return;
+        if self.needs_line(headers) {
+            headers.append(SPELLINGS, spellings_line(self.0));
         }
-        let value = HeaderValue::from_maybe_shared(Bytes::from(self.0))
-            .unwrap_or_else(|_| HeaderValue::from_static(""));
-        headers.append(SPELLINGS, value);
     }
+
+    /// Something to spell, or an app's header of the line's name, which must stay the app's.
+    fn needs_line(&self, headers: &HeaderMap) -> bool {
+        !self.0.is_empty() || headers.contains_key(&SPELLINGS)
+    }
+}
+
+/// Names are tokens, which a header value may hold; a name that is not one is refused here and
+/// goes out in Title-Case: a spelling, never a failure.
+fn spellings_line(names: Vec<u8>) -> HeaderValue {
+    HeaderValue::from_maybe_shared(Bytes::from(names))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 #[cfg(test)]

@@ -2,10 +2,10 @@
 //! it, so it always knows whether a byte belongs to a head, a chunk-size line or a body.
 //!
 //! Four of hyper's spellings are put the way Node writes them, in heads and size lines only:
-//! header names (see names.rs), `HTTP/1.1` in the status line of an answer to an HTTP/1.0 client (hyper says `HTTP/1.0`),
-//! chunk sizes in lower-case hex, and the refusals hyper or the engine make (a malformed request,
-//! an oversized head, a body refused) without the `Content-Length: 0` hyper adds: Node's are the
-//! status line and `Connection: close` alone. Body bytes are passed as they are, whatever they
+//! header names (see names.rs), `HTTP/1.1` in the status line of an answer to an HTTP/1.0
+//! client (hyper says `HTTP/1.0`), chunk sizes in lower-case hex, and the refusals hyper or the
+//! engine make (a malformed request, an oversized head, a body refused) without the
+//! `Content-Length: 0` hyper adds: Node's are the status line and `Connection: close` alone. Body bytes are passed as they are, whatever they
 //! look like, because the writer knows where every body begins and ends (Content-Length, chunked
 //! framing, answers without a body to HEAD, 1xx, 204 and 304, the switch of a 101).
 
